@@ -1,0 +1,1 @@
+"""Hotspot Atlas library: incident pipeline and analysis, with no Streamlit in it."""

@@ -1,0 +1,229 @@
+"""Area layers (wards, towns, ...) and their population tables.
+
+Boundaries are read with pyogrio from any format GDAL reads (GeoJSON,
+GeoPackage, Shapefile), filtered by the workspace's ``where`` clause,
+reprojected to EPSG:27700, repaired with ``make_valid`` when invalid, and
+dissolved by code so that each code is one area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.crs import GB_LONLAT_BOUNDS, WORKING_CRS, to_working_crs
+from geo.errors import GeoInputError
+from geo.workspace import AreaSpec, PopulationSpec
+
+__all__ = ["AreaLayer", "load_area_layer", "load_population"]
+
+CODE = "code"
+NAME = "name"
+
+
+@dataclass(frozen=True)
+class AreaLayer:
+    """A loaded area layer.
+
+    Attributes
+    ----------
+    layer
+        Its workspace name (``"ward"``).
+    areas
+        GeoDataFrame in EPSG:27700 with columns ``code``, ``name``,
+        ``geometry``, one row per code, sorted by code.
+    notes
+        What was done to the input on the way (repairs, assumed CRS,
+        dissolved duplicates), in words for the user.
+    """
+
+    layer: str
+    areas: gpd.GeoDataFrame
+    notes: tuple[str, ...] = ()
+
+
+def load_area_layer(spec: AreaSpec) -> AreaLayer:
+    """Read, filter, reproject and repair one area layer.
+
+    Parameters
+    ----------
+    spec
+        The layer's workspace entry.
+
+    Returns
+    -------
+    AreaLayer
+        Areas in EPSG:27700, one per code.
+
+    Raises
+    ------
+    GeoInputError
+        The file is missing or unreadable, a named column is missing, the
+        filter keeps nothing, or the file has no CRS and its coordinates are
+        not longitude/latitude (and the workspace gives no ``crs``).
+    """
+    label = f"[areas.{spec.layer}] {spec.path}"
+    if not spec.path.exists():
+        msg = f"{label}: file does not exist. Check `path` in the workspace file."
+        raise GeoInputError(msg)
+    try:
+        gdf = pyogrio.read_dataframe(spec.path, layer=spec.file_layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        msg = f"{label}: cannot be read as a boundary file ({exc})."
+        raise GeoInputError(msg) from exc
+    notes: list[str] = []
+    for key, col in (
+        ("code", spec.code),
+        ("name", spec.name),
+        *(("where", c) for c in spec.where),
+    ):
+        if col not in gdf.columns:
+            msg = (
+                f"{label}: column {col!r} (from `{key}`) is not in the file. "
+                f"Columns: {', '.join(c for c in gdf.columns if c != 'geometry')}."
+            )
+            raise GeoInputError(msg)
+    for col, values in spec.where.items():
+        gdf = gdf[gdf[col].astype(str).isin(values)]
+    if gdf.empty:
+        msg = (
+            f"{label}: no features left after `where = {dict(spec.where)}`. "
+            "Check the filter values against the file."
+        )
+        raise GeoInputError(msg)
+
+    if gdf.crs is None:
+        gdf, note = _assume_crs(gdf, spec, label)
+        notes.append(note)
+    gdf = to_working_crs(gdf, name=label)
+
+    geom = gdf.geometry.array
+    empty = np.asarray(shapely.is_empty(geom) | shapely.is_missing(geom))
+    if empty.any():
+        codes = ", ".join(gdf.loc[empty, spec.code].astype(str))
+        notes.append(
+            f"{int(empty.sum())} feature(s) with empty geometry kept as areas with no extent: {codes}"
+        )
+    invalid = ~np.asarray(shapely.is_valid(geom)) & ~empty
+    if invalid.any():
+        codes = ", ".join(gdf.loc[invalid, spec.code].astype(str))
+        gdf = gdf.copy()
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(geom[invalid])
+        notes.append(
+            f"repaired {int(invalid.sum())} invalid geometr(y/ies) with make_valid: {codes}"
+        )
+
+    areas = gpd.GeoDataFrame(
+        {
+            CODE: gdf[spec.code].astype(str).str.strip().to_numpy(object),
+            NAME: gdf[spec.name].astype(str).str.strip().to_numpy(object),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=WORKING_CRS,
+    )
+    if areas[CODE].duplicated().any():
+        dup = sorted(areas.loc[areas[CODE].duplicated(keep=False), CODE].unique())
+        areas = areas.dissolve(by=CODE, aggfunc={NAME: "first"}, as_index=False)
+        notes.append(
+            f"dissolved features sharing a code into one area each: {', '.join(dup)}"
+        )
+    areas = areas.sort_values(CODE, kind="stable").reset_index(drop=True)
+    return AreaLayer(
+        layer=spec.layer, areas=areas[[CODE, NAME, "geometry"]], notes=tuple(notes)
+    )
+
+
+def _assume_crs(
+    gdf: gpd.GeoDataFrame, spec: AreaSpec, label: str
+) -> tuple[gpd.GeoDataFrame, str]:
+    if spec.crs is not None:
+        try:
+            CRS.from_user_input(spec.crs)
+        except Exception as exc:
+            msg = f'{label}: `crs = {spec.crs!r}` is not a CRS PROJ knows (use e.g. "EPSG:27700").'
+            raise GeoInputError(msg) from exc
+        return gdf.set_crs(
+            spec.crs
+        ), f"no CRS in the file; used crs = {spec.crs} from the workspace"
+    minx, miny, maxx, maxy = gdf.total_bounds
+    lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
+    if lo_x <= minx and maxx <= hi_x and lo_y <= miny and maxy <= hi_y:
+        return (
+            gdf.set_crs("EPSG:4326"),
+            "no CRS in the file; coordinates look like longitude/latitude, so EPSG:4326 was assumed",
+        )
+    msg = (
+        f"{label}: the file has no CRS and its coordinates ({minx:.0f}, {miny:.0f}, "
+        f'{maxx:.0f}, {maxy:.0f}) are not longitude/latitude. Add `crs = "EPSG:27700"` '
+        f"(or the right code) to [areas.{spec.layer}] in the workspace file, or give the "
+        "file a .prj."
+    )
+    raise GeoInputError(msg)
+
+
+def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
+    """Read a population table as a Series indexed by area code.
+
+    Parameters
+    ----------
+    spec
+        File, code column and value column.
+    layer
+        Layer name, for messages.
+
+    Returns
+    -------
+    pandas.Series
+        Population (float) indexed by code (str), named ``population``.
+
+    Raises
+    ------
+    GeoInputError
+        Missing file or column, a non-numeric or negative value (naming the
+        row), or one code listed twice with different values.
+    """
+    label = f"[areas.{layer}.population] {spec.path}"
+    if not spec.path.is_file():
+        msg = f"{label}: file does not exist. Check `population.path` in the workspace file."
+        raise GeoInputError(msg)
+    try:
+        frame = pd.read_csv(
+            spec.path, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        msg = f"{label}: not a readable UTF-8 CSV ({exc})."
+        raise GeoInputError(msg) from exc
+    for key, col in (("code", spec.code), ("value", spec.value)):
+        if col not in frame.columns:
+            msg = f"{label}: column {col!r} (from `{key}`) is missing; columns: {', '.join(frame.columns)}."
+            raise GeoInputError(msg)
+    values = pd.to_numeric(
+        frame[spec.value].str.replace(",", "").str.strip(), errors="coerce"
+    )
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:10])
+        msg = f"{label}: column {spec.value!r} is not a number ≥ 0 in row(s) {rows}. Fix or remove those rows."
+        raise GeoInputError(msg)
+    series = pd.Series(
+        values.to_numpy(float),
+        index=frame[spec.code].str.strip().to_numpy(object),
+        name="population",
+    )
+    series.index.name = "code"
+    dup = series.index.duplicated(keep=False)
+    if dup.any():
+        clash = series[dup].groupby(level=0).nunique()
+        if (clash > 1).any():
+            codes = ", ".join(clash[clash > 1].index.astype(str))
+            msg = f"{label}: code(s) {codes} listed more than once with different populations. Keep one row per area."
+            raise GeoInputError(msg)
+        series = series[~series.index.duplicated()]
+    return series

@@ -1,0 +1,766 @@
+"""Validate raw rows: every row is kept or rejected with a reason, and the counts add up.
+
+The checks, in the order a row meets them (the first failure is its reason):
+
+police.uk sources
+    duplicate file → no location (``Location`` is "No location", or both
+    coordinates empty) → unparseable coordinates → coordinates at 0,0 →
+    swapped longitude/latitude → coordinates out of range (outside
+    EPSG:27700's area of use) → missing/bad date (``Month`` not ``YYYY-MM``)
+    → missing category → duplicate incident (a ``Crime ID`` already kept in
+    this source; ASB rows have no Crime ID and are never duplicates, since
+    many genuine ASB reports share a snap point and month).
+
+table sources
+    duplicate file → location (coordinates as above when the row has any;
+    otherwise the place name through the gazetteer: "no location" when blank,
+    "unknown place" when not found) → missing/bad date → bad time → missing
+    category → duplicate incident (an exact copy of an earlier row, or a
+    repeated ``id``).
+
+Kept rows get British National Grid coordinates (``x``, ``y``); projection
+happens here, on the cleaned coordinates, so that later stages never see
+longitude/latitude.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from geo.crs import BNG_BOUNDS, GB_LONLAT_BOUNDS, lonlat_to_bng
+from geo.errors import GeoInputError
+from geo.gazetteer import Gazetteer
+from geo.readers import RawTable
+from geo.schema import (
+    CATEGORY,
+    DETAIL,
+    FILE,
+    INCIDENT_ID,
+    LOCATION,
+    MONTH,
+    OCCURRED_AT,
+    OCCURRED_TO,
+    OUTCOME,
+    PLACE,
+    RAW,
+    REASON,
+    ROW,
+    SOURCE,
+    STORE_COLUMNS,
+    TIME_RESOLUTION,
+    Reason,
+    X,
+    Y,
+)
+from geo.workspace import ColumnSpec, SourceSpec
+
+__all__ = ["CleanResult", "clean_source"]
+
+_F64 = npt.NDArray[np.float64]
+_B = npt.NDArray[np.bool_]
+_TIME_FORMATS: Final = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M", "%I:%M %p", "%I:%M%p")
+_DATE_FALLBACKS: Final = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+)
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """The outcome of validating one source.
+
+    Attributes
+    ----------
+    kept
+        Store columns (:data:`geo.schema.STORE_COLUMNS`) for the kept rows;
+        ``x``/``y`` in EPSG:27700.
+    rejected
+        The rejects ledger rows: source, file, row, reason, detail, raw (JSON
+        of the row's original cells).
+    read
+        Rows read; ``read == kept.num_rows + len(rejected)``.
+    """
+
+    kept: pa.Table
+    rejected: pd.DataFrame
+    read: int
+
+    def reason_counts(self) -> dict[str, int]:
+        """Return rejected rows per reason, largest first.
+
+        Returns
+        -------
+        dict
+            Reason → count.
+        """
+        counts = self.rejected[REASON].value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
+
+
+class _Verdict:
+    """Per-row verdicts: each check gets a code; the first failing check wins."""
+
+    def __init__(self, n: int) -> None:
+        self.code = np.full(n, -1, dtype=np.int16)
+        self.reasons: list[str] = []
+        self.details: list[Callable[[npt.NDArray[np.int64]], list[str]]] = []
+
+    def alive(self) -> _B:
+        return np.asarray(self.code < 0)
+
+    def mark(
+        self,
+        mask: _B,
+        reason: str,
+        detail: Callable[[npt.NDArray[np.int64]], list[str]],
+    ) -> None:
+        """Reject rows of ``mask`` not yet rejected; ``detail`` words each one."""
+        self.code[mask & (self.code < 0)] = len(self.reasons)
+        self.reasons.append(reason)
+        self.details.append(detail)
+
+
+def _text(table: pa.Table, column: str | None) -> pa.Array:
+    if column is None or column not in table.column_names:
+        return pa.array([""] * table.num_rows, type=pa.string())
+    col = table.column(column)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pc.utf8_trim_whitespace(arr)
+
+
+def _np_str(arr: pa.Array) -> npt.NDArray[np.object_]:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _to_float(arr: pa.Array) -> tuple[_F64, _B]:
+    """Parse numbers; return (values with NaN for blank/bad, blank mask)."""
+    blank = np.asarray(pc.equal(arr, "").to_numpy(zero_copy_only=False), dtype=bool)
+    nullable = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    try:
+        values = pc.cast(nullable, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(pd.Series(_np_str(arr)), errors="coerce").to_numpy(float)
+    vals = np.asarray(values, dtype=np.float64)
+    return vals, blank
+
+
+def _cell(
+    name: str, arr: npt.NDArray[np.object_]
+) -> Callable[[npt.NDArray[np.int64]], list[str]]:
+    return lambda idx: [f"{name} = {v!r}" for v in arr[idx]]
+
+
+def _check_lonlat(
+    v: _Verdict, lon_s: pa.Array, lat_s: pa.Array, names: tuple[str, str], only: _B
+) -> tuple[_F64, _F64]:
+    """Validate WGS 84 coordinates; return them (NaN where rejected or blank)."""
+    lon, lon_blank = _to_float(lon_s)
+    lat, lat_blank = _to_float(lat_s)
+    lon_o, lat_o = _np_str(lon_s), _np_str(lat_s)
+
+    def both(idx: npt.NDArray[np.int64]) -> list[str]:
+        return [
+            f"{names[0]} = {a!r}, {names[1]} = {b!r}"
+            for a, b in zip(lon_o[idx], lat_o[idx], strict=True)
+        ]
+
+    with np.errstate(invalid="ignore"):
+        unparsed = ~np.isfinite(lon) | ~np.isfinite(lat)
+        v.mark(
+            only & (unparsed & ~(lon_blank & lat_blank)),
+            Reason.BAD_COORDINATES,
+            lambda idx: [f"{d}: both must be decimal degrees" for d in both(idx)],
+        )
+        v.mark(
+            only & ((lon == 0) & (lat == 0)),
+            Reason.NULL_ISLAND,
+            lambda idx: [
+                f"{d}: 0,0 is a placeholder for a missing position" for d in both(idx)
+            ],
+        )
+        lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
+        in_lon = (lon >= lo_x) & (lon <= hi_x)
+        in_lat = (lat >= lo_y) & (lat <= hi_y)
+        swapped = (lat >= lo_x) & (lat <= hi_x) & (lon >= lo_y) & (lon <= hi_y)
+        v.mark(
+            only & swapped,
+            Reason.SWAPPED,
+            lambda idx: [
+                f"{d}: these look swapped; map {names[0]} to the longitude column"
+                for d in both(idx)
+            ],
+        )
+        v.mark(
+            only & (~(in_lon & in_lat) & ~unparsed),
+            Reason.OUT_OF_RANGE,
+            lambda idx: [
+                f"{d}: outside Great Britain and Northern Ireland "
+                f"(longitude {lo_x}..{hi_x}, latitude {lo_y}..{hi_y})"
+                for d in both(idx)
+            ],
+        )
+    ok = v.alive() & ~unparsed
+    lon = np.where(ok, lon, np.nan)
+    lat = np.where(ok, lat, np.nan)
+    return lon, lat
+
+
+def _check_bng(
+    v: _Verdict, e_s: pa.Array, n_s: pa.Array, names: tuple[str, str], only: _B
+) -> tuple[_F64, _F64]:
+    """Validate British National Grid coordinates; return them (NaN where rejected)."""
+    e, e_blank = _to_float(e_s)
+    n, n_blank = _to_float(n_s)
+    e_o, n_o = _np_str(e_s), _np_str(n_s)
+
+    def both(idx: npt.NDArray[np.int64]) -> list[str]:
+        return [
+            f"{names[0]} = {a!r}, {names[1]} = {b!r}"
+            for a, b in zip(e_o[idx], n_o[idx], strict=True)
+        ]
+
+    with np.errstate(invalid="ignore"):
+        unparsed = ~np.isfinite(e) | ~np.isfinite(n)
+        v.mark(
+            only & (unparsed & ~(e_blank & n_blank)),
+            Reason.BAD_COORDINATES,
+            lambda idx: [
+                f"{d}: both must be metres (British National Grid)" for d in both(idx)
+            ],
+        )
+        v.mark(
+            only & ((e == 0) & (n == 0)),
+            Reason.NULL_ISLAND,
+            lambda idx: [
+                f"{d}: 0,0 is a placeholder for a missing position" for d in both(idx)
+            ],
+        )
+        inside = (
+            (e > BNG_BOUNDS[0])
+            & (e < BNG_BOUNDS[2])
+            & (n > BNG_BOUNDS[1])
+            & (n < BNG_BOUNDS[3])
+        )
+        looks_lonlat = (np.abs(e) <= 180) & (np.abs(n) <= 90)
+        v.mark(
+            only & (~inside & looks_lonlat & ~unparsed),
+            Reason.OUT_OF_RANGE,
+            lambda idx: [
+                f"{d}: these look like degrees; map them as lon/lat, not easting/northing"
+                for d in both(idx)
+            ],
+        )
+        v.mark(
+            only & (~inside & ~unparsed),
+            Reason.OUT_OF_RANGE,
+            lambda idx: [
+                f"{d}: outside the British National Grid (0..700000, 0..1300000 m)"
+                for d in both(idx)
+            ],
+        )
+    ok = v.alive() & ~unparsed
+    return np.where(ok, e, np.nan), np.where(ok, n, np.nan)
+
+
+def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, npt.NDArray[np.int64]]:
+    """Among ``candidates``, flag rows whose key appeared in an earlier candidate.
+
+    Returns the duplicate mask and, per row, the index of the first occurrence.
+    """
+    n = len(keys)
+    dup = np.zeros(n, dtype=bool)
+    first_of = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(candidates)
+    if len(idx) == 0:
+        return dup, first_of
+    enc = pc.dictionary_encode(keys.take(pa.array(idx)))
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    _, first_pos = np.unique(codes, return_index=True)
+    first_row = idx[first_pos]  # first occurrence (row index) per code
+    first_of[idx] = first_row[codes]
+    dup[idx] = first_of[idx] != idx
+    return dup, first_of
+
+
+def _where(
+    file: npt.NDArray[np.object_], row: npt.NDArray[np.int64]
+) -> Callable[[int], str]:
+    return lambda i: f"{file[i]} row {row[i]}"
+
+
+def clean_source(
+    raw: RawTable, spec: SourceSpec, *, gazetteer: Gazetteer | None = None
+) -> CleanResult:
+    """Validate one source's rows and project the kept ones to EPSG:27700.
+
+    Parameters
+    ----------
+    raw
+        The source's rows as read (:func:`geo.readers.read_source`).
+    spec
+        Its workspace entry (format and, for tables, the column mapping).
+    gazetteer
+        Named places, needed when a table source maps ``place``.
+
+    Returns
+    -------
+    CleanResult
+        Kept rows in store columns and the rejects ledger; nothing is lost.
+
+    Raises
+    ------
+    GeoInputError
+        A mapped column is missing from the files, or a place column is mapped
+        but the workspace has no gazetteer.
+    """
+    if spec.format == "police_uk":
+        return _clean_police_uk(raw, spec)
+    return _clean_table(raw, spec, gazetteer)
+
+
+def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
+    t = raw.table
+    n = len(raw)
+    v = _Verdict(n)
+    file_o = _np_str(raw.file)
+    dup_of = _np_str(raw.duplicate_of)
+    v.mark(
+        dup_of != "",
+        Reason.DUPLICATE_FILE,
+        lambda idx: [
+            f"same content as {d}; the file is listed twice" for d in dup_of[idx]
+        ],
+    )
+
+    location = _text(t, "Location")
+    loc_o = _np_str(location)
+    lon_s, lat_s = _text(t, "Longitude"), _text(t, "Latitude")
+    no_loc = np.asarray(
+        pc.equal(pc.utf8_lower(location), "no location").to_numpy(zero_copy_only=False),
+        dtype=bool,
+    ) | (
+        np.asarray(pc.equal(lon_s, "").to_numpy(zero_copy_only=False), dtype=bool)
+        & np.asarray(pc.equal(lat_s, "").to_numpy(zero_copy_only=False), dtype=bool)
+    )
+    v.mark(
+        no_loc,
+        Reason.NO_LOCATION,
+        lambda idx: [
+            f"Location = {lv!r}, no coordinates (police.uk could not place it)"
+            for lv in loc_o[idx]
+        ],
+    )
+    lon, lat = _check_lonlat(
+        v, lon_s, lat_s, ("Longitude", "Latitude"), np.ones(n, dtype=bool)
+    )
+
+    month = _text(t, "Month")
+    month_o = _np_str(month)
+    blank_m = np.asarray(pc.equal(month, "").to_numpy(zero_copy_only=False), dtype=bool)
+    good_m = np.asarray(
+        pc.match_substring_regex(month, r"^[0-9]{4}-(0[1-9]|1[0-2])$").to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    v.mark(blank_m, Reason.MISSING_DATE, lambda idx: ["Month is empty" for _ in idx])
+    v.mark(
+        ~good_m,
+        Reason.BAD_DATE,
+        lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in month_o[idx]],
+    )
+
+    category = _text(t, "Crime type")
+    v.mark(
+        np.asarray(pc.equal(category, "").to_numpy(zero_copy_only=False), dtype=bool),
+        Reason.MISSING_CATEGORY,
+        lambda idx: ["Crime type is empty" for _ in idx],
+    )
+
+    crime_id = _text(t, "Crime ID")
+    has_id = ~np.asarray(
+        pc.equal(crime_id, "").to_numpy(zero_copy_only=False), dtype=bool
+    )
+    dup, first_of = _first_seen(crime_id, v.alive() & has_id)
+    row = raw.row
+    at = _where(file_o, row)
+    v.mark(
+        dup,
+        Reason.DUPLICATE,
+        lambda idx: [f"Crime ID already kept from {at(int(first_of[i]))}" for i in idx],
+    )
+
+    keep = v.alive()
+    kidx = pa.array(np.flatnonzero(keep))
+    x, y = lonlat_to_bng(lon[keep], lat[keep])
+    file_k = raw.file.take(kidx)
+    row_k = row[keep]
+    ids = crime_id.take(kidx)
+    synthetic = pc.binary_join_element_wise(file_k, pa.array(row_k.astype(str)), "#")
+    ids = pc.if_else(pc.equal(ids, ""), synthetic, ids)
+    k = int(keep.sum())
+    kept = _assemble(
+        {
+            INCIDENT_ID: ids,
+            SOURCE: pa.array(np.full(k, spec.name, dtype=object), pa.string()),
+            MONTH: month.take(kidx),
+            OCCURRED_AT: pa.nulls(k, pa.timestamp("us")),
+            OCCURRED_TO: pa.nulls(k, pa.timestamp("us")),
+            TIME_RESOLUTION: pa.array(np.full(k, "month", dtype=object), pa.string()),
+            CATEGORY: category.take(kidx),
+            LOCATION: location.take(kidx),
+            PLACE: pa.nulls(k, pa.string()),
+            OUTCOME: _text(t, "Last outcome category").take(kidx),
+            FILE: file_k,
+            ROW: pa.array(row_k),
+            X: pa.array(x),
+            Y: pa.array(y),
+        }
+    )
+    return CleanResult(kept=kept, rejected=_ledger(raw, v), read=n)
+
+
+def _assemble(columns: dict[str, pa.Array]) -> pa.Table:
+    return pa.table([columns[c] for c in STORE_COLUMNS], names=list(STORE_COLUMNS))
+
+
+def _ledger(raw: RawTable, v: _Verdict) -> pd.DataFrame:
+    idx = np.flatnonzero(~v.alive())
+    if len(idx) == 0:
+        return pd.DataFrame(
+            {
+                c: pd.Series([], dtype=object)
+                for c in (SOURCE, FILE, ROW, REASON, DETAIL, RAW)
+            }
+        ).astype({ROW: "int64"})
+    codes = v.code[idx]
+    reasons = np.array(v.reasons, dtype=object)[codes]
+    details = np.empty(len(idx), dtype=object)
+    for k in np.unique(codes):
+        sel = codes == k
+        details[sel] = v.details[int(k)](idx[sel])
+    rows = raw.table.take(pa.array(idx)).to_pylist()
+    return pd.DataFrame(
+        {
+            SOURCE: raw.source,
+            FILE: _np_str(raw.file)[idx],
+            ROW: raw.row[idx],
+            REASON: reasons,
+            DETAIL: details,
+            RAW: [json.dumps(r, ensure_ascii=False) for r in rows],
+        }
+    )
+
+
+def _clean_table(
+    raw: RawTable, spec: SourceSpec, gazetteer: Gazetteer | None
+) -> CleanResult:
+    t = raw.table
+    n = len(raw)
+    f = spec.fields
+    files = sorted(set(_np_str(raw.file)))
+    for key, col in ((k, c.column) for k, c in f.items()):
+        if col is not None and col not in t.column_names:
+            msg = (
+                f"Source {spec.name!r}: column {col!r} (mapped by `{key}`) is not in "
+                f"{', '.join(files)}. Columns found: {', '.join(t.column_names)}. "
+                "Fix the mapping in the workspace file or the file's header row."
+            )
+            raise GeoInputError(msg)
+    if "place" in f and gazetteer is None:
+        msg = (
+            f"Source {spec.name!r} maps `place`, but the workspace has no [places] gazetteer. "
+            'Add [places] path = "places.csv" (columns name, aliases, lon, lat, radius_m).'
+        )
+        raise GeoInputError(msg)
+
+    v = _Verdict(n)
+    dup_of = _np_str(raw.duplicate_of)
+    v.mark(
+        dup_of != "",
+        Reason.DUPLICATE_FILE,
+        lambda idx: [
+            f"same content as {d}; the file is listed twice" for d in dup_of[idx]
+        ],
+    )
+
+    # --- where: coordinates if the row has any, else the place name.
+    place_col = f["place"].column if "place" in f else None
+    place_s = _text(t, place_col)
+    place_o = _np_str(place_s)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    has_xy = np.zeros(n, dtype=bool)
+    for a, b, lonlat in (("lon", "lat", True), ("easting", "northing", False)):
+        if a in f:
+            ca, cb = f[a].column, f[b].column
+            sa, sb = _text(t, ca), _text(t, cb)
+            has_xy = ~(
+                np.asarray(pc.equal(sa, "").to_numpy(zero_copy_only=False), dtype=bool)
+                & np.asarray(
+                    pc.equal(sb, "").to_numpy(zero_copy_only=False), dtype=bool
+                )
+            )
+            if lonlat:
+                p, q = _check_lonlat(v, sa, sb, (str(ca), str(cb)), has_xy)
+                ok = np.isfinite(p) & np.isfinite(q)
+                gx, gy = lonlat_to_bng(p[ok], q[ok])
+                x[ok], y[ok] = gx, gy
+            else:
+                x, y = _check_bng(v, sa, sb, (str(ca), str(cb)), has_xy)
+
+    matched = np.full(n, -1, dtype=np.int64)
+    if gazetteer is not None and place_col is not None:
+        matched = gazetteer.match(place_o)
+        need = ~has_xy
+        blank = place_o == ""
+        v.mark(
+            need & blank,
+            Reason.NO_LOCATION,
+            lambda idx: [f"no coordinates and {place_col!r} is empty" for _ in idx],
+        )
+
+        def unknown(idx: npt.NDArray[np.int64]) -> list[str]:
+            out = []
+            for name in place_o[idx]:
+                near = gazetteer.suggest(str(name))
+                hint = f" (closest: {', '.join(near)})" if near else ""
+                out.append(
+                    f"{place_col} = {name!r} is not in the gazetteer{hint}; "
+                    f"add it to {gazetteer.source} as a place or as an alias"
+                )
+            return out
+
+        v.mark(need & ~blank & (matched < 0), Reason.UNKNOWN_PLACE, unknown)
+        use = need & (matched >= 0)
+        px = gazetteer.places["x"].to_numpy(float)
+        py = gazetteer.places["y"].to_numpy(float)
+        x = np.where(use, px[np.maximum(matched, 0)], x)
+        y = np.where(use, py[np.maximum(matched, 0)], y)
+    else:
+        v.mark(~has_xy, Reason.NO_LOCATION, lambda idx: ["no coordinates" for _ in idx])
+
+    # --- when
+    month_s, at, to, resolution = _parse_when(v, t, f)
+
+    # --- what
+    cat = f["category"]
+    if cat.value is not None:
+        category = np.full(n, cat.value, dtype=object)
+    else:
+        category = _np_str(_text(t, cat.column))
+        if cat.default is not None:
+            category = np.where(category == "", cat.default, category)
+        v.mark(
+            category == "",
+            Reason.MISSING_CATEGORY,
+            lambda idx: [
+                f"{cat.column} is empty (set `default` in the category mapping to fill it)"
+                for _ in idx
+            ],
+        )
+
+    # --- duplicates: exact copies of an earlier row, or a repeated id
+    file_o = _np_str(raw.file)
+    wh = _where(file_o, raw.row)
+    whole = (
+        pc.binary_join_element_wise(*[_text(t, c) for c in t.column_names], "\x1f")
+        if t.num_columns
+        else pa.array([""] * n)
+    )
+    dup, first_of = _first_seen(whole, v.alive())
+    v.mark(
+        dup,
+        Reason.DUPLICATE,
+        lambda idx: [f"exact copy of {wh(int(first_of[i]))}" for i in idx],
+    )
+    ids = _text(t, f["id"].column) if "id" in f else None
+    if ids is not None:
+        has_id = ~np.asarray(
+            pc.equal(ids, "").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        dup_id, first_id = _first_seen(ids, v.alive() & has_id)
+        v.mark(
+            dup_id,
+            Reason.DUPLICATE,
+            lambda idx: [f"id already kept from {wh(int(first_id[i]))}" for i in idx],
+        )
+
+    keep = v.alive()
+    kidx = pa.array(np.flatnonzero(keep))
+    k = int(keep.sum())
+    file_k = raw.file.take(kidx)
+    row_k = raw.row[keep]
+    synthetic = pc.binary_join_element_wise(file_k, pa.array(row_k.astype(str)), "#")
+    if ids is not None:
+        id_k = ids.take(kidx)
+        id_k = pc.if_else(pc.equal(id_k, ""), synthetic, id_k)
+    else:
+        id_k = synthetic
+    loc_col = f["location"].column if "location" in f else place_col
+    location = _text(t, loc_col).take(kidx)
+    names = (
+        gazetteer.places["name"].to_numpy(object)
+        if gazetteer is not None
+        else np.array([], dtype=object)
+    )
+    place = np.full(k, None, dtype=object)
+    hit = matched[keep] >= 0
+    place[hit] = names[matched[keep][hit]]
+    kept = _assemble(
+        {
+            INCIDENT_ID: id_k,
+            SOURCE: pa.array(np.full(k, spec.name, dtype=object), pa.string()),
+            MONTH: pa.array(month_s[keep], pa.string()),
+            OCCURRED_AT: pa.array(at[keep], pa.timestamp("us")),
+            OCCURRED_TO: pa.array(to[keep], pa.timestamp("us")),
+            TIME_RESOLUTION: pa.array(resolution[keep], pa.string()),
+            CATEGORY: pa.array(category[keep], pa.string()),
+            LOCATION: location,
+            PLACE: pa.array(place, pa.string()),
+            OUTCOME: pa.nulls(k, pa.string()),
+            FILE: file_k,
+            ROW: pa.array(row_k),
+            X: pa.array(x[keep]),
+            Y: pa.array(y[keep]),
+        }
+    )
+    return CleanResult(kept=kept, rejected=_ledger(raw, v), read=n)
+
+
+def _parse_dates(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
+    s = pd.Series(text, dtype=object)
+    formats = ([fmt] if fmt else []) + [f for f in _DATE_FALLBACKS if f != fmt]
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    for form in formats:
+        todo = out.isna() & (s != "")
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(s[todo], format=form, errors="coerce")
+        out[todo] = parsed.astype("datetime64[us]")
+    return out
+
+
+def _parse_times(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
+    s = pd.Series(text, dtype=object)
+    formats = ([fmt] if fmt else []) + [f for f in _TIME_FORMATS if f != fmt]
+    out = pd.Series(pd.NaT, index=s.index, dtype="timedelta64[us]")
+    for form in formats:
+        todo = out.isna() & (s != "")
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(s[todo], format=form, errors="coerce")
+        out[todo] = (parsed - parsed.dt.normalize()).astype("timedelta64[us]")
+    return out
+
+
+def _parse_when(
+    v: _Verdict, t: pa.Table, f: dict[str, ColumnSpec] | object
+) -> tuple[
+    npt.NDArray[np.object_],
+    npt.NDArray[np.datetime64],
+    npt.NDArray[np.datetime64],
+    npt.NDArray[np.object_],
+]:
+    assert isinstance(f, dict)
+    n = t.num_rows
+    nat = np.full(n, np.datetime64("NaT", "us"))
+    if "month" in f:
+        spec = f["month"]
+        text = _np_str(_text(t, spec.column))
+        parsed = pd.to_datetime(
+            pd.Series(text, dtype=object),
+            format=spec.format or "%Y-%m",
+            errors="coerce",
+        )
+        v.mark(
+            text == "",
+            Reason.MISSING_DATE,
+            lambda idx: [f"{spec.column} is empty" for _ in idx],
+        )
+        v.mark(
+            parsed.isna().to_numpy(),
+            Reason.BAD_DATE,
+            lambda idx: [
+                f"{spec.column} = {s!r}: expected {spec.format or '%Y-%m'}"
+                for s in text[idx]
+            ],
+        )
+        month = parsed.dt.strftime("%Y-%m").to_numpy(object)
+        return month, nat, nat.copy(), np.full(n, "month", dtype=object)
+
+    spec = f["date"]
+    text = _np_str(_text(t, spec.column))
+    date = _parse_dates(text, spec.format)
+    v.mark(
+        text == "",
+        Reason.MISSING_DATE,
+        lambda idx: [f"{spec.column} is empty" for _ in idx],
+    )
+    want = spec.format or "a UK day-first date (dd/mm/yyyy) or ISO yyyy-mm-dd"
+    bad = date.isna().to_numpy() | ~date.dt.year.between(1900, 2099).fillna(
+        False
+    ).to_numpy(bool)
+    v.mark(
+        bad,
+        Reason.BAD_DATE,
+        lambda idx: [
+            f"{spec.column} = {s!r}: not a real date in {want}" for s in text[idx]
+        ],
+    )
+    resolution = np.full(n, "day", dtype=object)
+    start = date.copy()
+    end = pd.Series(pd.NaT, index=date.index, dtype="datetime64[us]")
+    if "time" in f:
+        tspec = f["time"]
+        ttext = _np_str(_text(t, tspec.column))
+        tod = _parse_times(ttext, tspec.format)
+        bad_t = (ttext != "") & tod.isna().to_numpy()
+        v.mark(
+            bad_t,
+            Reason.BAD_TIME,
+            lambda idx: [
+                f"{tspec.column} = {s!r}: expected a time such as 21:30"
+                for s in ttext[idx]
+            ],
+        )
+        timed = tod.notna().to_numpy()
+        start = start + tod.fillna(pd.Timedelta(0))
+        resolution[timed] = "minute"
+        if "time_to" in f:
+            espec = f["time_to"]
+            etext = _np_str(_text(t, espec.column))
+            etod = _parse_times(etext, espec.format)
+            v.mark(
+                (etext != "") & etod.isna().to_numpy(),
+                Reason.BAD_TIME,
+                lambda idx: [
+                    f"{espec.column} = {s!r}: expected a time such as 23:00"
+                    for s in etext[idx]
+                ],
+            )
+            end = date + etod
+            # An end before the start crosses midnight (22:00 to 02:00).
+            end = end.where(~(end < start), end + pd.Timedelta(days=1))
+            end = end.where(timed)
+    month = date.dt.strftime("%Y-%m").to_numpy(object)
+    return (
+        month,
+        start.to_numpy("datetime64[us]"),
+        end.to_numpy("datetime64[us]"),
+        resolution,
+    )

@@ -1,0 +1,181 @@
+"""Coordinate reference systems: one working CRS (British National Grid) and guards."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+import geopandas as gpd
+from pyproj import CRS, Transformer
+
+from geo.errors import CRSMismatchError, GeoInputError
+
+__all__ = [
+    "BNG_BOUNDS",
+    "DISPLAY_CRS",
+    "GB_LONLAT_BOUNDS",
+    "WORKING_CRS",
+    "lonlat_to_bng",
+    "require_projected",
+    "require_same_crs",
+    "to_working_crs",
+]
+
+#: Every analysis runs in British National Grid (metres).
+WORKING_CRS: Final = "EPSG:27700"
+#: Maps are drawn in WGS 84 longitude/latitude; only map code reprojects to it.
+DISPLAY_CRS: Final = "EPSG:4326"
+
+#: EPSG:27700's published area of use (lon_min, lat_min, lon_max, lat_max):
+#: Great Britain, Northern Ireland, the Isle of Man and offshore waters.
+GB_LONLAT_BOUNDS: Final = (-9.01, 49.75, 2.01, 61.01)
+#: The grid's extent in metres (easting_min, northing_min, easting_max, northing_max).
+BNG_BOUNDS: Final = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+_FloatArray = npt.NDArray[np.float64]
+
+
+def lonlat_to_bng(
+    lon: _FloatArray, lat: _FloatArray
+) -> tuple[_FloatArray, _FloatArray]:
+    """Project WGS 84 longitude/latitude arrays to British National Grid metres.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees, same length. NaN stays NaN.
+
+    Returns
+    -------
+    tuple of ndarray
+        Easting and northing in metres.
+
+    Notes
+    -----
+    PROJ's default EPSG:4326 → EPSG:27700 operation is used: a Helmert
+    transformation accurate to a few metres (the OSTN15 grid is not bundled).
+    That is well inside police.uk's own anonymisation (points snapped to a
+    street or place centre).
+    """
+    # police.uk stacks many incidents on one snap point: project each distinct
+    # point once, in two threads when there are many (PROJ releases the GIL).
+    codes, uniques = pd.factorize(
+        np.asarray(lon, dtype=np.float64) + 1j * np.asarray(lat, dtype=np.float64)
+    )
+    ulon, ulat = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
+
+    def project(sl: slice) -> tuple[_FloatArray, _FloatArray]:
+        transformer = Transformer.from_crs("EPSG:4326", WORKING_CRS, always_xy=True)
+        px, py = transformer.transform(ulon[sl], ulat[sl])
+        return np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
+
+    half = len(ulon) // 2
+    if half > 50_000:
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(project, (slice(0, half), slice(half, None))))
+        ux, uy = (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+        )
+    else:
+        ux, uy = project(slice(None))
+    missing = codes < 0
+    safe = np.where(missing, 0, codes)
+    x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
+    y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
+    return x.astype(np.float64), y.astype(np.float64)
+
+
+def to_working_crs(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
+    """Return a copy of ``gdf`` in :data:`WORKING_CRS`.
+
+    Parameters
+    ----------
+    gdf
+        Any GeoDataFrame with a CRS.
+    name
+        What to call the layer in an error message (e.g. the file name).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Reprojected copy (or a plain copy if it is already in BNG).
+
+    Raises
+    ------
+    GeoInputError
+        If ``gdf`` has no CRS.
+    """
+    if gdf.crs is None:
+        msg = (
+            f"{name} has no coordinate reference system (CRS). "
+            'Set one (for example `crs = "EPSG:27700"` in the workspace), '
+            "or give the file a .prj."
+        )
+        raise GeoInputError(msg)
+    if CRS.from_user_input(gdf.crs).equals(CRS.from_user_input(WORKING_CRS)):
+        return gdf.copy()
+    return gdf.to_crs(WORKING_CRS)
+
+
+def require_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, operation: str) -> None:
+    """Refuse planar maths (areas, buffers, distances) in a geographic CRS.
+
+    Parameters
+    ----------
+    gdf
+        The layer about to be measured.
+    operation
+        What is about to be done, for the message ("buffer", "area").
+
+    Raises
+    ------
+    GeoInputError
+        If the CRS is missing or geographic.
+    """
+    if gdf.crs is None or CRS.from_user_input(gdf.crs).is_geographic:
+        msg = (
+            f"Cannot compute {operation} in CRS {gdf.crs!s}: it is not projected, "
+            f"so distances would be in degrees. Use to_working_crs() ({WORKING_CRS})."
+        )
+        raise GeoInputError(msg)
+
+
+def require_same_crs(
+    left: gpd.GeoDataFrame | gpd.GeoSeries,
+    right: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    left_name: str = "left",
+    right_name: str = "right",
+) -> None:
+    """Raise if two layers use different CRSs; a mismatched join gives wrong counts.
+
+    Parameters
+    ----------
+    left, right
+        The two layers.
+    left_name, right_name
+        Names for the message.
+
+    Raises
+    ------
+    CRSMismatchError
+        Showing both CRSs and the fix.
+    """
+    lcrs, rcrs = left.crs, right.crs
+    same = (
+        lcrs is not None
+        and rcrs is not None
+        and CRS.from_user_input(lcrs).equals(CRS.from_user_input(rcrs))
+    )
+    if not same:
+        msg = (
+            f"{left_name} and {right_name} must use the same coordinate reference "
+            f"system. {left_name} uses {lcrs!s}; {right_name} uses {rcrs!s}. "
+            f"Reproject both with to_working_crs() ({WORKING_CRS})."
+        )
+        raise CRSMismatchError(msg)

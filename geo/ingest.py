@@ -1,0 +1,207 @@
+"""The incident pipeline: read → clean → project → join to areas → write the store.
+
+This is the one place the stage order is written down::
+
+    readers.read_source      every cell as text, with file and row
+    clean.clean_source       kept rows (EPSG:27700 x/y) + rejects ledger
+    join.locate_points       one area per incident and layer, or none
+    store.write_store        partitioned GeoParquet + ledger + summary
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
+from geo.clean import CleanResult, clean_source
+from geo.gazetteer import Gazetteer, load_gazetteer
+from geo.join import locate_points
+from geo.readers import InputFile, read_source
+from geo.schema import X, Y, area_columns
+from geo.store import write_store
+from geo.workspace import Workspace
+
+__all__ = ["IngestResult", "SourceSummary", "assign_layers", "ingest"]
+
+#: ``progress(stage, done, total)``; stage is a short text such as
+#: "police.uk: 2024-05-cambridgeshire-street.csv".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """What happened to one source's rows.
+
+    Attributes
+    ----------
+    read
+        Rows read from its files.
+    kept
+        Rows written to the store.
+    rejected
+        Rejected rows per reason.
+    outside
+        Kept rows outside every area, per layer (kept and flagged, not dropped).
+    files
+        Files read.
+    months
+        Months (``YYYY-MM``) with at least one kept incident.
+    """
+
+    read: int
+    kept: int
+    rejected: Mapping[str, int]
+    outside: Mapping[str, int]
+    files: int = 0
+    months: tuple[str, ...] = ()
+
+    @property
+    def balanced(self) -> bool:
+        """Whether ``read == kept + sum(rejected)``."""
+        return self.read == self.kept + sum(self.rejected.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON form written to ``ingest-summary.json``.
+
+        Returns
+        -------
+        dict
+            ``read``, ``kept``, ``rejected``, ``outside``, ``files``, ``months``.
+        """
+        return {
+            "read": self.read,
+            "kept": self.kept,
+            "rejected": dict(self.rejected),
+            "outside": dict(self.outside),
+            "files": self.files,
+            "months": list(self.months),
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of :func:`ingest`.
+
+    Attributes
+    ----------
+    store
+        The store folder written.
+    summary
+        Per source name.
+    notes
+        What was done to boundary layers on the way (repairs, assumed CRS).
+    """
+
+    store: Path
+    summary: Mapping[str, SourceSummary]
+    notes: tuple[str, ...] = field(default=())
+
+
+def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
+    """Add ``{layer}_code`` and ``{layer}_name`` columns for every area layer.
+
+    Each distinct coordinate is located once (police.uk stacks many incidents
+    on one snap point), with the boundary rule of :mod:`geo.join`.
+
+    Parameters
+    ----------
+    kept
+        Kept incidents with ``x``/``y`` in EPSG:27700.
+    layers
+        Area layers by name.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``kept`` with two string columns per layer (null when outside).
+    """
+    x = np.asarray(kept.column(X).to_numpy(), dtype=np.float64)
+    y = np.asarray(kept.column(Y).to_numpy(), dtype=np.float64)
+    codes, uniques = pd.factorize(x + 1j * y)
+    ux, uy = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
+    out = kept
+    for layer, area in layers.items():
+        pos = locate_points(ux, uy, area.areas)[codes]
+        inside = pos >= 0
+        code_col, name_col = area_columns(layer)
+        for col, values in ((code_col, area.areas[CODE]), (name_col, area.areas[NAME])):
+            arr = values.to_numpy(object)[np.maximum(pos, 0)] if len(values) else np.full(len(pos), None, dtype=object)
+            out = out.append_column(col, pa.array(np.where(inside, arr, None), pa.string()))
+    return out
+
+
+def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestResult:
+    """Run the whole pipeline for a workspace and write its incident store.
+
+    Parameters
+    ----------
+    workspace
+        A loaded workspace (:func:`geo.workspace.load_workspace`).
+    progress
+        Optional callback for progress bars.
+
+    Returns
+    -------
+    IngestResult
+        Store path, per-source summary (``read == kept + rejected``) and notes.
+
+    Raises
+    ------
+    GeoInputError
+        Unusable input: a missing file, a missing column, an unreadable
+        boundary file. The message names the file, the column or key, and
+        the fix.
+    """
+    layers = {name: load_area_layer(spec) for name, spec in workspace.areas.items()}
+    notes = tuple(f"[areas.{name}] {note}" for name, layer in layers.items() for note in layer.notes)
+    gazetteer: Gazetteer | None = None
+    if workspace.places is not None:
+        gazetteer = load_gazetteer(workspace.places.path)
+
+    tables: dict[str, pa.Table] = {}
+    ledgers: list[pd.DataFrame] = []
+    summary: dict[str, SourceSummary] = {}
+    total = len(workspace.sources)
+    for i, source in enumerate(workspace.sources):
+        files: list[InputFile] = []
+
+        def on_file(f: InputFile, name: str = source.name, i: int = i, files: list[InputFile] = files) -> None:
+            files.append(f)
+            if progress is not None:
+                progress(f"{name}: {Path(f.member or f.path).name}", i, total)
+
+        raw = read_source(workspace, source, on_file=on_file)
+        result: CleanResult = clean_source(raw, source, gazetteer=gazetteer)
+        kept = assign_layers(result.kept, layers)
+        tables[source.name] = kept
+        ledgers.append(result.rejected)
+        outside = {
+            layer: int(kept.column(area_columns(layer)[0]).null_count) for layer in layers
+        }
+        months = tuple(sorted(set(kept.column("month").to_pylist())))
+        summary[source.name] = SourceSummary(
+            read=result.read,
+            kept=kept.num_rows,
+            rejected=result.reason_counts(),
+            outside=outside,
+            files=len(files),
+            months=months,
+        )
+    if progress is not None:
+        progress("writing the incident store", total, total)
+    rejects = pd.concat(ledgers, ignore_index=True) if ledgers else pd.DataFrame()
+    store = write_store(
+        workspace,
+        tables,
+        rejects,
+        {name: s.to_json() for name, s in summary.items()},
+        layers=list(layers),
+    )
+    return IngestResult(store=store, summary=summary, notes=notes)

@@ -1,0 +1,377 @@
+"""Read incident files as text, exactly as written: parsing only, no judgement.
+
+Every cell is kept as a string so that the cleaning stage can say precisely
+what was wrong with a row and the rejects ledger can show the raw values.
+Each row carries the file it came from and its row number in that file,
+counting the header as row 1 (what a spreadsheet shows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from geo.errors import GeoInputError
+from geo.schema import POLICE_UK_COLUMNS
+from geo.workspace import SourceSpec, Workspace
+
+__all__ = [
+    "InputFile",
+    "RawTable",
+    "list_source_files",
+    "read_source",
+]
+
+#: Columns a police.uk street file must have for its rows to be usable.
+POLICE_UK_REQUIRED = ("Month", "Longitude", "Latitude", "Location", "Crime type")
+_TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+_FINGERPRINT_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file of a source: a path on disk, or a member of a zip archive.
+
+    Attributes
+    ----------
+    label
+        How the file is named to users (``archive.zip!2024-05/x-street.csv``).
+    path
+        The file on disk (the archive, for a zip member).
+    member
+        Name inside the archive, or ``None``.
+    """
+
+    label: str
+    path: Path
+    member: str | None = None
+
+    def read_bytes(self) -> bytes:
+        """Return the file's bytes.
+
+        Returns
+        -------
+        bytes
+            Whole content.
+        """
+        if self.member is None:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.read(self.member)
+
+    def fingerprint(self) -> str:
+        """Return a cheap content fingerprint (size plus first and last 64 KiB).
+
+        Returns
+        -------
+        str
+            Hex digest; equal for byte-identical files.
+        """
+        if self.member is None:
+            size = self.path.stat().st_size
+            with self.path.open("rb") as fh:
+                head = fh.read(_FINGERPRINT_BYTES)
+                fh.seek(max(size - _FINGERPRINT_BYTES, 0))
+                tail = fh.read()
+        else:
+            data = self.read_bytes()
+            size, head, tail = (
+                len(data),
+                data[:_FINGERPRINT_BYTES],
+                data[-_FINGERPRINT_BYTES:],
+            )
+        return hashlib.sha1(
+            str(size).encode() + head + tail, usedforsecurity=False
+        ).hexdigest()
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Rows of one source as read: every column as text.
+
+    Attributes
+    ----------
+    source
+        The source's name.
+    table
+        Original columns, all strings (empty cells are ``""``).
+    file
+        Per row, the :attr:`InputFile.label` it came from.
+    row
+        Per row, its row number in that file (header = 1).
+    duplicate_of
+        Per row, the label of an earlier identical file, or ``""``.
+    """
+
+    source: str
+    table: pa.Table
+    file: pa.Array
+    row: npt.NDArray[np.int64]
+    duplicate_of: pa.Array
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+
+def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFile]:
+    """Expand a source's ``paths`` into the files to read.
+
+    police.uk sources accept files, glob patterns, folders (every
+    ``*-street.csv`` below them) and zip archives (every ``*-street.csv``
+    member, as data.police.uk's custom download packs them in ``YYYY-MM/``
+    folders). Table sources accept CSV and XLSX files, globs and folders.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (paths are relative to its folder).
+    source
+        The source.
+
+    Returns
+    -------
+    list of InputFile
+        In a stable order (as listed, each pattern's matches sorted).
+
+    Raises
+    ------
+    GeoInputError
+        If a pattern matches nothing.
+    """
+    files: list[InputFile] = []
+    for pattern in source.paths:
+        matches = workspace.resolve(pattern)
+        if not matches:
+            msg = (
+                f"Source {source.name!r}: {pattern!r} matches no file "
+                f"(looked in {workspace.root / Path(pattern).parent}). "
+                "Check the `paths` entry in the workspace file; paths are relative "
+                "to the workspace file."
+            )
+            raise GeoInputError(msg)
+        for path in matches:
+            files.extend(_expand(path, source, workspace.root))
+    if not files:
+        kind = "*-street.csv" if source.format == "police_uk" else "CSV/XLSX"
+        msg = f"Source {source.name!r}: no {kind} files found in {', '.join(source.paths)}."
+        raise GeoInputError(msg)
+    return files
+
+
+def _label(path: Path, root: Path) -> str:
+    """Name a file relative to the workspace folder, so ledgers read the same anywhere."""
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _expand(path: Path, source: SourceSpec, root: Path) -> Iterator[InputFile]:
+    police = source.format == "police_uk"
+    if path.is_dir():
+        pattern = "*-street.csv" if police else "*"
+        for p in sorted(path.rglob(pattern)):
+            if p.is_file() and (police or p.suffix.lower() in _TABLE_SUFFIXES):
+                yield InputFile(label=_label(p, root), path=p)
+        return
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+        except zipfile.BadZipFile as exc:
+            msg = f"{path}: not a readable zip archive ({exc}). Download it again."
+            raise GeoInputError(msg) from exc
+        wanted = (
+            [n for n in names if n.endswith("-street.csv")]
+            if police
+            else [n for n in names if Path(n).suffix.lower() in _TABLE_SUFFIXES]
+        )
+        for name in wanted:
+            yield InputFile(
+                label=f"{_label(path, root)}!{name}", path=path, member=name
+            )
+        return
+    yield InputFile(label=_label(path, root), path=path)
+
+
+def read_source(
+    workspace: Workspace,
+    source: SourceSpec,
+    *,
+    on_file: Callable[[InputFile], None] | None = None,
+) -> RawTable:
+    """Read every file of a source into one :class:`RawTable`.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    source
+        The source to read.
+    on_file
+        Called before each file is read (for progress bars).
+
+    Returns
+    -------
+    RawTable
+        All rows of all files, every cell as text.
+
+    Raises
+    ------
+    GeoInputError
+        A file is missing, unreadable, or lacks a required column.
+    """
+    files = list_source_files(workspace, source)
+    tables: list[pa.Table] = []
+    labels: list[pa.Array] = []
+    rows: list[npt.NDArray[np.int64]] = []
+    dups: list[pa.Array] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        if on_file is not None:
+            on_file(f)
+        if source.format == "police_uk":
+            table = _read_police_uk(f)
+        else:
+            table = _read_table(f, source.sheet)
+        n = table.num_rows
+        fp = f.fingerprint()
+        dup = seen.setdefault(fp, f.label)
+        tables.append(table)
+        labels.append(pa.array(np.full(n, f.label, dtype=object), type=pa.string()))
+        rows.append(np.arange(2, n + 2, dtype=np.int64))
+        dups.append(
+            pa.array(
+                np.full(n, "" if dup == f.label else dup, dtype=object),
+                type=pa.string(),
+            )
+        )
+    table = (
+        pa.concat_tables(tables, promote_options="permissive")
+        if tables
+        else pa.table({})
+    )
+    table = _fill_nulls(table)
+    return RawTable(
+        source=source.name,
+        table=table,
+        file=pa.concat_arrays(labels),
+        row=np.concatenate(rows),
+        duplicate_of=pa.concat_arrays(dups),
+    )
+
+
+def _fill_nulls(table: pa.Table) -> pa.Table:
+    """Make every column a string column with ``""`` for missing cells."""
+    cols = []
+    for col in table.columns:
+        c = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if not pa.types.is_string(c.type):
+            c = c.cast(pa.string())
+        cols.append(c.fill_null(""))
+    return pa.table(cols, names=table.column_names)
+
+
+def _read_police_uk(f: InputFile) -> pa.Table:
+    data = f.read_bytes()
+    try:
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig").strip().split(",")
+        names = [h.strip().strip('"') for h in header]
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        msg = (
+            f"{f.label}: cannot be read as a police.uk CSV ({exc}). "
+            "Use the street-level CSV from data.police.uk unchanged."
+        )
+        raise GeoInputError(msg) from exc
+    missing = [c for c in POLICE_UK_REQUIRED if c not in table.column_names]
+    if missing:
+        msg = (
+            f"{f.label}: missing column(s) {', '.join(repr(c) for c in missing)}, so it is "
+            "not a police.uk street-level file. Its columns: "
+            f"{', '.join(table.column_names)}. Expected: {', '.join(POLICE_UK_COLUMNS)}. "
+            "Check the file (stop-and-search and outcomes files are not street files)."
+        )
+        raise GeoInputError(msg)
+    return table
+
+
+def _read_table(f: InputFile, sheet: str | None) -> pa.Table:
+    suffix = Path(f.member or f.path.name).suffix.lower()
+    data = f.read_bytes()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=object)
+        except ValueError as exc:
+            msg = (
+                f"{f.label}: cannot read sheet {sheet or 'the first sheet'!r} ({exc})."
+            )
+            raise GeoInputError(msg) from exc
+        except Exception as exc:
+            msg = f"{f.label}: not a readable Excel workbook ({exc}). Save it as .xlsx or CSV."
+            raise GeoInputError(msg) from exc
+        frame = frame.map(_cell_text)
+    else:
+        frame = _read_csv_text(f, data)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return pa.Table.from_pandas(frame.astype(object), preserve_index=False).cast(
+        pa.schema([(c, pa.string()) for c in frame.columns])
+    )
+
+
+def _read_csv_text(f: InputFile, data: bytes) -> pd.DataFrame:
+    # Council CSVs saved from Excel are often Windows-1252, not UTF-8.
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes almost any byte string
+        msg = f"{f.label}: text encoding not recognised. Save it as UTF-8 CSV."
+        raise GeoInputError(msg)
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"{f.label}: not a readable CSV ({exc}). Check quoting and delimiters (comma)."
+        raise GeoInputError(msg) from exc
+
+
+def _cell_text(value: object) -> str:
+    """Excel cells to text: dates as ISO, times as HH:MM:SS, whole floats without .0."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if value is pd.NaT:
+        return ""
+    if isinstance(value, dt.datetime):
+        return (
+            value.strftime("%Y-%m-%d %H:%M:%S")
+            if value.time() != dt.time()
+            else value.strftime("%Y-%m-%d")
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

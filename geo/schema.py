@@ -1,0 +1,191 @@
+"""Column names of the incident store, the rejects ledger and police.uk files.
+
+Every later stage reads the incident store through these names, so they are
+defined once here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import pandas as pd
+
+from geo.errors import SchemaError
+
+__all__ = [
+    "CATEGORY",
+    "FILE",
+    "GEOMETRY",
+    "INCIDENT_ID",
+    "LOCATION",
+    "MONTH",
+    "OCCURRED_AT",
+    "OCCURRED_TO",
+    "OUTCOME",
+    "PLACE",
+    "POLICE_UK_CATEGORIES",
+    "POLICE_UK_COLUMNS",
+    "REASONS",
+    "REJECT_COLUMNS",
+    "ROW",
+    "SOURCE",
+    "STORE_COLUMNS",
+    "TIME_RESOLUTION",
+    "Reason",
+    "X",
+    "Y",
+    "area_columns",
+    "require_columns",
+]
+
+# --- incident store -------------------------------------------------------
+INCIDENT_ID: Final = "incident_id"
+SOURCE: Final = "source"
+#: Calendar month of the incident, text ``YYYY-MM`` (police.uk's resolution).
+MONTH: Final = "month"
+#: Start of the incident as a naive local timestamp; empty for month-only data.
+OCCURRED_AT: Final = "occurred_at"
+#: End of the incident window (partner logs with a start and an end); else empty.
+OCCURRED_TO: Final = "occurred_to"
+#: ``"month"``, ``"day"`` or ``"minute"``: how precisely the incident is timed.
+TIME_RESOLUTION: Final = "time_resolution"
+CATEGORY: Final = "category"
+#: police.uk ``Location`` text ("On or near Market Place") or the place name given.
+LOCATION: Final = "location"
+#: Canonical gazetteer name when the row was geocoded by place name; else empty.
+PLACE: Final = "place"
+#: police.uk ``Last outcome category``; empty for partner data.
+OUTCOME: Final = "outcome"
+#: Easting and northing (EPSG:27700, metres), duplicated from the geometry so
+#: stacking checks and grids can run without decoding WKB.
+X: Final = "x"
+Y: Final = "y"
+#: Where the row came from: the input file and its line number (header = 1).
+FILE: Final = "file"
+ROW: Final = "row"
+GEOMETRY: Final = "geometry"
+
+STORE_COLUMNS: Final = (
+    INCIDENT_ID,
+    SOURCE,
+    MONTH,
+    OCCURRED_AT,
+    OCCURRED_TO,
+    TIME_RESOLUTION,
+    CATEGORY,
+    LOCATION,
+    PLACE,
+    OUTCOME,
+    FILE,
+    ROW,
+    X,
+    Y,
+)
+
+
+def area_columns(layer: str) -> tuple[str, str]:
+    """Return the store's code and name columns for an area layer.
+
+    Parameters
+    ----------
+    layer
+        Area layer name from the workspace (``"ward"``, ``"town"``, ...).
+
+    Returns
+    -------
+    tuple of str
+        ``(f"{layer}_code", f"{layer}_name")``; both empty (null) for an
+        incident outside every area of the layer.
+    """
+    return f"{layer}_code", f"{layer}_name"
+
+
+# --- rejects ledger -------------------------------------------------------
+REASON: Final = "reason"
+DETAIL: Final = "detail"
+RAW: Final = "raw"
+REJECT_COLUMNS: Final = (SOURCE, FILE, ROW, REASON, DETAIL, RAW)
+
+
+class Reason:
+    """Why a row was rejected. The values are what users read in the ledger."""
+
+    NO_LOCATION: Final = "no location"
+    BAD_COORDINATES: Final = "unparseable coordinates"
+    NULL_ISLAND: Final = "coordinates at 0,0"
+    SWAPPED: Final = "swapped longitude/latitude"
+    OUT_OF_RANGE: Final = "coordinates out of range"
+    MISSING_DATE: Final = "missing date"
+    BAD_DATE: Final = "bad date"
+    BAD_TIME: Final = "bad time"
+    UNKNOWN_PLACE: Final = "unknown place"
+    MISSING_CATEGORY: Final = "missing category"
+    DUPLICATE: Final = "duplicate incident"
+    DUPLICATE_FILE: Final = "duplicate file"
+
+
+REASONS: Final = tuple(
+    v for k, v in vars(Reason).items() if not k.startswith("_") and isinstance(v, str)
+)
+
+# --- police.uk street files ----------------------------------------------
+POLICE_UK_COLUMNS: Final = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+
+#: The 14 police.uk street-level categories (FIELD.md §2.11).
+POLICE_UK_CATEGORIES: Final = (
+    "Anti-social behaviour",
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+    "Other crime",
+)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
+    """Raise :class:`SchemaError` naming every missing column and those present.
+
+    Parameters
+    ----------
+    frame
+        Table to check.
+    columns
+        Required column names.
+    where
+        What the table is, for the message (a file name).
+
+    Raises
+    ------
+    SchemaError
+        If any column is missing.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        msg = (
+            f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}. "
+            f"Columns found: {', '.join(repr(str(c)) for c in frame.columns)}. "
+            "Fix the column mapping in the workspace file or the file's header row."
+        )
+        raise SchemaError(msg)

@@ -1,0 +1,417 @@
+"""The incident store: partitioned GeoParquet that every later stage reads.
+
+Layout, under the workspace's ``store`` folder::
+
+    incidents/source=<slug>/month=YYYY-MM/part-0.parquet   one file per source and month
+    rejects.parquet                                         the rejects ledger
+    ingest-summary.json                                     read/kept/rejected/outside per source
+    manifest.json                                           partitions, layers, CRS
+
+Every incidents file is a valid GeoParquet 1.1 file on its own (WKB points,
+EPSG:27700 as PROJJSON, a bbox), so QGIS, DuckDB or ``geopandas.read_parquet``
+can open any of them. :func:`open_store` reads only the partitions a query
+needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+
+from geo.crs import WORKING_CRS
+from geo.errors import GeoInputError
+from geo.schema import (
+    CATEGORY,
+    MONTH,
+    OCCURRED_AT,
+    OCCURRED_TO,
+    ROW,
+    STORE_COLUMNS,
+    X,
+    Y,
+    area_columns,
+)
+from geo.workspace import Workspace
+
+__all__ = [
+    "INCIDENTS_DIR",
+    "MANIFEST",
+    "REJECTS",
+    "SUMMARY",
+    "incident_schema",
+    "open_store",
+    "read_manifest",
+    "read_rejects",
+    "read_summary",
+    "source_slug",
+    "write_store",
+]
+
+INCIDENTS_DIR: Final = "incidents"
+REJECTS: Final = "rejects.parquet"
+SUMMARY: Final = "ingest-summary.json"
+MANIFEST: Final = "manifest.json"
+STORE_VERSION: Final = 1
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def source_slug(name: str) -> str:
+    """Return a folder-safe name for a source ("CCTV street drinking" → "cctv_street_drinking").
+
+    Parameters
+    ----------
+    name
+        Source name.
+
+    Returns
+    -------
+    str
+        Lower-case letters, digits and underscores.
+    """
+    slug = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+    return slug or "source"
+
+
+def _geo_metadata(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bytes:
+    bbox = (
+        [float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))]
+        if len(x)
+        else []
+    )
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": ["Point"],
+        "crs": CRS.from_user_input(WORKING_CRS).to_json_dict(),
+    }
+    if bbox:
+        column["bbox"] = bbox
+    meta = {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": column},
+    }
+    return json.dumps(meta).encode()
+
+
+def _with_geometry(table: pa.Table) -> pa.Table:
+    """Add a WKB point column built once per distinct coordinate pair."""
+    x = np.asarray(table.column(X).to_numpy(), dtype=np.float64)
+    y = np.asarray(table.column(Y).to_numpy(), dtype=np.float64)
+    codes, uniques = pd.factorize(x + 1j * y)
+    wkb = shapely.to_wkb(shapely.points(uniques.real, uniques.imag))
+    geometry = pa.array(wkb, pa.binary()).take(pa.array(codes))
+    table = table.append_column("geometry", geometry)
+    meta = dict(table.schema.metadata or {})
+    meta[b"geo"] = _geo_metadata(x, y)
+    return table.replace_schema_metadata(meta)
+
+
+def write_store(
+    workspace: Workspace,
+    incidents: Mapping[str, pa.Table],
+    rejects: pd.DataFrame,
+    summary: Mapping[str, Any],
+    *,
+    layers: Sequence[str],
+    threads: int = 2,
+) -> Path:
+    """Write (replace) the incident store of a workspace.
+
+    The new store is written beside the old one and swapped in at the end, so
+    a failed run leaves the previous store intact and a re-run never
+    duplicates rows.
+
+    Parameters
+    ----------
+    workspace
+        The workspace; the store goes to ``workspace.store``.
+    incidents
+        Per source name, its kept incidents (store columns, ``x``/``y`` in
+        EPSG:27700, and ``{layer}_code``/``{layer}_name`` per area layer).
+    rejects
+        The rejects ledger of all sources.
+    summary
+        The ingest summary (written as ``ingest-summary.json``).
+    layers
+        Area layer names, in workspace order.
+    threads
+        Files written in parallel.
+
+    Returns
+    -------
+    Path
+        The store folder.
+    """
+    root = workspace.store
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".incidents-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    partitions: list[dict[str, Any]] = []
+    jobs: list[tuple[pa.Table, Path]] = []
+    for name, table in incidents.items():
+        slug = source_slug(name)
+        month = table.column(MONTH)
+        for m in sorted(pc.unique(month).to_pylist()):
+            part = table.filter(pc.equal(month, m))
+            rel = (
+                Path(INCIDENTS_DIR) / f"source={slug}" / f"month={m}" / "part-0.parquet"
+            )
+            jobs.append((part, tmp / rel.relative_to(INCIDENTS_DIR)))
+            partitions.append(
+                {
+                    "source": name,
+                    "month": m,
+                    "path": rel.as_posix(),
+                    "rows": part.num_rows,
+                }
+            )
+
+    schema = incident_schema(layers)
+
+    def write(job: tuple[pa.Table, Path]) -> None:
+        part, path = job
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = _with_geometry(part.select(schema.names[:-1]))
+        table = table.cast(schema.with_metadata(table.schema.metadata))
+        pq.write_table(table, path, compression="zstd")
+
+    try:
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(write, jobs))
+        final = root / INCIDENTS_DIR
+        old = root / f".old-{uuid.uuid4().hex}"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    _atomic_write(root / REJECTS, lambda p: rejects.to_parquet(p, index=False))
+    _atomic_write(
+        root / SUMMARY,
+        lambda p: p.write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
+        ),
+    )
+    manifest = {
+        "store_version": STORE_VERSION,
+        "workspace": workspace.name,
+        "crs": WORKING_CRS,
+        "layers": list(layers),
+        "sources": list(incidents),
+        "partitions": partitions,
+    }
+    _atomic_write(
+        root / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2), "utf-8")
+    )
+    return root
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def read_manifest(workspace: Workspace) -> dict[str, Any]:
+    """Return the store's manifest.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    dict
+        ``layers``, ``sources`` and ``partitions`` (source, month, path, rows).
+
+    Raises
+    ------
+    GeoInputError
+        If the workspace has not been ingested.
+    """
+    path = workspace.store / MANIFEST
+    if not path.is_file():
+        where = workspace.path or "WORKSPACE.toml"
+        msg = (
+            f"No incident store in {workspace.store}. "
+            f"Run `python -m geo ingest {where}` first."
+        )
+        raise GeoInputError(msg)
+    manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return manifest
+
+
+def read_summary(workspace: Workspace) -> dict[str, Any]:
+    """Return the ingest summary (read, kept, rejected by reason, outside, per source).
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    dict
+        Keyed by source name.
+    """
+    read_manifest(workspace)
+    summary: dict[str, Any] = json.loads((workspace.store / SUMMARY).read_text("utf-8"))
+    return summary
+
+
+def read_rejects(workspace: Workspace) -> pd.DataFrame:
+    """Return the rejects ledger: source, file, row, reason, detail, raw.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rejected input row.
+    """
+    read_manifest(workspace)
+    return pd.read_parquet(workspace.store / REJECTS)
+
+
+def _check_month(value: str, key: str) -> str:
+    if not _MONTH_RE.match(value):
+        msg = f"`{key}` must be a month written YYYY-MM, got {value!r}."
+        raise GeoInputError(msg)
+    return value
+
+
+def open_store(
+    workspace: Workspace,
+    *,
+    period: tuple[str, str] | None = None,
+    categories: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read incidents from the store, loading only what the query needs.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    period
+        Inclusive month range ``("2024-01", "2024-06")``; all months when
+        ``None``. Whole partitions outside it are never read.
+    categories
+        Keep these categories only (pushed down to the Parquet reader).
+    sources
+        Keep these source names only (whole partitions skipped).
+    columns
+        Columns to read besides ``geometry``; all when ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Point incidents in EPSG:27700, columns as in :mod:`geo.schema` plus
+        ``{layer}_code``/``{layer}_name`` per area layer.
+
+    Raises
+    ------
+    GeoInputError
+        If there is no store, or a source or month is not valid.
+    """
+    manifest = read_manifest(workspace)
+    parts = manifest["partitions"]
+    if sources is not None:
+        wanted = set(sources)
+        unknown = wanted - set(manifest["sources"])
+        if unknown:
+            msg = (
+                f"Unknown source(s) {', '.join(sorted(unknown))}; the store has "
+                f"{', '.join(manifest['sources'])}."
+            )
+            raise GeoInputError(msg)
+        parts = [p for p in parts if p["source"] in wanted]
+    if period is not None:
+        lo, hi = (
+            _check_month(period[0], "period start"),
+            _check_month(period[1], "period end"),
+        )
+        parts = [p for p in parts if lo <= p["month"] <= hi]
+    files = [str(workspace.store / p["path"]) for p in parts]
+    schema = _store_schema(manifest)
+    read_cols = None if columns is None else [*dict.fromkeys([*columns, "geometry"])]
+    if read_cols is not None:
+        missing = [c for c in read_cols if c not in schema.names]
+        if missing:
+            msg = f"Unknown store column(s) {', '.join(missing)}; columns: {', '.join(schema.names)}."
+            raise GeoInputError(msg)
+    filt = None
+    if categories is not None:
+        filt = pc.field(CATEGORY).isin(list(categories))
+    if files:
+        table = pads.dataset(files, format="parquet", schema=schema).to_table(
+            columns=read_cols, filter=filt
+        )
+    else:
+        table = schema.empty_table()
+        if read_cols is not None:
+            table = table.select(read_cols)
+    frame = table.drop_columns(["geometry"]).to_pandas()
+    geometry = gpd.GeoSeries.from_wkb(
+        np.asarray(
+            table.column("geometry").to_numpy(zero_copy_only=False), dtype=object
+        ),
+        crs=WORKING_CRS,
+    )
+    return gpd.GeoDataFrame(frame, geometry=geometry.to_numpy(), crs=WORKING_CRS)
+
+
+def incident_schema(layers: Sequence[str]) -> pa.Schema:
+    """Return the Arrow schema of the store's incident files.
+
+    Parameters
+    ----------
+    layers
+        Area layer names; each adds ``{layer}_code`` and ``{layer}_name``.
+
+    Returns
+    -------
+    pyarrow.Schema
+        Store columns, then the layer columns, then ``geometry`` (WKB).
+    """
+    types = {
+        OCCURRED_AT: pa.timestamp("us"),
+        OCCURRED_TO: pa.timestamp("us"),
+        ROW: pa.int64(),
+        X: pa.float64(),
+        Y: pa.float64(),
+    }
+    fields = [(c, types.get(c, pa.string())) for c in STORE_COLUMNS]
+    for layer in layers:
+        fields.extend((c, pa.string()) for c in area_columns(layer))
+    fields.append(("geometry", pa.binary()))
+    return pa.schema(fields)
+
+
+def _store_schema(manifest: Mapping[str, Any]) -> pa.Schema:
+    return incident_schema(manifest["layers"])

@@ -1,0 +1,534 @@
+"""The workspace file (TOML): what the study area is and where its data lives.
+
+A workspace names the area layers (each a boundary file with code and name
+columns, an optional filter and an optional population table), a gazetteer of
+named places and the incident sources. Paths are relative to the workspace
+file. :func:`load_workspace` validates every key and raises
+:class:`~geo.errors.WorkspaceError` naming the key, what was given and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from geo.errors import WorkspaceError
+
+__all__ = [
+    "AreaSpec",
+    "ColumnSpec",
+    "PlacesSpec",
+    "PopulationSpec",
+    "SourceSpec",
+    "Workspace",
+    "load_workspace",
+    "parse_workspace",
+]
+
+SourceFormat = Literal["police_uk", "table"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = ("police_uk", "table")
+
+_TOP_KEYS = ("name", "store", "areas", "places", "sources")
+_AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
+_POP_KEYS = ("path", "code", "value")
+_PLACES_KEYS = ("path",)
+_SOURCE_COMMON = ("name", "format", "paths")
+_TABLE_KEYS = (
+    "date",
+    "month",
+    "time",
+    "time_to",
+    "lon",
+    "lat",
+    "easting",
+    "northing",
+    "place",
+    "location",
+    "category",
+    "id",
+    "sheet",
+)
+_COLUMN_KEYS = ("column", "format", "value", "default")
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """A population table for an area layer: file, area-code column, value column."""
+
+    path: Path
+    code: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """One area layer (``ward``, ``town``, ...) of the workspace.
+
+    Attributes
+    ----------
+    layer
+        The layer's name; the store gets ``{layer}_code`` and ``{layer}_name``.
+    path
+        Boundary file (GeoJSON, GeoPackage, Shapefile; any CRS).
+    code, name
+        Columns of the boundary file holding each area's code and name.
+    where
+        Keep only features whose column equals one of the values.
+    population
+        Optional population table.
+    crs
+        CRS to assume when the file declares none (e.g. a Shapefile without .prj).
+    file_layer
+        Layer inside a multi-layer file (GeoPackage); ``None`` for the first.
+    """
+
+    layer: str
+    path: Path
+    code: str
+    name: str
+    where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    population: PopulationSpec | None = None
+    crs: str | None = None
+    file_layer: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacesSpec:
+    """The gazetteer of named places (CSV)."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How to read one field of a table source.
+
+    Exactly one of ``column`` (read the field from this column) or ``value``
+    (the same value for every row) is set; ``format`` is a ``strptime``
+    format for dates and times; ``default`` fills empty cells of ``column``.
+    """
+
+    column: str | None = None
+    value: str | None = None
+    format: str | None = None
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One incident source.
+
+    Attributes
+    ----------
+    name
+        Name shown to users and stored in the ``source`` column.
+    format
+        ``"police_uk"`` (street-level CSVs, folders or the custom-download zip)
+        or ``"table"`` (any CSV/XLSX with a column mapping).
+    paths
+        Patterns as written in the workspace, relative to its folder.
+    fields
+        For ``table`` sources, the mapping of store fields to columns:
+        keys among ``date``, ``month``, ``time``, ``time_to``, ``lon``,
+        ``lat``, ``easting``, ``northing``, ``place``, ``location``,
+        ``category``, ``id``.
+    sheet
+        Worksheet name for XLSX tables (first sheet when ``None``).
+    """
+
+    name: str
+    format: SourceFormat
+    paths: tuple[str, ...]
+    fields: Mapping[str, ColumnSpec] = field(default_factory=dict)
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A parsed, validated workspace.
+
+    Attributes
+    ----------
+    name
+        Study area name ("Fenland").
+    path
+        The workspace file (``None`` when built in memory).
+    root
+        Folder that relative paths are resolved against.
+    store
+        Folder of the incident store.
+    areas
+        Area layers by name, in file order.
+    places
+        Gazetteer, if any.
+    sources
+        Incident sources, in file order.
+    """
+
+    name: str
+    root: Path
+    store: Path
+    areas: Mapping[str, AreaSpec]
+    sources: tuple[SourceSpec, ...]
+    places: PlacesSpec | None = None
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceSpec:
+        """Return the source called ``name``.
+
+        Parameters
+        ----------
+        name
+            A source name from the workspace.
+
+        Returns
+        -------
+        SourceSpec
+            The source.
+
+        Raises
+        ------
+        WorkspaceError
+            If there is no such source.
+        """
+        for src in self.sources:
+            if src.name == name:
+                return src
+        allowed = ", ".join(repr(s.name) for s in self.sources)
+        msg = (
+            f"No source named {name!r} in workspace {self.name!r}; sources: {allowed}."
+        )
+        raise WorkspaceError(msg)
+
+    def resolve(self, pattern: str) -> list[Path]:
+        """Expand a path or glob pattern relative to the workspace folder.
+
+        Parameters
+        ----------
+        pattern
+            File, folder or glob pattern (``*``, ``?``, ``[...]``, ``**``).
+
+        Returns
+        -------
+        list of Path
+            Matches, sorted; empty when nothing matches.
+        """
+        full = self.root / pattern
+        if any(ch in pattern for ch in "*?["):
+            return sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+        return [full] if full.exists() else []
+
+
+def load_workspace(path: str | Path) -> Workspace:
+    """Read and validate a workspace file.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    Workspace
+        The validated workspace.
+
+    Raises
+    ------
+    WorkspaceError
+        If the file is missing, is not valid TOML, or a key is missing or wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"Workspace file {path} does not exist. Check the path, or run `python -m geo demo DIR` to write an example."
+        raise WorkspaceError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML ({exc}). Fix the syntax at that line."
+        raise WorkspaceError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: not UTF-8 text. Save the workspace file as UTF-8."
+        raise WorkspaceError(msg) from exc
+    return parse_workspace(data, root=path.resolve().parent, path=path)
+
+
+def parse_workspace(
+    data: Mapping[str, Any], *, root: Path, path: Path | None = None
+) -> Workspace:
+    """Validate the parsed TOML of a workspace.
+
+    Parameters
+    ----------
+    data
+        The TOML document as a mapping.
+    root
+        Folder that relative paths are resolved against.
+    path
+        The file it came from, for messages.
+
+    Returns
+    -------
+    Workspace
+        The validated workspace.
+
+    Raises
+    ------
+    WorkspaceError
+        Naming the key, what was given and what is allowed.
+    """
+    where = str(path) if path is not None else "workspace"
+    _check_keys(data, _TOP_KEYS, where, "")
+    name = _req_str(data, "name", where, "")
+    store = root / _opt_str(data, "store", where, "", default="store")
+
+    areas_raw = data.get("areas")
+    if not isinstance(areas_raw, Mapping) or not areas_raw:
+        msg = (
+            f"{where}: [areas] is missing or empty. Add at least one area layer, "
+            "e.g. [areas.ward] with path, code and name (ward and town are expected)."
+        )
+        raise WorkspaceError(msg)
+    areas = {
+        layer: _parse_area(layer, spec, root, where)
+        for layer, spec in areas_raw.items()
+    }
+
+    places = None
+    if "places" in data:
+        praw = _table(data["places"], where, "places")
+        _check_keys(praw, _PLACES_KEYS, where, "places")
+        places = PlacesSpec(path=root / _req_str(praw, "path", where, "places"))
+
+    sources_raw = data.get("sources")
+    if not isinstance(sources_raw, list) or not sources_raw:
+        msg = (
+            f"{where}: no [[sources]]. Add at least one, e.g.\n[[sources]]\n"
+            'name = "police.uk"\nformat = "police_uk"\npaths = ["*-street.csv"]'
+        )
+        raise WorkspaceError(msg)
+    sources = tuple(_parse_source(i, raw, where) for i, raw in enumerate(sources_raw))
+    names = [s.name for s in sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        msg = f"{where}: source names must be unique; repeated: {', '.join(dupes)}."
+        raise WorkspaceError(msg)
+    return Workspace(
+        name=name,
+        root=root,
+        store=store,
+        areas=areas,
+        sources=sources,
+        places=places,
+        path=path,
+    )
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _key(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _table(value: object, where: str, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        msg = f"{where}: `{key}` must be a table ({{ ... }} or a [section]), got {value!r}."
+        raise WorkspaceError(msg)
+    return value
+
+
+def _check_keys(
+    data: Mapping[str, Any], allowed: tuple[str, ...], where: str, prefix: str
+) -> None:
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        msg = (
+            f"{where}: unknown key(s) {', '.join(repr(_key(prefix, k)) for k in unknown)}. "
+            f"Allowed here: {', '.join(allowed)}."
+        )
+        raise WorkspaceError(msg)
+
+
+def _req_str(data: Mapping[str, Any], key: str, where: str, prefix: str) -> str:
+    if key not in data:
+        msg = f"{where}: missing key `{_key(prefix, key)}` (a text value)."
+        raise WorkspaceError(msg)
+    return _as_str(data[key], where, _key(prefix, key))
+
+
+def _opt_str(
+    data: Mapping[str, Any], key: str, where: str, prefix: str, *, default: str
+) -> str:
+    return _as_str(data[key], where, _key(prefix, key)) if key in data else default
+
+
+def _as_str(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        msg = f"{where}: `{key}` must be non-empty text in quotes, got {value!r}."
+        raise WorkspaceError(msg)
+    return value
+
+
+def _parse_area(layer: str, raw: object, root: Path, where: str) -> AreaSpec:
+    prefix = f"areas.{layer}"
+    if not layer.isidentifier() or not layer.islower():
+        msg = (
+            f"{where}: area layer name {layer!r} must be lower-case letters, digits "
+            "and underscores (it becomes the store columns "
+            f"`{layer}_code` and `{layer}_name`)."
+        )
+        raise WorkspaceError(msg)
+    spec = _table(raw, where, prefix)
+    _check_keys(spec, _AREA_KEYS, where, prefix)
+    where_raw = _table(spec.get("where", {}), where, f"{prefix}.where")
+    where_clause: dict[str, tuple[str, ...]] = {}
+    for col, val in where_raw.items():
+        vals = val if isinstance(val, list) else [val]
+        if not vals or not all(isinstance(v, str | int) for v in vals):
+            msg = (
+                f"{where}: `{prefix}.where.{col}` must be a value or a list of values "
+                f'(e.g. {col} = "E07000010"), got {val!r}.'
+            )
+            raise WorkspaceError(msg)
+        where_clause[col] = tuple(str(v) for v in vals)
+    population = None
+    if "population" in spec:
+        praw = _table(spec["population"], where, f"{prefix}.population")
+        _check_keys(praw, _POP_KEYS, where, f"{prefix}.population")
+        population = PopulationSpec(
+            path=root / _req_str(praw, "path", where, f"{prefix}.population"),
+            code=_req_str(praw, "code", where, f"{prefix}.population"),
+            value=_req_str(praw, "value", where, f"{prefix}.population"),
+        )
+    return AreaSpec(
+        layer=layer,
+        path=root / _req_str(spec, "path", where, prefix),
+        code=_req_str(spec, "code", where, prefix),
+        name=_req_str(spec, "name", where, prefix),
+        where=where_clause,
+        population=population,
+        crs=_as_str(spec["crs"], where, f"{prefix}.crs") if "crs" in spec else None,
+        file_layer=(
+            _as_str(spec["layer"], where, f"{prefix}.layer")
+            if "layer" in spec
+            else None
+        ),
+    )
+
+
+def _parse_column(value: object, where: str, key: str) -> ColumnSpec:
+    if isinstance(value, str):
+        return ColumnSpec(column=_as_str(value, where, key))
+    spec = _table(value, where, key)
+    _check_keys(spec, _COLUMN_KEYS, where, key)
+    got = {k: _as_str(v, where, f"{key}.{k}") for k, v in spec.items()}
+    if ("column" in got) == ("value" in got):
+        msg = (
+            f"{where}: `{key}` needs exactly one of `column` (read it from a column) "
+            f'or `value` (the same for every row), e.g. {key} = {{ column = "..." }}.'
+        )
+        raise WorkspaceError(msg)
+    return ColumnSpec(**got)
+
+
+def _parse_source(index: int, raw: object, where: str) -> SourceSpec:
+    prefix = f"sources[{index}]"
+    spec = _table(raw, where, prefix)
+    fmt = spec.get("format")
+    if fmt not in SOURCE_FORMATS:
+        msg = (
+            f"{where}: `{prefix}.format` is {fmt!r}; allowed: "
+            f"{', '.join(repr(f) for f in SOURCE_FORMATS)}."
+        )
+        raise WorkspaceError(msg)
+    allowed = _SOURCE_COMMON + (_TABLE_KEYS if fmt == "table" else ())
+    _check_keys(spec, allowed, where, prefix)
+    name = _req_str(spec, "name", where, prefix)
+    paths_raw = spec.get("paths")
+    if isinstance(paths_raw, str):
+        paths_raw = [paths_raw]
+    if not isinstance(paths_raw, list) or not paths_raw:
+        msg = (
+            f"{where}: `{prefix}.paths` (source {name!r}) must be a list of files, "
+            'folders or glob patterns, e.g. paths = ["data/*-street.csv"].'
+        )
+        raise WorkspaceError(msg)
+    paths = tuple(_as_str(p, where, f"{prefix}.paths") for p in paths_raw)
+    if fmt == "police_uk":
+        return SourceSpec(name=name, format="police_uk", paths=paths)
+
+    fields = {
+        k: _parse_column(spec[k], where, f"{prefix}.{k}")
+        for k in _TABLE_KEYS
+        if k in spec and k != "sheet"
+    }
+    _check_table_fields(fields, name, where, prefix)
+    sheet = (
+        _as_str(spec["sheet"], where, f"{prefix}.sheet") if "sheet" in spec else None
+    )
+    return SourceSpec(
+        name=name, format="table", paths=paths, fields=fields, sheet=sheet
+    )
+
+
+def _check_table_fields(
+    fields: Mapping[str, ColumnSpec], name: str, where: str, prefix: str
+) -> None:
+    def need(cond: bool, text: str) -> None:
+        if not cond:
+            msg = f"{where}: source {name!r} ({prefix}): {text}"
+            raise WorkspaceError(msg)
+
+    need(
+        ("date" in fields) != ("month" in fields),
+        'give exactly one of `date = { column = "...", format = "%d/%m/%Y" }` '
+        'or `month = { column = "..." }`.',
+    )
+    has_lonlat = "lon" in fields or "lat" in fields
+    has_en = "easting" in fields or "northing" in fields
+    need(
+        not has_lonlat or ("lon" in fields and "lat" in fields),
+        "`lon` and `lat` must be given together.",
+    )
+    need(
+        not has_en or ("easting" in fields and "northing" in fields),
+        "`easting` and `northing` must be given together.",
+    )
+    need(
+        not (has_lonlat and has_en),
+        "give `lon`/`lat` or `easting`/`northing`, not both.",
+    )
+    need(
+        has_lonlat or has_en or "place" in fields,
+        "say where incidents are: `lon`/`lat`, `easting`/`northing`, or "
+        '`place = { column = "..." }` (names looked up in the [places] gazetteer).',
+    )
+    need(
+        "category" in fields,
+        '`category` is required: { column = "..." } or { value = "..." }.',
+    )
+    for key in (
+        "date",
+        "month",
+        "time",
+        "time_to",
+        "lon",
+        "lat",
+        "easting",
+        "northing",
+        "place",
+        "location",
+        "id",
+    ):
+        if key in fields:
+            need(
+                fields[key].column is not None,
+                f'`{key}` must name a column ({key} = {{ column = "..." }}); '
+                "only `category` may be a fixed value.",
+            )
+    need("time_to" not in fields or "time" in fields, "`time_to` needs `time`.")
