@@ -255,9 +255,11 @@ def _check_bng(
             & (n > BNG_BOUNDS[1])
             & (n < BNG_BOUNDS[3])
         )
+        # Degrees given as eastings fall inside the grid's box (south-west of
+        # Scilly, at sea); no real incident lies within 180 m x 90 m of the origin.
         looks_lonlat = (np.abs(e) <= 180) & (np.abs(n) <= 90)
         v.mark(
-            only & (~inside & looks_lonlat & ~unparsed),
+            only & (looks_lonlat & ~unparsed),
             Reason.OUT_OF_RANGE,
             lambda idx: [
                 f"{d}: these look like degrees; map them as lon/lat, not easting/northing"

@@ -132,8 +132,9 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
         inside = pos >= 0
         code_col, name_col = area_columns(layer)
         for col, values in ((code_col, area.areas[CODE]), (name_col, area.areas[NAME])):
-            arr = values.to_numpy(object)[np.maximum(pos, 0)] if len(values) else np.full(len(pos), None, dtype=object)
-            out = out.append_column(col, pa.array(np.where(inside, arr, None), pa.string()))
+            labels = np.full(len(pos), None, dtype=object)
+            labels[inside] = values.to_numpy(object)[pos[inside]]
+            out = out.append_column(col, pa.array(labels, pa.string()))
     return out
 
 
@@ -160,7 +161,11 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
         the fix.
     """
     layers = {name: load_area_layer(spec) for name, spec in workspace.areas.items()}
-    notes = tuple(f"[areas.{name}] {note}" for name, layer in layers.items() for note in layer.notes)
+    notes = tuple(
+        f"[areas.{name}] {note}"
+        for name, layer in layers.items()
+        for note in layer.notes
+    )
     gazetteer: Gazetteer | None = None
     if workspace.places is not None:
         gazetteer = load_gazetteer(workspace.places.path)
@@ -172,7 +177,12 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
     for i, source in enumerate(workspace.sources):
         files: list[InputFile] = []
 
-        def on_file(f: InputFile, name: str = source.name, i: int = i, files: list[InputFile] = files) -> None:
+        def on_file(
+            f: InputFile,
+            name: str = source.name,
+            i: int = i,
+            files: list[InputFile] = files,
+        ) -> None:
             files.append(f)
             if progress is not None:
                 progress(f"{name}: {Path(f.member or f.path).name}", i, total)
@@ -183,7 +193,8 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
         tables[source.name] = kept
         ledgers.append(result.rejected)
         outside = {
-            layer: int(kept.column(area_columns(layer)[0]).null_count) for layer in layers
+            layer: int(kept.column(area_columns(layer)[0]).null_count)
+            for layer in layers
         }
         months = tuple(sorted(set(kept.column("month").to_pylist())))
         summary[source.name] = SourceSummary(

@@ -1,0 +1,5 @@
+"""``python -m geo``: the Hotspot Atlas command line."""
+
+from geo.cli import app
+
+app()

@@ -1,0 +1,237 @@
+"""A tiny synthetic world for unit tests, built in code (nothing copied from ../shared).
+
+Nine 1 km square wards in a 3 x 3 grid (EPSG:27700), two "towns" made of wards,
+populations, a gazetteer and helpers that write police.uk-format CSVs and a
+workspace file around them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import geopandas as gpd
+from pyproj import Transformer
+from shapely.geometry import box
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+#: South-west corner of the grid, in British National Grid metres (near Wisbech).
+X0, Y0 = 546_000.0, 309_000.0
+CELL = 1_000.0
+POLICE_HEADER = [
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+]
+_TO_LONLAT = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+
+def bng_to_lonlat(x: float, y: float) -> tuple[float, float]:
+    lon, lat = _TO_LONLAT.transform(x, y)
+    return float(lon), float(lat)
+
+
+def ward_code(col: int, row: int) -> str:
+    return f"W{row}{col}"
+
+
+def make_wards() -> gpd.GeoDataFrame:
+    rows = []
+    for row in range(3):
+        for col in range(3):
+            x, y = X0 + col * CELL, Y0 + row * CELL
+            rows.append(
+                {
+                    "wd_code": ward_code(col, row),
+                    "wd_name": f"Ward {row}{col}",
+                    "lad": "LAD1" if row < 3 else "LAD2",
+                    "geometry": box(x, y, x + CELL, y + CELL),
+                }
+            )
+    # A ward of another district, filtered out by the workspace's `where`.
+    rows.append(
+        {
+            "wd_code": "X99",
+            "wd_name": "Elsewhere",
+            "lad": "LAD2",
+            "geometry": box(X0 + 5 * CELL, Y0, X0 + 6 * CELL, Y0 + CELL),
+        }
+    )
+    return gpd.GeoDataFrame(rows, crs="EPSG:27700")
+
+
+def make_towns() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        [
+            {
+                "tcode": "T1",
+                "tname": "Southtown",
+                "geometry": box(X0, Y0, X0 + 2 * CELL, Y0 + CELL),
+            },
+            {
+                "tcode": "T2",
+                "tname": "Northtown",
+                "geometry": box(X0, Y0 + 2 * CELL, X0 + CELL, Y0 + 3 * CELL),
+            },
+        ],
+        crs="EPSG:27700",
+    )
+
+
+def police_row(
+    x: float | None,
+    y: float | None,
+    *,
+    month: str = "2024-01",
+    crime_id: str = "",
+    category: str = "Burglary",
+    location: str = "On or near High Street",
+    lonlat: tuple[str, str] | None = None,
+) -> dict[str, str]:
+    """One police.uk row; ``x``/``y`` in BNG, or raw ``lonlat`` strings."""
+    if lonlat is None:
+        if x is None or y is None:
+            lon_s = lat_s = ""
+        else:
+            lon, lat = bng_to_lonlat(x, y)
+            lon_s, lat_s = f"{lon:.6f}", f"{lat:.6f}"
+    else:
+        lon_s, lat_s = lonlat
+    return {
+        "Crime ID": crime_id,
+        "Month": month,
+        "Reported by": "Test Constabulary",
+        "Falls within": "Test Constabulary",
+        "Longitude": lon_s,
+        "Latitude": lat_s,
+        "Location": location,
+        "LSOA code": "E01000001",
+        "LSOA name": "Test 001A",
+        "Crime type": category,
+        "Last outcome category": ""
+        if category == "Anti-social behaviour"
+        else "Under investigation",
+        "Context": "",
+    }
+
+
+def write_police_csv(path: Path, rows: Sequence[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=POLICE_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    encoding: str = "utf-8",
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+PLACES = [
+    # name, aliases, col, row (centre of that ward), radius
+    ("St Peter's Gardens", "St Peters Gdns;Peters Garden", 0, 0, 80),
+    ("Tillery Park", "", 1, 0, 120),
+    ("Market Place", "Market Pl;Market Place / High Street", 2, 2, ""),
+]
+
+
+def place_xy(col: int, row: int) -> tuple[float, float]:
+    return X0 + (col + 0.5) * CELL, Y0 + (row + 0.5) * CELL
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Callable[..., Path]:
+    """Write the tiny world into ``tmp_path`` and return a workspace writer.
+
+    ``world(sources=..., extra="...")`` writes ``workspace.toml`` with wards
+    (GeoPackage, EPSG:27700, filtered to LAD1), towns (GeoJSON, EPSG:4326),
+    population, the gazetteer and the given ``[[sources]]`` TOML text.
+    """
+    make_wards().to_file(tmp_path / "wards.gpkg", driver="GPKG")
+    make_towns().to_crs("EPSG:4326").to_file(
+        tmp_path / "towns.geojson", driver="GeoJSON"
+    )
+    write_csv(
+        tmp_path / "ward_pop.csv",
+        ["code", "pop"],
+        [[ward_code(c, r), 1000 * (1 + r * 3 + c)] for r in range(3) for c in range(3)],
+    )
+    rows = []
+    for name, aliases, col, row, radius in PLACES:
+        lon, lat = bng_to_lonlat(*place_xy(col, row))
+        rows.append([name, aliases, f"{lon:.7f}", f"{lat:.7f}", radius])
+    write_csv(
+        tmp_path / "places.csv", ["name", "aliases", "lon", "lat", "radius_m"], rows
+    )
+
+    def write(sources: str, *, extra: str = "", name: str = "workspace.toml") -> Path:
+        text = f"""name = "Testshire"
+store = "store"
+
+[areas.ward]
+path = "wards.gpkg"
+code = "wd_code"
+name = "wd_name"
+where = {{ lad = "LAD1" }}
+population = {{ path = "ward_pop.csv", code = "code", value = "pop" }}
+
+[areas.town]
+path = "towns.geojson"
+code = "tcode"
+name = "tname"
+
+[places]
+path = "places.csv"
+{extra}
+{sources}
+"""
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+POLICE_SOURCE = """
+[[sources]]
+name = "police.uk"
+format = "police_uk"
+paths = ["police/*-street.csv"]
+"""
+
+CCTV_SOURCE = """
+[[sources]]
+name = "CCTV street drinking"
+format = "table"
+paths = ["cctv.csv"]
+date = { column = "Date", format = "%d/%m/%Y" }
+time = { column = "Time" }
+place = { column = "Camera location" }
+category = { column = "Incident" }
+"""
