@@ -148,7 +148,7 @@ def test_open_store_filters(ws_path: Path) -> None:
     cols = open_store(ws, columns=["category"], period=("2024-01", "2024-01"))
     assert list(cols.columns) == ["category", "geometry"]
     assert len(open_store(ws, period=("2025-01", "2025-12"))) == 0
-    with pytest.raises(GeoInputError, match="Unknown source.*police.uk"):
+    with pytest.raises(GeoInputError, match=r"Unknown source.*police\.uk"):
         open_store(ws, sources=["nope"])
     with pytest.raises(GeoInputError, match="YYYY-MM"):
         open_store(ws, period=("2024-1", "2024-02"))
