@@ -1,0 +1,160 @@
+"""Integration: the shipped Fenland workspace on the real public data in ../shared/data.
+
+Everything here is checked against an independent computation done in the test
+from the raw files (csv module + pyproj + shapely), not against the pipeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import shapely
+from pyproj import Transformer
+
+from geo.ingest import ingest
+from geo.schema import Reason
+from geo.store import open_store, read_rejects
+from geo.workspace import load_workspace
+from tests.conftest import SHARED, write_csv
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data not present"),
+]
+REPO = Path(__file__).resolve().parents[2]
+POLICE_GLOB = "police_uk/2024-*-cambridgeshire-street.csv"
+
+
+def _raw_rows() -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in sorted(glob.glob(str(SHARED / POLICE_GLOB))):
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows.extend(csv.DictReader(fh))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fenland(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped fenland.toml, written beside a copy of places.csv with ../shared made absolute."""
+    root = tmp_path_factory.mktemp("fenland")
+    text = (
+        (REPO / "fenland.toml")
+        .read_text("utf-8")
+        .replace('"../shared/', f'"{SHARED.parent.as_posix()}/')
+    )
+    text += f'''
+[areas.pfa]
+path = "{(SHARED / "boundaries/police_force_area_2017_cambridgeshire.geojson").as_posix()}"
+code = "pfa17cd"
+name = "pfa17nm"
+'''
+    (root / "fenland.toml").write_text(text, "utf-8")
+    shutil.copy(REPO / "places.csv", root / "places.csv")
+    write_csv(
+        root / "cctv.csv",
+        ["Date", "Time", "Camera location", "Incident"],
+        [
+            ["02/03/2024", "20:15", "Tillery Park", "Street drinking"],
+            ["02/03/2024", "21:40", "ST PETERS GDNS", "Street drinking"],
+            ["09/03/2024", "22:05", "St. Peter's Gardens", "Street drinking"],
+            ["15/03/2024", "19:30", "market place", "Street drinking"],
+            ["16/03/2024", "23:55", "Nene Parade", "Street drinking"],
+            ["16/03/2024", "23:55", "Camera 12 (unknown)", "Street drinking"],
+            ["31/04/2024", "18:00", "Town Park", "Street drinking"],
+        ],
+    )
+    ingest(load_workspace(root / "fenland.toml"))
+    return root
+
+
+def test_counts_add_up_per_source(fenland: Path) -> None:
+    ws = load_workspace(fenland / "fenland.toml")
+    summary = ingest(ws).summary  # a re-run, which must also replace not append
+    raw = _raw_rows()
+    police = summary["police.uk"]
+    assert police.read == len(raw)
+    assert police.read == police.kept + sum(police.rejected.values())
+    cctv = summary["CCTV street drinking"]
+    assert (cctv.read, cctv.kept) == (7, 5)
+    assert cctv.rejected == {Reason.UNKNOWN_PLACE: 1, Reason.BAD_DATE: 1}
+    assert len(open_store(ws)) == police.kept + cctv.kept
+
+
+def test_no_location_rejects_match_raw_rows(fenland: Path) -> None:
+    raw = _raw_rows()
+    expected = sum(r["Location"].strip().lower() == "no location" for r in raw)
+    assert expected > 0
+    ws = load_workspace(fenland / "fenland.toml")
+    rejects = read_rejects(ws)
+    assert (rejects["reason"] == Reason.NO_LOCATION).sum() == expected
+
+
+def _independent_points() -> tuple[np.ndarray, np.ndarray]:
+    raw = [r for r in _raw_rows() if r["Longitude"].strip() and r["Latitude"].strip()]
+    lon = np.array([float(r["Longitude"]) for r in raw])
+    lat = np.array([float(r["Latitude"]) for r in raw])
+    return Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+
+
+def test_ward_counts_equal_independent_point_in_polygon(fenland: Path) -> None:
+    wards = gpd.read_file(SHARED / "boundaries/wards_2019_fenland_cambridge.geojson")
+    wards = (
+        wards[wards["lad_code"] == "E07000010"].to_crs(27700).sort_values("ward_code")
+    )
+    x, y = _independent_points()
+    expected: Counter[str] = Counter()
+    taken = np.zeros(len(x), dtype=bool)
+    for code, geom in zip(
+        wards["ward_code"], wards.geometry, strict=True
+    ):  # code order = tie rule
+        hit = shapely.intersects_xy(geom, x, y) & ~taken
+        expected[code] = int(hit.sum())
+        taken |= hit
+    ws = load_workspace(fenland / "fenland.toml")
+    store = open_store(ws, sources=["police.uk"], columns=["ward_code"])
+    got = store["ward_code"].value_counts()
+    assert len(wards) == 24
+    for code in wards["ward_code"]:
+        assert got.get(code, 0) == expected[code], code
+    assert store["ward_code"].isna().sum() == len(x) - taken.sum()
+
+
+def test_rows_outside_the_force_area_are_flagged_not_dropped(fenland: Path) -> None:
+    pfa = gpd.read_file(
+        SHARED / "boundaries/police_force_area_2017_cambridgeshire.geojson"
+    ).to_crs(27700)
+    x, y = _independent_points()
+    outside = ~shapely.intersects_xy(pfa.geometry.iloc[0], x, y)
+    ws = load_workspace(fenland / "fenland.toml")
+    store = open_store(ws, sources=["police.uk"], columns=["pfa_code", "location"])
+    assert len(store) == len(x)  # every located row kept, inside the force area or not
+    flagged = store["pfa_code"].isna()
+    assert flagged.sum() == outside.sum()
+    # police.uk: ~96% of all rows are inside the force area (PROVENANCE.md); the
+    # rest are "No Location" rows (rejected) and crimes recorded elsewhere (kept).
+    share_inside_of_read = (~flagged).sum() / len(_raw_rows())
+    assert 0.95 < share_inside_of_read < 0.97
+    assert 0 < flagged.mean() < 0.02
+
+
+def test_cctv_rows_join_wisbech(fenland: Path) -> None:
+    ws = load_workspace(fenland / "fenland.toml")
+    cctv = open_store(ws, sources=["CCTV street drinking"])
+    assert sorted(cctv["place"]) == [
+        "Market Place",
+        "Nene Parade",
+        "St Peter's Gardens",
+        "St Peter's Gardens",
+        "Tillery Park",
+    ]
+    assert set(cctv["town_name"]) == {"Wisbech"}
+    assert cctv["occurred_at"].min() == pd.Timestamp("2024-03-02 20:15")
