@@ -26,7 +26,7 @@ longitude/latitude.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -645,8 +645,13 @@ def _clean_table(
 
 
 def _parse_dates(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
+    """Parse dates with the workspace's format, or UK day-first and ISO forms without one.
+
+    With a format, only ISO dates are also accepted (Excel date cells arrive
+    as ISO text): guessing other orders could silently swap day and month.
+    """
     s = pd.Series(text, dtype=object)
-    formats = ([fmt] if fmt else []) + [f for f in _DATE_FALLBACKS if f != fmt]
+    formats = [fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"] if fmt else list(_DATE_FALLBACKS)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     for form in formats:
         todo = out.isna() & (s != "")
@@ -671,14 +676,14 @@ def _parse_times(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
 
 
 def _parse_when(
-    v: _Verdict, t: pa.Table, f: dict[str, ColumnSpec] | object
+    v: _Verdict, t: pa.Table, f: Mapping[str, ColumnSpec]
 ) -> tuple[
     npt.NDArray[np.object_],
     npt.NDArray[np.datetime64],
     npt.NDArray[np.datetime64],
     npt.NDArray[np.object_],
 ]:
-    assert isinstance(f, dict)
+    """Parse month or date (+ time, + end time); return month, start, end, resolution."""
     n = t.num_rows
     nat = np.full(n, np.datetime64("NaT", "us"))
     if "month" in f:

@@ -30,6 +30,7 @@ from geo.workspace import SourceSpec, Workspace
 __all__ = [
     "InputFile",
     "RawTable",
+    "fingerprint",
     "list_source_files",
     "read_source",
 ]
@@ -71,30 +72,24 @@ class InputFile:
         with zipfile.ZipFile(self.path) as zf:
             return zf.read(self.member)
 
-    def fingerprint(self) -> str:
-        """Return a cheap content fingerprint (size plus first and last 64 KiB).
 
-        Returns
-        -------
-        str
-            Hex digest; equal for byte-identical files.
-        """
-        if self.member is None:
-            size = self.path.stat().st_size
-            with self.path.open("rb") as fh:
-                head = fh.read(_FINGERPRINT_BYTES)
-                fh.seek(max(size - _FINGERPRINT_BYTES, 0))
-                tail = fh.read()
-        else:
-            data = self.read_bytes()
-            size, head, tail = (
-                len(data),
-                data[:_FINGERPRINT_BYTES],
-                data[-_FINGERPRINT_BYTES:],
-            )
-        return hashlib.sha1(
-            str(size).encode() + head + tail, usedforsecurity=False
-        ).hexdigest()
+def fingerprint(data: bytes) -> str:
+    """Return a content fingerprint: SHA-1 of the size and the first and last 64 KiB.
+
+    Parameters
+    ----------
+    data
+        A file's bytes.
+
+    Returns
+    -------
+    str
+        Hex digest; equal for byte-identical files (and, in practice, only for them).
+    """
+    head, tail = data[:_FINGERPRINT_BYTES], data[-_FINGERPRINT_BYTES:]
+    return hashlib.sha1(
+        str(len(data)).encode() + head + tail, usedforsecurity=False
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -242,12 +237,13 @@ def read_source(
     for f in files:
         if on_file is not None:
             on_file(f)
+        data = f.read_bytes()
         if source.format == "police_uk":
-            table = _read_police_uk(f)
+            table = _read_police_uk(f, data)
         else:
-            table = _read_table(f, source.sheet)
+            table = _read_table(f, data, source.sheet)
         n = table.num_rows
-        fp = f.fingerprint()
+        fp = fingerprint(data)
         dup = seen.setdefault(fp, f.label)
         tables.append(table)
         labels.append(pa.array(np.full(n, f.label, dtype=object), type=pa.string()))
@@ -284,8 +280,7 @@ def _fill_nulls(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _read_police_uk(f: InputFile) -> pa.Table:
-    data = f.read_bytes()
+def _read_police_uk(f: InputFile, data: bytes) -> pa.Table:
     try:
         header = data.split(b"\n", 1)[0].decode("utf-8-sig").strip().split(",")
         names = [h.strip().strip('"') for h in header]
@@ -315,9 +310,8 @@ def _read_police_uk(f: InputFile) -> pa.Table:
     return table
 
 
-def _read_table(f: InputFile, sheet: str | None) -> pa.Table:
+def _read_table(f: InputFile, data: bytes, sheet: str | None) -> pa.Table:
     suffix = Path(f.member or f.path.name).suffix.lower()
-    data = f.read_bytes()
     if suffix in (".xlsx", ".xlsm"):
         try:
             frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=object)
