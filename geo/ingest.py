@@ -214,5 +214,6 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
         rejects,
         {name: s.to_json() for name, s in summary.items()},
         layers=list(layers),
+        notes=notes,
     )
     return IngestResult(store=store, summary=summary, notes=notes)

@@ -56,6 +56,7 @@ __all__ = [
     "MANIFEST",
     "REJECTS",
     "SUMMARY",
+    "has_store",
     "incident_schema",
     "open_store",
     "read_manifest",
@@ -131,6 +132,7 @@ def write_store(
     summary: Mapping[str, Any],
     *,
     layers: Sequence[str],
+    notes: Sequence[str] = (),
     threads: int = 2,
 ) -> Path:
     """Write (replace) the incident store of a workspace.
@@ -152,6 +154,8 @@ def write_store(
         The ingest summary (written as ``ingest-summary.json``).
     layers
         Area layer names, in workspace order.
+    notes
+        What was done to the boundary layers on the way (kept in the manifest).
     threads
         Files written in parallel.
 
@@ -214,11 +218,14 @@ def write_store(
     )
     manifest = {
         "store_version": STORE_VERSION,
+        # Changes on every write: a cache key for readers that keep results.
+        "store_id": uuid.uuid4().hex,
         "workspace": workspace.name,
         "crs": WORKING_CRS,
         "layers": list(layers),
         "sources": list(incidents),
         "partitions": partitions,
+        "notes": list(notes),
     }
     _atomic_write(
         root / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2), "utf-8")
@@ -232,6 +239,22 @@ def _atomic_write(path: Path, write: Any) -> None:
     os.replace(tmp, path)
 
 
+def has_store(workspace: Workspace) -> bool:
+    """Return whether the workspace has been ingested.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    bool
+        True when its store has a manifest.
+    """
+    return (workspace.store / MANIFEST).is_file()
+
+
 def read_manifest(workspace: Workspace) -> dict[str, Any]:
     """Return the store's manifest.
 
@@ -243,7 +266,8 @@ def read_manifest(workspace: Workspace) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``layers``, ``sources`` and ``partitions`` (source, month, path, rows).
+        ``layers``, ``sources``, ``partitions`` (source, month, path, rows),
+        ``notes`` (boundary repairs) and ``store_id`` (new on every write).
 
     Raises
     ------
