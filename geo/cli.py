@@ -6,6 +6,7 @@ message and exit code 2: users see what to fix, never a traceback.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (CI logs, files) gets a wide fixed width, not a squashed 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
 WorkspaceArg = Annotated[
@@ -73,7 +75,9 @@ def ingest_command(
 
 
 def _print_summary(result: IngestResult) -> None:
-    layers = sorted({layer for s in result.summary.values() for layer in s.outside})
+    layers = list(
+        dict.fromkeys(layer for s in result.summary.values() for layer in s.outside)
+    )
     table = Table(
         title=f"Incident store written to {result.store}", title_justify="left"
     )
@@ -144,4 +148,26 @@ def demo_command(
     path = write_demo(directory, seed=seed)
     console.print(
         f"Synthetic demo workspace written: {path}\nNext: python -m geo ingest {path}"
+    )
+
+
+@app.command("sample-cctv")
+def sample_cctv_command(
+    workspace: WorkspaceArg,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2024-01-01",
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")] = "2024-09-30",
+    rows: Annotated[int, typer.Option(help="Incidents to draw.")] = 400,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20240401,
+) -> None:
+    """Write a SYNTHETIC CCTV log at the workspace's gazetteer places (to try the tool without one)."""
+    from geo.demo import write_sample_cctv
+
+    try:
+        out = write_sample_cctv(
+            load_workspace(workspace), start=start, end=end, rows=rows, seed=seed
+        )
+    except GeoInputError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"Synthetic CCTV log written: {out} (every row says it is synthetic)."
     )

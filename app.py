@@ -1,0 +1,28 @@
+"""Hotspot Atlas: the Streamlit entry point, a router over the pages in ``ui/pages/``.
+
+Run ``streamlit run app.py`` for the synthetic demo, or
+``streamlit run app.py -- --workspace FILE.toml`` for a workspace of your own.
+"""
+
+import os
+import sys
+
+import streamlit as st
+
+from ui.cached import GeoInputError
+from ui.workspace import choose_workspace, select_workspace
+
+page = st.navigation(
+    [
+        st.Page("ui/pages/map.py", title="Map", icon=":material/map:", default=True),
+        st.Page("ui/pages/data.py", title="Data", icon=":material/table_view:"),
+    ]
+)
+st.set_page_config(
+    page_title="Hotspot Atlas", page_icon=":material/map:", layout="wide"
+)
+try:
+    select_workspace(choose_workspace(sys.argv[1:], os.environ))
+    page.run()
+except GeoInputError as exc:
+    st.error(str(exc), icon=":material/error:")

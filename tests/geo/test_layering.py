@@ -1,0 +1,31 @@
+"""geo/ is the library: it never imports Streamlit, directly or through another module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_no_geo_module_imports_streamlit() -> None:
+    modules = sorted(
+        p.stem for p in (REPO / "geo").glob("*.py") if p.stem != "__main__"
+    )
+    assert "ingest" in modules
+    code = (
+        "import importlib, sys\n"
+        + "".join(
+            f"importlib.import_module('geo.{m}')\n" for m in modules if m != "__init__"
+        )
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,1 @@
+"""Hotspot Atlas's Streamlit interface: pages, cached wrappers around geo, map building."""
