@@ -92,6 +92,15 @@ def load_area_layer(spec: AreaSpec) -> AreaLayer:
             raise GeoInputError(msg)
     for col, values in spec.where.items():
         gdf = gdf[gdf[col].astype(str).isin(values)]
+    no_code = gdf[spec.code].isna() | gdf[spec.code].astype(str).str.strip().eq("")
+    if no_code.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(no_code.to_numpy())[:10])
+        msg = (
+            f"{label}: feature(s) {rows} (counting from 1, after `where`) have no value "
+            f"in the code column {spec.code!r}. Every area needs a code: fill them in, "
+            "or filter them out with `where`."
+        )
+        raise GeoInputError(msg)
     if gdf.empty:
         msg = (
             f"{label}: no features left after `where = {dict(spec.where)}`. "

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,7 +40,9 @@ WorkspaceArg = Annotated[
 
 
 def _fail(exc: GeoInputError) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code=2)
 
 
@@ -103,9 +106,12 @@ def _print_summary(result: IngestResult) -> None:
     for name, s in result.summary.items():
         if s.rejected:
             reasons = ", ".join(f"{reason}: {n:,}" for reason, n in s.rejected.items())
-            console.print(f"  {name} rejected by reason: {reasons}", highlight=False)
+            console.print(
+                f"  {escape(name)} rejected by reason: {escape(reasons)}",
+                highlight=False,
+            )
     for note in result.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {escape(note)}", highlight=False)
     console.print(
         "  Rejected rows, with file, row and reason: rejects.parquet in the store folder."
     )
@@ -122,7 +128,7 @@ def check_command(workspace: WorkspaceArg) -> None:
     style = {"error": "bold red", "warning": "yellow", "info": "dim"}
     for f in report.findings:
         console.print(
-            f"[{style[f.level]}]{f.level:7}[/] {f.where}: {f.message}",
+            f"[{style[f.level]}]{f.level:7}[/] {escape(f.where)}: {escape(f.message)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -47,6 +47,27 @@ _ABBREVIATIONS = {
     "&": "and",
 }
 _NON_WORD = re.compile(r"[^0-9a-z&]+")
+# Letters NFKD does not split into a base letter and an accent.
+_FOLD = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ß": "ss",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "þ": "th",
+        "Þ": "th",
+        "ð": "d",
+        "Ð": "d",
+    }
+)
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
 
 
 def normalise_place_name(text: str) -> str:
@@ -73,8 +94,10 @@ def normalise_place_name(text: str) -> str:
     >>> normalise_place_name("  ST PETERS   GARDENS ")
     'st peters gardens'
     """
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    folded = folded.lower().replace("'", "").replace("\u2019", "")
+    folded = unicodedata.normalize(
+        "NFKD", text.translate(_FOLD).translate(_APOSTROPHES)
+    )
+    folded = folded.encode("ascii", "ignore").decode().lower()
     folded = folded.replace("&", " & ")
     words = _NON_WORD.sub(" ", folded).split()
     return " ".join(_ABBREVIATIONS.get(w, w) for w in words)

@@ -146,6 +146,7 @@ def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFil
         If a pattern matches nothing.
     """
     files: list[InputFile] = []
+    seen: set[tuple[Path, str | None]] = set()
     for pattern in source.paths:
         matches = workspace.resolve(pattern)
         if not matches:
@@ -157,7 +158,12 @@ def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFil
             )
             raise GeoInputError(msg)
         for path in matches:
-            files.extend(_expand(path, source, workspace.root))
+            for f in _expand(path, source, workspace.root):
+                # A file matched by two patterns is read once.
+                key = (f.path.resolve(), f.member)
+                if key not in seen:
+                    seen.add(key)
+                    files.append(f)
     if not files:
         kind = "*-street.csv" if source.format == "police_uk" else "CSV/XLSX"
         msg = f"Source {source.name!r}: no {kind} files found in {', '.join(source.paths)}."

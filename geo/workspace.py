@@ -247,7 +247,8 @@ def load_workspace(path: str | Path) -> Workspace:
         msg = f"Workspace file {path} does not exist. Check the path, or run `python -m geo demo DIR` to write an example."
         raise WorkspaceError(msg)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad's "UTF-8 with BOM" is common on council PCs.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: not valid TOML ({exc}). Fix the syntax at that line."
         raise WorkspaceError(msg) from exc
