@@ -206,6 +206,9 @@ def load_gazetteer(path: str | Path) -> Gazetteer:
         msg = f"Gazetteer {label}: not a readable UTF-8 CSV ({exc})."
         raise GeoInputError(msg) from exc
     frame.columns = [c.strip().lower() for c in frame.columns]
+    if frame.empty:
+        msg = f"Gazetteer {label} has no places. Add one row per place (name, lon, lat), or remove [places] from the workspace."
+        raise GeoInputError(msg)
     if "name" not in frame.columns:
         msg = f"Gazetteer {label}: needs a `name` column; found {', '.join(frame.columns)}."
         raise GeoInputError(msg)

@@ -302,3 +302,12 @@ def test_missing_file(tmp_path: Path) -> None:
         ),
     ):
         load_gazetteer(path)
+
+
+def test_gazetteer_without_places_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("name,aliases,lon,lat\n", encoding="utf-8")
+    with pytest.raises(
+        GeoInputError, match=r"empty\.csv has no places.*Add one row per place"
+    ):
+        load_gazetteer(path)
