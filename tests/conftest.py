@@ -18,25 +18,14 @@ import geopandas as gpd
 from pyproj import Transformer
 from shapely.geometry import box
 
+from geo.schema import POLICE_UK_COLUMNS
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 #: South-west corner of the grid, in British National Grid metres (near Wisbech).
 X0, Y0 = 546_000.0, 309_000.0
 CELL = 1_000.0
-POLICE_HEADER = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
+POLICE_HEADER = list(POLICE_UK_COLUMNS)
 _TO_LONLAT = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from geo.errors import GeoInputError
 from geo.readers import InputFile, RawTable, list_source_files, read_source
+from geo.schema import POLICE_UK_COLUMNS
 from geo.workspace import SourceSpec, Workspace
 from tests.conftest import (
     POLICE_HEADER,
@@ -41,18 +42,8 @@ STOP_AND_SEARCH_HEADER = [
     "Outcome linked to object of search",
     "Removal of more than just outer clothing",
 ]
-OUTCOMES_HEADER = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Outcome type",
-]
+# police.uk outcomes files share the first nine street columns.
+OUTCOMES_HEADER = [*POLICE_UK_COLUMNS[:9], "Outcome type"]
 
 
 def _ws(root: Path, *sources: SourceSpec) -> Workspace:
