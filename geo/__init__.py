@@ -10,7 +10,7 @@ The public surface::
 """
 
 from geo.checks import check_workspace
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.store import open_store, read_manifest, read_rejects, read_summary
 from geo.workspace import load_workspace
 

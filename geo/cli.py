@@ -18,7 +18,7 @@ from rich.table import Table
 
 from geo.checks import check_workspace
 from geo.errors import GeoInputError
-from geo.ingest import IngestResult, ingest
+from geo.pipeline import IngestResult, ingest
 from geo.workspace import load_workspace
 
 __all__ = ["app"]

@@ -18,7 +18,7 @@ import geopandas as gpd
 from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.schema import REASON, SOURCE, area_columns
 from geo.store import has_store, open_store, read_manifest, read_rejects, read_summary
 from geo.workspace import Workspace, load_workspace

@@ -29,7 +29,7 @@ from geo.demo import (
     write_demo,
     write_sample_cctv,
 )
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.schema import POLICE_UK_CATEGORIES, POLICE_UK_COLUMNS
 from geo.store import open_store
 from geo.workspace import load_workspace

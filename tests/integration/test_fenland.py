@@ -20,7 +20,7 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.schema import Reason
 from geo.store import open_store, read_rejects
 from geo.workspace import load_workspace

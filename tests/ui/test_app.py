@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import DEMO_WORKSPACE_NAME
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.store import read_summary
 from geo.workspace import load_workspace
 from tests.conftest import (

@@ -13,7 +13,7 @@ import pytest
 import geopandas as gpd
 
 from geo.errors import GeoInputError
-from geo.ingest import ingest
+from geo.pipeline import ingest
 from geo.schema import STORE_COLUMNS, Reason
 from geo.store import open_store, read_manifest, read_rejects, read_summary
 from geo.workspace import load_workspace
