@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -135,15 +135,51 @@ class _Verdict:
 
 
 def _text(table: pa.Table, column: str | None) -> pa.Array:
+    """Return a column as one contiguous, whitespace-trimmed string array."""
     if column is None or column not in table.column_names:
-        return pa.array([""] * table.num_rows, type=pa.string())
-    col = table.column(column)
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    return pc.utf8_trim_whitespace(arr)
+        return pa.repeat(pa.scalar("", pa.string()), table.num_rows)
+    # ASCII trimming: export tools pad with spaces and tabs; it is the cheapest.
+    return pc.ascii_trim_whitespace(table.column(column).combine_chunks())
 
 
 def _np_str(arr: pa.Array) -> npt.NDArray[np.object_]:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _np_bool(arr: pa.Array) -> _B:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _pick(arr: pa.Array, idx: npt.NDArray[np.int64]) -> list[Any]:
+    """Return the values of ``arr`` at ``idx`` (only rejected rows are ever worded)."""
+    values: list[Any] = arr.take(pa.array(idx, pa.int64())).to_pylist()
+    return values
+
+
+def _json_objects(table: pa.Table) -> pa.Array:
+    """Write each row as a JSON object of its cells, vectorised (string cells only).
+
+    Tabs, newlines and carriage returns are escaped; other control characters
+    (never seen in CSV exports) become U+FFFD.
+    """
+    parts = []
+    for name in table.column_names:
+        col = table.column(name)
+        for old, new in (
+            ("\\", "\\\\"),
+            ('"', '\\"'),
+            ("\n", "\\n"),
+            ("\r", "\\r"),
+            ("\t", "\\t"),
+        ):
+            col = pc.replace_substring(col, old, new)
+        col = pc.replace_substring_regex(col, "[\x00-\x1f]", "\ufffd")
+        key = json.dumps(name, ensure_ascii=False)
+        parts.append(pc.binary_join_element_wise(f'{key}: "', col, '"', ""))
+    if not parts:
+        return pa.repeat(pa.scalar("{}"), table.num_rows)
+    body = pc.binary_join_element_wise(*parts, ", ")
+    return pc.binary_join_element_wise("{", body, "}", "")
 
 
 def _to_float(arr: pa.Array) -> tuple[_F64, _B]:
@@ -170,12 +206,12 @@ def _check_lonlat(
     """Validate WGS 84 coordinates; return them (NaN where rejected or blank)."""
     lon, lon_blank = _to_float(lon_s)
     lat, lat_blank = _to_float(lat_s)
-    lon_o, lat_o = _np_str(lon_s), _np_str(lat_s)
 
     def both(idx: npt.NDArray[np.int64]) -> list[str]:
+        lon_o, lat_o = _pick(lon_s, idx), _pick(lat_s, idx)
         return [
             f"{names[0]} = {a!r}, {names[1]} = {b!r}"
-            for a, b in zip(lon_o[idx], lat_o[idx], strict=True)
+            for a, b in zip(lon_o, lat_o, strict=True)
         ]
 
     with np.errstate(invalid="ignore"):
@@ -225,12 +261,12 @@ def _check_bng(
     """Validate British National Grid coordinates; return them (NaN where rejected)."""
     e, e_blank = _to_float(e_s)
     n, n_blank = _to_float(n_s)
-    e_o, n_o = _np_str(e_s), _np_str(n_s)
 
     def both(idx: npt.NDArray[np.int64]) -> list[str]:
+        e_o, n_o = _pick(e_s, idx), _pick(n_s, idx)
         return [
             f"{names[0]} = {a!r}, {names[1]} = {b!r}"
-            for a, b in zip(e_o[idx], n_o[idx], strict=True)
+            for a, b in zip(e_o, n_o, strict=True)
         ]
 
     with np.errstate(invalid="ignore"):
@@ -278,30 +314,36 @@ def _check_bng(
     return np.where(ok, e, np.nan), np.where(ok, n, np.nan)
 
 
-def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, npt.NDArray[np.int64]]:
+def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, dict[int, int]]:
     """Among ``candidates``, flag rows whose key appeared in an earlier candidate.
 
-    Returns the duplicate mask and, per row, the index of the first occurrence.
+    Returns the duplicate mask and, for each duplicate row, the row of the
+    key's first occurrence.
     """
-    n = len(keys)
-    dup = np.zeros(n, dtype=bool)
-    first_of = np.full(n, -1, dtype=np.int64)
+    dup = np.zeros(len(keys), dtype=bool)
     idx = np.flatnonzero(candidates)
     if len(idx) == 0:
-        return dup, first_of
-    enc = pc.dictionary_encode(keys.take(pa.array(idx)))
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    _, first_pos = np.unique(codes, return_index=True)
-    first_row = idx[first_pos]  # first occurrence (row index) per code
-    first_of[idx] = first_row[codes]
-    dup[idx] = first_of[idx] != idx
+        return dup, {}
+    sub = keys.filter(pa.array(candidates))
+    if len(pc.unique(sub)) == len(sub):  # the usual case, and a cheap hash pass
+        return dup, {}
+    dup_sub = pd.Series(pd.arrays.ArrowExtensionArray(sub)).duplicated().to_numpy()
+    if not dup_sub.any():
+        return dup, {}
+    dup[idx[dup_sub]] = True
+    # Only the few rows sharing a repeated key are looked at one by one.
+    repeated = pc.unique(sub.filter(pa.array(dup_sub)))
+    involved = np.flatnonzero(_np_bool(pc.is_in(sub, value_set=repeated)))
+    first: dict[Any, int] = {}
+    first_of: dict[int, int] = {}
+    for pos, key in zip(involved, _pick(sub, involved), strict=True):
+        row = int(idx[pos])
+        first_of[row] = first.setdefault(key, row)
     return dup, first_of
 
 
-def _where(
-    file: npt.NDArray[np.object_], row: npt.NDArray[np.int64]
-) -> Callable[[int], str]:
-    return lambda i: f"{file[i]} row {row[i]}"
+def _where(file: pa.Array, row: npt.NDArray[np.int64]) -> Callable[[int], str]:
+    return lambda i: f"{file[i].as_py()} row {row[i]}"
 
 
 def clean_source(
@@ -338,32 +380,26 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
     t = raw.table
     n = len(raw)
     v = _Verdict(n)
-    file_o = _np_str(raw.file)
-    dup_of = _np_str(raw.duplicate_of)
     v.mark(
-        dup_of != "",
+        _np_bool(pc.not_equal(raw.duplicate_of, "")),
         Reason.DUPLICATE_FILE,
         lambda idx: [
-            f"same content as {d}; the file is listed twice" for d in dup_of[idx]
+            f"same content as {d}; the file is listed twice"
+            for d in _pick(raw.duplicate_of, idx)
         ],
     )
 
     location = _text(t, "Location")
-    loc_o = _np_str(location)
     lon_s, lat_s = _text(t, "Longitude"), _text(t, "Latitude")
-    no_loc = np.asarray(
-        pc.equal(pc.utf8_lower(location), "no location").to_numpy(zero_copy_only=False),
-        dtype=bool,
-    ) | (
-        np.asarray(pc.equal(lon_s, "").to_numpy(zero_copy_only=False), dtype=bool)
-        & np.asarray(pc.equal(lat_s, "").to_numpy(zero_copy_only=False), dtype=bool)
-    )
+    no_loc = _np_bool(
+        pc.match_substring_regex(location, "^no location$", ignore_case=True)
+    ) | (_np_bool(pc.equal(lon_s, "")) & _np_bool(pc.equal(lat_s, "")))
     v.mark(
         no_loc,
         Reason.NO_LOCATION,
         lambda idx: [
             f"Location = {lv!r}, no coordinates (police.uk could not place it)"
-            for lv in loc_o[idx]
+            for lv in _pick(location, idx)
         ],
     )
     lon, lat = _check_lonlat(
@@ -371,62 +407,59 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
     )
 
     month = _text(t, "Month")
-    month_o = _np_str(month)
-    blank_m = np.asarray(pc.equal(month, "").to_numpy(zero_copy_only=False), dtype=bool)
-    good_m = np.asarray(
-        pc.match_substring_regex(month, r"^[0-9]{4}-(0[1-9]|1[0-2])$").to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    v.mark(blank_m, Reason.MISSING_DATE, lambda idx: ["Month is empty" for _ in idx])
     v.mark(
-        ~good_m,
+        _np_bool(pc.equal(month, "")),
+        Reason.MISSING_DATE,
+        lambda idx: ["Month is empty" for _ in idx],
+    )
+    v.mark(
+        ~_np_bool(pc.match_substring_regex(month, r"^[0-9]{4}-(0[1-9]|1[0-2])$")),
         Reason.BAD_DATE,
-        lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in month_o[idx]],
+        lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in _pick(month, idx)],
     )
 
     category = _text(t, "Crime type")
     v.mark(
-        np.asarray(pc.equal(category, "").to_numpy(zero_copy_only=False), dtype=bool),
+        _np_bool(pc.equal(category, "")),
         Reason.MISSING_CATEGORY,
         lambda idx: ["Crime type is empty" for _ in idx],
     )
 
     crime_id = _text(t, "Crime ID")
-    has_id = ~np.asarray(
-        pc.equal(crime_id, "").to_numpy(zero_copy_only=False), dtype=bool
-    )
+    has_id = ~_np_bool(pc.equal(crime_id, ""))
     dup, first_of = _first_seen(crime_id, v.alive() & has_id)
     row = raw.row
-    at = _where(file_o, row)
+    at = _where(raw.file, row)
     v.mark(
         dup,
         Reason.DUPLICATE,
-        lambda idx: [f"Crime ID already kept from {at(int(first_of[i]))}" for i in idx],
+        lambda idx: [f"Crime ID already kept from {at(first_of[int(i)])}" for i in idx],
     )
 
     keep = v.alive()
-    kidx = pa.array(np.flatnonzero(keep))
+    sel = pa.array(keep)
     x, y = lonlat_to_bng(lon[keep], lat[keep])
-    file_k = raw.file.take(kidx)
+    file_k = raw.file.filter(sel)
     row_k = row[keep]
-    ids = crime_id.take(kidx)
-    synthetic = pc.binary_join_element_wise(file_k, pa.array(row_k.astype(str)), "#")
+    ids = crime_id.filter(sel)
+    # ASB rows have no Crime ID: name them by where they came from.
+    synthetic = pc.binary_join_element_wise(
+        file_k, pc.cast(pa.array(row_k), pa.string()), "#"
+    )
     ids = pc.if_else(pc.equal(ids, ""), synthetic, ids)
     k = int(keep.sum())
     kept = _assemble(
         {
             INCIDENT_ID: ids,
-            SOURCE: pa.array(np.full(k, spec.name, dtype=object), pa.string()),
-            MONTH: month.take(kidx),
+            SOURCE: pa.repeat(pa.scalar(spec.name, pa.string()), k),
+            MONTH: month.filter(sel),
             OCCURRED_AT: pa.nulls(k, pa.timestamp("us")),
             OCCURRED_TO: pa.nulls(k, pa.timestamp("us")),
-            TIME_RESOLUTION: pa.array(np.full(k, "month", dtype=object), pa.string()),
-            CATEGORY: category.take(kidx),
-            LOCATION: location.take(kidx),
+            TIME_RESOLUTION: pa.repeat(pa.scalar("month", pa.string()), k),
+            CATEGORY: category.filter(sel),
+            LOCATION: location.filter(sel),
             PLACE: pa.nulls(k, pa.string()),
-            OUTCOME: _text(t, "Last outcome category").take(kidx),
+            OUTCOME: _text(t, "Last outcome category").filter(sel),
             FILE: file_k,
             ROW: pa.array(row_k),
             X: pa.array(x),
@@ -442,28 +475,22 @@ def _assemble(columns: dict[str, pa.Array]) -> pa.Table:
 
 def _ledger(raw: RawTable, v: _Verdict) -> pd.DataFrame:
     idx = np.flatnonzero(~v.alive())
-    if len(idx) == 0:
-        return pd.DataFrame(
-            {
-                c: pd.Series([], dtype=object)
-                for c in (SOURCE, FILE, ROW, REASON, DETAIL, RAW)
-            }
-        ).astype({ROW: "int64"})
     codes = v.code[idx]
-    reasons = np.array(v.reasons, dtype=object)[codes]
     details = np.empty(len(idx), dtype=object)
     for k in np.unique(codes):
         sel = codes == k
         details[sel] = v.details[int(k)](idx[sel])
-    rows = raw.table.take(pa.array(idx)).to_pylist()
+    take = pa.array(idx, pa.int64())
     return pd.DataFrame(
         {
-            SOURCE: raw.source,
-            FILE: _np_str(raw.file)[idx],
-            ROW: raw.row[idx],
-            REASON: reasons,
-            DETAIL: details,
-            RAW: [json.dumps(r, ensure_ascii=False) for r in rows],
+            SOURCE: pd.Series([raw.source] * len(idx), dtype=object),
+            FILE: pd.Series(_pick(raw.file, idx), dtype=object),
+            ROW: raw.row[idx].astype(np.int64),
+            REASON: pd.Series(np.array(v.reasons, dtype=object)[codes], dtype=object),
+            DETAIL: pd.Series(details, dtype=object),
+            RAW: pd.Series(
+                _json_objects(raw.table.take(take)).to_pylist(), dtype=object
+            ),
         }
     )
 
@@ -577,8 +604,7 @@ def _clean_table(
         )
 
     # --- duplicates: exact copies of an earlier row, or a repeated id
-    file_o = _np_str(raw.file)
-    wh = _where(file_o, raw.row)
+    wh = _where(raw.file, raw.row)
     whole = (
         pc.binary_join_element_wise(*[_text(t, c) for c in t.column_names], "\x1f")
         if t.num_columns
@@ -588,7 +614,7 @@ def _clean_table(
     v.mark(
         dup,
         Reason.DUPLICATE,
-        lambda idx: [f"exact copy of {wh(int(first_of[i]))}" for i in idx],
+        lambda idx: [f"exact copy of {wh(first_of[int(i)])}" for i in idx],
     )
     ids = _text(t, f["id"].column) if "id" in f else None
     if ids is not None:
@@ -599,22 +625,24 @@ def _clean_table(
         v.mark(
             dup_id,
             Reason.DUPLICATE,
-            lambda idx: [f"id already kept from {wh(int(first_id[i]))}" for i in idx],
+            lambda idx: [f"id already kept from {wh(first_id[int(i)])}" for i in idx],
         )
 
     keep = v.alive()
-    kidx = pa.array(np.flatnonzero(keep))
+    sel = pa.array(keep)
     k = int(keep.sum())
-    file_k = raw.file.take(kidx)
+    file_k = raw.file.filter(sel)
     row_k = raw.row[keep]
-    synthetic = pc.binary_join_element_wise(file_k, pa.array(row_k.astype(str)), "#")
+    synthetic = pc.binary_join_element_wise(
+        file_k, pc.cast(pa.array(row_k), pa.string()), "#"
+    )
     if ids is not None:
-        id_k = ids.take(kidx)
+        id_k = ids.filter(sel)
         id_k = pc.if_else(pc.equal(id_k, ""), synthetic, id_k)
     else:
         id_k = synthetic
     loc_col = f["location"].column if "location" in f else place_col
-    location = _text(t, loc_col).take(kidx)
+    location = _text(t, loc_col).filter(sel)
     names = (
         gazetteer.places["name"].to_numpy(object)
         if gazetteer is not None

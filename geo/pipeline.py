@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+
+import shapely
 
 from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.clean import CleanResult, clean_source
@@ -105,10 +108,11 @@ class IngestResult:
 
 
 def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
-    """Add ``{layer}_code`` and ``{layer}_name`` columns for every area layer.
+    """Add ``{layer}_code``/``{layer}_name`` per area layer and the WKB ``geometry``.
 
-    Each distinct coordinate is located once (police.uk stacks many incidents
-    on one snap point), with the boundary rule of :mod:`geo.join`.
+    Each distinct coordinate is located (and encoded) once: police.uk stacks
+    many incidents on one snap point. Areas follow the boundary rule of
+    :mod:`geo.join`.
 
     Parameters
     ----------
@@ -120,22 +124,25 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
     Returns
     -------
     pyarrow.Table
-        ``kept`` with two string columns per layer (null when outside).
+        ``kept`` with two string columns per layer (null when outside) and a
+        ``geometry`` column of WKB points.
     """
     x = np.asarray(kept.column(X).to_numpy(), dtype=np.float64)
     y = np.asarray(kept.column(Y).to_numpy(), dtype=np.float64)
     codes, uniques = pd.factorize(x + 1j * y)
     ux, uy = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
+    point_of = pa.array(codes)
     out = kept
     for layer, area in layers.items():
         pos = locate_points(ux, uy, area.areas)[codes]
-        inside = pos >= 0
-        code_col, name_col = area_columns(layer)
-        for col, values in ((code_col, area.areas[CODE]), (name_col, area.areas[NAME])):
-            labels = np.full(len(pos), None, dtype=object)
-            labels[inside] = values.to_numpy(object)[pos[inside]]
-            out = out.append_column(col, pa.array(labels, pa.string()))
-    return out
+        where = pa.array(pos, mask=pos < 0)
+        for col, values in zip(
+            area_columns(layer), (area.areas[CODE], area.areas[NAME]), strict=True
+        ):
+            labels = pa.array(values.to_numpy(object), pa.string())
+            out = out.append_column(col, labels.take(where))
+    wkb = pa.array(shapely.to_wkb(shapely.points(ux, uy)), pa.binary())
+    return out.append_column("geometry", wkb.take(point_of))
 
 
 def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestResult:
@@ -189,6 +196,7 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
 
         raw = read_source(workspace, source, on_file=on_file)
         result: CleanResult = clean_source(raw, source, gazetteer=gazetteer)
+        del raw  # the raw text is the largest thing in memory; free it before the join
         kept = assign_layers(result.kept, layers)
         tables[source.name] = kept
         ledgers.append(result.rejected)
@@ -196,7 +204,7 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
             layer: int(kept.column(area_columns(layer)[0]).null_count)
             for layer in layers
         }
-        months = tuple(sorted(set(kept.column("month").to_pylist())))
+        months = tuple(sorted(pc.unique(kept.column("month")).to_pylist()))
         summary[source.name] = SourceSummary(
             read=result.read,
             kept=kept.num_rows,

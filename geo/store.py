@@ -33,18 +33,23 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 import geopandas as gpd
-import shapely
 from pyproj import CRS
 
 from geo.crs import WORKING_CRS
 from geo.errors import GeoInputError
 from geo.schema import (
     CATEGORY,
+    FILE,
+    LOCATION,
     MONTH,
     OCCURRED_AT,
     OCCURRED_TO,
+    OUTCOME,
+    PLACE,
     ROW,
+    SOURCE,
     STORE_COLUMNS,
+    TIME_RESOLUTION,
     X,
     Y,
     area_columns,
@@ -91,19 +96,21 @@ def source_slug(name: str) -> str:
     return slug or "source"
 
 
-def _geo_metadata(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bytes:
-    bbox = (
-        [float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))]
-        if len(x)
-        else []
-    )
+def _geo_metadata(table: pa.Table) -> bytes:
+    """GeoParquet 1.1 metadata for a partition: WKB points, EPSG:27700, bbox."""
     column: dict[str, Any] = {
         "encoding": "WKB",
         "geometry_types": ["Point"],
         "crs": CRS.from_user_input(WORKING_CRS).to_json_dict(),
     }
-    if bbox:
-        column["bbox"] = bbox
+    if table.num_rows:
+        xr, yr = pc.min_max(table.column(X)), pc.min_max(table.column(Y))
+        column["bbox"] = [
+            xr["min"].as_py(),
+            yr["min"].as_py(),
+            xr["max"].as_py(),
+            yr["max"].as_py(),
+        ]
     meta = {
         "version": "1.1.0",
         "primary_column": "geometry",
@@ -112,17 +119,19 @@ def _geo_metadata(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bytes:
     return json.dumps(meta).encode()
 
 
-def _with_geometry(table: pa.Table) -> pa.Table:
-    """Add a WKB point column built once per distinct coordinate pair."""
-    x = np.asarray(table.column(X).to_numpy(), dtype=np.float64)
-    y = np.asarray(table.column(Y).to_numpy(), dtype=np.float64)
-    codes, uniques = pd.factorize(x + 1j * y)
-    wkb = shapely.to_wkb(shapely.points(uniques.real, uniques.imag))
-    geometry = pa.array(wkb, pa.binary()).take(pa.array(codes))
-    table = table.append_column("geometry", geometry)
-    meta = dict(table.schema.metadata or {})
-    meta[b"geo"] = _geo_metadata(x, y)
-    return table.replace_schema_metadata(meta)
+def _by_month(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """Split a table into per-month slices with one sort (no per-month scans)."""
+    month = pc.dictionary_encode(table.column(MONTH)).combine_chunks()
+    names = month.dictionary.to_pylist()
+    codes = np.asarray(month.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(names))
+    ordered = table.take(pa.array(order))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return [
+        (names[c], ordered.slice(int(starts[c]), int(counts[c])))
+        for c in sorted(range(len(names)), key=lambda c: names[c])
+    ]
 
 
 def write_store(
@@ -171,10 +180,11 @@ def write_store(
     partitions: list[dict[str, Any]] = []
     jobs: list[tuple[pa.Table, Path]] = []
     for name, table in incidents.items():
+        if "geometry" not in table.column_names:
+            msg = f"write_store: source {name!r} has no geometry column; build it with geo.pipeline.assign_layers()."
+            raise ValueError(msg)
         slug = source_slug(name)
-        month = table.column(MONTH)
-        for m in sorted(pc.unique(month).to_pylist()):
-            part = table.filter(pc.equal(month, m))
+        for m, part in _by_month(table):
             rel = (
                 Path(INCIDENTS_DIR) / f"source={slug}" / f"month={m}" / "part-0.parquet"
             )
@@ -189,13 +199,25 @@ def write_store(
             )
 
     schema = incident_schema(layers)
+    # Low-cardinality text compresses to a dictionary; ids and points do not.
+    dictionary = [
+        SOURCE,
+        MONTH,
+        TIME_RESOLUTION,
+        CATEGORY,
+        LOCATION,
+        PLACE,
+        OUTCOME,
+        FILE,
+    ]
+    dictionary += [c for layer in layers for c in area_columns(layer)]
 
     def write(job: tuple[pa.Table, Path]) -> None:
         part, path = job
         path.parent.mkdir(parents=True, exist_ok=True)
-        table = _with_geometry(part.select(schema.names[:-1]))
-        table = table.cast(schema.with_metadata(table.schema.metadata))
-        pq.write_table(table, path, compression="zstd")
+        table = part.select(schema.names).cast(schema)
+        table = table.replace_schema_metadata({b"geo": _geo_metadata(table)})
+        pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
 
     try:
         with ThreadPoolExecutor(max(1, threads)) as pool:

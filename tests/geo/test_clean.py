@@ -349,3 +349,21 @@ def test_table_place_without_gazetteer_is_an_error(
     spec = ws.sources[0]
     with pytest.raises(GeoInputError, match=r"no \[places\] gazetteer.*Add \[places\]"):
         clean_source(read_source(ws, spec), spec, gazetteer=None)
+
+
+def test_ledger_raw_values_round_trip_as_json(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    tricky = ['He said "leave"', "back\\slash", "two\nlines", "tab\there", "Café ☕"]
+    rows = [["", "21:30", "Tillery Park", "Street drinking", note] for note in tricky]
+    write_csv(tmp_path / "cctv.csv", CCTV_HEADER, rows)
+    res = _clean(world(CCTV_SOURCE))
+    assert len(res.rejected) == len(tricky)  # all have no date
+    for raw, note in zip(res.rejected.sort_values("row")["raw"], tricky, strict=True):
+        assert json.loads(raw) == dict(
+            zip(
+                CCTV_HEADER,
+                ["", "21:30", "Tillery Park", "Street drinking", note],
+                strict=True,
+            )
+        )
