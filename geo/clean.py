@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -67,6 +68,8 @@ __all__ = ["CleanResult", "clean_source"]
 
 _F64 = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
+#: police.uk columns prepared on the second thread.
+_POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome category")
 _TIME_FORMATS: Final = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M", "%I:%M %p", "%I:%M%p")
 _DATE_FALLBACKS: Final = (
     "%Y-%m-%d",
@@ -314,6 +317,11 @@ def _check_bng(
     return np.where(ok, e, np.nan), np.where(ok, n, np.nan)
 
 
+def _all_unique(keys: pa.Array) -> bool:
+    """Whether no value repeats: one hash pass, cheaper than finding repeats."""
+    return len(pc.unique(keys)) == len(keys)
+
+
 def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, dict[int, int]]:
     """Among ``candidates``, flag rows whose key appeared in an earlier candidate.
 
@@ -325,7 +333,7 @@ def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, dict[int, int]]:
     if len(idx) == 0:
         return dup, {}
     sub = keys.filter(pa.array(candidates))
-    if len(pc.unique(sub)) == len(sub):  # the usual case, and a cheap hash pass
+    if _all_unique(sub):
         return dup, {}
     dup_sub = pd.Series(pd.arrays.ArrowExtensionArray(sub)).duplicated().to_numpy()
     if not dup_sub.any():
@@ -377,6 +385,13 @@ def clean_source(
 
 
 def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
+    with ThreadPoolExecutor(1) as pool:
+        return _clean_police_uk_on(raw, spec, pool)
+
+
+def _clean_police_uk_on(
+    raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor
+) -> CleanResult:
     t = raw.table
     n = len(raw)
     v = _Verdict(n)
@@ -389,6 +404,12 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
         ],
     )
 
+    # The two cores: one trims text columns and hashes the Crime IDs (Arrow
+    # kernels release the GIL) while this thread checks the coordinates.
+    later = {c: pool.submit(_text, t, c) for c in _POLICE_LATER}
+    crime_id = later["Crime ID"].result()
+    has_id = ~_np_bool(pc.equal(crime_id, ""))
+    ids_unique = pool.submit(_all_unique, crime_id.filter(pa.array(has_id)))
     location = _text(t, "Location")
     lon_s, lat_s = _text(t, "Longitude"), _text(t, "Latitude")
     no_loc = _np_bool(
@@ -406,7 +427,7 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
         v, lon_s, lat_s, ("Longitude", "Latitude"), np.ones(n, dtype=bool)
     )
 
-    month = _text(t, "Month")
+    month = later["Month"].result()
     v.mark(
         _np_bool(pc.equal(month, "")),
         Reason.MISSING_DATE,
@@ -418,16 +439,20 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
         lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in _pick(month, idx)],
     )
 
-    category = _text(t, "Crime type")
+    category = later["Crime type"].result()
     v.mark(
         _np_bool(pc.equal(category, "")),
         Reason.MISSING_CATEGORY,
         lambda idx: ["Crime type is empty" for _ in idx],
     )
 
-    crime_id = _text(t, "Crime ID")
-    has_id = ~_np_bool(pc.equal(crime_id, ""))
-    dup, first_of = _first_seen(crime_id, v.alive() & has_id)
+    # Unique Crime IDs over the whole source (the usual case) need no more work.
+    first_of: dict[int, int] = {}
+    if ids_unique.result():
+        dup = np.zeros(n, dtype=bool)
+    else:
+        dup, first_of = _first_seen(crime_id, v.alive() & has_id)
+    outcome = later["Last outcome category"].result()
     row = raw.row
     at = _where(raw.file, row)
     v.mark(
@@ -459,7 +484,7 @@ def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
             CATEGORY: category.filter(sel),
             LOCATION: location.filter(sel),
             PLACE: pa.nulls(k, pa.string()),
-            OUTCOME: _text(t, "Last outcome category").filter(sel),
+            OUTCOME: outcome.filter(sel),
             FILE: file_k,
             ROW: pa.array(row_k),
             X: pa.array(x),

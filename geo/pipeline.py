@@ -11,6 +11,7 @@ This is the one place the stage order is written down::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,8 +134,15 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
     ux, uy = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
     point_of = pa.array(codes)
     out = kept
-    for layer, area in layers.items():
-        pos = locate_points(ux, uy, area.areas)[codes]
+    # Layers are located side by side: GEOS releases the GIL.
+    with ThreadPoolExecutor(2) as pool:
+        located = list(
+            pool.map(
+                lambda a: locate_points(ux, uy, a.areas, threads=1), layers.values()
+            )
+        )
+    for (layer, area), found in zip(layers.items(), located, strict=True):
+        pos = found[codes]
         where = pa.array(pos, mask=pos < 0)
         for col, values in zip(
             area_columns(layer), (area.areas[CODE], area.areas[NAME]), strict=True
