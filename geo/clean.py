@@ -495,6 +495,12 @@ def _clean_police_uk_on(
 
 
 def _assemble(columns: dict[str, pa.Array]) -> pa.Table:
+    # Optional text is null when absent, never "": one way to say "none".
+    for col in (LOCATION, PLACE, OUTCOME):
+        values = columns[col]
+        columns[col] = pc.if_else(
+            pc.equal(values, ""), pa.scalar(None, pa.string()), values
+        )
     return pa.table([columns[c] for c in STORE_COLUMNS], names=list(STORE_COLUMNS))
 
 

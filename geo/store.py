@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
@@ -219,25 +219,6 @@ def write_store(
         table = table.replace_schema_metadata({b"geo": _geo_metadata(table)})
         pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
 
-    try:
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            list(pool.map(write, jobs))
-        final = root / INCIDENTS_DIR
-        old = root / f".old-{uuid.uuid4().hex}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    _atomic_write(root / REJECTS, lambda p: rejects.to_parquet(p, index=False))
-    _atomic_write(
-        root / SUMMARY,
-        lambda p: p.write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
-        ),
-    )
     manifest = {
         "store_version": STORE_VERSION,
         # Changes on every write: a cache key for readers that keep results.
@@ -249,16 +230,35 @@ def write_store(
         "partitions": partitions,
         "notes": list(notes),
     }
-    _atomic_write(
-        root / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2), "utf-8")
-    )
+    # Everything is written to temporary names first; only renames remain
+    # after that, the manifest last, so a failed run leaves the old store whole.
+    staged: dict[str, Callable[[Path], object]] = {
+        REJECTS: lambda p: rejects.to_parquet(p, index=False),
+        SUMMARY: lambda p: p.write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
+        ),
+        MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=2), "utf-8"),
+    }
+    ready: dict[str, Path] = {}
+    old = root / f".old-{uuid.uuid4().hex}"
+    try:
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(write, jobs))
+        for name, stage in staged.items():
+            ready[name] = root / f".{name}.{uuid.uuid4().hex}"
+            stage(ready[name])
+        final = root / INCIDENTS_DIR
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        for name in (REJECTS, SUMMARY, MANIFEST):
+            os.replace(ready.pop(name), root / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        for leftover in ready.values():
+            leftover.unlink(missing_ok=True)
     return root
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def has_store(workspace: Workspace) -> bool:

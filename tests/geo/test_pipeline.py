@@ -170,3 +170,33 @@ def test_open_store_before_ingest_says_what_to_run(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
     with pytest.raises(GeoInputError, match=r"No incident store.*python -m geo ingest"):
         open_store(ws)
+
+
+def test_failed_rewrite_leaves_previous_store_whole(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geo.store
+
+    ws = load_workspace(ws_path)
+    ingest(ws)
+    before = read_manifest(ws)["store_id"]
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(geo.store.pq, "write_table", broken)
+    with pytest.raises(OSError, match="disk full"):
+        ingest(ws)
+    assert read_manifest(ws)["store_id"] == before
+    assert len(open_store(ws)) == 9
+    assert [p.name for p in ws.store.iterdir() if p.name.startswith(".")] == []
+
+
+def test_absent_optional_text_is_null_not_empty(ws_path: Path) -> None:
+    ws = load_workspace(ws_path)
+    ingest(ws)
+    gdf = open_store(ws)
+    asb = gdf[gdf["category"] == "Anti-social behaviour"]
+    assert asb["outcome"].isna().all()  # police.uk leaves ASB outcomes blank
+    assert (gdf["outcome"] != "").all()
+    assert gdf.loc[gdf["source"] == "police.uk", "place"].isna().all()
