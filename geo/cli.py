@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -177,3 +179,138 @@ def sample_cctv_command(
     console.print(
         f"Synthetic CCTV log written: {out} (every row says it is synthetic)."
     )
+
+
+@app.command("table")
+def table_command(
+    workspace: WorkspaceArg,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="ward, town, district, place, or any area layer of the workspace."
+        ),
+    ] = "ward",
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="2024-01:2024-06, 2024-05, 2016 or 2016/17 (default: every month in the store)."
+        ),
+    ] = None,
+    compare: Annotated[
+        str | None, typer.Option(help="Earlier period to compare the period with.")
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A category, a [groups] name or "All crime"; repeat for several.'
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat for several.")
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(help="month, quarter, year, fy or rolling12: a trend table."),
+    ] = None,
+    trend: Annotated[
+        bool,
+        typer.Option(help="Mann-Kendall trend test of each area's monthly counts."),
+    ] = False,
+    flags: Annotated[
+        bool,
+        typer.Option(help="Areas in the top fifth by rate or with a significant rise."),
+    ] = False,
+    profile: Annotated[
+        bool, typer.Option(help="Day-of-week x hour table (partner data with times).")
+    ] = False,
+    area: Annotated[
+        str | None,
+        typer.Option(help="With --profile: one area or place (code or name)."),
+    ] = None,
+    smooth: Annotated[
+        bool, typer.Option(help="Add the Empirical Bayes smoothed rate.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write to FILE.csv or FILE.xlsx instead of the terminal."),
+    ] = None,
+) -> None:
+    """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
+    from geo.tables import build_table
+
+    try:
+        ws = load_workspace(workspace)
+        frame = build_table(
+            ws,
+            by=by,
+            period=period,
+            compare=compare,
+            categories=category,
+            sources=source,
+            interval=interval,
+            trend=trend,
+            flags=flags,
+            profile=profile,
+            area=area,
+            smooth=smooth,
+        )
+        if out is not None:
+            _write_table(frame, out)
+    except GeoInputError as exc:
+        raise _fail(exc) from None
+    if out is None:
+        _print_table(frame)
+    else:
+        console.print(f"Table written: {out} ({len(frame)} rows).")
+    for note in frame.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def _write_table(frame: pd.DataFrame, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(out, index=not frame.index.equals(pd.RangeIndex(len(frame))))
+    elif suffix == ".xlsx":
+        with pd.ExcelWriter(out) as xl:
+            frame.to_excel(
+                xl,
+                sheet_name="table",
+                index=not frame.index.equals(pd.RangeIndex(len(frame))),
+            )
+            pd.DataFrame({"note": frame.attrs.get("notes", [])}).to_excel(
+                xl, sheet_name="notes", index=False
+            )
+    else:
+        msg = f"--out {out}: write .csv or .xlsx."
+        raise GeoInputError(msg)
+
+
+def _print_table(frame: pd.DataFrame) -> None:
+    show = (
+        frame
+        if frame.index.equals(pd.RangeIndex(len(frame)))
+        else frame.reset_index(names="")
+    )
+    table = Table(show_lines=False)
+    for col in show.columns:
+        numeric = pd.api.types.is_numeric_dtype(show[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in show.itertuples(index=False):
+        table.add_row(*(escape(_cell(v)) for v in row))
+    console.print(table)
+
+
+def _cell(value: object) -> str:
+    if (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and np.isnan(value))
+    ):
+        return ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return f"{value:,.0f}"
+        return f"{value:,.3g}" if abs(value) < 1 else f"{value:,.1f}"
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    return str(value)

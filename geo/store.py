@@ -228,6 +228,10 @@ def write_store(
         "layers": list(layers),
         "sources": list(incidents),
         "partitions": partitions,
+        "categories": {
+            name: sorted(pc.unique(table.column(CATEGORY)).to_pylist())
+            for name, table in incidents.items()
+        },
         "notes": list(notes),
     }
     # Everything is written to temporary names first; only renames remain

@@ -33,7 +33,7 @@ __all__ = [
 SourceFormat = Literal["police_uk", "table"]
 SOURCE_FORMATS: tuple[SourceFormat, ...] = ("police_uk", "table")
 
-_TOP_KEYS = ("name", "store", "areas", "places", "sources")
+_TOP_KEYS = ("name", "store", "areas", "places", "sources", "groups")
 _AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
 _POP_KEYS = ("path", "code", "value")
 _PLACES_KEYS = ("path",)
@@ -168,6 +168,9 @@ class Workspace:
         Gazetteer, if any.
     sources
         Incident sources, in file order.
+    groups
+        Named category groups (``[groups]`` ``"Violence" = ["Robbery", ...]``),
+        usable wherever a category is asked for.
     """
 
     name: str
@@ -177,6 +180,7 @@ class Workspace:
     sources: tuple[SourceSpec, ...]
     places: PlacesSpec | None = None
     path: Path | None = None
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -318,8 +322,22 @@ def parse_workspace(
     if dupes:
         msg = f"{where}: source names must be unique; repeated: {', '.join(dupes)}."
         raise WorkspaceError(msg)
+    groups: dict[str, tuple[str, ...]] = {}
+    for gname, members in _table(data.get("groups", {}), where, "groups").items():
+        if (
+            not isinstance(members, list)
+            or not members
+            or not all(isinstance(m, str) and m.strip() for m in members)
+        ):
+            msg = (
+                f"{where}: `groups.{gname}` must be a list of category names, e.g. "
+                f'"Violence" = ["Violence and sexual offences", "Robbery"]; got {members!r}.'
+            )
+            raise WorkspaceError(msg)
+        groups[gname] = tuple(members)
     return Workspace(
         name=name,
+        groups=groups,
         root=root,
         store=store,
         areas=areas,

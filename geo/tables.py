@@ -1,0 +1,1144 @@
+"""Analysis tables for strategic assessments: counts, rates, comparisons, trends, places, flags.
+
+Every table is a plain function of an incidents frame (what
+:func:`geo.store.open_store` returns) and an :class:`Areas` description, and
+returns a DataFrame with fixed, documented columns. Notes for the reader
+(partly covered periods, areas without population, incidents excluded from a
+time profile) travel with the result in ``DataFrame.attrs["notes"]``.
+
+Output columns
+--------------
+``area_code``, ``area_name`` identify the area (for places, both are the
+gazetteer name); ``count``; with a population ``population`` and
+``rate_per_1000`` (= 1000 x count / population, empty when the population is
+missing or 0, with ``flag`` saying so) and, when asked, ``rate_per_1000_eb``;
+with an interval ``period``; with a comparison ``earlier_count``,
+``later_count``, ``change``, ``pct_change`` (a number, or ``"No Calc"`` when
+the earlier count is 0), ``p_value``, ``p_adjusted``, ``verdict``; with flags
+``flag_reason``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from geo.boundaries import CODE, NAME, load_area_layer, load_population
+from geo.errors import GeoInputError
+from geo.gazetteer import load_gazetteer
+from geo.periods import (
+    Interval,
+    Period,
+    add_months,
+    interval_label,
+    interval_months,
+    month_range,
+)
+from geo.schema import (
+    CATEGORY,
+    MONTH,
+    OCCURRED_AT,
+    OCCURRED_TO,
+    PLACE,
+    POLICE_UK_CATEGORIES,
+    SOURCE,
+    TIME_RESOLUTION,
+    X,
+    Y,
+    area_columns,
+)
+from geo.stats import (
+    HOURS_PER_WEEK,
+    aoristic_hours,
+    benjamini_hochberg,
+    mann_kendall,
+    poisson_rate_test,
+    verdict,
+)
+from geo.store import read_manifest
+from geo.workspace import Workspace
+
+__all__ = [
+    "ALL_CRIME",
+    "DAYS",
+    "Areas",
+    "Coverage",
+    "area_flags",
+    "compare_periods",
+    "counts_by_area",
+    "load_areas",
+    "read_coverage",
+    "resolve_categories",
+    "time_profile",
+    "trend_table",
+    "trend_tests",
+]
+
+#: Every police.uk category except Anti-social behaviour (police.uk's "All crime").
+ALL_CRIME: Final = "All crime"
+ALL_CRIME_CATEGORIES: Final = tuple(
+    c for c in POLICE_UK_CATEGORIES if c != "Anti-social behaviour"
+)
+DISTRICT: Final = "district"
+PLACE_LAYER: Final = "place"
+DAYS: Final = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)
+NO_CALC: Final = "No Calc"
+
+
+# --- areas -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Areas:
+    """The areas a table is broken down by.
+
+    Attributes
+    ----------
+    kind
+        A workspace layer name (``"ward"``), ``"district"`` or ``"place"``.
+    codes
+        Area codes, in table order.
+    names
+        Area names, indexed by code.
+    population
+        Residents per area, indexed by code (NaN when unknown); ``None``
+        when the layer has no population table.
+    member_layer
+        For ``"district"``: the layer whose areas make up the district.
+    radius
+        For ``"place"``: radius in metres per place (NaN when none).
+    xy
+        For ``"place"``: the place positions (EPSG:27700), columns ``x``, ``y``.
+    """
+
+    kind: str
+    codes: tuple[str, ...]
+    names: pd.Series
+    population: pd.Series | None = None
+    member_layer: str | None = None
+    radius: pd.Series | None = None
+    xy: pd.DataFrame | None = None
+
+
+def load_areas(workspace: Workspace, by: str) -> Areas:
+    """Describe the areas of a workspace to break a table down by.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    by
+        An area layer of the workspace (``"ward"``, ``"town"``, ...),
+        ``"district"`` (the whole study area: every area of the ``ward``
+        layer, or of the first layer when there is no ``ward``) or
+        ``"place"`` (the gazetteer).
+
+    Returns
+    -------
+    Areas
+        Codes, names and population.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown ``by`` (listing the allowed values) or a place
+        breakdown without a gazetteer.
+    """
+    if by in workspace.areas:
+        spec = workspace.areas[by]
+        layer = load_area_layer(spec).areas
+        names = pd.Series(
+            layer[NAME].to_numpy(object), index=layer[CODE].to_numpy(object)
+        )
+        pop = None
+        if spec.population is not None:
+            pop = load_population(spec.population, layer=by).reindex(names.index)
+        return Areas(by, tuple(names.index), names, pop)
+    if by == DISTRICT:
+        member = "ward" if "ward" in workspace.areas else next(iter(workspace.areas))
+        inner = load_areas(workspace, member)
+        pop = None
+        if inner.population is not None:
+            pop = pd.Series(
+                [float(inner.population.sum(min_count=1))], index=[DISTRICT]
+            )
+            if inner.population.isna().any():
+                pop[:] = np.nan  # a district total with holes would be wrong, not small
+        return Areas(
+            DISTRICT,
+            (DISTRICT,),
+            pd.Series([workspace.name], index=[DISTRICT]),
+            pop,
+            member,
+        )
+    if by == PLACE_LAYER:
+        if workspace.places is None:
+            msg = "`by = place` needs a [places] gazetteer in the workspace."
+            raise GeoInputError(msg)
+        gaz = load_gazetteer(workspace.places.path).places
+        names = pd.Series(
+            gaz["name"].to_numpy(object), index=gaz["name"].to_numpy(object)
+        )
+        return Areas(
+            PLACE_LAYER,
+            tuple(names.index),
+            names,
+            radius=pd.Series(gaz["radius_m"].to_numpy(float), index=names.index),
+            xy=pd.DataFrame(
+                {X: gaz["x"].to_numpy(float), Y: gaz["y"].to_numpy(float)},
+                index=names.index,
+            ),
+        )
+    allowed = [*workspace.areas, DISTRICT, PLACE_LAYER]
+    msg = f"`by` was {by!r}; allowed: {', '.join(allowed)}."
+    raise GeoInputError(msg)
+
+
+def _membership(incidents: pd.DataFrame, areas: Areas) -> pd.DataFrame:
+    """Long table of (incident position, area code); one incident may be in several places."""
+    if areas.kind == PLACE_LAYER:
+        return _place_membership(incidents, areas)
+    layer = areas.member_layer if areas.kind == DISTRICT else areas.kind
+    column = area_columns(str(layer))[0]
+    if column not in incidents.columns:
+        msg = f"The incidents have no {column!r} column; re-run `python -m geo ingest` after adding the layer."
+        raise GeoInputError(msg)
+    codes = incidents[column].to_numpy(object)
+    inside = pd.notna(codes)
+    pos = np.flatnonzero(inside)
+    area = (
+        np.full(len(pos), DISTRICT, dtype=object)
+        if areas.kind == DISTRICT
+        else codes[inside]
+    )
+    return pd.DataFrame({"pos": pos, "area_code": area})
+
+
+def _place_membership(incidents: pd.DataFrame, areas: Areas) -> pd.DataFrame:
+    """Incidents at each place: geocoded to it by name, or within its radius (counted once)."""
+    if areas.xy is None or areas.radius is None:
+        msg = (
+            "place areas need positions and radii (use load_areas(workspace, 'place'))."
+        )
+        raise GeoInputError(msg)
+    named = (
+        incidents[PLACE].to_numpy(object)
+        if PLACE in incidents.columns
+        else np.full(len(incidents), None)
+    )
+    x = (
+        incidents[X].to_numpy(float)
+        if X in incidents.columns
+        else np.full(len(incidents), np.nan)
+    )
+    y = (
+        incidents[Y].to_numpy(float)
+        if Y in incidents.columns
+        else np.full(len(incidents), np.nan)
+    )
+    parts = []
+    for code in areas.codes:
+        hit = named == code
+        radius = float(areas.radius[code])
+        if not math.isnan(radius):
+            px, py = areas.xy.loc[code, [X, Y]].to_numpy(float)
+            dx, dy = x - px, y - py
+            with np.errstate(invalid="ignore"):
+                hit |= dx * dx + dy * dy <= radius * radius
+        pos = np.flatnonzero(hit)
+        parts.append(
+            pd.DataFrame(
+                {"pos": pos, "area_code": np.full(len(pos), code, dtype=object)}
+            )
+        )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"pos": [], "area_code": []})
+    )
+
+
+# --- categories and periods ---------------------------------------------------
+
+
+def resolve_categories(
+    names: Iterable[str] | None,
+    *,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    available: Iterable[str] = (),
+) -> dict[str, tuple[str, ...]]:
+    """Turn category names, group names and "All crime" into sets of store categories.
+
+    Parameters
+    ----------
+    names
+        What the user asked for; ``None`` for every available category, one
+        by one, plus "All crime" when police.uk categories are present.
+    groups
+        Named groups from the workspace ``[groups]``.
+    available
+        Categories present in the store (to check names against).
+
+    Returns
+    -------
+    dict
+        Label → store categories it covers, in the order asked.
+
+    Raises
+    ------
+    GeoInputError
+        For a name that is neither a category, a group nor "All crime",
+        listing what exists.
+    """
+    groups = dict(groups or {})
+    avail = sorted(set(available))
+    out: dict[str, tuple[str, ...]]
+    if names is None:
+        out = {c: (c,) for c in avail}
+        if set(avail) & set(ALL_CRIME_CATEGORIES):
+            out[ALL_CRIME] = ALL_CRIME_CATEGORIES
+        return out
+    out = {}
+    for name in names:
+        if name in groups:
+            out[name] = tuple(groups[name])
+        elif name == ALL_CRIME:
+            out[name] = ALL_CRIME_CATEGORIES
+        elif name in avail or not avail:
+            out[name] = (name,)
+        else:
+            msg = (
+                f"Category {name!r} is not in the store. Categories: {', '.join(avail)}; "
+                f"groups: {', '.join([ALL_CRIME, *groups])}."
+            )
+            raise GeoInputError(msg)
+    return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Months with data, per source (from the store's manifest).
+
+    A month without any row from a source is a gap in that source, not a
+    month of zero crime.
+
+    Attributes
+    ----------
+    months
+        Source name → months (``YYYY-MM``) with at least one kept incident.
+    """
+
+    months: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def covered(self, sources: Iterable[str] | None = None) -> frozenset[str]:
+        """Months covered by at least one of ``sources`` (all when ``None``)."""
+        names = list(self.months) if sources is None else list(sources)
+        return frozenset().union(*(self.months.get(s, frozenset()) for s in names))
+
+    def notes(self, period: Period, sources: Iterable[str] | None = None) -> list[str]:
+        """Say which sources do not cover which months of ``period``.
+
+        Parameters
+        ----------
+        period
+            The period asked for.
+        sources
+            Sources the table uses (all when ``None``).
+
+        Returns
+        -------
+        list of str
+            One sentence per source with gaps; empty when fully covered.
+        """
+        out = []
+        for name in list(self.months) if sources is None else list(sources):
+            have = self.months.get(name, frozenset())
+            missing = [m for m in period.months if m not in have]
+            if len(missing) == period.n_months:
+                out.append(
+                    f"{name}: no data at all for {period.label}; its counts there are not zeros but unknown."
+                )
+            elif missing:
+                out.append(
+                    f"{name}: no data for {_month_list(missing)} of {period.label} (period only partly covered)."
+                )
+        return out
+
+
+def _month_list(months: Sequence[str]) -> str:
+    """Compress consecutive months: 2024-01..2024-03, 2024-07."""
+    runs: list[list[str]] = []
+    for m in months:
+        if runs and add_months(runs[-1][-1], 1) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)
+
+
+def read_coverage(workspace: Workspace) -> Coverage:
+    """Return the months each source covers, from the store's manifest.
+
+    Parameters
+    ----------
+    workspace
+        An ingested workspace.
+
+    Returns
+    -------
+    Coverage
+        Per source.
+    """
+    manifest = read_manifest(workspace)
+    months: dict[str, set[str]] = {s: set() for s in manifest["sources"]}
+    for part in manifest["partitions"]:
+        if part["rows"]:
+            months[part["source"]].add(part["month"])
+    return Coverage({s: frozenset(m) for s, m in months.items()})
+
+
+def _select(
+    incidents: pd.DataFrame,
+    *,
+    months: Iterable[str] | None = None,
+    categories: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    mask = np.ones(len(incidents), dtype=bool)
+    if months is not None:
+        mask &= incidents[MONTH].isin(list(months)).to_numpy()
+    if categories is not None:
+        mask &= incidents[CATEGORY].isin(list(categories)).to_numpy()
+    return incidents[mask] if not mask.all() else incidents
+
+
+def _sources(incidents: pd.DataFrame) -> list[str]:
+    return (
+        sorted(incidents[SOURCE].dropna().unique())
+        if SOURCE in incidents.columns
+        else []
+    )
+
+
+# --- 1. counts and rates ------------------------------------------------------------
+
+
+def _count(incidents: pd.DataFrame, areas: Areas, by: Sequence[str] = ()) -> pd.Series:
+    """Count incidents per area (and per ``by`` columns); areas without any are absent."""
+    member = _membership(incidents, areas)
+    keys = [member["area_code"]]
+    for col in by:
+        keys.append(
+            pd.Series(
+                incidents[col].to_numpy(object)[member["pos"].to_numpy()], name=col
+            )
+        )
+    counts = (
+        pd.Series(1, index=member.index).groupby(keys, sort=False).sum()
+        if len(member)
+        else pd.Series(dtype="int64")
+    )
+    return counts.astype("int64")
+
+
+def _rates(frame: pd.DataFrame, areas: Areas, *, smooth: bool) -> pd.DataFrame:
+    if areas.population is None:
+        return frame
+    pop = areas.population.reindex(frame["area_code"]).to_numpy(float)
+    frame["population"] = pop
+    ok = pop > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["rate_per_1000"] = np.where(
+            ok, 1000.0 * frame["count"].to_numpy(float) / pop, np.nan
+        )
+    flag = np.where(np.isnan(pop), "no population", np.where(ok, "", "population is 0"))
+    frame["flag"] = flag
+    if smooth:
+        frame["rate_per_1000_eb"] = _empirical_bayes(
+            frame["count"].to_numpy(float), pop
+        )
+    return frame
+
+
+def _empirical_bayes(
+    count: np.ndarray[Any, Any], population: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Empirical Bayes smoothed rate per 1,000 (esda.smoothing.Empirical_Bayes, Marshall 1991).
+
+    Areas without a positive population get NaN and do not inform the prior.
+    """
+    from esda.smoothing import Empirical_Bayes
+
+    out = np.full(len(count), np.nan)
+    ok = population > 0
+    if ok.sum() >= 2:
+        eb = Empirical_Bayes(count[ok].reshape(-1, 1), population[ok].reshape(-1, 1))
+        out[ok] = 1000.0 * np.asarray(eb.r, dtype=float).ravel()
+    return out
+
+
+def counts_by_area(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    period: Period | None = None,
+    categories: Iterable[str] | None = None,
+    smooth: bool = False,
+    coverage: Coverage | None = None,
+) -> pd.DataFrame:
+    """Count incidents and rates per 1,000 residents for every area.
+
+    Parameters
+    ----------
+    incidents
+        From :func:`geo.store.open_store`.
+    areas
+        From :func:`load_areas`.
+    period
+        Months to count (all when ``None``).
+    categories
+        Store categories to count (all when ``None``); expand group names
+        with :func:`resolve_categories` first.
+    smooth
+        Add ``rate_per_1000_eb``, the Empirical Bayes smoothed rate (esda),
+        which pulls small areas' rates towards the overall rate.
+    coverage
+        Months each source covers; gaps in ``period`` become notes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area, zero-filled: ``area_code``, ``area_name``,
+        ``count``; with a population ``population``, ``rate_per_1000``,
+        ``flag`` (and ``rate_per_1000_eb``).
+    """
+    sel = _select(
+        incidents,
+        months=None if period is None else period.months,
+        categories=categories,
+    )
+    counts = _count(sel, areas).reindex(list(areas.codes), fill_value=0)
+    frame = pd.DataFrame(
+        {
+            "area_code": list(areas.codes),
+            "area_name": areas.names.reindex(list(areas.codes)).to_numpy(object),
+            "count": counts.to_numpy(np.int64),
+        }
+    )
+    frame = _rates(frame, areas, smooth=smooth)
+    notes = []
+    if coverage is not None and period is not None:
+        notes += coverage.notes(period, _sources(incidents) or None)
+    if areas.population is not None and (frame["flag"] != "").any():
+        bad = frame.loc[frame["flag"] != "", "area_code"].tolist()
+        notes.append(
+            f"no rate for {', '.join(map(str, bad))}: population missing or 0."
+        )
+    frame.attrs["notes"] = notes
+    return frame
+
+
+# --- 2. period comparison -------------------------------------------------------------
+
+
+def compare_periods(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    earlier: Period,
+    later: Period,
+    categories: Mapping[str, Sequence[str]] | None = None,
+    alpha: float = 0.05,
+    coverage: Coverage | None = None,
+) -> pd.DataFrame:
+    """Compare two periods per area and category: the CSP performance table.
+
+    ``p_value`` is the exact conditional Poisson test of equal monthly rates
+    (:func:`geo.stats.poisson_rate_test`), so periods of unequal length are
+    compared per month. ``p_adjusted`` controls the false discovery rate over
+    all rows of the table (Benjamini-Hochberg) and ``verdict`` reads it at
+    ``alpha``: with dozens of rows, some raw p-values fall below 0.05 by
+    chance alone. ``pct_change`` compares monthly rates (the same as counts
+    when the periods are equally long) and is "No Calc" when the earlier
+    count is 0.
+
+    Parameters
+    ----------
+    incidents, areas
+        As for :func:`counts_by_area`.
+    earlier, later
+        The two periods.
+    categories
+        Label → store categories (from :func:`resolve_categories`); every
+        category in the data plus "All crime" when ``None``.
+    alpha
+        Significance level of the verdict.
+    coverage
+        Months each source covers; gaps become notes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code``, ``area_name``, ``category``, ``earlier_count``,
+        ``later_count``, ``change``, ``pct_change``, ``p_value``,
+        ``p_adjusted``, ``verdict``.
+    """
+    both = _select(incidents, months=[*earlier.months, *later.months])
+    if categories is None:
+        categories = resolve_categories(None, available=both[CATEGORY].unique())
+    member = _membership(both, areas)
+    months = both[MONTH].to_numpy(object)[member["pos"].to_numpy()]
+    cats = both[CATEGORY].to_numpy(object)[member["pos"].to_numpy()]
+    in_later = np.isin(months, later.months)
+    in_earlier = np.isin(months, earlier.months)
+    rows = []
+    codes = list(areas.codes)
+    for label, members in categories.items():
+        hit = np.isin(cats, list(members))
+        e = (
+            pd.Series(member["area_code"][hit & in_earlier])
+            .value_counts()
+            .reindex(codes, fill_value=0)
+        )
+        l_ = (
+            pd.Series(member["area_code"][hit & in_later])
+            .value_counts()
+            .reindex(codes, fill_value=0)
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "area_name": areas.names.reindex(codes).to_numpy(object),
+                    "category": label,
+                    "earlier_count": e.to_numpy(np.int64),
+                    "later_count": l_.to_numpy(np.int64),
+                }
+            )
+        )
+    frame = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(
+            columns=[
+                "area_code",
+                "area_name",
+                "category",
+                "earlier_count",
+                "later_count",
+            ]
+        )
+    )
+    e_n, l_n = earlier.n_months, later.n_months
+    frame["change"] = frame["later_count"] - frame["earlier_count"]
+    e_rate = frame["earlier_count"].to_numpy(float) / e_n
+    l_rate = frame["later_count"].to_numpy(float) / l_n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.round(100.0 * (l_rate - e_rate) / e_rate, 1)
+    frame["pct_change"] = pd.Series(
+        np.where(frame["earlier_count"].to_numpy() == 0, NO_CALC, pct.astype(object)),
+        dtype=object,
+    )
+    frame["p_value"] = [
+        poisson_rate_test(int(a), int(b), earlier_exposure=e_n, later_exposure=l_n)
+        for a, b in zip(frame["earlier_count"], frame["later_count"], strict=True)
+    ]
+    frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
+    frame["verdict"] = [
+        verdict(a, b, p, alpha=alpha)
+        for a, b, p in zip(e_rate, l_rate, frame["p_adjusted"], strict=True)
+    ]
+    notes = [
+        f"p_value: exact conditional Poisson test of equal monthly rates ({earlier.label}: {e_n} months, "
+        f"{later.label}: {l_n} months); verdicts use Benjamini-Hochberg adjusted p-values over "
+        f"{len(frame)} rows at {alpha:g}."
+    ]
+    if coverage is not None:
+        srcs = _sources(incidents) or None
+        notes += coverage.notes(earlier, srcs) + coverage.notes(later, srcs)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+# --- 3. trends --------------------------------------------------------------------------
+
+
+def trend_table(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    interval: Interval,
+    period: Period,
+    categories: Iterable[str] | None = None,
+    coverage: Coverage | None = None,
+) -> pd.DataFrame:
+    """Count incidents per area and interval, flagging gaps rather than zero-filling.
+
+    Parameters
+    ----------
+    incidents, areas
+        As for :func:`counts_by_area`.
+    interval
+        ``month``, ``quarter``, ``year``, ``fy`` (April-March, "2016/17") or
+        ``rolling12`` (the 12 months ending at each month of ``period``;
+        needs the 11 months before it in the data).
+    period
+        The months the table covers.
+    categories
+        Store categories (all when ``None``).
+    coverage
+        Months with data; an interval with a month not covered by any source
+        gets ``missing_months`` and, when no month is covered, an empty count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``area_code``, ``area_name``, ``period``, ``count``,
+        ``months`` (months with data in the interval), ``mean_monthly``
+        (count per covered month), ``missing_months``; with a population
+        ``population`` and ``rate_per_1000``.
+    """
+    first = add_months(period.start, -11) if interval == "rolling12" else period.start
+    wanted = month_range(first, period.end)
+    sel = _select(incidents, months=wanted, categories=categories)
+    monthly = _count(sel, areas, by=[MONTH])
+    covered = (
+        coverage.covered(_sources(incidents) or None)
+        if coverage is not None
+        else frozenset(wanted)
+    )
+    # label -> (months counted: those inside the period, or the whole window
+    # for rolling12; every month the label stands for)
+    labels: dict[str, tuple[list[str], list[str]]] = {}
+    for m in period.months:
+        full = interval_months(m, interval)
+        inside = (
+            full if interval == "rolling12" else [x for x in full if x in period.months]
+        )
+        labels[interval_label(m, interval)] = (inside, full)
+    counts = (
+        monthly.unstack(MONTH, fill_value=0)
+        if len(monthly)
+        else pd.DataFrame(index=pd.Index([], name="area_code"))
+    )
+    counts = counts.reindex(index=list(areas.codes), fill_value=0)
+    rows = []
+    for label, (months, full) in labels.items():
+        have = [m for m in months if m in covered]
+        cols = [m for m in have if m in counts.columns]
+        total = counts[cols].sum(axis=1) if cols else pd.Series(0, index=counts.index)
+        frame = pd.DataFrame(
+            {
+                "area_code": list(areas.codes),
+                "area_name": areas.names.reindex(list(areas.codes)).to_numpy(object),
+                "period": label,
+                "count": total.to_numpy(float)
+                if have
+                else np.full(len(areas.codes), np.nan),
+                "months": len(have),
+                "missing_months": _month_list([m for m in full if m not in have]),
+            }
+        )
+        rows.append(frame)
+    out = pd.concat(rows, ignore_index=True)
+    out["count"] = out["count"].astype("Int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["mean_monthly"] = np.where(
+            out["months"] > 0, out["count"].astype(float) / out["months"], np.nan
+        )
+    if areas.population is not None:
+        pop = areas.population.reindex(out["area_code"]).to_numpy(float)
+        out["population"] = pop
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["rate_per_1000"] = np.where(
+                pop > 0, 1000.0 * out["count"].astype(float) / pop, np.nan
+            )
+    gaps = out.loc[out["missing_months"] != "", "period"].unique().tolist()
+    out.attrs["notes"] = (
+        [
+            "incomplete intervals (months outside the period, or with no data, "
+            f"which are not zeros): {', '.join(map(str, gaps))}; see missing_months."
+        ]
+        if gaps
+        else []
+    )
+    return out
+
+
+def trend_tests(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    period: Period,
+    categories: Iterable[str] | None = None,
+    coverage: Coverage | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Mann-Kendall test of each area's monthly series over ``period``.
+
+    Months not covered by any source are left out of the series (a gap is
+    not a zero).
+
+    Parameters
+    ----------
+    incidents, areas, period, categories, coverage
+        As for :func:`trend_table`.
+    alpha
+        Level for ``trend``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code``, ``area_name``, ``months``, ``trend`` (increasing /
+        decreasing / no trend), ``p_value``, ``tau``, ``sen_slope``
+        (incidents per month per month).
+    """
+    table = trend_table(
+        incidents,
+        areas,
+        interval="month",
+        period=period,
+        categories=categories,
+        coverage=coverage,
+    )
+    rows = []
+    for code, group in table.groupby("area_code", sort=False):
+        series = group["count"].astype(float).to_numpy()
+        res = mann_kendall(series, alpha=alpha)
+        rows.append(
+            {
+                "area_code": code,
+                "area_name": group["area_name"].iloc[0],
+                "months": res.n,
+                "trend": res.trend,
+                "p_value": res.p_value,
+                "tau": res.tau,
+                "sen_slope": res.slope,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out.attrs["notes"] = [
+        f"Mann-Kendall test on monthly counts, {period.label}, two-sided at {alpha:g}."
+    ]
+    return out
+
+
+# --- 5. flags ---------------------------------------------------------------------------
+
+
+def area_flags(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    end: str,
+    categories: Iterable[str] | None = None,
+    top_share: float = 0.2,
+    alpha: float = 0.05,
+    coverage: Coverage | None = None,
+) -> pd.DataFrame:
+    """Flag areas in the top fifth by rate, or with a significant rise, over the last 12 months.
+
+    The CSP practice (FIELD.md §3, item 13): over the 12 months ending at
+    ``end``, flag (a) the areas whose rate per 1,000 is in the top
+    ``top_share`` of the district (rank <= ceil(share x areas with a rate)),
+    and (b) the areas whose count rose significantly against the 12 months
+    before (exact Poisson test, Benjamini-Hochberg over all areas, at
+    ``alpha``).
+
+    Parameters
+    ----------
+    incidents, areas, categories, coverage
+        As for :func:`counts_by_area`.
+    end
+        Last month of the 12, ``YYYY-MM``.
+    top_share
+        Share of areas flagged by rate.
+    alpha
+        Level for a significant rise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flagged areas only, by rate rank: ``area_code``, ``area_name``,
+        ``count``, ``population``, ``rate_per_1000``, ``rank``,
+        ``earlier_count``, ``p_value``, ``p_adjusted``, ``flag_reason``.
+    """
+    last = Period(add_months(end, -11), end)
+    before = last.previous()
+    cats = list(categories) if categories is not None else None
+    now = counts_by_area(
+        incidents, areas, period=last, categories=cats, coverage=coverage
+    )
+    cmp = compare_periods(
+        incidents,
+        areas,
+        earlier=before,
+        later=last,
+        categories={"selected": tuple(cats or _all(incidents))},
+        alpha=alpha,
+    )
+    now = now.merge(
+        cmp[["area_code", "earlier_count", "p_value", "p_adjusted", "verdict"]],
+        on="area_code",
+    )
+    reasons: list[list[str]] = [[] for _ in range(len(now))]
+    if "rate_per_1000" in now.columns:
+        rated = now["rate_per_1000"].notna()
+        now["rank"] = (
+            now["rate_per_1000"].rank(ascending=False, method="min").astype("Int64")
+        )
+        cut = math.ceil(top_share * int(rated.sum()))
+        for i in np.flatnonzero(
+            rated.to_numpy() & (now["rank"].fillna(10**9).to_numpy() <= cut)
+        ):
+            reasons[i].append(
+                f"top {top_share:.0%} by rate: {now['rate_per_1000'].iloc[i]:.1f} per 1,000 "
+                f"(rank {now['rank'].iloc[i]} of {int(rated.sum())})"
+            )
+    for i in np.flatnonzero(now["verdict"].to_numpy() == "significant rise"):
+        reasons[i].append(
+            f"significant rise: {now['earlier_count'].iloc[i]} in {before.label} → "
+            f"{now['count'].iloc[i]} in {last.label} (adjusted p = {now['p_adjusted'].iloc[i]:.3g})"
+        )
+    now["flag_reason"] = ["; ".join(r) for r in reasons]
+    out = now[now["flag_reason"] != ""].drop(columns=["verdict"])
+    if "rank" in out.columns:
+        out = out.sort_values(["rank", "area_code"], na_position="last")
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = [
+        f"last 12 months {last.label} against {before.label}.",
+        *now.attrs.get("notes", []),
+    ]
+    return out
+
+
+def _all(incidents: pd.DataFrame) -> list[str]:
+    return sorted(incidents[CATEGORY].dropna().unique())
+
+
+# --- 6. time profile --------------------------------------------------------------------
+
+
+def time_profile(
+    incidents: pd.DataFrame,
+    *,
+    period: Period | None = None,
+    categories: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Day-of-week x hour-of-day table, with time windows spread aoristically.
+
+    Incidents timed to the minute count at their hour, or are spread over the
+    hours of their window (``occurred_at`` to ``occurred_to``); incidents
+    known only to the day are spread over its 24 hours; month-only incidents
+    (police.uk) have no time of day and are left out, with a note. Filter
+    ``incidents`` first for a place or an area.
+
+    Parameters
+    ----------
+    incidents
+        From :func:`geo.store.open_store`.
+    period
+        Months to include (all when ``None``).
+    categories
+        Store categories (all when ``None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``DAYS`` (Monday first), columns ``"00"`` … ``"23"``; cells are
+        (fractional) incident counts summing to the number of timed incidents.
+    """
+    sel = _select(
+        incidents,
+        months=None if period is None else period.months,
+        categories=categories,
+    )
+    resolution = sel[TIME_RESOLUTION].to_numpy(object)
+    timed = sel[(resolution == "minute") | (resolution == "day")]
+    start = timed[OCCURRED_AT].to_numpy("datetime64[m]")
+    end = timed[OCCURRED_TO].to_numpy("datetime64[m]")
+    is_day = (timed[TIME_RESOLUTION] == "day").to_numpy()
+    end = np.where(is_day, start + np.timedelta64(24 * 60, "m"), end)
+    _, hour, weight = aoristic_hours(start, end)
+    grid = np.bincount(hour, weights=weight, minlength=HOURS_PER_WEEK).reshape(7, 24)
+    out = pd.DataFrame(grid, index=list(DAYS), columns=[f"{h:02d}" for h in range(24)])
+    left_out = len(sel) - len(timed)
+    notes = [
+        f"{len(timed)} incidents with a time or date; windows spread over the hours they cover (aoristic)."
+    ]
+    if left_out:
+        notes.append(
+            f"{left_out} incidents known only to the month (e.g. police.uk) are not in the profile."
+        )
+    out.attrs["notes"] = notes
+    return out
+
+
+# --- one call for the command line and the app -----------------------------------------
+
+
+def build_table(
+    workspace: Workspace,
+    *,
+    by: str = "ward",
+    period: str | None = None,
+    compare: str | None = None,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    interval: str | None = None,
+    trend: bool = False,
+    flags: bool = False,
+    profile: bool = False,
+    area: str | None = None,
+    smooth: bool = False,
+) -> pd.DataFrame:
+    """Make one analysis table from a workspace's store (``python -m geo table``).
+
+    Parameters
+    ----------
+    workspace
+        An ingested workspace.
+    by
+        ``ward``, ``town``, ``district``, ``place`` or any area layer.
+    period
+        As written by analysts (:func:`geo.periods.parse_period`); the whole
+        store when ``None``.
+    compare
+        An earlier period: gives the period comparison (performance table).
+    categories
+        Categories, ``[groups]`` names or "All crime"; all when ``None``.
+    sources
+        Source names; all when ``None``.
+    interval
+        ``month``, ``quarter``, ``year``, ``fy`` or ``rolling12``: the trend table.
+    trend
+        Mann-Kendall test per area on monthly counts.
+    flags
+        Area flags for the 12 months ending at the period's last month.
+    profile
+        Day-of-week x hour table; ``area`` narrows it to one area or place.
+    area
+        Code or name of one area of ``by`` (for ``profile``).
+    smooth
+        Add the Empirical Bayes smoothed rate to counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with reader notes in ``attrs["notes"]``.
+
+    Raises
+    ------
+    GeoInputError
+        For a bad option value, naming it and what is allowed.
+    """
+    from geo.periods import INTERVALS, parse_period
+    from geo.store import open_store
+
+    chosen = [
+        name
+        for name, on in (
+            ("compare", compare),
+            ("interval", interval),
+            ("trend", trend),
+            ("flags", flags),
+            ("profile", profile),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        msg = f"Choose one kind of table; got {', '.join('--' + c for c in chosen)}."
+        raise GeoInputError(msg)
+    if interval is not None and interval not in INTERVALS:
+        msg = f"--interval was {interval!r}; allowed: {', '.join(INTERVALS)}."
+        raise GeoInputError(msg)
+    coverage = read_coverage(workspace)
+    covered = sorted(coverage.covered(sources))
+    if not covered:
+        msg = "The store has no incidents for these sources; run `python -m geo ingest` or check --source."
+        raise GeoInputError(msg)
+    per = (
+        parse_period(period) if period is not None else Period(covered[0], covered[-1])
+    )
+    areas = load_areas(workspace, by)
+    manifest = read_manifest(workspace)
+    available = [
+        c
+        for s, cats in manifest.get("categories", {}).items()
+        if sources is None or s in sources
+        for c in cats
+    ]
+    labels = (
+        resolve_categories(categories, groups=workspace.groups, available=available)
+        if categories
+        else None
+    )
+    flat = (
+        sorted({c for members in labels.values() for c in members}) if labels else None
+    )
+    if compare is not None:
+        earlier = parse_period(compare)
+        months = [*earlier.months, *per.months]
+    elif flags:
+        months = Period(add_months(per.end, -23), per.end).months
+    elif interval == "rolling12":
+        months = month_range(add_months(per.start, -11), per.end)
+    else:
+        months = per.months
+    incidents = open_store(
+        workspace,
+        period=(min(months), max(months)),
+        sources=sources,
+        categories=flat,
+        columns=None,
+    )
+    if compare is not None:
+        return compare_periods(
+            incidents,
+            areas,
+            earlier=parse_period(compare),
+            later=per,
+            categories=labels,
+            coverage=coverage,
+        )
+    if interval is not None:
+        return trend_table(
+            incidents, areas, interval=interval, period=per, coverage=coverage
+        )
+    if trend:
+        return trend_tests(incidents, areas, period=per, coverage=coverage)
+    if flags:
+        return area_flags(incidents, areas, end=per.end, coverage=coverage)
+    if profile:
+        if area is not None:
+            member = _membership(incidents, areas)
+            code = _find_area(areas, area)
+            incidents = incidents.iloc[
+                member.loc[member["area_code"] == code, "pos"].to_numpy()
+            ]
+        return time_profile(incidents, period=per)
+    return counts_by_area(
+        incidents, areas, period=per, smooth=smooth, coverage=coverage
+    )
+
+
+def _find_area(areas: Areas, text: str) -> str:
+    if text in areas.codes:
+        return text
+    by_name = [c for c in areas.codes if str(areas.names[c]).lower() == text.lower()]
+    if len(by_name) == 1:
+        return by_name[0]
+    msg = f"No single {areas.kind} called {text!r}; use one of: {', '.join(map(str, areas.names.tolist()[:30]))}."
+    raise GeoInputError(msg)
