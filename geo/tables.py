@@ -57,7 +57,7 @@ from geo.stats import (
     aoristic_hours,
     benjamini_hochberg,
     mann_kendall,
-    poisson_rate_test,
+    poisson_rate_tests,
     verdict,
 )
 from geo.store import read_manifest
@@ -651,10 +651,12 @@ def compare_periods(
         np.where(frame["earlier_count"].to_numpy() == 0, NO_CALC, pct.astype(object)),
         dtype=object,
     )
-    frame["p_value"] = [
-        poisson_rate_test(int(a), int(b), earlier_exposure=e_n, later_exposure=l_n)
-        for a, b in zip(frame["earlier_count"], frame["later_count"], strict=True)
-    ]
+    frame["p_value"] = poisson_rate_tests(
+        frame["earlier_count"].to_numpy(np.int64),
+        frame["later_count"].to_numpy(np.int64),
+        earlier_exposure=e_n,
+        later_exposure=l_n,
+    )
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
     frame["verdict"] = [
         verdict(a, b, p, alpha=alpha)
