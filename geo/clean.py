@@ -70,7 +70,15 @@ _F64 = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
 #: police.uk columns prepared on the second thread.
 _POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome category")
-_TIME_FORMATS: Final = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M", "%I:%M %p", "%I:%M%p")
+#: Time formats tried without a workspace format, each only on text of its shape
+#: (so "21" is not read as 02:01 by %H%M).
+_TIME_FORMATS: Final = (
+    (r"^\d{1,2}:\d{2}$", "%H:%M"),
+    (r"^\d{1,2}:\d{2}:\d{2}$", "%H:%M:%S"),
+    (r"^\d{1,2}\.\d{2}$", "%H.%M"),
+    (r"^\d{4}$", "%H%M"),
+    (r"^\d{1,2}:\d{2} ?[AaPp][Mm]$", "%I:%M %p"),
+)
 _DATE_FALLBACKS: Final = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M:%S",
@@ -350,6 +358,75 @@ def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, dict[int, int]]:
     return dup, first_of
 
 
+def _start_verdict(raw: RawTable) -> _Verdict:
+    """Open the verdicts with the checks every format shares: blank rows, repeated files."""
+    v = _Verdict(len(raw))
+    blank = np.ones(len(raw), dtype=bool)
+    for col in raw.table.columns:
+        blank &= _np_bool(pc.equal(pc.ascii_trim_whitespace(col), ""))
+    v.mark(blank, Reason.BLANK_ROW, lambda idx: ["every cell is empty" for _ in idx])
+    v.mark(
+        _np_bool(pc.not_equal(raw.duplicate_of, "")),
+        Reason.DUPLICATE_FILE,
+        lambda idx: [
+            f"same content as {d}; the file is listed twice"
+            for d in _pick(raw.duplicate_of, idx)
+        ],
+    )
+    return v
+
+
+def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
+    """Reject a police.uk force-month that an earlier file already supplied.
+
+    Two downloads of the same month (an old and a revised one) differ in
+    outcomes, so they are not identical files; Crime IDs would catch the
+    crimes, but ASB rows have none and would be counted twice.
+    """
+    if len(raw.files) < 2 or "Month" not in raw.table.column_names:
+        return
+    force = (
+        raw.table.column("Falls within")
+        if "Falls within" in raw.table.column_names
+        else None
+    )
+    month = raw.table.column("Month").combine_chunks()
+    key = (
+        month
+        if force is None
+        else pc.binary_join_element_wise(force.combine_chunks(), month, "|")
+    )
+    first_file: dict[str, str] = {}
+    repeated = np.zeros(len(raw), dtype=bool)
+    earlier = np.full(len(raw), "", dtype=object)
+    for label, lo, hi in raw.files:
+        if hi == lo:
+            continue
+        part = key.slice(lo, hi - lo)
+        here = pc.unique(part).to_pylist()
+        clash = {k: first_file[k] for k in here if k in first_file}
+        for k in here:
+            first_file.setdefault(k, label)
+        if clash:
+            hit = _np_bool(pc.is_in(part, value_set=pa.array(list(clash), pa.string())))
+            rows = lo + np.flatnonzero(hit)
+            repeated[rows] = True
+            earlier[rows] = [clash[k] for k in _pick(part, np.flatnonzero(hit))]
+    v.mark(
+        repeated,
+        Reason.DUPLICATE_FILE,
+        lambda idx: [
+            f"this force and month were already read from {e}; keep one download per month"
+            for e in earlier[idx]
+        ],
+    )
+
+
+def _row_ids(file: pa.Array, row: npt.NDArray[np.int64]) -> pa.Array:
+    """Ids for rows that have none: ``file#row``, stable and traceable."""
+    return pc.binary_join_element_wise(file, pc.cast(pa.array(row), pa.string()), "#")
+
+
 def _where(file: pa.Array, row: npt.NDArray[np.int64]) -> Callable[[int], str]:
     return lambda i: f"{file[i].as_py()} row {row[i]}"
 
@@ -394,15 +471,8 @@ def _clean_police_uk_on(
 ) -> CleanResult:
     t = raw.table
     n = len(raw)
-    v = _Verdict(n)
-    v.mark(
-        _np_bool(pc.not_equal(raw.duplicate_of, "")),
-        Reason.DUPLICATE_FILE,
-        lambda idx: [
-            f"same content as {d}; the file is listed twice"
-            for d in _pick(raw.duplicate_of, idx)
-        ],
-    )
+    v = _start_verdict(raw)
+    _mark_repeated_months(v, raw)
 
     # The two cores: one trims text columns and hashes the Crime IDs (Arrow
     # kernels release the GIL) while this thread checks the coordinates.
@@ -468,10 +538,7 @@ def _clean_police_uk_on(
     row_k = row[keep]
     ids = crime_id.filter(sel)
     # ASB rows have no Crime ID: name them by where they came from.
-    synthetic = pc.binary_join_element_wise(
-        file_k, pc.cast(pa.array(row_k), pa.string()), "#"
-    )
-    ids = pc.if_else(pc.equal(ids, ""), synthetic, ids)
+    ids = pc.if_else(pc.equal(ids, ""), _row_ids(file_k, row_k), ids)
     k = int(keep.sum())
     kept = _assemble(
         {
@@ -532,7 +599,7 @@ def _clean_table(
     t = raw.table
     n = len(raw)
     f = spec.fields
-    files = sorted(set(_np_str(raw.file)))
+    files = [label for label, _, _ in raw.files] or sorted(set(_np_str(raw.file)))
     for key, col in ((k, c.column) for k, c in f.items()):
         if col is not None and col not in t.column_names:
             msg = (
@@ -548,15 +615,7 @@ def _clean_table(
         )
         raise GeoInputError(msg)
 
-    v = _Verdict(n)
-    dup_of = _np_str(raw.duplicate_of)
-    v.mark(
-        dup_of != "",
-        Reason.DUPLICATE_FILE,
-        lambda idx: [
-            f"same content as {d}; the file is listed twice" for d in dup_of[idx]
-        ],
-    )
+    v = _start_verdict(raw)
 
     # --- where: coordinates if the row has any, else the place name.
     place_col = f["place"].column if "place" in f else None
@@ -569,12 +628,7 @@ def _clean_table(
         if a in f:
             ca, cb = f[a].column, f[b].column
             sa, sb = _text(t, ca), _text(t, cb)
-            has_xy = ~(
-                np.asarray(pc.equal(sa, "").to_numpy(zero_copy_only=False), dtype=bool)
-                & np.asarray(
-                    pc.equal(sb, "").to_numpy(zero_copy_only=False), dtype=bool
-                )
-            )
+            has_xy = ~(_np_bool(pc.equal(sa, "")) & _np_bool(pc.equal(sb, "")))
             if lonlat:
                 p, q = _check_lonlat(v, sa, sb, (str(ca), str(cb)), has_xy)
                 ok = np.isfinite(p) & np.isfinite(q)
@@ -649,9 +703,7 @@ def _clean_table(
     )
     ids = _text(t, f["id"].column) if "id" in f else None
     if ids is not None:
-        has_id = ~np.asarray(
-            pc.equal(ids, "").to_numpy(zero_copy_only=False), dtype=bool
-        )
+        has_id = ~_np_bool(pc.equal(ids, ""))
         dup_id, first_id = _first_seen(ids, v.alive() & has_id)
         v.mark(
             dup_id,
@@ -664,9 +716,7 @@ def _clean_table(
     k = int(keep.sum())
     file_k = raw.file.filter(sel)
     row_k = raw.row[keep]
-    synthetic = pc.binary_join_element_wise(
-        file_k, pc.cast(pa.array(row_k), pa.string()), "#"
-    )
+    synthetic = _row_ids(file_k, row_k)
     if ids is not None:
         id_k = ids.filter(sel)
         id_k = pc.if_else(pc.equal(id_k, ""), synthetic, id_k)
@@ -711,6 +761,8 @@ def _parse_dates(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
     """
     s = pd.Series(text, dtype=object)
     formats = [fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"] if fmt else list(_DATE_FALLBACKS)
+    # Excel serial day numbers (45413 = 2024-05-01) left in a date column.
+    serial = s.str.fullmatch(r"\d{5}(\.\d+)?").fillna(False).astype(bool)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     for form in formats:
         todo = out.isna() & (s != "")
@@ -718,18 +770,30 @@ def _parse_dates(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
             break
         parsed = pd.to_datetime(s[todo], format=form, errors="coerce")
         out[todo] = parsed.astype("datetime64[us]")
+    todo = out.isna() & serial
+    if todo.any():
+        days = pd.to_numeric(s[todo]).astype(float)
+        out[todo] = (
+            pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")
+        ).astype("datetime64[us]")
     return out
 
 
 def _parse_times(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
-    s = pd.Series(text, dtype=object)
-    formats = ([fmt] if fmt else []) + [f for f in _TIME_FORMATS if f != fmt]
+    """Parse times of day: the workspace's format only, or else the usual shapes."""
+    s = pd.Series(text, dtype=object).str.replace(r"\s+", " ", regex=True)
+    shapes = [(r".*", fmt)] if fmt else list(_TIME_FORMATS)
     out = pd.Series(pd.NaT, index=s.index, dtype="timedelta64[us]")
-    for form in formats:
-        todo = out.isna() & (s != "")
+    for shape, form in shapes:
+        todo = out.isna() & s.str.fullmatch(shape).fillna(False).astype(bool)
         if not todo.any():
-            break
-        parsed = pd.to_datetime(s[todo], format=form, errors="coerce")
+            continue
+        value = (
+            s[todo].str.replace(r"(?i)\s*([ap]m)$", r" \1", regex=True)
+            if "%p" in form
+            else s[todo]
+        )
+        parsed = pd.to_datetime(value, format=form, errors="coerce")
         out[todo] = (parsed - parsed.dt.normalize()).astype("timedelta64[us]")
     return out
 
@@ -789,8 +853,18 @@ def _parse_when(
         ],
     )
     resolution = np.full(n, "day", dtype=object)
+    # A date cell may carry a time (Excel datetimes): it is the time when no
+    # time column is mapped, and is dropped when one is (never added twice).
+    in_date = (date - date.dt.normalize()).to_numpy()
+    date = date.dt.normalize()
     start = date.copy()
     end = pd.Series(pd.NaT, index=date.index, dtype="datetime64[us]")
+    if "time" not in f:
+        carried = ~pd.isna(in_date) & (in_date != np.timedelta64(0, "us"))
+        start = date + pd.to_timedelta(pd.Series(in_date, index=date.index)).fillna(
+            pd.Timedelta(0)
+        )
+        resolution[carried] = "minute"
     if "time" in f:
         tspec = f["time"]
         ttext = _np_str(_text(t, tspec.column))

@@ -9,6 +9,7 @@ counting the header as row 1 (what a spreadsheet shows).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -60,7 +61,7 @@ class InputFile:
     member: str | None = None
 
     def read_bytes(self) -> bytes:
-        """Return the file's bytes.
+        """Return the file's bytes (a zip member is decompressed once and kept).
 
         Returns
         -------
@@ -69,8 +70,7 @@ class InputFile:
         """
         if self.member is None:
             return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as zf:
-            return zf.read(self.member)
+        return _member_bytes(self.path, self.member)
 
     def head_tail(self) -> tuple[int, bytes, bytes]:
         """Return the size and the first and last 64 KiB, without reading the rest.
@@ -88,6 +88,12 @@ class InputFile:
             head = fh.read(_FINGERPRINT_BYTES)
             fh.seek(max(size - _FINGERPRINT_BYTES, 0))
             return size, head, fh.read()
+
+
+@functools.lru_cache(maxsize=4)
+def _member_bytes(archive: Path, member: str) -> bytes:
+    with zipfile.ZipFile(archive) as zf:
+        return zf.read(member)
 
 
 def fingerprint(f: InputFile) -> str:
@@ -128,6 +134,9 @@ class RawTable:
         Per row, its row number in that file (header = 1).
     duplicate_of
         Per row, the label of an earlier identical file, or ``""``.
+    files
+        Every file read, in order, with the first and one-past-last row it
+        contributed (files without rows included).
     """
 
     source: str
@@ -135,6 +144,7 @@ class RawTable:
     file: pa.Array
     row: npt.NDArray[np.int64]
     duplicate_of: pa.Array
+    files: tuple[tuple[str, int, int], ...] = ()
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -204,6 +214,8 @@ def _expand(path: Path, source: SourceSpec, root: Path) -> Iterator[InputFile]:
     if path.is_dir():
         pattern = "*-street.csv" if police else "*"
         for p in sorted(path.rglob(pattern)):
+            if p.name.startswith("~$"):  # Excel's lock file beside an open workbook
+                continue
             if p.is_file() and (police or p.suffix.lower() in _TABLE_SUFFIXES):
                 yield InputFile(label=_label(p, root), path=p)
         return
@@ -217,7 +229,12 @@ def _expand(path: Path, source: SourceSpec, root: Path) -> Iterator[InputFile]:
         wanted = (
             [n for n in names if n.endswith("-street.csv")]
             if police
-            else [n for n in names if Path(n).suffix.lower() in _TABLE_SUFFIXES]
+            else [
+                n
+                for n in names
+                if Path(n).suffix.lower() in _TABLE_SUFFIXES
+                and not Path(n).name.startswith("~$")
+            ]
         )
         for name in wanted:
             yield InputFile(
@@ -259,7 +276,9 @@ def read_source(
     labels: list[pa.Array] = []
     rows: list[npt.NDArray[np.int64]] = []
     dups: list[pa.Array] = []
+    spans: list[tuple[str, int, int]] = []
     seen: dict[str, list[InputFile]] = {}
+    mapped = {k: c.column for k, c in source.fields.items() if c.column is not None}
     for f in files:
         if on_file is not None:
             on_file(f)
@@ -267,7 +286,10 @@ def read_source(
             table = _read_police_uk(f)
         else:
             table = _read_table(f, f.read_bytes(), source.sheet)
+            _check_mapped(f, table, mapped, source.name)
         n = table.num_rows
+        start = spans[-1][2] if spans else 0
+        spans.append((f.label, start, start + n))
         earlier = seen.setdefault(fingerprint(f), [])
         dup = next((e.label for e in earlier if e.read_bytes() == f.read_bytes()), "")
         earlier.append(f)
@@ -287,7 +309,26 @@ def read_source(
         file=pa.concat_arrays(labels),
         row=np.concatenate(rows),
         duplicate_of=pa.concat_arrays(dups),
+        files=tuple(spans),
     )
+
+
+def _check_mapped(
+    f: InputFile, table: pa.Table, mapped: dict[str, str], source: str
+) -> None:
+    """Every column the workspace maps must be in every file of the source."""
+    missing = [
+        f"{col!r} (mapped by `{key}`)"
+        for key, col in mapped.items()
+        if col not in table.column_names
+    ]
+    if missing:
+        found = ", ".join(table.column_names) or "none (the file has no header row)"
+        msg = (
+            f"Source {source!r}, file {f.label}: column(s) {', '.join(missing)} not found. "
+            f"Columns found: {found}. Fix the mapping in the workspace file or the file's header row."
+        )
+        raise GeoInputError(msg)
 
 
 def _fill_nulls(table: pa.Table) -> pa.Table:
@@ -318,6 +359,8 @@ def _parse_police_uk(f: InputFile, head: bytes, source: pa.NativeFile) -> pa.Tab
         table = pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            # Blank lines are kept (and rejected later) so row numbers stay true.
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False,
@@ -375,8 +418,14 @@ def _read_csv_text(f: InputFile, data: bytes) -> pd.DataFrame:
         msg = f"{f.label}: text encoding not recognised. Save it as UTF-8 CSV."
         raise GeoInputError(msg)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        # Blank lines are kept (and rejected later) so row numbers stay true.
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{f.label}: the file is empty (not even a header row). Export it again with its header."
+        raise GeoInputError(msg) from exc
+    except pd.errors.ParserError as exc:
         msg = f"{f.label}: not a readable CSV ({exc}). Check quoting and delimiters (comma)."
         raise GeoInputError(msg) from exc
 

@@ -53,7 +53,8 @@ TIME_RESOLUTION: Final = "time_resolution"
 CATEGORY: Final = "category"
 #: police.uk ``Location`` text ("On or near Market Place") or the place name given.
 LOCATION: Final = "location"
-#: Canonical gazetteer name when the row was geocoded by place name; else empty.
+#: Canonical gazetteer name when the row names a gazetteer place (geocoded by
+#: that name, or located by its own coordinates); else empty.
 PLACE: Final = "place"
 #: police.uk ``Last outcome category``; empty for partner data.
 OUTCOME: Final = "outcome"
@@ -111,6 +112,7 @@ REJECT_COLUMNS: Final = (SOURCE, FILE, ROW, REASON, DETAIL, RAW)
 class Reason:
     """Why a row was rejected. The values are what users read in the ledger."""
 
+    BLANK_ROW: Final = "blank row"
     NO_LOCATION: Final = "no location"
     BAD_COORDINATES: Final = "unparseable coordinates"
     NULL_ISLAND: Final = "coordinates at 0,0"

@@ -336,7 +336,7 @@ def test_table_missing_mapped_column_names_file_and_columns(
     )
     with pytest.raises(
         GeoInputError,
-        match=r"'Camera location'.*cctv\.csv.*Columns found: Date, Time, Location, Incident.*Fix the mapping",
+        match=r"file cctv\.csv: column\(s\) 'Camera location' \(mapped by `place`\) not found\. Columns found: Date, Time, Location, Incident\. Fix the mapping",
     ):
         _clean(world(CCTV_SOURCE))
 
