@@ -129,6 +129,34 @@ def load_area_layer(spec: AreaSpec) -> AreaLayer:
             f"repaired {int(invalid.sum())} invalid geometr(y/ies) with make_valid: {codes}"
         )
 
+    geom = gdf.geometry.array
+    kinds = shapely.get_type_id(geom)
+    # make_valid can return a GeometryCollection: keep its polygon parts.
+    collection = kinds == shapely.GeometryType.GEOMETRYCOLLECTION
+    if collection.any():
+        gdf = gdf.copy()
+        gdf.loc[collection, "geometry"] = [
+            shapely.union_all(
+                [
+                    p
+                    for p in shapely.get_parts(g)
+                    if p.geom_type in ("Polygon", "MultiPolygon")
+                ]
+            )
+            for g in geom[collection]
+        ]
+        geom = gdf.geometry.array
+        kinds = shapely.get_type_id(geom)
+    polygonal = np.isin(
+        kinds, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
+    ) | np.asarray(shapely.is_empty(geom) | shapely.is_missing(geom))
+    if not polygonal.all():
+        found = sorted({g.geom_type for g in geom[~polygonal]})
+        msg = (
+            f"{label}: areas must be polygons, but {int((~polygonal).sum())} feature(s) are "
+            f"{', '.join(found)}. Use the boundary (polygon) file, not a points or lines layer."
+        )
+        raise GeoInputError(msg)
     areas = gpd.GeoDataFrame(
         {
             CODE: gdf[spec.code].astype(str).str.strip().to_numpy(object),

@@ -41,10 +41,11 @@ WorkspaceArg = Annotated[
 ]
 
 
-def _fail(exc: GeoInputError) -> typer.Exit:
-    err.print(
-        f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-    )
+def _fail(exc: GeoInputError | OSError) -> typer.Exit:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}. Check the path and its permissions."
+    err.print(f"[bold red]Error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -74,7 +75,7 @@ def ingest_command(
                     bar.update(task, description=stage, completed=done, total=total)
 
                 result = ingest(ws, progress=step)
-    except GeoInputError as exc:
+    except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     _print_summary(result)
 
@@ -125,7 +126,7 @@ def check_command(workspace: WorkspaceArg) -> None:
     try:
         ws = load_workspace(workspace)
         report = check_workspace(ws)
-    except GeoInputError as exc:
+    except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     style = {"error": "bold red", "warning": "yellow", "info": "dim"}
     for f in report.findings:
@@ -174,7 +175,7 @@ def sample_cctv_command(
         out = write_sample_cctv(
             load_workspace(workspace), start=start, end=end, rows=rows, seed=seed
         )
-    except GeoInputError as exc:
+    except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     console.print(
         f"Synthetic CCTV log written: {out} (every row says it is synthetic)."
@@ -256,7 +257,7 @@ def table_command(
         )
         if out is not None:
             _write_table(frame, out)
-    except GeoInputError as exc:
+    except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     if out is None:
         _print_table(frame)

@@ -18,6 +18,7 @@ __all__ = [
     "BNG_BOUNDS",
     "DISPLAY_CRS",
     "GB_LONLAT_BOUNDS",
+    "LONLAT_CRS",
     "WORKING_CRS",
     "lonlat_to_bng",
     "require_projected",
@@ -29,6 +30,8 @@ __all__ = [
 WORKING_CRS: Final = "EPSG:27700"
 #: Maps are drawn in WGS 84 longitude/latitude; only map code reprojects to it.
 DISPLAY_CRS: Final = "EPSG:4326"
+#: WGS 84 longitude/latitude as files store it (GeoJSON, police.uk CSVs).
+LONLAT_CRS: Final = "EPSG:4326"
 
 #: EPSG:27700's published area of use (lon_min, lat_min, lon_max, lat_max):
 #: Great Britain, Northern Ireland, the Isle of Man and offshore waters.

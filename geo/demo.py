@@ -25,7 +25,7 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
-from geo.crs import DISPLAY_CRS, WORKING_CRS
+from geo.crs import LONLAT_CRS, WORKING_CRS
 from geo.errors import GeoInputError
 from geo.gazetteer import load_gazetteer
 from geo.schema import POLICE_UK_COLUMNS, Reason
@@ -460,7 +460,9 @@ Regenerate with `python -m geo demo DIR`; the same seed gives the same files.
 # --- public -----------------------------------------------------------------
 
 
-def write_demo(directory: str | Path, *, seed: int = DEMO_SEED) -> Path:
+def write_demo(
+    directory: str | Path, *, seed: int = DEMO_SEED, force: bool = False
+) -> Path:
     """Write the synthetic demo workspace into ``directory``.
 
     Parameters
@@ -485,6 +487,12 @@ def write_demo(directory: str | Path, *, seed: int = DEMO_SEED) -> Path:
     and ``cctv.csv``. All of it is invented.
     """
     root = Path(directory)
+    if not force and (root / "workspace.toml").exists():
+        msg = (
+            f"{root} already holds a workspace.toml; the demo would overwrite its files. "
+            "Choose an empty folder, or pass force=True (--force) to overwrite."
+        )
+        raise GeoInputError(msg)
     root.mkdir(parents=True, exist_ok=True)
     # One child generator per file kind, so a change to one part of the demo
     # leaves the others' numbers alone.
@@ -595,7 +603,7 @@ def _lonlat_coverage(wards: gpd.GeoSeries) -> gpd.GeoSeries:
     them goes back to the ward covering most of it, so neighbours share
     every vertex and the wards neither overlap nor leave gaps.
     """
-    raw = np.asarray(wards.to_crs(DISPLAY_CRS).array, dtype=object)
+    raw = np.asarray(wards.to_crs(LONLAT_CRS).array, dtype=object)
     edges = shapely.union_all(shapely.boundary(raw), grid_size=_SNAP_SIZE)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
     overlap = shapely.area(shapely.intersection(faces[:, None], raw[None, :]))
@@ -606,7 +614,7 @@ def _lonlat_coverage(wards: gpd.GeoSeries) -> gpd.GeoSeries:
             shapely.union_all(faces[owner == i], grid_size=_SNAP_SIZE)
             for i in range(len(raw))
         ],
-        crs=DISPLAY_CRS,
+        crs=LONLAT_CRS,
     )
 
 
@@ -727,7 +735,7 @@ def _write_boundaries(root: Path, world: _World) -> None:
     wards = gpd.GeoDataFrame(
         world.wards[["ward_code", "ward_name", "lad_code"]].assign(note=DEMO_NOTE),
         geometry=world.ward_lonlat.array,
-        crs=DISPLAY_CRS,
+        crs=LONLAT_CRS,
     )
     _write_geojson(wards, folder / "wards.geojson")
     town_geoms = [
@@ -744,7 +752,7 @@ def _write_boundaries(root: Path, world: _World) -> None:
             "note": DEMO_NOTE,
         },
         geometry=town_geoms,
-        crs=DISPLAY_CRS,
+        crs=LONLAT_CRS,
     )
     _write_geojson(towns, folder / "towns.geojson")
 
@@ -773,7 +781,11 @@ def _write_population(root: Path, world: _World, rng: np.random.Generator) -> No
         rng.integers(2000, 4301, size=len(wards)),
     )
     ward_pop = pd.DataFrame(
-        {"ward_code": wards["ward_code"].to_numpy(), "population": population}
+        {
+            "ward_code": wards["ward_code"].to_numpy(),
+            "population": population,
+            "note": DEMO_NOTE,
+        }
     )
     ward_pop.to_csv(folder / "ward_population.csv", index=False, lineterminator="\n")
     by_town = (
@@ -783,6 +795,7 @@ def _write_population(root: Path, world: _World, rng: np.random.Generator) -> No
         {
             "town_code": [t.code for t in _TOWNS],
             "population": [int(by_town[t.name]) for t in _TOWNS],
+            "note": DEMO_NOTE,
         }
     )
     town_pop.to_csv(folder / "town_population.csv", index=False, lineterminator="\n")
@@ -797,7 +810,7 @@ def _place_xy(world: _World) -> _FloatArray:
 
 
 def _to_lonlat(x: _FloatArray, y: _FloatArray) -> tuple[_FloatArray, _FloatArray]:
-    transformer = Transformer.from_crs(WORKING_CRS, DISPLAY_CRS, always_xy=True)
+    transformer = Transformer.from_crs(WORKING_CRS, LONLAT_CRS, always_xy=True)
     lon, lat = transformer.transform(x, y)
     lon_out: _FloatArray = np.asarray(lon, dtype=np.float64).round(6)
     lat_out: _FloatArray = np.asarray(lat, dtype=np.float64).round(6)
@@ -814,6 +827,7 @@ def _write_places(root: Path, world: _World) -> None:
             "lon": lon,
             "lat": lat,
             "radius_m": [p.radius_m for p in _PLACES],
+            "note": DEMO_NOTE,
         }
     )
     places.to_csv(
@@ -991,7 +1005,8 @@ def _write_police(root: Path, snaps: _SnapPoints, rng: np.random.Generator) -> N
             "LSOA name": np.where(no_location, "", snaps.lsoa_name[point]),
             "Crime type": categories[category],
             "Last outcome category": outcome,
-            "Context": "",
+            # Real files leave Context empty; the demo says what it is.
+            "Context": DEMO_NOTE,
         },
         columns=list(POLICE_UK_COLUMNS),
     )
@@ -1131,6 +1146,7 @@ def write_sample_cctv(
     end: str = "2024-09-30",
     rows: int = 400,
     seed: int = DEMO_SEED,
+    force: bool = False,
 ) -> Path:
     """Write a SYNTHETIC CCTV log for a workspace's gazetteer, for trying the tool out.
 
@@ -1179,6 +1195,9 @@ def write_sample_cctv(
     )
     frame["Operator notes"] = "SYNTHETIC sample row - " + frame["Operator notes"]
     out = workspace.root / tables[0].paths[0]
+    if out.exists() and not force:
+        msg = f"{out} exists; the sample log would overwrite it. Move it away, or pass force=True (--force)."
+        raise GeoInputError(msg)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.drop(columns="_sort").to_csv(out, index=False, lineterminator="\n")
     return out
@@ -1193,6 +1212,7 @@ def _write_cctv(root: Path, rng: np.random.Generator) -> None:
     good = frame.iloc[: len(frame) - (len(bad) - 1)]
     out = pd.concat([good, bad], ignore_index=True)
     out = out.sort_values("_sort", kind="stable").drop(columns="_sort")
+    out["Operator notes"] = "SYNTHETIC - " + out["Operator notes"].astype(str)
     out.to_csv(root / "cctv.csv", index=False, lineterminator="\n")
 
 

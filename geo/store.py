@@ -54,7 +54,7 @@ from geo.schema import (
     Y,
     area_columns,
 )
-from geo.workspace import Workspace
+from geo.workspace import Workspace, source_slug
 
 __all__ = [
     "INCIDENTS_DIR",
@@ -77,23 +77,6 @@ SUMMARY: Final = "ingest-summary.json"
 MANIFEST: Final = "manifest.json"
 STORE_VERSION: Final = 1
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def source_slug(name: str) -> str:
-    """Return a folder-safe name for a source ("CCTV street drinking" → "cctv_street_drinking").
-
-    Parameters
-    ----------
-    name
-        Source name.
-
-    Returns
-    -------
-    str
-        Lower-case letters, digits and underscores.
-    """
-    slug = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
-    return slug or "source"
 
 
 def _geo_metadata(table: pa.Table) -> bytes:
@@ -188,6 +171,9 @@ def write_store(
             rel = (
                 Path(INCIDENTS_DIR) / f"source={slug}" / f"month={m}" / "part-0.parquet"
             )
+            if any(p["path"] == rel.as_posix() for p in partitions):
+                msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
+                raise ValueError(msg)
             jobs.append((part, tmp / rel.relative_to(INCIDENTS_DIR)))
             partitions.append(
                 {

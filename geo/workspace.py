@@ -11,6 +11,7 @@ allowed.
 from __future__ import annotations
 
 import glob
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "Workspace",
     "load_workspace",
     "parse_workspace",
+    "source_slug",
 ]
 
 SourceFormat = Literal["police_uk", "table"]
@@ -322,6 +324,15 @@ def parse_workspace(
     if dupes:
         msg = f"{where}: source names must be unique; repeated: {', '.join(dupes)}."
         raise WorkspaceError(msg)
+    folders: dict[str, str] = {}
+    for n in names:
+        other = folders.setdefault(source_slug(n), n)
+        if other != n:
+            msg = (
+                f"{where}: sources {other!r} and {n!r} would share a store folder "
+                f"({source_slug(n)!r}); give them names that differ in letters or digits."
+            )
+            raise WorkspaceError(msg)
     groups: dict[str, tuple[str, ...]] = {}
     for gname, members in _table(data.get("groups", {}), where, "groups").items():
         if (
@@ -348,6 +359,23 @@ def parse_workspace(
 
 
 # --- helpers ----------------------------------------------------------------
+
+
+def source_slug(name: str) -> str:
+    """Return the store folder name of a source ("CCTV street drinking" → "cctv_street_drinking").
+
+    Parameters
+    ----------
+    name
+        Source name.
+
+    Returns
+    -------
+    str
+        Lower-case letters, digits and underscores; two sources of one
+        workspace never share one (:func:`parse_workspace` refuses it).
+    """
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "source"
 
 
 def _key(prefix: str, key: str) -> str:
@@ -446,6 +474,8 @@ def _parse_column(value: object, where: str, key: str) -> ColumnSpec:
     spec = _table(value, where, key)
     _check_keys(spec, _COLUMN_KEYS, where, key)
     got = {k: _as_str(v, where, f"{key}.{k}") for k, v in spec.items()}
+    if "format" in got:
+        _check_format(got["format"], where, f"{key}.format")
     if ("column" in got) == ("value" in got):
         msg = (
             f"{where}: `{key}` needs exactly one of `column` (read it from a column) "
@@ -453,6 +483,20 @@ def _parse_column(value: object, where: str, key: str) -> ColumnSpec:
         )
         raise WorkspaceError(msg)
     return ColumnSpec(**got)
+
+
+def _check_format(fmt: str, where: str, key: str) -> None:
+    """Refuse a strptime format with a bad directive before any file is read."""
+    import pandas as pd  # pandas' parser is the one that will use the format
+
+    try:
+        pd.to_datetime(pd.Series(["x"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        msg = (
+            f"{where}: `{key}` = {fmt!r} is not a valid date/time format ({exc}). "
+            "Use strftime codes such as %d/%m/%Y, %Y-%m-%d or %H:%M."
+        )
+        raise WorkspaceError(msg) from exc
 
 
 def _parse_source(index: int, raw: object, where: str) -> SourceSpec:

@@ -29,6 +29,7 @@ from geo.demo import (
     write_demo,
     write_sample_cctv,
 )
+from geo.errors import GeoInputError
 from geo.pipeline import ingest
 from geo.schema import POLICE_UK_CATEGORIES, POLICE_UK_COLUMNS
 from geo.store import open_store
@@ -141,9 +142,15 @@ def test_different_seed_changes_the_data(tmp_path: Path, demo: Path) -> None:
     assert other["workspace.toml"] == default["workspace.toml"]
 
 
-def test_rewriting_overwrites_previous_demo(tmp_path: Path, demo: Path) -> None:
+def test_rewriting_needs_force_then_overwrites_previous_demo(
+    tmp_path: Path, demo: Path
+) -> None:
     write_demo(tmp_path, seed=1)
-    write_demo(tmp_path)
+    with pytest.raises(
+        GeoInputError, match=r"already holds a workspace\.toml.*--force"
+    ):
+        write_demo(tmp_path)
+    write_demo(tmp_path, force=True)
     assert _files(tmp_path) == _files(demo)
 
 
@@ -155,6 +162,10 @@ def test_says_it_is_synthetic(demo: Path) -> None:
     assert "SYNTHETIC" in readme
     assert "python -m geo demo" in readme
     assert "NOT real crime data" in readme
+    # every file the demo writes says so
+    for path in demo.rglob("*"):
+        if path.is_file() and "store" not in path.parts:
+            assert "SYNTHETIC" in path.read_text(encoding="utf-8"), path.name
 
 
 # --- workspace --------------------------------------------------------------
@@ -288,7 +299,7 @@ def test_some_wards_are_rural(
 
 def test_ward_population(demo: Path, wards: gpd.GeoDataFrame) -> None:
     pop = _read_csv(demo / "population" / "ward_population.csv")
-    assert list(pop.columns) == ["ward_code", "population"]
+    assert list(pop.columns) == ["ward_code", "population", "note"]
     district = wards[wards["lad_code"] == DEMO_LAD_CODE]
     assert sorted(pop["ward_code"]) == sorted(district["ward_code"])
     values = pop["population"].astype(int)
@@ -305,7 +316,7 @@ def test_town_population_is_the_sum_of_its_wards(
 ) -> None:
     ward_pop = _read_csv(demo / "population" / "ward_population.csv")
     town_pop = _read_csv(demo / "population" / "town_population.csv")
-    assert list(town_pop.columns) == ["town_code", "population"]
+    assert list(town_pop.columns) == ["town_code", "population", "note"]
     by_name = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
     per_ward = dict(
         zip(ward_pop["ward_code"].map(by_name), ward_pop["population"], strict=True)
@@ -323,7 +334,7 @@ def test_town_population_is_the_sum_of_its_wards(
 
 def test_places_gazetteer(demo: Path, towns: gpd.GeoDataFrame) -> None:
     places = _read_csv(demo / "places.csv")
-    assert list(places.columns) == ["name", "aliases", "lon", "lat", "radius_m"]
+    assert list(places.columns) == ["name", "aliases", "lon", "lat", "radius_m", "note"]
     assert places["name"].is_unique
     assert list(places["name"]) == list(DEMO_PLACES)
     assert 6 <= len(places) <= 10
@@ -367,7 +378,7 @@ def test_police_fixed_columns(police: pd.DataFrame) -> None:
     assert list(police.columns) == list(POLICE_UK_COLUMNS)
     assert (police["Reported by"] == DEMO_FORCE).all()
     assert (police["Falls within"] == DEMO_FORCE).all()
-    assert (police["Context"] == "").all()
+    assert (police["Context"] == DEMO_NOTE).all()
     assert set(police["Crime type"]) == set(POLICE_UK_CATEGORIES)
 
 
@@ -558,5 +569,9 @@ def test_sample_cctv_log_for_a_workspace_gazetteer(world: Callable[..., Path]) -
     assert set(places) == {p[0] for p in PLACES}
     # same seed, same file
     first = out.read_bytes()
-    write_sample_cctv(ws, start="2024-01-01", end="2024-03-31", rows=300, seed=7)
+    with pytest.raises(GeoInputError, match=r"cctv\.csv exists.*--force"):
+        write_sample_cctv(ws, start="2024-01-01", end="2024-03-31", rows=300, seed=7)
+    write_sample_cctv(
+        ws, start="2024-01-01", end="2024-03-31", rows=300, seed=7, force=True
+    )
     assert out.read_bytes() == first
