@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.crs import GB_LONLAT_BOUNDS, WORKING_CRS, to_working_crs
+from geo.crs import WORKING_CRS, in_gb_lonlat, to_working_crs
 from geo.errors import GeoInputError
 from geo.workspace import AreaSpec, PopulationSpec
 
@@ -190,8 +190,7 @@ def _assume_crs(
             spec.crs
         ), f"no CRS in the file; used crs = {spec.crs} from the workspace"
     minx, miny, maxx, maxy = gdf.total_bounds
-    lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
-    if lo_x <= minx and maxx <= hi_x and lo_y <= miny and maxy <= hi_y:
+    if in_gb_lonlat([minx, maxx], [miny, maxy]).all():
         return (
             gdf.set_crs("EPSG:4326"),
             "no CRS in the file; coordinates look like longitude/latitude, so EPSG:4326 was assumed",

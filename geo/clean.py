@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geo.crs import BNG_BOUNDS, GB_LONLAT_BOUNDS, lonlat_to_bng
+from geo.crs import GB_LONLAT_BOUNDS, in_bng, in_gb_lonlat, lonlat_to_bng
 from geo.errors import GeoInputError
 from geo.gazetteer import Gazetteer
 from geo.readers import RawTable
@@ -240,9 +240,8 @@ def _check_lonlat(
             ],
         )
         lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
-        in_lon = (lon >= lo_x) & (lon <= hi_x)
-        in_lat = (lat >= lo_y) & (lat <= hi_y)
-        swapped = (lat >= lo_x) & (lat <= hi_x) & (lon >= lo_y) & (lon <= hi_y)
+        inside = in_gb_lonlat(lon, lat)
+        swapped = ~inside & in_gb_lonlat(lat, lon)
         v.mark(
             only & swapped,
             Reason.SWAPPED,
@@ -252,7 +251,7 @@ def _check_lonlat(
             ],
         )
         v.mark(
-            only & (~(in_lon & in_lat) & ~unparsed),
+            only & (~inside & ~unparsed),
             Reason.OUT_OF_RANGE,
             lambda idx: [
                 f"{d}: outside Great Britain and Northern Ireland "
@@ -296,12 +295,7 @@ def _check_bng(
                 f"{d}: 0,0 is a placeholder for a missing position" for d in both(idx)
             ],
         )
-        inside = (
-            (e > BNG_BOUNDS[0])
-            & (e < BNG_BOUNDS[2])
-            & (n > BNG_BOUNDS[1])
-            & (n < BNG_BOUNDS[3])
-        )
+        inside = in_bng(e, n)
         # Degrees given as eastings fall inside the grid's box (south-west of
         # Scilly, at sea); no real incident lies within 180 m x 90 m of the origin.
         looks_lonlat = (np.abs(e) <= 180) & (np.abs(n) <= 90)

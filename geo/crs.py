@@ -20,6 +20,8 @@ __all__ = [
     "GB_LONLAT_BOUNDS",
     "LONLAT_CRS",
     "WORKING_CRS",
+    "in_bng",
+    "in_gb_lonlat",
     "lonlat_to_bng",
     "require_projected",
     "require_same_crs",
@@ -40,6 +42,44 @@ GB_LONLAT_BOUNDS: Final = (-9.01, 49.75, 2.01, 61.01)
 BNG_BOUNDS: Final = (0.0, 0.0, 700_000.0, 1_300_000.0)
 
 _FloatArray = npt.NDArray[np.float64]
+
+
+def in_gb_lonlat(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether longitude/latitude lie in EPSG:27700's area of use (NaN → False).
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees.
+
+    Returns
+    -------
+    ndarray of bool
+        One per point.
+    """
+    lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
+    x, y = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y))
+
+
+def in_bng(easting: npt.ArrayLike, northing: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether eastings/northings lie inside the British National Grid (NaN → False).
+
+    Parameters
+    ----------
+    easting, northing
+        Metres.
+
+    Returns
+    -------
+    ndarray of bool
+        One per point.
+    """
+    lo_x, lo_y, hi_x, hi_y = BNG_BOUNDS
+    x, y = np.asarray(easting, dtype=np.float64), np.asarray(northing, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((x > lo_x) & (x < hi_x) & (y > lo_y) & (y < hi_y))
 
 
 def lonlat_to_bng(

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.crs import BNG_BOUNDS, GB_LONLAT_BOUNDS, lonlat_to_bng
+from geo.crs import in_bng, in_gb_lonlat, lonlat_to_bng
 from geo.errors import GeoInputError
 
 __all__ = ["Gazetteer", "load_gazetteer", "normalise_place_name"]
@@ -228,18 +228,12 @@ def load_gazetteer(path: str | Path) -> Gazetteer:
     rows = np.arange(2, len(frame) + 2)
     if lonlat:
         lon, lat = number("lon"), number("lat")
-        lo_x, lo_y, hi_x, hi_y = GB_LONLAT_BOUNDS
-        bad = ~((lon >= lo_x) & (lon <= hi_x) & (lat >= lo_y) & (lat <= hi_y))
+        bad = ~in_gb_lonlat(lon, lat)
         _fail_rows(label, rows, bad, "lon/lat", "WGS 84 degrees inside Great Britain")
         x, y = lonlat_to_bng(lon, lat)
     else:
         x, y = number("easting"), number("northing")
-        bad = ~(
-            (x > BNG_BOUNDS[0])
-            & (x < BNG_BOUNDS[2])
-            & (y > BNG_BOUNDS[1])
-            & (y < BNG_BOUNDS[3])
-        )
+        bad = ~in_bng(x, y)
         _fail_rows(label, rows, bad, "easting/northing", "British National Grid metres")
     radius = (
         number("radius_m")

@@ -243,6 +243,9 @@ def interval_months(month: str, interval: Interval) -> list[str]:
     list of str
         1, 3 or 12 months (for ``rolling12``, the 12 months ending at ``month``).
     """
+    if interval not in INTERVALS:
+        msg = f"`interval` was {interval!r}; allowed: {', '.join(INTERVALS)}."
+        raise GeoInputError(msg)
     i = _month_index(month)
     if interval == "month":
         return [month]
