@@ -19,8 +19,9 @@ from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
 from geo.pipeline import ingest
-from geo.schema import REASON, SOURCE, area_columns
+from geo.schema import CATEGORY, MONTH, REASON, SOURCE, area_columns
 from geo.store import has_store, open_store, read_manifest, read_rejects, read_summary
+from geo.tables import counts_by_area, load_areas
 from geo.workspace import Workspace, load_workspace
 
 __all__ = [
@@ -109,7 +110,9 @@ def area_counts(path: str, layer: str, stamp: str) -> gpd.GeoDataFrame:  # noqa:
 
     Counts cover all months and sources; areas with none get 0.
     """
-    code = area_columns(layer)[0]
-    counts = open_store(load_workspace(path), columns=[code])[code].value_counts()
+    ws = load_workspace(path)
+    incidents = open_store(ws, columns=[area_columns(layer)[0], MONTH, CATEGORY])
+    table = counts_by_area(incidents, load_areas(ws, layer))
     areas = area_layer(path, layer).areas
+    counts = table.set_index("area_code")["count"]
     return areas.assign(**{COUNT: areas[CODE].map(counts).fillna(0).astype("int64")})
