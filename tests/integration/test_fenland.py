@@ -143,7 +143,9 @@ def test_rows_outside_the_force_area_are_flagged_not_dropped(fenland: Path) -> N
     # rest are "No Location" rows (rejected) and crimes recorded elsewhere (kept).
     share_inside_of_read = (~flagged).sum() / len(_raw_rows())
     assert 0.95 < share_inside_of_read < 0.97
-    assert 0 < flagged.mean() < 0.02
+    # The issue expected 4-5% of kept rows outside; the real 2024 files give
+    # 0.6% (378 of 61,480): PROVENANCE.md's ~4% counts "No Location" rows too.
+    assert 0.004 < flagged.mean() < 0.008
 
 
 def test_cctv_rows_join_wisbech(fenland: Path) -> None:
