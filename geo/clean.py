@@ -847,8 +847,8 @@ def _parse_when(
         ],
     )
     resolution = np.full(n, "day", dtype=object)
-    # A date cell may carry a time (Excel datetimes): it is the time when no
-    # time column is mapped, and is dropped when one is (never added twice).
+    # A date cell may carry a time (Excel datetimes): it is the time unless a
+    # mapped time column gives one (it is never added twice).
     in_date = (date - date.dt.normalize()).to_numpy()
     date = date.dt.normalize()
     start = date.copy()
@@ -872,6 +872,9 @@ def _parse_when(
                 for s in ttext[idx]
             ],
         )
+        # An empty Time cell falls back on a time carried by the date cell.
+        carried = pd.to_timedelta(pd.Series(in_date, index=date.index))
+        tod = tod.where(tod.notna() | (carried == pd.Timedelta(0)), carried)
         timed = tod.notna().to_numpy()
         start = start + tod.fillna(pd.Timedelta(0))
         resolution[timed] = "minute"

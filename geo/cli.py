@@ -150,11 +150,17 @@ def demo_command(
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed writes the same files.")
     ] = 20240401,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite demo files already in DIR.")
+    ] = False,
 ) -> None:
     """Write a complete SYNTHETIC demo workspace (invented district, police.uk-format data, CCTV log)."""
     from geo.demo import write_demo
 
-    path = write_demo(directory, seed=seed)
+    try:
+        path = write_demo(directory, seed=seed, force=force)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
     console.print(
         f"Synthetic demo workspace written: {path}\nNext: python -m geo ingest {path}"
     )
@@ -167,13 +173,21 @@ def sample_cctv_command(
     end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")] = "2024-09-30",
     rows: Annotated[int, typer.Option(help="Incidents to draw.")] = 400,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20240401,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite the log if the file exists.")
+    ] = False,
 ) -> None:
     """Write a SYNTHETIC CCTV log at the workspace's gazetteer places (to try the tool without one)."""
     from geo.demo import write_sample_cctv
 
     try:
         out = write_sample_cctv(
-            load_workspace(workspace), start=start, end=end, rows=rows, seed=seed
+            load_workspace(workspace),
+            start=start,
+            end=end,
+            rows=rows,
+            seed=seed,
+            force=force,
         )
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None

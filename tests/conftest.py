@@ -47,7 +47,7 @@ def make_wards() -> gpd.GeoDataFrame:
                 {
                     "wd_code": ward_code(col, row),
                     "wd_name": f"Ward {row}{col}",
-                    "lad": "LAD1" if row < 3 else "LAD2",
+                    "lad": "LAD1",
                     "geometry": box(x, y, x + CELL, y + CELL),
                 }
             )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import geopandas as gpd
-from shapely.geometry import Polygon, box
+from shapely.geometry import Point, Polygon, box
 
 from geo.boundaries import load_area_layer, load_population
 from geo.errors import GeoInputError
@@ -330,3 +330,16 @@ def test_population_missing_file(tmp_path: Path) -> None:
         ),
     ):
         load_population(spec, layer="ward")
+
+
+def test_points_layer_is_refused_as_boundaries(tmp_path: Path) -> None:
+    points = gpd.GeoDataFrame(
+        {"wd_code": ["A", "B"], "wd_name": ["a", "b"]},
+        geometry=[Point(X0, Y0), Point(X0 + 10, Y0)],
+        crs="EPSG:27700",
+    )
+    with pytest.raises(
+        GeoInputError,
+        match=r"areas must be polygons, but 2 feature\(s\) are Point\. Use the boundary \(polygon\) file",
+    ):
+        load_area_layer(_spec(_gpkg(tmp_path, points)))

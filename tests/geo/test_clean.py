@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -105,7 +106,10 @@ def test_police_reject_details_name_the_values_and_fix(
     rej = police_result.rejected.set_index("row")
     assert "Month = '2024-13'" in rej.loc[11, "detail"]
     assert "YYYY-MM" in rej.loc[11, "detail"]
-    assert "swapped" in rej.loc[8, "detail"] or "longitude" in rej.loc[8, "detail"]
+    assert (
+        "these look swapped; map Longitude to the longitude column"
+        in rej.loc[8, "detail"]
+    )
     assert (
         "Crime ID already kept from police/2024-01-test-street.csv row 2"
         in rej.loc[15, "detail"]
@@ -367,3 +371,120 @@ def test_ledger_raw_values_round_trip_as_json(
                 strict=True,
             )
         )
+
+
+# --- review fixes: dates, times, blank rows, repeated months ------------------
+
+
+def test_date_cells_with_times_and_excel_serials(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.append(["When", "Time", "Camera location", "Incident"])
+    sheet.append(
+        [dt.datetime(2024, 5, 31, 21, 30), "21:30", "Tillery Park", "Street drinking"]
+    )
+    sheet.append(
+        [dt.datetime(2024, 5, 31, 23, 15), "", "Tillery Park", "Street drinking"]
+    )
+    sheet.append(
+        [45413, "20:00", "Tillery Park", "Street drinking"]
+    )  # Excel serial: 2024-05-01
+    wb.save(tmp_path / "log.xlsx")
+    src = CCTV_SOURCE.replace('paths = ["cctv.csv"]', 'paths = ["log.xlsx"]').replace(
+        'date = { column = "Date", format = "%d/%m/%Y" }', 'date = { column = "When" }'
+    )
+    res = _clean(world(src))
+    kept = res.kept.to_pandas()
+    # the time in the date cell is not added to the Time column's (never 2024-06-01 19:00)
+    assert kept["occurred_at"].tolist() == [
+        pd.Timestamp("2024-05-31 21:30"),
+        pd.Timestamp("2024-05-31 23:15"),
+        pd.Timestamp("2024-05-01 20:00"),
+    ]
+    assert kept["month"].tolist() == ["2024-05"] * 3
+    assert kept["time_resolution"].tolist() == ["minute"] * 3
+
+
+@pytest.mark.parametrize("text", ["21", "123", "21.3", "7pm", "25:10", "noonish"])
+def test_short_or_odd_times_are_rejected_not_guessed(
+    tmp_path: Path, world: Callable[..., Path], text: str
+) -> None:
+    write_csv(
+        tmp_path / "cctv.csv",
+        CCTV_HEADER,
+        [["05/01/2024", text, "Tillery Park", "Street drinking", ""]],
+    )
+    res = _clean(world(CCTV_SOURCE))
+    assert res.reason_counts() == {Reason.BAD_TIME: 1}
+    assert (
+        f"Time = {text!r}: expected a time such as 21:30"
+        in res.rejected["detail"].iloc[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2130", "21:30"),
+        ("21.30", "21:30"),
+        ("9:05 am", "09:05"),
+        ("9:05PM", "21:05"),
+        ("21:30:15", "21:30:15"),
+    ],
+)
+def test_usual_time_shapes_are_read(
+    tmp_path: Path, world: Callable[..., Path], text: str, expected: str
+) -> None:
+    write_csv(
+        tmp_path / "cctv.csv",
+        CCTV_HEADER,
+        [["05/01/2024", text, "Tillery Park", "Street drinking", ""]],
+    )
+    kept = _clean(world(CCTV_SOURCE)).kept.to_pandas()
+    assert kept["occurred_at"].iloc[0] == pd.Timestamp(f"2024-01-05 {expected}")
+
+
+def test_blank_lines_are_rejected_and_row_numbers_stay_true(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    (tmp_path / "cctv.csv").write_text(
+        "Date,Time,Camera location,Incident,Operator notes\n"
+        "05/01/2024,21:30,Tillery Park,Street drinking,\n"
+        "\n"
+        "06/01/2024,21:30,Nowhere Land,Street drinking,\n",
+        encoding="utf-8",
+    )
+    res = _clean(world(CCTV_SOURCE))
+    assert _reasons(res) == {3: Reason.BLANK_ROW, 4: Reason.UNKNOWN_PLACE}
+    police = [police_row(*IN, crime_id="a"), police_row(*IN, crime_id="b")]
+    path = write_police_csv(tmp_path / "police" / "2024-01-x-street.csv", police)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\n".join([lines[0], lines[1], "", lines[2]]) + "\n", encoding="utf-8"
+    )
+    res = _clean(world(POLICE_SOURCE))
+    assert _reasons(res) == {3: Reason.BLANK_ROW}
+    assert res.kept.column("row").to_pylist() == [2, 4]
+
+
+def test_same_police_month_from_two_downloads_is_not_counted_twice(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    asb = [police_row(*IN, category="Anti-social behaviour") for _ in range(3)]
+    crime = police_row(*IN, crime_id="c1")
+    write_police_csv(tmp_path / "police" / "2024-01-old-street.csv", [*asb, crime])
+    revised = dict(crime, **{"Last outcome category": "Unable to prosecute suspect"})
+    write_police_csv(tmp_path / "police" / "2024-01-new-street.csv", [*asb, revised])
+    res = _clean(world(POLICE_SOURCE))
+    assert (
+        res.kept.num_rows == 4
+    )  # not 7: the ASB rows of the second download are not added
+    assert res.reason_counts() == {Reason.DUPLICATE_FILE: 4}
+    assert (
+        "already read from police/2024-01-new-street.csv"
+        in res.rejected["detail"].iloc[0]
+    )

@@ -186,3 +186,26 @@ def test_check_prints_bracketed_text_in_messages(
     code, out = _run("check", str(path))
     assert code == 1
     assert "Check [places] path in the workspace file." in out
+
+
+def test_os_errors_are_messages_not_tracebacks(
+    tmp_path: Path, small_world: Path
+) -> None:
+    (tmp_path / "store").write_text(
+        "not a folder", encoding="utf-8"
+    )  # store path is a file
+    code, out = _run("ingest", "--quiet", str(small_world))
+    assert code == 2
+    assert "Traceback" not in out
+    assert "store" in out
+    assert "Check the path" in out
+
+
+def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    code, _ = _run("demo", str(tmp_path / "demo"))
+    assert code == 0
+    code, out = _run("demo", str(tmp_path / "demo"))
+    assert code == 2
+    assert "already holds a workspace.toml" in out
+    code, _ = _run("demo", "--force", str(tmp_path / "demo"))
+    assert code == 0

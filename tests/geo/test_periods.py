@@ -211,11 +211,15 @@ def test_every_month_of_an_interval_has_its_label(interval: str) -> None:
 
 
 def test_unknown_interval_label_is_refused_listing_the_intervals() -> None:
-    with pytest.raises(GeoInputError, match=r"'weekly'.*month, quarter, year, fy, rolling12"):
+    with pytest.raises(
+        GeoInputError, match=r"'weekly'.*month, quarter, year, fy, rolling12"
+    ):
         interval_label("2024-05", "weekly")  # type: ignore[arg-type]
 
 
 def test_unknown_interval_months_is_refused_listing_the_intervals() -> None:
     # interval_months must not silently treat an unknown interval as rolling12.
-    with pytest.raises(GeoInputError, match=r"'weekly'.*month, quarter, year, fy, rolling12"):
+    with pytest.raises(
+        GeoInputError, match=r"'weekly'.*month, quarter, year, fy, rolling12"
+    ):
         interval_months("2024-05", "weekly")  # type: ignore[arg-type]

@@ -200,3 +200,26 @@ def test_absent_optional_text_is_null_not_empty(ws_path: Path) -> None:
     assert asb["outcome"].isna().all()  # police.uk leaves ASB outcomes blank
     assert (gdf["outcome"] != "").all()
     assert gdf.loc[gdf["source"] == "police.uk", "place"].isna().all()
+
+
+def test_point_exactly_on_a_shared_edge_is_counted_once(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    # Easting/northing rows keep exact coordinates (no lon/lat round trip):
+    # x = X0 + 1000 is the edge between W00 and W01, (X0+1000, Y0+1000) the corner of four.
+    write_csv(
+        tmp_path / "asb.csv",
+        ["ref", "date", "e", "n"],
+        [
+            ["a", "2024-01-05", f"{X0 + CELL:.0f}", f"{Y0 + 500:.0f}"],
+            ["b", "2024-01-05", f"{X0 + CELL:.0f}", f"{Y0 + CELL:.0f}"],
+        ],
+    )
+    src = '[[sources]]\nname = "ASB"\nformat = "table"\npaths = ["asb.csv"]\nid = { column = "ref" }\ndate = { column = "date" }\neasting = { column = "e" }\nnorthing = { column = "n" }\ncategory = { value = "ASB" }\n'
+    ws = load_workspace(world(src))
+    ingest(ws)
+    got = open_store(ws).set_index("incident_id")["ward_code"]
+    assert got.to_dict() == {
+        "a": "W00",
+        "b": "W00",
+    }  # codes sorting first among the touching wards

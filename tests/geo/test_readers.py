@@ -15,7 +15,7 @@ import pytest
 from geo.errors import GeoInputError
 from geo.readers import InputFile, RawTable, list_source_files, read_source
 from geo.schema import POLICE_UK_COLUMNS
-from geo.workspace import SourceSpec, Workspace
+from geo.workspace import ColumnSpec, SourceSpec, Workspace
 from tests.conftest import (
     POLICE_HEADER,
     X0,
@@ -445,3 +445,63 @@ def test_on_file_called_per_file(tmp_path: Path) -> None:
     ws = _ws(tmp_path, src := _table("*.csv"))
     read_source(ws, src, on_file=lambda f: seen.append(f.label))
     assert seen == ["a.csv", "b.csv"]
+
+
+# --- review fixes -------------------------------------------------------------------
+
+
+def _mapped_table(*paths: str) -> SourceSpec:
+    return SourceSpec(
+        name="CCTV",
+        format="table",
+        paths=paths,
+        fields={
+            "date": ColumnSpec(column="Date"),
+            "place": ColumnSpec(column="Camera location"),
+            "category": ColumnSpec(value="x"),
+        },
+    )
+
+
+def test_a_mapped_column_missing_from_one_file_names_that_file(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "logs" / "a.csv",
+        ["Date", "Camera location"],
+        [["05/01/2024", "Tillery Park"]],
+    )
+    write_csv(
+        tmp_path / "logs" / "b.csv",
+        ["Date", "Camera Location"],
+        [["06/01/2024", "Tillery Park"]],
+    )
+    with pytest.raises(
+        GeoInputError,
+        match=r"file logs/b\.csv: column\(s\) 'Camera location' \(mapped by `place`\) not found\. Columns found: Date, Camera Location",
+    ):
+        read_source(_ws(tmp_path), _mapped_table("logs"))
+
+
+def test_empty_csv_says_it_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "cctv.csv").write_text("", encoding="utf-8")
+    with pytest.raises(
+        GeoInputError, match=r"cctv\.csv: the file is empty \(not even a header row\)"
+    ):
+        read_source(_ws(tmp_path), _table("cctv.csv"))
+
+
+def test_header_only_file_reads_no_rows_and_is_listed(tmp_path: Path) -> None:
+    write_csv(tmp_path / "cctv.csv", ["Date", "Camera location"], [])
+    raw = read_source(_ws(tmp_path), _mapped_table("cctv.csv"))
+    assert len(raw) == 0
+    assert raw.files == (("cctv.csv", 0, 0),)
+
+
+def test_excel_lock_files_in_a_folder_are_skipped(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "logs" / "a.csv",
+        ["Date", "Camera location"],
+        [["05/01/2024", "Tillery Park"]],
+    )
+    (tmp_path / "logs" / "~$a.xlsx").write_bytes(b"lock")
+    files = list_source_files(_ws(tmp_path), _mapped_table("logs"))
+    assert [f.label for f in files] == ["logs/a.csv"]

@@ -479,3 +479,30 @@ def test_source_unknown_name_lists_sources(tmp_path: Path) -> None:
         match=r"No source named 'cctv' in workspace 'Testshire'; sources: 'police\.uk', 'CCTV'\.",
     ):
         ws.source("cctv")
+
+
+# --- review fixes -------------------------------------------------------------------
+
+
+def test_sources_sharing_a_store_folder_are_refused() -> None:
+    data = _base()
+    data["sources"] = [
+        {"name": "CCTV log", "format": "police_uk", "paths": ["a"]},
+        {"name": "CCTV-log", "format": "police_uk", "paths": ["b"]},
+    ]
+    with pytest.raises(
+        WorkspaceError,
+        match=r"'CCTV log' and 'CCTV-log' would share a store folder \('cctv_log'\)",
+    ):
+        _parse(data)
+
+
+@pytest.mark.parametrize("fmt", ["%d/%m/%Y %Q", "%d/%m/%"])
+def test_bad_date_format_is_a_workspace_error(fmt: str) -> None:
+    data = _base()
+    data["sources"] = [_table_source(date={"column": "Date", "format": fmt})]
+    with pytest.raises(
+        WorkspaceError,
+        match=r"`sources\[0\]\.date\.format` = .* is not a valid date/time format.*%d/%m/%Y",
+    ):
+        _parse(data)
