@@ -96,6 +96,7 @@ DAYS: Final = (
     "Sunday",
 )
 NO_CALC: Final = "No Calc"
+NOT_COMPARABLE: Final = "no data in one period"
 
 
 # --- areas -------------------------------------------------------------------
@@ -641,34 +642,51 @@ def compare_periods(
             ]
         )
     )
-    e_n, l_n = earlier.n_months, later.n_months
+    # Exposure = months with data: a month no source covers is unknown, not
+    # zero, so it neither lowers a rate nor makes a "rise" out of nothing.
+    srcs = _sources(incidents) or None
+    covered = coverage.covered(srcs) if coverage is not None else None
+    e_n = (
+        earlier.n_months
+        if covered is None
+        else sum(m in covered for m in earlier.months)
+    )
+    l_n = later.n_months if covered is None else sum(m in covered for m in later.months)
     frame["change"] = frame["later_count"] - frame["earlier_count"]
-    e_rate = frame["earlier_count"].to_numpy(float) / e_n
-    l_rate = frame["later_count"].to_numpy(float) / l_n
+    comparable = e_n > 0 and l_n > 0
+    e_rate = frame["earlier_count"].to_numpy(float) / max(e_n, 1)
+    l_rate = frame["later_count"].to_numpy(float) / max(l_n, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.round(100.0 * (l_rate - e_rate) / e_rate, 1)
+    no_calc = (frame["earlier_count"].to_numpy() == 0) | (not comparable)
     frame["pct_change"] = pd.Series(
-        np.where(frame["earlier_count"].to_numpy() == 0, NO_CALC, pct.astype(object)),
-        dtype=object,
+        np.where(no_calc, NO_CALC, pct.astype(object)), dtype=object
     )
-    frame["p_value"] = poisson_rate_tests(
-        frame["earlier_count"].to_numpy(np.int64),
-        frame["later_count"].to_numpy(np.int64),
-        earlier_exposure=e_n,
-        later_exposure=l_n,
-    )
+    if comparable:
+        frame["p_value"] = poisson_rate_tests(
+            frame["earlier_count"].to_numpy(np.int64),
+            frame["later_count"].to_numpy(np.int64),
+            earlier_exposure=e_n,
+            later_exposure=l_n,
+        )
+    else:
+        frame["p_value"] = np.nan
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
     frame["verdict"] = [
-        verdict(a, b, p, alpha=alpha)
+        verdict(a, b, p, alpha=alpha) if comparable else NOT_COMPARABLE
         for a, b, p in zip(e_rate, l_rate, frame["p_adjusted"], strict=True)
     ]
     notes = [
-        f"p_value: exact conditional Poisson test of equal monthly rates ({earlier.label}: {e_n} months, "
-        f"{later.label}: {l_n} months); verdicts use Benjamini-Hochberg adjusted p-values over "
-        f"{len(frame)} rows at {alpha:g}."
+        f"p_value: exact conditional Poisson test of equal monthly rates ({earlier.label}: {e_n} "
+        f"months with data, {later.label}: {l_n}); verdicts use Benjamini-Hochberg adjusted "
+        f"p-values over {len(frame)} rows at {alpha:g}."
     ]
+    if not comparable:
+        notes.append(
+            f"no comparison: {earlier.label if e_n == 0 else later.label} has no data at all "
+            "(a period without data is unknown, not zero)."
+        )
     if coverage is not None:
-        srcs = _sources(incidents) or None
         notes += coverage.notes(earlier, srcs) + coverage.notes(later, srcs)
     frame.attrs["notes"] = notes
     return frame
@@ -888,6 +906,7 @@ def area_flags(
         areas,
         earlier=before,
         later=last,
+        coverage=coverage,
         categories={"selected": tuple(cats or _all(incidents))},
         alpha=alpha,
     )
@@ -922,6 +941,7 @@ def area_flags(
     out.attrs["notes"] = [
         f"last 12 months {last.label} against {before.label}.",
         *now.attrs.get("notes", []),
+        *cmp.attrs.get("notes", [])[1:],
     ]
     return out
 
