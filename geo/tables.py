@@ -340,14 +340,70 @@ class Coverage:
     ----------
     months
         Source name → months (``YYYY-MM``) with at least one kept incident.
+    categories
+        Source name → the categories it records (to know which sources a
+        category selection depends on).
     """
 
     months: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    categories: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
-    def covered(self, sources: Iterable[str] | None = None) -> frozenset[str]:
-        """Months covered by at least one of ``sources`` (all when ``None``)."""
+    def covered(
+        self,
+        sources: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+    ) -> frozenset[str]:
+        """Months in which every relevant source has data.
+
+        A relevant source is one of ``sources`` (all when ``None``) that
+        records any of ``categories`` (any category when ``None``). A month
+        one of them lacks is a gap: a total for it would be incomplete.
+
+        Parameters
+        ----------
+        sources
+            Sources the table reads.
+        categories
+            Categories the table counts.
+
+        Returns
+        -------
+        frozenset of str
+            Covered months; when no source is relevant, the months of any source.
+        """
+        names = (
+            list(self.months)
+            if sources is None
+            else [s for s in sources if s in self.months]
+        )
+        if categories is not None:
+            wanted = set(categories)
+            relevant = [
+                s for s in names if self.categories.get(s, frozenset()) & wanted
+            ]
+        else:
+            relevant = names
+        if not relevant:
+            return frozenset().union(*(self.months.get(s, frozenset()) for s in names))
+        return frozenset.intersection(*(frozenset(self.months[s]) for s in relevant))
+
+    def any_months(self, sources: Iterable[str] | None = None) -> list[str]:
+        """Return the months in which at least one of ``sources`` has data, sorted.
+
+        Parameters
+        ----------
+        sources
+            Source names (all when ``None``).
+
+        Returns
+        -------
+        list of str
+            ``YYYY-MM``.
+        """
         names = list(self.months) if sources is None else list(sources)
-        return frozenset().union(*(self.months.get(s, frozenset()) for s in names))
+        return sorted(
+            frozenset().union(*(self.months.get(s, frozenset()) for s in names))
+        )
 
     def notes(self, period: Period, sources: Iterable[str] | None = None) -> list[str]:
         """Say which sources do not cover which months of ``period``.
@@ -408,7 +464,8 @@ def read_coverage(workspace: Workspace) -> Coverage:
     for part in manifest["partitions"]:
         if part["rows"]:
             months[part["source"]].add(part["month"])
-    return Coverage({s: frozenset(m) for s, m in months.items()})
+    categories = {s: frozenset(c) for s, c in manifest.get("categories", {}).items()}
+    return Coverage({s: frozenset(m) for s, m in months.items()}, categories)
 
 
 def _select(
@@ -476,17 +533,29 @@ def _rates(frame: pd.DataFrame, areas: Areas, *, smooth: bool) -> pd.DataFrame:
 def _empirical_bayes(
     count: np.ndarray[Any, Any], population: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, Any]:
-    """Empirical Bayes smoothed rate per 1,000 (esda.smoothing.Empirical_Bayes, Marshall 1991).
+    """Empirical Bayes smoothed rate per 1,000 (Marshall 1991, global moment estimator).
 
-    Areas without a positive population get NaN and do not inform the prior.
+    Uses ``esda.smoothing.Empirical_Bayes``. When the between-area variance
+    estimate ``s2 - b / mean(n)`` is negative (the areas vary no more than
+    Poisson noise), esda would shrink by a negative weight; as Marshall and
+    spdep's ``EBest`` do, the variance is then taken as 0 and every area gets
+    the overall rate. Areas without a positive population get NaN and do not
+    inform the prior.
     """
     from esda.smoothing import Empirical_Bayes
 
     out = np.full(len(count), np.nan)
     ok = population > 0
-    if ok.sum() >= 2:
-        eb = Empirical_Bayes(count[ok].reshape(-1, 1), population[ok].reshape(-1, 1))
-        out[ok] = 1000.0 * np.asarray(eb.r, dtype=float).ravel()
+    if ok.sum() < 2:
+        return out
+    e, n = count[ok].astype(float), population[ok].astype(float)
+    overall = e.sum() / n.sum()
+    s2 = float((n * (e / n - overall) ** 2).sum() / n.sum())
+    if s2 - overall / n.mean() <= 0:
+        out[ok] = 1000.0 * overall
+        return out
+    eb = Empirical_Bayes(e.reshape(-1, 1), n.reshape(-1, 1))
+    out[ok] = 1000.0 * np.asarray(eb.r, dtype=float).ravel()
     return out
 
 
@@ -604,10 +673,22 @@ def compare_periods(
     cats = both[CATEGORY].to_numpy(object)[member["pos"].to_numpy()]
     in_later = np.isin(months, later.months)
     in_earlier = np.isin(months, earlier.months)
+    srcs = _sources(incidents) or None
     rows = []
+    exposures: dict[str, tuple[int, int]] = {}
     codes = list(areas.codes)
     for label, members in categories.items():
         hit = np.isin(cats, list(members))
+        # Exposure = months with data for this selection: a month a source
+        # lacks is unknown, not zero, so it neither lowers a rate nor makes a
+        # "rise" out of nothing.
+        if coverage is not None:
+            covered = coverage.covered(srcs, categories=members)
+            e_n = sum(m in covered for m in earlier.months)
+            l_n = sum(m in covered for m in later.months)
+        else:
+            e_n, l_n = earlier.n_months, later.n_months
+        exposures[label] = (e_n, l_n)
         e = (
             pd.Series(member["area_code"][hit & in_earlier])
             .value_counts()
@@ -618,72 +699,72 @@ def compare_periods(
             .value_counts()
             .reindex(codes, fill_value=0)
         )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "area_code": codes,
-                    "area_name": areas.names.reindex(codes).to_numpy(object),
-                    "category": label,
-                    "earlier_count": e.to_numpy(np.int64),
-                    "later_count": l_.to_numpy(np.int64),
-                }
+        part = pd.DataFrame(
+            {
+                "area_code": codes,
+                "area_name": areas.names.reindex(codes).to_numpy(object),
+                "category": label,
+                "earlier_count": e.to_numpy(np.int64),
+                "later_count": l_.to_numpy(np.int64),
+            }
+        )
+        comparable = e_n > 0 and l_n > 0
+        part["change"] = part["later_count"] - part["earlier_count"]
+        e_rate = part["earlier_count"].to_numpy(float) / max(e_n, 1)
+        l_rate = part["later_count"].to_numpy(float) / max(l_n, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.round(100.0 * (l_rate - e_rate) / e_rate, 1)
+        no_calc = (part["earlier_count"].to_numpy() == 0) | (not comparable)
+        part["pct_change"] = pd.Series(
+            np.where(no_calc, NO_CALC, pct.astype(object)), dtype=object
+        )
+        part["p_value"] = (
+            poisson_rate_tests(
+                part["earlier_count"].to_numpy(np.int64),
+                part["later_count"].to_numpy(np.int64),
+                earlier_exposure=e_n,
+                later_exposure=l_n,
             )
+            if comparable
+            else np.nan
         )
+        part["_e_rate"], part["_l_rate"] = e_rate, l_rate
+        rows.append(part)
+    columns = [
+        "area_code",
+        "area_name",
+        "category",
+        "earlier_count",
+        "later_count",
+        "change",
+        "pct_change",
+        "p_value",
+        "_e_rate",
+        "_l_rate",
+    ]
     frame = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(
-            columns=[
-                "area_code",
-                "area_name",
-                "category",
-                "earlier_count",
-                "later_count",
-            ]
-        )
+        pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
     )
-    # Exposure = months with data: a month no source covers is unknown, not
-    # zero, so it neither lowers a rate nor makes a "rise" out of nothing.
-    srcs = _sources(incidents) or None
-    covered = coverage.covered(srcs) if coverage is not None else None
-    e_n = (
-        earlier.n_months
-        if covered is None
-        else sum(m in covered for m in earlier.months)
-    )
-    l_n = later.n_months if covered is None else sum(m in covered for m in later.months)
-    frame["change"] = frame["later_count"] - frame["earlier_count"]
-    comparable = e_n > 0 and l_n > 0
-    e_rate = frame["earlier_count"].to_numpy(float) / max(e_n, 1)
-    l_rate = frame["later_count"].to_numpy(float) / max(l_n, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.round(100.0 * (l_rate - e_rate) / e_rate, 1)
-    no_calc = (frame["earlier_count"].to_numpy() == 0) | (not comparable)
-    frame["pct_change"] = pd.Series(
-        np.where(no_calc, NO_CALC, pct.astype(object)), dtype=object
-    )
-    if comparable:
-        frame["p_value"] = poisson_rate_tests(
-            frame["earlier_count"].to_numpy(np.int64),
-            frame["later_count"].to_numpy(np.int64),
-            earlier_exposure=e_n,
-            later_exposure=l_n,
-        )
-    else:
-        frame["p_value"] = np.nan
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
     frame["verdict"] = [
-        verdict(a, b, p, alpha=alpha) if comparable else NOT_COMPARABLE
-        for a, b, p in zip(e_rate, l_rate, frame["p_adjusted"], strict=True)
+        NOT_COMPARABLE if np.isnan(p) else verdict(a, b, p, alpha=alpha)
+        for a, b, p in zip(
+            frame["_e_rate"], frame["_l_rate"], frame["p_adjusted"], strict=True
+        )
     ]
+    frame = frame.drop(columns=["_e_rate", "_l_rate"])
+    months_text = "; ".join(
+        f"{label}: {e_n} and {l_n}" for label, (e_n, l_n) in exposures.items()
+    )
     notes = [
-        f"p_value: exact conditional Poisson test of equal monthly rates ({earlier.label}: {e_n} "
-        f"months with data, {later.label}: {l_n}); verdicts use Benjamini-Hochberg adjusted "
-        f"p-values over {len(frame)} rows at {alpha:g}."
+        f"p_value: exact conditional Poisson test of equal monthly rates, {earlier.label} vs "
+        f"{later.label} (months with data - {months_text}); verdicts use Benjamini-Hochberg "
+        f"adjusted p-values over {len(frame)} rows at {alpha:g}."
     ]
-    if not comparable:
+    blind = [label for label, (e_n, l_n) in exposures.items() if e_n == 0 or l_n == 0]
+    if blind:
         notes.append(
-            f"no comparison: {earlier.label if e_n == 0 else later.label} has no data at all "
+            f"no comparison for {', '.join(blind)}: one period has no data at all "
             "(a period without data is unknown, not zero)."
         )
     if coverage is not None:
@@ -734,8 +815,9 @@ def trend_table(
     wanted = month_range(first, period.end)
     sel = _select(incidents, months=wanted, categories=categories)
     monthly = _count(sel, areas, by=[MONTH])
+    cats = list(categories) if categories is not None else _all(incidents)
     covered = (
-        coverage.covered(_sources(incidents) or None)
+        coverage.covered(_sources(incidents) or None, categories=cats)
         if coverage is not None
         else frozenset(wanted)
     )
@@ -1087,7 +1169,7 @@ def build_table(
         msg = f"--interval was {interval!r}; allowed: {', '.join(INTERVALS)}."
         raise GeoInputError(msg)
     coverage = read_coverage(workspace)
-    covered = sorted(coverage.covered(sources))
+    covered = coverage.any_months(sources)
     if not covered:
         msg = "The store has no incidents for these sources; run `python -m geo ingest` or check --source."
         raise GeoInputError(msg)

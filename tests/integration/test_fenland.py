@@ -10,6 +10,7 @@ import csv
 import glob
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,11 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
+from geo.periods import parse_period
 from geo.pipeline import ingest
 from geo.schema import Reason
 from geo.store import open_store, read_rejects
+from geo.tables import counts_by_area, load_areas, resolve_categories
 from geo.workspace import load_workspace
 from tests.conftest import SHARED, write_csv
 
@@ -160,3 +163,94 @@ def test_cctv_rows_join_wisbech(fenland: Path) -> None:
     ]
     assert set(cctv["town_name"]) == {"Wisbech"}
     assert cctv["occurred_at"].min() == pd.Timestamp("2024-03-02 20:15")
+
+
+WARD_POPULATION = (
+    "population/ward2019_population_mid2019_approx_cambridgeshire_peterborough.csv"
+)
+TABLE_MONTHS = [f"2024-{m:02d}" for m in range(1, 10)]
+
+
+def _independent_ward_counts(
+    keep: Callable[[dict[str, str]], bool],
+) -> tuple[Counter[str], list[str]]:
+    """Per Fenland ward, raw police.uk rows of 2024-01..2024-09 passing ``keep``.
+
+    Raw CSVs (csv module), pyproj to EPSG:27700, shapely point-in-polygon; a
+    point on a shared edge goes to the ward with the lowest code.
+    """
+    wards = gpd.read_file(SHARED / "boundaries/wards_2019_fenland_cambridge.geojson")
+    wards = (
+        wards[wards["lad_code"] == "E07000010"].to_crs(27700).sort_values("ward_code")
+    )
+    raw = [
+        r
+        for r in _raw_rows()
+        if r["Month"] in TABLE_MONTHS
+        and r["Longitude"].strip()
+        and r["Latitude"].strip()
+        and keep(r)
+    ]
+    lon = np.array([float(r["Longitude"]) for r in raw])
+    lat = np.array([float(r["Latitude"]) for r in raw])
+    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+    counts: Counter[str] = Counter()
+    taken = np.zeros(len(x), dtype=bool)
+    for code, geom in zip(wards["ward_code"], wards.geometry, strict=True):
+        hit = shapely.intersects_xy(geom, x, y) & ~taken
+        counts[code] = int(hit.sum())
+        taken |= hit
+    return counts, list(wards["ward_code"])
+
+
+def _ward_population() -> dict[str, float]:
+    with open(SHARED / WARD_POPULATION, newline="", encoding="utf-8-sig") as fh:
+        return {
+            r["WD19CD"].strip(): float(r["population_mid2019"].replace(",", ""))
+            for r in csv.DictReader(fh)
+        }
+
+
+def test_ward_counts_and_rates_equal_independent_computation(fenland: Path) -> None:
+    expected, codes = _independent_ward_counts(lambda _: True)
+    population = _ward_population()
+    ws = load_workspace(fenland / "fenland.toml")
+    incidents = open_store(ws, sources=["police.uk"])
+    table = counts_by_area(
+        incidents, load_areas(ws, "ward"), period=parse_period("2024-01:2024-09")
+    )
+    assert sorted(table["area_code"]) == codes  # all 24 wards, once each
+    assert len(codes) == 24
+    by = table.set_index("area_code")
+    for code in codes:
+        assert by.loc[code, "count"] == expected[code], code
+        assert by.loc[code, "population"] == population[code], code
+        assert by.loc[code, "rate_per_1000"] == pytest.approx(
+            1000.0 * expected[code] / population[code], rel=1e-12
+        ), code
+    assert (by["flag"] == "").all()
+    assert (
+        by["count"].sum() > 5_000
+    )  # not an empty store: thousands of incidents in 9 months
+
+
+def test_district_all_crime_equals_independent_count(fenland: Path) -> None:
+    expected, codes = _independent_ward_counts(
+        lambda r: r["Crime type"].strip() != "Anti-social behaviour"
+    )
+    population = _ward_population()
+    ws = load_workspace(fenland / "fenland.toml")
+    labels = resolve_categories(["All crime"], available=["Burglary"])
+    table = counts_by_area(
+        open_store(ws),
+        load_areas(ws, "district"),
+        period=parse_period("2024-01:2024-09"),
+        categories=labels["All crime"],
+    )
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["count"] == sum(expected.values())
+    assert row["population"] == pytest.approx(sum(population[c] for c in codes))
+    assert row["rate_per_1000"] == pytest.approx(
+        1000.0 * sum(expected.values()) / sum(population[c] for c in codes), rel=1e-12
+    )
