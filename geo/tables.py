@@ -58,7 +58,6 @@ from geo.stats import (
     benjamini_hochberg,
     mann_kendall,
     poisson_rate_tests,
-    verdict,
 )
 from geo.store import read_manifest
 from geo.workspace import Workspace
@@ -473,13 +472,67 @@ def _select(
     *,
     months: Iterable[str] | None = None,
     categories: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
+    """Rows in ``months`` and ``categories``; only ``columns`` when given.
+
+    Taking only the columns a table needs matters: a boolean take of the
+    whole store frame (a dozen Arrow string columns and the geometry) costs
+    ~50-80 ms per million rows, taking one column ~4 ms.
+    """
     mask = np.ones(len(incidents), dtype=bool)
     if months is not None:
         mask &= incidents[MONTH].isin(list(months)).to_numpy()
     if categories is not None:
-        mask &= incidents[CATEGORY].isin(list(categories)).to_numpy()
-    return incidents[mask] if not mask.all() else incidents
+        cats = list(categories)
+        # One value: a plain comparison is ~5x faster than isin's hash lookup.
+        hit = (
+            incidents[CATEGORY] == cats[0]
+            if len(cats) == 1
+            else incidents[CATEGORY].isin(cats)
+        )
+        mask &= hit.to_numpy(dtype=bool, na_value=False)
+    frame = incidents if columns is None else incidents[list(columns)]
+    return frame[mask] if not mask.all() else frame
+
+
+def _member_columns(incidents: pd.DataFrame, areas: Areas) -> list[str]:
+    """Return the columns :func:`_membership` reads for ``areas``."""
+    if areas.kind == PLACE_LAYER:
+        return [c for c in (PLACE, X, Y) if c in incidents.columns]
+    layer = areas.member_layer if areas.kind == DISTRICT else areas.kind
+    column = area_columns(str(layer))[0]
+    if column not in incidents.columns:
+        msg = f"The incidents have no {column!r} column; re-run `python -m geo ingest` after adding the layer."
+        raise GeoInputError(msg)
+    return [column]
+
+
+def _area_index(
+    incidents: pd.DataFrame, areas: Areas
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(row position, index into ``areas.codes``) per membership; rows in no area are left out.
+
+    For a layer, the area column is factorised once (Arrow hashing, no Python
+    strings) and its few distinct codes are looked up in ``areas.codes``.
+    """
+    if areas.kind == PLACE_LAYER:
+        member = _membership(incidents, areas)
+        idx = pd.Index(areas.codes).get_indexer(
+            pd.Index(member["area_code"].to_numpy(object))
+        )
+        pos = member["pos"].to_numpy(np.int64)
+    elif areas.kind == DISTRICT:
+        inside = incidents[_member_columns(incidents, areas)[0]].notna().to_numpy()
+        pos = np.flatnonzero(inside)
+        idx = np.zeros(len(pos), dtype=np.int64)
+    else:
+        codes, uniques = pd.factorize(incidents[_member_columns(incidents, areas)[0]])
+        lookup = pd.Index(areas.codes).get_indexer(pd.Index(uniques, dtype=object))
+        idx = np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
+        pos = np.arange(len(idx))
+    keep = idx >= 0
+    return pos[keep], idx[keep].astype(np.int64)
 
 
 def _sources(incidents: pd.DataFrame) -> list[str]:
@@ -598,13 +651,15 @@ def counts_by_area(
         incidents,
         months=None if period is None else period.months,
         categories=categories,
+        columns=_member_columns(incidents, areas),
     )
-    counts = _count(sel, areas).reindex(list(areas.codes), fill_value=0)
+    _, idx = _area_index(sel, areas)
+    counts = np.bincount(idx, minlength=len(areas.codes)).astype(np.int64)
     frame = pd.DataFrame(
         {
             "area_code": list(areas.codes),
             "area_name": areas.names.reindex(list(areas.codes)).to_numpy(object),
-            "count": counts.to_numpy(np.int64),
+            "count": counts,
         }
     )
     frame = _rates(frame, areas, smooth=smooth)
@@ -665,20 +720,31 @@ def compare_periods(
         ``later_count``, ``change``, ``pct_change``, ``p_value``,
         ``p_adjusted``, ``verdict``.
     """
-    both = _select(incidents, months=[*earlier.months, *later.months])
+    both = _select(
+        incidents,
+        months=[*earlier.months, *later.months],
+        columns=[MONTH, CATEGORY, *_member_columns(incidents, areas)],
+    )
     if categories is None:
         categories = resolve_categories(None, available=both[CATEGORY].unique())
-    member = _membership(both, areas)
-    months = both[MONTH].to_numpy(object)[member["pos"].to_numpy()]
-    cats = both[CATEGORY].to_numpy(object)[member["pos"].to_numpy()]
-    in_later = np.isin(months, later.months)
-    in_earlier = np.isin(months, earlier.months)
+    # One pass over the rows: counts per (area, category, later?) in a dense
+    # cube; each label below sums the slices of its categories.
+    pos, idx = _area_index(both, areas)
+    month_code, month_names = pd.factorize(both[MONTH])
+    cat_code, cat_names = pd.factorize(both[CATEGORY])
+    cat_of = cat_code[pos]
+    known = cat_of >= 0  # a row without a category is in no label
+    later_of = np.isin(np.asarray(month_names, dtype=object), later.months)
+    n_areas, n_cats = len(areas.codes), len(cat_names)
+    key = (idx[known] * n_cats + cat_of[known]) * 2 + later_of[month_code[pos[known]]]
+    cube = np.bincount(key, minlength=n_areas * n_cats * 2).reshape(n_areas, n_cats, 2)
+    cat_list = np.asarray(cat_names, dtype=object)
     srcs = _sources(incidents) or None
     rows = []
     exposures: dict[str, tuple[int, int]] = {}
     codes = list(areas.codes)
     for label, members in categories.items():
-        hit = np.isin(cats, list(members))
+        hit = np.isin(cat_list, list(members))
         # Exposure = months with data for this selection: a month a source
         # lacks is unknown, not zero, so it neither lowers a rate nor makes a
         # "rise" out of nothing.
@@ -689,23 +755,15 @@ def compare_periods(
         else:
             e_n, l_n = earlier.n_months, later.n_months
         exposures[label] = (e_n, l_n)
-        e = (
-            pd.Series(member["area_code"][hit & in_earlier])
-            .value_counts()
-            .reindex(codes, fill_value=0)
-        )
-        l_ = (
-            pd.Series(member["area_code"][hit & in_later])
-            .value_counts()
-            .reindex(codes, fill_value=0)
-        )
+        e = cube[:, hit, 0].sum(axis=1)
+        l_ = cube[:, hit, 1].sum(axis=1)
         part = pd.DataFrame(
             {
                 "area_code": codes,
                 "area_name": areas.names.reindex(codes).to_numpy(object),
                 "category": label,
-                "earlier_count": e.to_numpy(np.int64),
-                "later_count": l_.to_numpy(np.int64),
+                "earlier_count": e.astype(np.int64),
+                "later_count": l_.astype(np.int64),
             }
         )
         comparable = e_n > 0 and l_n > 0
@@ -746,12 +804,19 @@ def compare_periods(
         pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
     )
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
-    frame["verdict"] = [
-        NOT_COMPARABLE if np.isnan(p) else verdict(a, b, p, alpha=alpha)
-        for a, b, p in zip(
-            frame["_e_rate"], frame["_l_rate"], frame["p_adjusted"], strict=True
-        )
-    ]
+    # geo.stats.verdict, vectorised; a NaN p-value means one period has no data.
+    p_adj = frame["p_adjusted"].to_numpy(float)
+    e_rate, l_rate = (frame[c].to_numpy(float) for c in ("_e_rate", "_l_rate"))
+    sig = (p_adj <= alpha) & (l_rate != e_rate)
+    frame["verdict"] = np.where(
+        np.isnan(p_adj),
+        NOT_COMPARABLE,
+        np.where(
+            sig & (l_rate > e_rate),
+            "significant rise",
+            np.where(sig, "significant fall", "no significant change"),
+        ),
+    ).astype(object)
     frame = frame.drop(columns=["_e_rate", "_l_rate"])
     months_text = "; ".join(
         f"{label}: {e_n} and {l_n}" for label, (e_n, l_n) in exposures.items()

@@ -1,0 +1,652 @@
+"""Benchmark the analysis tables (rates by ward, period comparison) against plain pandas.
+
+Run from the repository root::
+
+    python bench/tables.py                     # 1,000,000 rows, 8,000 wards
+    python bench/tables.py --rows 100000 --wards 1000 --repeat 1
+    python bench/tables.py --keep /tmp/bench-tables
+
+One run, in a temporary folder (or ``--keep DIR``):
+
+1. generates the police.uk-like street CSV and the ward and town layers with
+   ``bench/ingest.py``'s generator (12 months of 2023, the 14 police.uk
+   categories, snapped coordinates, "No Location" rows, rows outside the
+   area), writes a population table for the wards and a workspace naming it
+   (``population = {...}``), and ingests it with ``geo.pipeline.ingest``.
+   Nothing of this is timed.
+2. In each of ``--repeat`` fresh processes: loads the store once with
+   ``geo.store.open_store(ws)`` and the wards with ``geo.tables.load_areas``
+   (both timed and reported, but outside the targets), then times on that
+   one loaded frame
+
+   (a1) ``counts_by_area`` for the 12 months, once per category (14 calls);
+   (a2) ``counts_by_area`` for the 12 months, all 14 categories counted
+        together in one call (``categories=None``: anti-social behaviour
+        included, so not police.uk's "All crime");
+   (b)  ``compare_periods`` of the first 6 months against the last 6, every
+        category and "All crime" (``categories=None``);
+   (c)  the same counts with a plain pandas ``groupby`` on the same frame:
+        (c1) ward x category counts and rates, (c2) ward counts and rates,
+        (c3) ward x category earlier/later counts with "All crime".
+
+   Rounds alternate which side runs first (geo, then pandas; pandas, then
+   geo), so neither always pays for a cold start.
+3. Checks, in every round, that the counts and rates of (a1), (a2) and (b)
+   equal the pandas baseline exactly, and that every p-value of (b) equals
+   ``scipy.stats.binomtest`` (once per distinct pair of counts) to 1e-9.
+4. Prints the best of the runs, the targets (rates by ward < 1 s, period
+   comparison < 2 s) and the ratios geo / pandas.
+
+The peak memory reported is the child's ``ru_maxrss`` from ``os.wait4``; as in
+``bench/ingest.py`` the parent imports only the standard library.
+
+The exit code is 0 even when a target is missed (this is a report), and 1
+when a check fails (that is a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# The generator and the timer come from the ingest benchmark (standard library
+# only at import time, so the parent stays small).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ingest as ingest_bench
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTHS = ingest_bench.MONTHS
+CATEGORIES = tuple(sorted(ingest_bench.CATEGORY_SHARES))
+WORKSPACE_NAME = "tables.toml"
+POPULATION_NAME = "ward_population.csv"
+#: The comparison: first half of the year against the second half.
+EARLIER = (MONTHS[0], MONTHS[5])
+LATER = (MONTHS[6], MONTHS[11])
+#: p-values must equal scipy's binomtest to this relative difference (they are
+#: summed differently, so the last bits may differ).
+PVALUE_RTOL = 1e-9
+#: police.uk's "All crime": every category except anti-social behaviour.
+ALL_CRIME = "All crime"
+ASB = "Anti-social behaviour"
+
+# --- targets ------------------------------------------------------------------
+
+RATES_MAX_S = 1.0
+COMPARE_MAX_S = 2.0
+
+#: What each timed step is, in report order: key -> label.
+STEPS = {
+    "a1": "(a1) counts_by_area x 14 (per category)",
+    "a2": "(a2) counts_by_area x 1 (all categories)",
+    "b": "(b)  compare_periods (15 labels)",
+    "c1": "(c1) pandas: ward x category + rates",
+    "c2": "(c2) pandas: ward + rates",
+    "c3": "(c3) pandas: earlier/later per ward x cat",
+}
+LOAD_STEPS = {
+    "load": "open_store(ws), all columns",
+    "areas": 'load_areas(ws, "ward")',
+}
+
+
+def months_in(period: tuple[str, str]) -> list[str]:
+    """The generated months from ``period[0]`` to ``period[1]`` inclusive."""
+    return [m for m in MONTHS if period[0] <= m <= period[1]]
+
+
+# =============================================================================
+# Children: generation and the measurements, with their checks.
+# Heavy imports live inside these functions so that the parent stays small.
+# =============================================================================
+
+
+def workspace_toml() -> str:
+    """The ingest benchmark's workspace with a population table for the wards."""
+    anchor = 'name = "ward_name"\n'
+    if ingest_bench.WORKSPACE_TOML.count(anchor) != 1:
+        msg = "bench/ingest.py's WORKSPACE_TOML changed; update workspace_toml()"
+        raise RuntimeError(msg)
+    population = (
+        f'population = {{ path = "{POPULATION_NAME}", code = "ward_code", '
+        'value = "population" }\n'
+    )
+    return ingest_bench.WORKSPACE_TOML.replace(anchor, anchor + population).replace(
+        'name = "Ingest benchmark"', 'name = "Tables benchmark"'
+    )
+
+
+def generate(params: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Generate the data (bench/ingest.py), add ward populations, ingest it."""
+    import numpy as np
+    import pandas as pd
+
+    import pyogrio
+
+    sys.path.insert(0, str(ROOT))
+    from geo.pipeline import ingest
+    from geo.workspace import load_workspace
+
+    gen = ingest_bench.generate(params, work)
+    # Residents per ward: an English ward has a few thousand, some many more.
+    wards = pyogrio.read_dataframe(work / ingest_bench.WARDS_NAME, read_geometry=False)
+    rng = np.random.default_rng(params["seed"] + 1)
+    population = np.maximum(
+        500, np.rint(rng.lognormal(np.log(5_000), 0.5, len(wards)))
+    ).astype(np.int64)
+    pd.DataFrame({"ward_code": wards["ward_code"], "population": population}).to_csv(
+        work / POPULATION_NAME, index=False
+    )
+    (work / WORKSPACE_NAME).write_text(workspace_toml(), encoding="utf-8")
+
+    t0 = time.perf_counter()
+    result = ingest(load_workspace(work / WORKSPACE_NAME))
+    summary = result.summary["police.uk"].to_json()
+    return {
+        **gen,
+        "population": int(population.sum()),
+        "kept": summary["kept"],
+        "outside_ward": summary["outside"]["ward"],
+        "ingest_seconds": time.perf_counter() - t0,
+    }
+
+
+def pandas_baseline(
+    incidents: pd.DataFrame,
+    codes: list[str],
+    population: pd.Series,
+) -> dict[str, Callable[[], Any]]:
+    """The same numbers with a plain pandas groupby, as a notebook would do it."""
+    import numpy as np
+    import pandas as pd
+
+    year = list(MONTHS)
+    earlier, later = months_in(EARLIER), months_in(LATER)
+
+    def c1() -> tuple[pd.DataFrame, pd.DataFrame]:
+        sel = incidents[incidents["month"].isin(year)]
+        counts = (
+            sel.groupby(["ward_code", "category"])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(index=codes, columns=list(CATEGORIES), fill_value=0)
+        )
+        rates = counts.mul(1000.0).div(population, axis=0)
+        return counts, rates
+
+    def c2() -> tuple[pd.Series, pd.Series]:
+        sel = incidents[incidents["month"].isin(year)]
+        counts = sel.groupby("ward_code").size().reindex(codes, fill_value=0)
+        return counts, counts.mul(1000.0).div(population)
+
+    def c3() -> pd.DataFrame:
+        both = incidents[incidents["month"].isin(earlier + later)]
+        half = np.where(
+            both["month"].isin(later), "later_count", "earlier_count"
+        ).astype(object)
+        counts = (
+            both.groupby(["ward_code", "category", half])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(
+                index=pd.MultiIndex.from_product(
+                    [codes, list(CATEGORIES)], names=["ward_code", "category"]
+                ),
+                columns=["earlier_count", "later_count"],
+                fill_value=0,
+            )
+        )
+        crime = counts.drop(index=ASB, level="category").groupby(level=0).sum()
+        crime.index = pd.MultiIndex.from_product(
+            [crime.index, [ALL_CRIME]], names=["ward_code", "category"]
+        )
+        return pd.concat([counts, crime])
+
+    return {"c1": c1, "c2": c2, "c3": c3}
+
+
+def check_results(
+    out: dict[str, Any], codes: list[str], stored: int, in_ward: int
+) -> list[tuple[str, bool]]:
+    """Compare the geo tables with the pandas baseline; p-values with binomtest."""
+    import numpy as np
+    from scipy import stats
+
+    checks: list[tuple[str, bool]] = []
+    counts, rates = out["c1"]
+    bad_count = bad_rate = 0
+    for cat in CATEGORIES:
+        frame = out["a1"][cat]
+        same_areas = frame["area_code"].tolist() == codes
+        bad_count += not (
+            same_areas
+            and np.array_equal(frame["count"].to_numpy(), counts[cat].to_numpy())
+        )
+        bad_rate += not (
+            same_areas
+            and np.array_equal(
+                frame["rate_per_1000"].to_numpy(float),
+                rates[cat].to_numpy(float),
+                equal_nan=True,
+            )
+        )
+    checks.append(
+        (
+            f"(a1) counts of all {len(CATEGORIES)} per-category tables = pandas "
+            f"(c1), every one of {len(codes):,} wards; categories differing: "
+            f"{bad_count}",
+            bad_count == 0,
+        )
+    )
+    checks.append(
+        (
+            f"(a1) rate_per_1000 = 1000 x count / population, as pandas; "
+            f"categories differing: {bad_rate}",
+            bad_rate == 0,
+        )
+    )
+
+    frame = out["a2"]
+    all_counts, all_rates = out["c2"]
+    total = int(frame["count"].sum())
+    ok = (
+        frame["area_code"].tolist() == codes
+        and np.array_equal(frame["count"].to_numpy(), all_counts.to_numpy())
+        and np.array_equal(
+            frame["rate_per_1000"].to_numpy(float),
+            all_rates.to_numpy(float),
+            equal_nan=True,
+        )
+    )
+    checks.append(
+        (
+            f"(a2) all-categories counts and rates = pandas (c2); wards differing: "
+            f"{int((frame['count'].to_numpy() != all_counts.to_numpy()).sum())}",
+            ok,
+        )
+    )
+    checks.append(
+        (
+            f"(a2) sum over wards {total:,} = incidents in a ward {in_ward:,} "
+            f"(of {stored:,} in the store)",
+            total == in_ward,
+        )
+    )
+
+    cmp = out["b"]
+    base = out["c3"]
+    labels = [*CATEGORIES, ALL_CRIME]
+    got = cmp.set_index(["area_code", "category"])[["earlier_count", "later_count"]]
+    ok_shape = len(cmp) == len(base) == len(codes) * len(labels) and set(
+        cmp["category"]
+    ) == set(labels)
+    aligned = got.reindex(base.index)
+    diff = (
+        int((aligned.to_numpy() != base.to_numpy()).any(axis=1).sum())
+        if ok_shape
+        else -1
+    )
+    checks.append(
+        (
+            f"(b) earlier/later counts = pandas (c3): {len(cmp):,} rows "
+            f"({len(codes):,} wards x {len(labels)} labels incl. {ALL_CRIME!r}); "
+            f"rows differing: {diff}",
+            ok_shape and diff == 0,
+        )
+    )
+
+    # p-values of every row: scipy's binomtest once per distinct (earlier, later)
+    # pair (rows share pairs: a few thousand distinct pairs for 120,000 rows).
+    e_months, l_months = len(months_in(EARLIER)), len(months_in(LATER))
+    share = l_months / (e_months + l_months)  # later ~ Binomial(n, share) if equal
+    pairs, inverse = np.unique(
+        cmp[["earlier_count", "later_count"]].to_numpy(np.int64),
+        axis=0,
+        return_inverse=True,
+    )
+    ref = np.array(
+        [
+            1.0 if a + b == 0 else stats.binomtest(int(b), int(a + b), share).pvalue
+            for a, b in pairs
+        ]
+    )[inverse.ravel()]
+    got = cmp["p_value"].to_numpy(float)
+    rel = np.abs(got - ref) / np.maximum(ref, 1e-300)
+    worst = float(rel.max()) if len(rel) else 0.0
+    zero = int((pairs == 0).any(axis=1).sum())
+    checks.append(
+        (
+            f"(b) p_value = scipy.stats.binomtest(later, n, {share:g}).pvalue, all "
+            f"{len(cmp):,} rows ({len(pairs):,} distinct count pairs, {zero} with a "
+            f"zero); largest relative difference {worst:.1e} (allowed 1e-9)",
+            worst <= PVALUE_RTOL,
+        )
+    )
+    return [(text, bool(ok)) for text, ok in checks]
+
+
+def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
+    """One round: load the store once, time the geo tables and the pandas baseline."""
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT))
+    from geo.periods import Period
+    from geo.store import open_store
+    from geo.tables import compare_periods, counts_by_area, load_areas
+    from geo.workspace import load_workspace
+
+    timed = ingest_bench.timed
+    ws = load_workspace(work / WORKSPACE_NAME)
+    times: dict[str, dict[str, float]] = {}
+    incidents, times["load"] = timed(lambda: open_store(ws))
+    areas, times["areas"] = timed(lambda: load_areas(ws, "ward"))
+    codes = list(areas.codes)
+    population = (
+        pd.read_csv(work / POPULATION_NAME, dtype={"ward_code": str})
+        .set_index("ward_code")["population"]
+        .astype(float)
+        .reindex(codes)
+    )
+    year = Period(MONTHS[0], MONTHS[-1])
+    earlier, later = Period(*EARLIER), Period(*LATER)
+
+    geo: dict[str, Callable[[], Any]] = {
+        "a1": lambda: {
+            c: counts_by_area(incidents, areas, period=year, categories=[c])
+            for c in CATEGORIES
+        },
+        "a2": lambda: counts_by_area(incidents, areas, period=year),
+        "b": lambda: compare_periods(
+            incidents, areas, earlier=earlier, later=later, categories=None
+        ),
+    }
+    plain = pandas_baseline(incidents, codes, population)
+    order = [*geo.items(), *plain.items()]
+    if not geo_first:
+        order = [*plain.items(), *geo.items()]
+    out: dict[str, Any] = {}
+    for key, fn in order:
+        out[key], times[key] = timed(fn)
+
+    in_ward = int(incidents["ward_code"].notna().sum())
+    checks = check_results(out, codes, len(incidents), in_ward)
+    return {
+        "times": times,
+        "checks": checks,
+        "stored": len(incidents),
+        "in_ward": in_ward,
+        "compare_rows": len(out["b"]),
+        "store_categories": sorted(incidents["category"].unique().tolist()),
+    }
+
+
+def child_main(kind: str, work: Path) -> None:
+    """Run one job in this (child) process and write its JSON result."""
+    params = json.loads((work / "params.json").read_text("utf-8"))
+    if kind == "generate":
+        out = generate(params, work)
+    elif kind in ("measure-geo-first", "measure-pandas-first"):
+        out = measure(work, geo_first=kind == "measure-geo-first")
+    else:
+        msg = f"unknown child job {kind!r}"
+        raise SystemExit(msg)
+    (work / f"result-{kind}.json").write_text(json.dumps(out), "utf-8")
+
+
+# =============================================================================
+# Parent: orchestration and the report. Standard library only.
+# =============================================================================
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child job: its JSON result and its peak resident memory."""
+
+    result: dict[str, Any]
+    peak_mb: float
+
+
+def run_child(kind: str, work: Path) -> Run:
+    """Run ``kind`` in a fresh interpreter; peak RSS from ``os.wait4`` (per child)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(work)]
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        msg = f"child job {kind!r} failed with exit code {proc.returncode}"
+        raise RuntimeError(msg)
+    result = json.loads((work / f"result-{kind}.json").read_text("utf-8"))
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    return Run(result=result, peak_mb=peak / 2**20)
+
+
+def measure_rounds(work: Path, repeat: int, log: Callable[[str], None]) -> list[Run]:
+    """Run ``repeat`` rounds, each a fresh process; odd rounds time geo first."""
+    runs = []
+    for i in range(repeat):
+        first = "geo" if i % 2 == 0 else "pandas"
+        run = run_child(f"measure-{first}-first", work)
+        t = run.result["times"]
+        log(
+            f"  round {i + 1}/{repeat} ({first} first): load {t['load']['seconds']:.2f} s;"
+            + "".join(f" {k} {t[k]['seconds']:.3f}" for k in STEPS)
+            + f"; peak {run.peak_mb:,.0f} MB"
+        )
+        runs.append(run)
+    return runs
+
+
+def environment() -> tuple[str, str]:
+    """Describe the machine and the library versions, for the report."""
+    libs = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("pandas", "pyarrow", "numpy", "scipy", "geopandas")
+    )
+    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}", libs
+
+
+def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
+    """Return the report's lines (misses marked FAIL) and whether all checks passed."""
+    verdict = ingest_bench.verdict
+    machine, libs = environment()
+    first = runs[0].result
+
+    def best(key: str) -> dict[str, float]:
+        return min((r.result["times"][key] for r in runs), key=lambda t: t["seconds"])
+
+    def every(key: str) -> str:
+        return ", ".join(f"{r.result['times'][key]['seconds']:.3f}" for r in runs)
+
+    def row(key: str, label: str) -> str:
+        b = best(key)
+        return f"{label:<42}{b['seconds']:>8.3f}{b['user'] + b['sys']:>8.2f}   {every(key)}"
+
+    t = {key: best(key)["seconds"] for key in [*LOAD_STEPS, *STEPS]}
+    peak = max(r.peak_mb for r in runs)
+    cats = len(first["store_categories"])
+    lines = [
+        "",
+        "Hotspot Atlas analysis-table benchmark",
+        "=" * 78,
+        f"rows generated        {gen['rows']:>12,}   ({len(MONTHS)} months, "
+        f"{len(CATEGORIES)} categories, {gen['distinct']:,} distinct points)",
+        f"incidents in store    {first['stored']:>12,}   ({first['in_ward']:,} in a "
+        f"ward; {gen['outside_ward']:,} outside every ward)",
+        f"wards                 {gen['wards']:>12,}   (all with a population; "
+        f"{gen['population']:,} residents)",
+        f"comparison rows       {first['compare_rows']:>12,}   ({gen['wards']:,} "
+        f"wards x {cats} categories + {ALL_CRIME!r})",
+        f"periods               rates {MONTHS[0]}:{MONTHS[-1]}; compare "
+        f"{EARLIER[0]}:{EARLIER[1]} vs {LATER[0]}:{LATER[1]}",
+        f"runs                  {len(runs):>12}   (fresh process each; best shown; "
+        f"peak {peak:,.0f} MB)",
+        f"machine               {machine}",
+        f"libraries             {libs}",
+        "",
+        f"{'loading (once per run, not in the targets)':<42}{'wall s':>8}{'cpu s':>8}"
+        "   all runs, wall s",
+        "-" * 78,
+        *(row(k, label) for k, label in LOAD_STEPS.items()),
+        "",
+        f"{'after the store is loaded':<42}{'wall s':>8}{'cpu s':>8}"
+        "   all runs, wall s",
+        "-" * 78,
+        *(row(k, label) for k, label in STEPS.items()),
+        "",
+        f"{'target':<42}{'value':>8}{'target':>10}   result",
+        "-" * 78,
+    ]
+    targets = [
+        ("rates by ward, 14 per-category calls", t["a1"], RATES_MAX_S),
+        ("rates by ward, one all-categories call", t["a2"], RATES_MAX_S),
+        ("period comparison, all wards x cats", t["b"], COMPARE_MAX_S),
+    ]
+    lines += [
+        f"{name:<42}{value:>6.3f} s{'< ' + f'{limit:g} s':>10}   {verdict(value < limit)}"
+        for name, value, limit in targets
+    ]
+    lines += [
+        "",
+        f"{'ratio geo / plain pandas (same numbers)':<42}{'ratio':>8}",
+        "-" * 78,
+        f"{'(a1) / (c1)  rates by ward x category':<42}{t['a1'] / t['c1']:>7.1f}x",
+        f"{'(a2) / (c2)  rates by ward':<42}{t['a2'] / t['c2']:>7.1f}x",
+        f"{'(b)  / (c3)  period comparison':<42}{t['b'] / t['c3']:>7.1f}x   "
+        "(geo adds p-values, BH, verdicts)",
+        "",
+        f"checks (in each of the {len(runs)} runs)",
+        "-" * 78,
+    ]
+    # A check passes only when it passed in every run; the text is the first run's.
+    failed = []
+    store_cats = first["store_categories"] == list(CATEGORIES)
+    located = gen["kept"] - gen["outside_ward"]
+    all_checks = [
+        (
+            f"store categories: {cats} (generated {len(CATEGORIES)}); months "
+            f"{gen['months']} (generated {len(MONTHS)})",
+            store_cats and gen["months"] == len(MONTHS),
+        ),
+        (
+            f"loaded incidents {first['stored']:,} = ingest kept {gen['kept']:,}; "
+            f"in a ward {first['in_ward']:,} = kept - outside {located:,}",
+            all(
+                r.result["stored"] == gen["kept"] and r.result["in_ward"] == located
+                for r in runs
+            ),
+        ),
+        *(
+            (text, all(r.result["checks"][i][1] for r in runs))
+            for i, (text, _) in enumerate(first["checks"])
+        ),
+    ]
+    for text, ok in all_checks:
+        lines.append(f"{verdict(ok)}  {text}")
+        if not ok:
+            failed.append(text.split(":")[0].split(" = ")[0])
+    misses = [name for name, value, limit in targets if not value < limit]
+    lines.append("")
+    lines.append(
+        f"TARGETS MISSED: {', '.join(misses)}" if misses else "All targets met."
+    )
+    lines.append(
+        f"CHECKS FAILED: {', '.join(failed)}" if failed else "All checks passed."
+    )
+    return lines, not failed
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(
+        description="Benchmark geo.tables (rates by ward, period comparison) "
+        "against a plain pandas groupby on the same loaded store."
+    )
+    p.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (1,000,000)")
+    p.add_argument("--wards", type=int, default=8_000, help="Voronoi wards (8,000)")
+    p.add_argument("--seed", type=int, default=20230101, help="random seed")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="runs (fresh processes), best kept (5)",
+    )
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="generate into DIR and keep it (default: a temporary folder, removed)",
+    )
+    p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.rows < 1 or args.wards < 2 or args.repeat < 1:
+        p.error("need --rows >= 1, --wards >= 2, --repeat >= 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Generate, ingest, measure, check and print the report.
+
+    Returns 0 even when a performance target is missed (this is a report), and
+    1 only when a check fails.
+    """
+    args = parse_args(argv)
+    if args.child:
+        child_main(args.child[0], Path(args.child[1]))
+        return 0
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    started = time.perf_counter()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        work, cleanup = args.keep.resolve(), False
+    else:
+        work, cleanup = Path(tempfile.mkdtemp(prefix="bench-tables-")), True
+    try:
+        params = {
+            "rows": args.rows,
+            "wards": args.wards,
+            "snap_points": 100_000,  # bench/ingest.py's default: police.uk-like
+            "seed": args.seed,
+        }
+        (work / "params.json").write_text(json.dumps(params), "utf-8")
+        log(
+            f"generating {args.rows:,} rows and {args.wards:,} wards in {work}, "
+            "and ingesting them ..."
+        )
+        gen = run_child("generate", work).result
+        log(
+            f"  generated in {gen['seconds']:.1f} s, ingested in "
+            f"{gen['ingest_seconds']:.1f} s (not measured)"
+        )
+        runs = measure_rounds(work, args.repeat, log)
+        lines, checks_ok = report(gen, runs)
+        print("\n".join(lines))
+        print(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
+        if not cleanup:
+            print(f"data kept in {work}")
+    finally:
+        if cleanup:
+            shutil.rmtree(work, ignore_errors=True)
+    # A missed target is a finding, not an error; a failed check is a bug.
+    return 0 if checks_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
