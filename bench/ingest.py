@@ -113,20 +113,6 @@ OUTCOMES = (
     "Action to be taken by another organisation",
     "Court result unavailable",
 )
-CSV_COLUMNS = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-)
 
 # --- targets ------------------------------------------------------------------
 
@@ -233,6 +219,8 @@ def _incidents(
 
     from pyproj import Transformer
 
+    from geo.schema import POLICE_UK_COLUMNS
+
     # Where: pid is -1 for "No Location", else an index into the point arrays.
     u = rng.random(n)
     no_loc = u < NO_LOCATION_SHARE
@@ -291,7 +279,7 @@ def _incidents(
             outcome.fill_null(""),
             pa.repeat("", n),
         ],
-        names=list(CSV_COLUMNS),
+        names=list(POLICE_UK_COLUMNS),
     )
     counts = {
         "distinct": distinct,
@@ -511,6 +499,8 @@ def check_store(work: Path) -> dict[str, Any]:
 
 def child_main(kind: str, work: Path) -> None:
     """Run one job in this (child) process and write its JSON result."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # children import geo from the checkout
     params = json.loads((work / "params.json").read_text("utf-8"))
     if kind == "generate":
         out = generate(params, work)
@@ -541,9 +531,10 @@ class Run:
     peak_mb: float
 
 
-def run_child(kind: str, work: Path) -> Run:
-    """Run ``kind`` in a fresh interpreter; peak RSS from ``os.wait4`` (per child)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(work)]
+def run_child(kind: str, work: Path, *, script: Path | None = None) -> Run:
+    """Run ``kind`` of ``script`` (this file) in a fresh interpreter; peak RSS from ``os.wait4``."""
+    script = Path(__file__) if script is None else script
+    cmd = [sys.executable, str(script.resolve()), "--child", kind, str(work)]
     proc = subprocess.Popen(cmd, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -51,12 +51,10 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -412,27 +410,12 @@ def child_main(kind: str, work: Path) -> None:
 # =============================================================================
 
 
-@dataclass(frozen=True)
-class Run:
-    """One child job: its JSON result and its peak resident memory."""
-
-    result: dict[str, Any]
-    peak_mb: float
+Run = ingest_bench.Run
 
 
 def run_child(kind: str, work: Path) -> Run:
-    """Run ``kind`` in a fresh interpreter; peak RSS from ``os.wait4`` (per child)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(work)]
-    proc = subprocess.Popen(cmd, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        msg = f"child job {kind!r} failed with exit code {proc.returncode}"
-        raise RuntimeError(msg)
-    result = json.loads((work / f"result-{kind}.json").read_text("utf-8"))
-    # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(result=result, peak_mb=peak / 2**20)
+    """Run a job of this script in a fresh interpreter (bench/ingest.py's runner)."""
+    return ingest_bench.run_child(kind, work, script=Path(__file__))
 
 
 def measure_rounds(work: Path, repeat: int, log: Callable[[str], None]) -> list[Run]:
