@@ -27,7 +27,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     name="geo",
-    help="Hotspot Atlas: build and check the incident store of a workspace.",
+    help="Hotspot Atlas: build and check the incident store of a workspace, and make analysis tables from it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
