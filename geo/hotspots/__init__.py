@@ -1,5 +1,30 @@
-"""Hotspot engine: grids, counts, KDE, Gi*, change, emerging hotspots (work in progress)."""
+"""Hotspot engine: grids, counts, KDE, Gi*, change, emerging hotspots, accuracy.
 
+Work in progress (issue 4): the array-level building blocks are here; the
+GeoDataFrame function family, harm weights, named hotspots and the CLI are next.
+"""
+
+from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
+from geo.hotspots.change import ChangeResult, cell_change
+from geo.hotspots.emerging import (
+    ChaineyParams,
+    EmergingParams,
+    classify_chainey,
+    classify_emerging,
+)
 from geo.hotspots.grid import GRID_KINDS, HotspotGrid, choose_cell_size, make_grid
 
-__all__ = ["GRID_KINDS", "HotspotGrid", "choose_cell_size", "make_grid"]
+__all__ = [
+    "GRID_KINDS",
+    "AccuracyResult",
+    "ChaineyParams",
+    "ChangeResult",
+    "EmergingParams",
+    "HotspotGrid",
+    "cell_change",
+    "choose_cell_size",
+    "classify_chainey",
+    "classify_emerging",
+    "hit_rate_pai",
+    "make_grid",
+]
