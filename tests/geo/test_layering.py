@@ -16,9 +16,7 @@ def test_no_geo_module_imports_streamlit() -> None:
     assert "pipeline" in modules
     code = (
         "import importlib, sys\n"
-        + "".join(
-            f"importlib.import_module('geo.{m}')\n" for m in modules if m != "__init__"
-        )
+        + "".join(f"importlib.import_module('geo.{m}')\n" for m in modules)
         + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))\n"
     )
     result = subprocess.run(
