@@ -6,6 +6,14 @@ GeoDataFrame function family, harm weights, named hotspots and the CLI are next.
 
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.change import ChangeResult, cell_change
+from geo.hotspots.density import (
+    GiStarResult,
+    KdeParams,
+    count_cells,
+    gistar,
+    kde,
+    stacking_warning,
+)
 from geo.hotspots.emerging import (
     ChaineyParams,
     EmergingParams,
@@ -20,11 +28,17 @@ __all__ = [
     "ChaineyParams",
     "ChangeResult",
     "EmergingParams",
+    "GiStarResult",
     "HotspotGrid",
+    "KdeParams",
     "cell_change",
     "choose_cell_size",
     "classify_chainey",
     "classify_emerging",
+    "count_cells",
+    "gistar",
     "hit_rate_pai",
+    "kde",
     "make_grid",
+    "stacking_warning",
 ]
