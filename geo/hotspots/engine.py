@@ -1,0 +1,457 @@
+"""The hotspot family: GeoDataFrame in, cells GeoDataFrame out (sfhotspot's design).
+
+Every function takes the same leading arguments — ``incidents`` (points in
+EPSG:27700), ``cell_size=None``, ``grid="square" | "hex"``, ``area`` (what to
+cover) — and returns the grid's cells with fixed columns:
+
+=================  ========================================================
+function           columns added to ``cell_id``, ``geometry``
+=================  ========================================================
+hotspot_count      ``n`` (+ ``weight_sum`` with a weight)
+hotspot_kde        ``n``, ``kde`` (incidents per km²; weighted with a weight)
+hotspot_gistar     ``n``, ``gi_z``, ``gi_p``, ``gi_p_adj``, ``hotspot_class``
+                   (+ ``gi_p_sim`` with permutations)
+hotspot_change     ``n_before``, ``n_after``, ``change``, ``change_p``,
+                   ``change_p_adj``, ``change_class``
+hotspot_emerging   ``n``, ``emerging_class``, ``chainey_class``
+=================  ========================================================
+
+Parameters chosen automatically (cell size, bandwidth) are never silent:
+they are in ``result.attrs["params"]`` and explained in
+``result.attrs["messages"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+import geopandas as gpd
+import shapely
+
+from geo.crs import require_projected, require_same_crs
+from geo.errors import GeoInputError
+from geo.hotspots.change import cell_change
+from geo.hotspots.density import (
+    count_cells,
+    gistar,
+    kde,
+    nrd_bandwidth,
+    stacking_warning,
+)
+from geo.hotspots.emerging import (
+    ChaineyParams,
+    EmergingParams,
+    classify_chainey,
+    classify_emerging,
+)
+from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
+from geo.periods import Period
+from geo.schema import MONTH
+
+__all__ = [
+    "HotspotParams",
+    "hotspot_change",
+    "hotspot_count",
+    "hotspot_emerging",
+    "hotspot_gistar",
+    "hotspot_kde",
+]
+
+Area: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None
+
+
+@dataclass(frozen=True)
+class HotspotParams:
+    """Significance settings shared by Gi*, change and emerging hotspots.
+
+    Attributes
+    ----------
+    alpha
+        Significance level, in (0, 1).
+    fdr
+        Benjamini-Hochberg false-discovery control over the cells (on by default).
+    permutations
+        Conditional permutations for Gi* pseudo p-values (0: analytic only).
+    seed
+        Seed for the permutations (same seed, same result).
+    """
+
+    alpha: float = 0.05
+    fdr: bool = True
+    permutations: int = 0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            msg = f"`alpha` must be in the open interval (0, 1), got {self.alpha!r}."
+            raise GeoInputError(msg)
+        if self.permutations < 0:
+            msg = f"`permutations` must be >= 0, got {self.permutations!r}."
+            raise GeoInputError(msg)
+
+
+def _points(
+    incidents: gpd.GeoDataFrame, area: Area
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    if not isinstance(incidents, gpd.GeoDataFrame):
+        msg = f"`incidents` should be a GeoDataFrame, got {type(incidents).__name__}."
+        raise GeoInputError(msg)
+    require_projected(incidents, operation="hotspots")
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        require_same_crs(incidents, area, left_name="incidents", right_name="area")
+    geom = incidents.geometry.array
+    kinds = set(shapely.get_type_id(geom[~shapely.is_missing(geom)]).tolist())
+    if kinds - {int(shapely.GeometryType.POINT)}:
+        msg = "`incidents` must be points; got other geometry types. Use the incident store (open_store)."
+        raise GeoInputError(msg)
+    return (
+        np.asarray(shapely.get_x(geom), dtype=np.float64),
+        np.asarray(shapely.get_y(geom), dtype=np.float64),
+    )
+
+
+def _weight(
+    incidents: gpd.GeoDataFrame, weight: str | npt.ArrayLike | None
+) -> npt.NDArray[np.float64] | None:
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        if weight not in incidents.columns:
+            msg = f"`weight` column {weight!r} is not in the incidents; columns: {', '.join(map(str, incidents.columns))}."
+            raise GeoInputError(msg)
+        values = np.asarray(
+            incidents[weight].to_numpy(dtype=np.float64), dtype=np.float64
+        )
+    else:
+        values = np.asarray(weight, dtype=np.float64)
+    if (
+        len(values) != len(incidents)
+        or not np.isfinite(values).all()
+        or (values < 0).any()
+    ):
+        msg = "`weight` must give one finite value >= 0 per incident (e.g. a harm weight)."
+        raise GeoInputError(msg)
+    return values
+
+
+def _prepare(
+    incidents: gpd.GeoDataFrame, cell_size: float | None, grid: GridKind, area: Area
+) -> tuple[HotspotGrid, npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]:
+    x, y = _points(incidents, area)
+    cells = make_grid(
+        incidents if area is None else None, cell_size=cell_size, grid=grid, area=area
+    )
+    messages = list(cells.messages)
+    if (warn := stacking_warning(x, y)) is not None:
+        messages.append(warn)
+    return cells, x, y, messages
+
+
+def _result(
+    grid: HotspotGrid,
+    columns: dict[str, Any],
+    params: dict[str, Any],
+    messages: Sequence[str],
+) -> gpd.GeoDataFrame:
+    out = gpd.GeoDataFrame(
+        {"cell_id": grid.cells["cell_id"].to_numpy(object), **columns},
+        geometry=grid.cells.geometry.to_numpy(),
+        crs=grid.cells.crs,
+    )
+    out.attrs["params"] = {"grid": grid.kind, "cell_size_m": grid.cell_size, **params}
+    out.attrs["messages"] = list(messages)
+    return out
+
+
+def hotspot_count(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float | None = None,
+    grid: GridKind = "square",
+    area: Area = None,
+    weight: str | npt.ArrayLike | None = None,
+) -> gpd.GeoDataFrame:
+    """Count incidents per grid cell (sfhotspot ``hotspot_count``).
+
+    Parameters
+    ----------
+    incidents
+        Points in EPSG:27700.
+    cell_size
+        Metres; chosen automatically (and reported) when None.
+    grid
+        ``"square"`` or ``"hex"``.
+    area
+        Polygons to cover (a ward, town or district); the incidents' extent when None.
+    weight
+        A column name or one value per incident (e.g. harm); adds ``weight_sum``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id``, ``n`` (+ ``weight_sum``), ``geometry``.
+    """
+    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    w = _weight(incidents, weight)
+    n, wsum, outside = count_cells(x, y, cells, weight=w)
+    if outside:
+        messages.append(
+            f"{outside:,} incidents lie outside the area covered and are not counted"
+        )
+    columns: dict[str, Any] = {"n": n.astype(np.int64)}
+    if w is not None:
+        columns["weight_sum"] = wsum
+    return _result(cells, columns, {"weighted": w is not None}, messages)
+
+
+def hotspot_kde(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float | None = None,
+    grid: GridKind = "square",
+    area: Area = None,
+    weight: str | npt.ArrayLike | None = None,
+    bandwidth: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Quartic kernel density per cell, in incidents per km² (see :func:`geo.hotspots.density.kde`).
+
+    Parameters
+    ----------
+    incidents, cell_size, grid, area, weight
+        As for :func:`hotspot_count`.
+    bandwidth
+        Metres; when None, the mean of the x and y ``bandwidth.nrd`` rules
+        (reported; raised to the cell size if smaller).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id``, ``n``, ``kde``, ``geometry``.
+    """
+    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    w = _weight(incidents, weight)
+    n, _, _ = count_cells(x, y, cells, weight=w)
+    if bandwidth is None and area is not None:
+        # The automatic bandwidth describes the spread of the incidents in the
+        # area: points far outside it (the rest of a force) would inflate it.
+        inside = cells.positions(x, y) >= 0
+        if inside.sum() >= 2:
+            bandwidth = float(
+                np.mean([nrd_bandwidth(x[inside]), nrd_bandwidth(y[inside])])
+            )
+            messages.append(
+                f"bandwidth {bandwidth:.0f} m chosen automatically from the {int(inside.sum()):,} incidents "
+                "in the area: mean of the x and y normal-reference bandwidths (MASS bandwidth.nrd)"
+            )
+    values, kp = kde(x, y, cells, bandwidth=bandwidth, weight=w)
+    messages += list(kp.messages)
+    params = {
+        "bandwidth_m": kp.bandwidth,
+        "kde_units": "incidents per km2",
+        "weighted": w is not None,
+    }
+    return _result(cells, {"n": n.astype(np.int64), "kde": values}, params, messages)
+
+
+def hotspot_gistar(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float | None = None,
+    grid: GridKind = "square",
+    area: Area = None,
+    weight: str | npt.ArrayLike | None = None,
+    params: HotspotParams | None = None,
+) -> gpd.GeoDataFrame:
+    """Getis-Ord Gi* hot and cold spots per cell, FDR-controlled by default.
+
+    Binary weights with self included: the 3 x 3 queen block on square grids
+    (as sfhotspot), the 7-cell block on hexagons; z-scores equal esda's
+    ``G_Local(star=True)`` with binary weights; two-sided p-values;
+    Benjamini-Hochberg over the cells; classes at 99/95/90 %.
+
+    Parameters
+    ----------
+    incidents, cell_size, grid, area, weight
+        As for :func:`hotspot_count` (with a weight, Gi* runs on ``weight_sum``).
+    params
+        Significance, FDR, permutations and seed.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id``, ``n``, ``gi_z``, ``gi_p``, ``gi_p_adj``, ``hotspot_class``
+        (+ ``gi_p_sim``), ``geometry``.
+    """
+    params = params or HotspotParams()
+    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    w = _weight(incidents, weight)
+    n, wsum, _ = count_cells(x, y, cells, weight=w)
+    res = gistar(
+        wsum if w is not None else n,
+        cells,
+        permutations=params.permutations,
+        seed=params.seed,
+        alpha=params.alpha,
+        fdr=params.fdr,
+    )
+    messages += list(res.messages)
+    columns: dict[str, Any] = {
+        "n": n.astype(np.int64),
+        "gi_z": res.z,
+        "gi_p": res.p,
+        "gi_p_adj": res.p_adj,
+        "hotspot_class": res.hotspot_class.astype(object),
+    }
+    if w is not None:
+        columns["weight_sum"] = wsum
+    if params.permutations:
+        columns["gi_p_sim"] = res.p_sim
+    return _result(
+        cells, columns, {**asdict(params), "weighted": w is not None}, messages
+    )
+
+
+def hotspot_change(
+    incidents: gpd.GeoDataFrame,
+    *,
+    before: Period,
+    after: Period,
+    cell_size: float | None = None,
+    grid: GridKind = "square",
+    area: Area = None,
+    params: HotspotParams | None = None,
+) -> gpd.GeoDataFrame:
+    """Change in counts per cell between two periods, with a per-cell Poisson test.
+
+    Exact conditional Poisson test per cell (periods of unequal length compared
+    per month), Benjamini-Hochberg over the cells with any incident.
+
+    Parameters
+    ----------
+    incidents, cell_size, grid, area
+        As for :func:`hotspot_count`; ``incidents`` needs the ``month`` column.
+    before, after
+        The two periods.
+    params
+        Significance and FDR.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id``, ``n_before``, ``n_after``, ``change``, ``change_p``,
+        ``change_p_adj``, ``change_class``, ``geometry``.
+    """
+    params = params or HotspotParams()
+    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    month = _months(incidents)
+    b = np.isin(month, before.months)
+    a = np.isin(month, after.months)
+    n_b, _, _ = count_cells(x[b], y[b], cells)
+    n_a, _, _ = count_cells(x[a], y[a], cells)
+    res = cell_change(
+        n_b,
+        n_a,
+        before_steps=before.n_months,
+        after_steps=after.n_months,
+        alpha=params.alpha,
+        fdr=params.fdr,
+    )
+    messages.append(res.message)
+    columns = {
+        "n_before": res.n_before,
+        "n_after": res.n_after,
+        "change": res.change,
+        "change_p": res.change_p,
+        "change_p_adj": res.change_p_adj,
+        "change_class": res.change_class.astype(object),
+    }
+    return _result(
+        cells,
+        columns,
+        {"before": before.label, "after": after.label, **asdict(params)},
+        messages,
+    )
+
+
+def _months(incidents: gpd.GeoDataFrame) -> npt.NDArray[np.object_]:
+    if MONTH not in incidents.columns:
+        msg = "`incidents` need a `month` column (YYYY-MM) for change and emerging hotspots; use open_store()."
+        raise GeoInputError(msg)
+    return np.asarray(incidents[MONTH].to_numpy(object), dtype=object)
+
+
+def hotspot_emerging(
+    incidents: gpd.GeoDataFrame,
+    *,
+    period: Period,
+    cell_size: float | None = None,
+    grid: GridKind = "square",
+    area: Area = None,
+    params: HotspotParams | None = None,
+    emerging: EmergingParams | None = None,
+    chainey: ChaineyParams | None = None,
+) -> gpd.GeoDataFrame:
+    """Emerging hot spot classes over the months of ``period``.
+
+    Gi* (analytic, FDR per step) on each month's counts, then Esri's 17
+    classes (:func:`geo.hotspots.emerging.classify_emerging`, Mann-Kendall on
+    each cell's z series) and Chainey's classes
+    (:func:`geo.hotspots.emerging.classify_chainey`). Esri advises 10 or more
+    steps; fewer gives a message.
+
+    Parameters
+    ----------
+    incidents, cell_size, grid, area
+        As for :func:`hotspot_count`; ``incidents`` need the ``month`` column.
+    period
+        The months (one time step each).
+    params
+        Significance and FDR for each step's Gi*.
+    emerging, chainey
+        Class parameters.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cell_id``, ``n``, ``emerging_class``, ``chainey_class``, ``geometry``.
+    """
+    params = params or HotspotParams()
+    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    month = _months(incidents)
+    steps = period.months
+    if len(steps) < 10:
+        messages.append(
+            f"only {len(steps)} time steps: Esri advises at least 10 for emerging hot spots"
+        )
+    z = np.zeros((len(cells.cells), len(steps)))
+    hot = np.zeros_like(z, dtype=bool)
+    cold = np.zeros_like(z, dtype=bool)
+    total = np.zeros(len(cells.cells), dtype=np.int64)
+    for k, m in enumerate(steps):
+        sel = month == m
+        n, _, _ = count_cells(x[sel], y[sel], cells)
+        total += n.astype(np.int64)
+        res = gistar(n, cells, alpha=params.alpha, fdr=params.fdr)
+        zk = np.nan_to_num(res.z)
+        sig = np.nan_to_num(res.p_adj, nan=1.0) <= params.alpha
+        z[:, k] = zk
+        hot[:, k] = sig & (zk > 0)
+        cold[:, k] = sig & (zk < 0)
+    emerging_class = classify_emerging(z, hot | cold, params=emerging)
+    chainey_class = classify_chainey(hot, cold, params=chainey)
+    columns = {
+        "n": total,
+        "emerging_class": emerging_class.astype(object),
+        "chainey_class": chainey_class.astype(object),
+    }
+    return _result(
+        cells,
+        columns,
+        {"period": period.label, "steps": len(steps), **asdict(params)},
+        messages,
+    )
