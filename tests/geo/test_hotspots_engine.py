@@ -1,0 +1,210 @@
+"""The hotspot family over GeoDataFrames: shared arguments, fixed columns, reported parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+from shapely.geometry import box
+
+from geo.errors import CRSMismatchError, GeoInputError
+from geo.hotspots.engine import (
+    HotspotParams,
+    hotspot_change,
+    hotspot_count,
+    hotspot_emerging,
+    hotspot_gistar,
+    hotspot_kde,
+)
+from geo.periods import parse_period
+
+X0, Y0 = 546_000.0, 309_000.0
+AREA = gpd.GeoSeries([box(X0, Y0, X0 + 2000, Y0 + 2000)], crs="EPSG:27700")
+HOT = (X0 + 1250.0, Y0 + 750.0)
+
+
+def _incidents(seed: int = 1) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    n_bg, n_hot = 300, 200
+    x = np.concatenate(
+        [rng.uniform(X0, X0 + 2000, n_bg), rng.normal(HOT[0], 40, n_hot)]
+    )
+    y = np.concatenate(
+        [rng.uniform(Y0, Y0 + 2000, n_bg), rng.normal(HOT[1], 40, n_hot)]
+    )
+    months = np.array(
+        [f"2024-{m:02d}" for m in rng.integers(1, 13, n_bg + n_hot)], dtype=object
+    )
+    # the hotspot only starts in the last quarter: an emerging pattern
+    months[n_bg:] = np.array(
+        [f"2024-{m:02d}" for m in rng.integers(10, 13, n_hot)], dtype=object
+    )
+    return gpd.GeoDataFrame(
+        {"month": months, "category": "Anti-social behaviour", "harm": 2.0},
+        geometry=gpd.points_from_xy(x, y),
+        crs="EPSG:27700",
+    )
+
+
+FAMILY = [
+    (hotspot_count, {}, ["cell_id", "n", "geometry"]),
+    (hotspot_kde, {}, ["cell_id", "n", "kde", "geometry"]),
+    (
+        hotspot_gistar,
+        {},
+        ["cell_id", "n", "gi_z", "gi_p", "gi_p_adj", "hotspot_class", "geometry"],
+    ),
+    (
+        hotspot_change,
+        {
+            "before": parse_period("2024-01:2024-09"),
+            "after": parse_period("2024-10:2024-12"),
+        },
+        [
+            "cell_id",
+            "n_before",
+            "n_after",
+            "change",
+            "change_p",
+            "change_p_adj",
+            "change_class",
+            "geometry",
+        ],
+    ),
+    (
+        hotspot_emerging,
+        {"period": parse_period("2024")},
+        ["cell_id", "n", "emerging_class", "chainey_class", "geometry"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "extra", "columns"), FAMILY, ids=[f.__name__ for f, _, _ in FAMILY]
+)
+@pytest.mark.parametrize("grid", ["square", "hex"])
+def test_family_shares_arguments_columns_and_reports_parameters(
+    func, extra, columns, grid
+) -> None:  # type: ignore[no-untyped-def]
+    incidents = _incidents()
+    before = incidents.copy()
+    out = func(incidents, cell_size=100.0, grid=grid, area=AREA, **extra)
+    assert list(out.columns) == columns
+    assert out.crs.to_epsg() == 27700
+    assert out.attrs["params"]["cell_size_m"] == 100.0
+    assert out.attrs["params"]["grid"] == grid
+    assert any("100 m as given" in m for m in out.attrs["messages"])
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(incidents), pd.DataFrame(before)
+    )  # input untouched
+
+
+def test_counts_add_up_and_weights_are_summed() -> None:
+    incidents = _incidents()
+    out = hotspot_count(incidents, cell_size=100.0, area=AREA, weight="harm")
+    assert out["n"].sum() == len(incidents) - _outside(incidents)
+    assert out["weight_sum"].sum() == pytest.approx(2.0 * out["n"].sum())
+
+
+def _outside(incidents: gpd.GeoDataFrame) -> int:
+    inside = incidents.within(AREA.iloc[0]) | incidents.touches(AREA.iloc[0])
+    return int((~inside).sum())
+
+
+def test_automatic_cell_size_is_reported_and_never_zero_for_a_small_town() -> None:
+    out = hotspot_count(_incidents(), area=AREA)  # 2 km across: sfhotspot would give 0
+    assert out.attrs["params"]["cell_size_m"] == 50.0
+    assert any("chosen automatically" in m for m in out.attrs["messages"])
+
+
+def test_gistar_finds_the_planted_hotspot() -> None:
+    out = hotspot_gistar(_incidents(), cell_size=100.0, area=AREA)
+    hot = out[out["hotspot_class"].str.startswith("hot")]
+    assert len(hot) > 0
+    centres = hot.geometry.centroid
+    d = np.hypot(centres.x - HOT[0], centres.y - HOT[1])
+    assert d.min() < 100
+    top = out.loc[out["gi_z"].idxmax()].geometry.centroid
+    assert np.hypot(top.x - HOT[0], top.y - HOT[1]) < 150
+
+
+def test_gistar_permutations_are_reproducible_with_a_seed() -> None:
+    params = HotspotParams(permutations=99, seed=7)
+    a = hotspot_gistar(_incidents(), cell_size=100.0, area=AREA, params=params)
+    b = hotspot_gistar(_incidents(), cell_size=100.0, area=AREA, params=params)
+    np.testing.assert_array_equal(a["gi_p_sim"], b["gi_p_sim"])
+    assert a.attrs["params"]["seed"] == 7
+
+
+def test_kde_bandwidth_comes_from_incidents_in_the_area() -> None:
+    incidents = _incidents()
+    far = gpd.GeoDataFrame(
+        {"month": ["2024-01"] * 50, "category": "x", "harm": 1.0},
+        geometry=gpd.points_from_xy(
+            np.full(50, X0 + 80_000.0), np.full(50, Y0 + 60_000.0)
+        ),
+        crs="EPSG:27700",
+    )
+    both = pd.concat([incidents, far], ignore_index=True)
+    with_far = hotspot_kde(both, cell_size=100.0, area=AREA)
+    without = hotspot_kde(incidents, cell_size=100.0, area=AREA)
+    assert with_far.attrs["params"]["bandwidth_m"] == pytest.approx(
+        without.attrs["params"]["bandwidth_m"]
+    )
+    assert with_far.attrs["params"]["bandwidth_m"] < 2000
+
+
+def test_change_sees_the_new_hotspot() -> None:
+    out = hotspot_change(
+        _incidents(),
+        cell_size=100.0,
+        area=AREA,
+        before=parse_period("2024-01:2024-09"),
+        after=parse_period("2024-10:2024-12"),
+    )
+    rises = out[out["change_class"] == "significant rise"]
+    assert len(rises) > 0
+    c = rises.geometry.centroid
+    assert np.hypot(c.x - HOT[0], c.y - HOT[1]).min() < 150
+
+
+def test_emerging_classes_the_late_hotspot_as_new_or_consecutive() -> None:
+    out = hotspot_emerging(
+        _incidents(), cell_size=200.0, area=AREA, period=parse_period("2024")
+    )
+    near = out[
+        np.hypot(
+            out["geometry"].centroid.x - HOT[0], out["geometry"].centroid.y - HOT[1]
+        )
+        < 150
+    ]
+    assert set(near["emerging_class"]) & {
+        "new hot spot",
+        "consecutive hot spot",
+        "sporadic hot spot",
+    }
+    assert "no pattern" in set(out["emerging_class"])
+
+
+def test_bad_inputs_say_what_is_wrong() -> None:
+    incidents = _incidents()
+    with pytest.raises(GeoInputError, match=r"`incidents` should be a GeoDataFrame"):
+        hotspot_count(pd.DataFrame(incidents), area=AREA)  # type: ignore[arg-type]
+    with pytest.raises(GeoInputError, match=r"not projected"):
+        hotspot_count(incidents.to_crs(4326))
+    with pytest.raises(CRSMismatchError, match=r"EPSG:4326"):
+        hotspot_count(incidents, area=AREA.to_crs(4326))
+    with pytest.raises(GeoInputError, match=r"`alpha` must be in the open interval"):
+        HotspotParams(alpha=1.5)
+    with pytest.raises(GeoInputError, match=r"`grid` was 'round'"):
+        hotspot_count(incidents, area=AREA, grid="round")  # type: ignore[arg-type]
+    with pytest.raises(GeoInputError, match=r"`weight` column 'nope'"):
+        hotspot_count(incidents, area=AREA, weight="nope")
+    with pytest.raises(GeoInputError, match=r"would have .* cells, more than"):
+        hotspot_count(
+            incidents,
+            cell_size=1.0,
+            area=gpd.GeoSeries([box(0, 0, 600_000, 600_000)], crs=27700),
+        )
