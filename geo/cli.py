@@ -329,3 +329,105 @@ def _cell(value: object) -> str:
     if isinstance(value, int | np.integer):
         return f"{value:,}"
     return str(value)
+
+
+@app.command("hotspots")
+def hotspots_command(
+    workspace: WorkspaceArg,
+    method: Annotated[
+        str, typer.Option(help="count, kde, gistar, change or emerging.")
+    ] = "gistar",
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="The period (the later one for change; the steps for emerging)."
+        ),
+    ] = None,
+    compare: Annotated[
+        str | None, typer.Option(help="For change: the earlier period.")
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help='A category, a [groups] name or "All crime"; repeat.'),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat.")
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            help="LAYER:NAME to cover, e.g. town:Wisbech (default: the district)."
+        ),
+    ] = None,
+    cell: Annotated[
+        float | None,
+        typer.Option(help="Cell size in metres (default: chosen and reported)."),
+    ] = None,
+    bandwidth: Annotated[
+        float | None,
+        typer.Option(help="KDE bandwidth in metres (default: chosen and reported)."),
+    ] = None,
+    harm: Annotated[
+        bool, typer.Option(help="Weight incidents by the workspace's [harm] table.")
+    ] = False,
+    grid: Annotated[str, typer.Option(help="square or hex.")] = "square",
+    permutations: Annotated[
+        int, typer.Option(help="Gi* conditional permutations (0: analytic p only).")
+    ] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed for the permutations.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write FILE.geojson, FILE.gpkg or FILE.csv.")
+    ] = None,
+) -> None:
+    """Make a hotspot layer (counts, KDE, Gi*, change, emerging) and print the parameters chosen."""
+    from geo.hotspots.build import build_hotspots, write_hotspots
+
+    try:
+        if grid not in ("square", "hex"):
+            msg = f"--grid was {grid!r}; allowed: square, hex."
+            raise GeoInputError(msg)
+        ws = load_workspace(workspace)
+        layer = build_hotspots(
+            ws,
+            method=method,
+            period=period,
+            compare=compare,
+            categories=category,
+            sources=source,
+            area=area,
+            cell=cell,
+            bandwidth=bandwidth,
+            harm=harm,
+            grid="hex" if grid == "hex" else "square",
+            permutations=permutations,
+            seed=seed,
+        )
+        if out is not None:
+            write_hotspots(layer, out)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    for key, value in layer.attrs["params"].items():
+        console.print(f"{key}: {escape(str(value))}", highlight=False)
+    for message in layer.attrs["messages"]:
+        console.print(f"note: {escape(message)}", highlight=False, soft_wrap=True)
+    summary = _hotspot_summary(layer)
+    if summary is not None:
+        _print_table(summary)
+    console.print(
+        f"{len(layer):,} cells" + (f"; written to {out}" if out is not None else ".")
+    )
+
+
+def _hotspot_summary(layer: pd.DataFrame) -> pd.DataFrame | None:
+    """Summarise the named hot clusters, largest first (Gi* and emerging hotspots)."""
+    if "name" not in layer.columns or layer["name"].isna().all():
+        return None
+    value = "n" if "n" in layer.columns else layer.columns[1]
+    named = layer[layer["name"].notna()]
+    area_cols = [c for c in layer.columns if c.endswith("_code")]
+    agg = named.groupby("name").agg(
+        cells=("cell_id", "size"),
+        incidents=(value, "sum"),
+        **{c: (c, "first") for c in area_cols},
+    )
+    return agg.sort_values("incidents", ascending=False).reset_index().head(15)

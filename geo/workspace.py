@@ -35,7 +35,7 @@ __all__ = [
 SourceFormat = Literal["police_uk", "table"]
 SOURCE_FORMATS: tuple[SourceFormat, ...] = ("police_uk", "table")
 
-_TOP_KEYS = ("name", "store", "areas", "places", "sources", "groups")
+_TOP_KEYS = ("name", "store", "areas", "places", "sources", "groups", "harm")
 _AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
 _POP_KEYS = ("path", "code", "value")
 _PLACES_KEYS = ("path",)
@@ -170,6 +170,8 @@ class Workspace:
         Gazetteer, if any.
     sources
         Incident sources, in file order.
+    harm
+        Harm-weight table (CSV: category, weight, source, note), from ``[harm] path``.
     groups
         Named category groups (``[groups]`` ``"Violence" = ["Robbery", ...]``),
         usable wherever a category is asked for.
@@ -183,6 +185,7 @@ class Workspace:
     places: PlacesSpec | None = None
     path: Path | None = None
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    harm: Path | None = None
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -346,9 +349,15 @@ def parse_workspace(
             )
             raise WorkspaceError(msg)
         groups[gname] = tuple(members)
+    harm = None
+    if "harm" in data:
+        hraw = _table(data["harm"], where, "harm")
+        _check_keys(hraw, ("path",), where, "harm")
+        harm = root / _req_str(hraw, "path", where, "harm")
     return Workspace(
         name=name,
         groups=groups,
+        harm=harm,
         root=root,
         store=store,
         areas=areas,

@@ -1,7 +1,10 @@
-"""Hotspot engine: grids, counts, KDE, Gi*, change, emerging hotspots, accuracy.
+"""Hotspot engine: grids, counts, KDE, Gi*, change, emerging hotspots, harm, names, accuracy.
 
-Work in progress (issue 4): the array-level building blocks are here; the
-GeoDataFrame function family, harm weights, named hotspots and the CLI are next.
+The GeoDataFrame family (:mod:`geo.hotspots.engine`) is built on array-level
+pieces (:mod:`~geo.hotspots.grid`, :mod:`~geo.hotspots.density`,
+:mod:`~geo.hotspots.change`, :mod:`~geo.hotspots.emerging`,
+:mod:`~geo.hotspots.accuracy`); :mod:`~geo.hotspots.build` makes a layer from
+a workspace (``python -m geo hotspots``).
 """
 
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
@@ -20,7 +23,17 @@ from geo.hotspots.emerging import (
     classify_chainey,
     classify_emerging,
 )
+from geo.hotspots.engine import (
+    HotspotParams,
+    hotspot_change,
+    hotspot_count,
+    hotspot_emerging,
+    hotspot_gistar,
+    hotspot_kde,
+)
 from geo.hotspots.grid import GRID_KINDS, HotspotGrid, choose_cell_size, make_grid
+from geo.hotspots.harm import HarmWeights, load_harm_weights, weights_for
+from geo.hotspots.naming import hot_clusters, name_clusters
 
 __all__ = [
     "GRID_KINDS",
@@ -29,7 +42,9 @@ __all__ = [
     "ChangeResult",
     "EmergingParams",
     "GiStarResult",
+    "HarmWeights",
     "HotspotGrid",
+    "HotspotParams",
     "KdeParams",
     "cell_change",
     "choose_cell_size",
@@ -38,7 +53,16 @@ __all__ = [
     "count_cells",
     "gistar",
     "hit_rate_pai",
+    "hot_clusters",
+    "hotspot_change",
+    "hotspot_count",
+    "hotspot_emerging",
+    "hotspot_gistar",
+    "hotspot_kde",
     "kde",
+    "load_harm_weights",
     "make_grid",
+    "name_clusters",
     "stacking_warning",
+    "weights_for",
 ]

@@ -364,7 +364,10 @@ def make_grid(
     shapely.prepare(shape)
     keep = np.asarray(shapely.intersects(shape, polys))
     if area is not None:
-        clipped = np.asarray(shapely.intersection(polys[keep], shape), dtype=object)
+        # Only cells on the boundary need clipping; interior cells stay whole.
+        clipped = polys[keep].copy()
+        edge = ~np.asarray(shapely.contains_properly(shape, clipped))
+        clipped[edge] = shapely.intersection(clipped[edge], shape)
     else:
         clipped = polys[keep]
     cells = gpd.GeoDataFrame(

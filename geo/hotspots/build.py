@@ -1,0 +1,329 @@
+"""One call from a workspace to a hotspot layer (``python -m geo hotspots``), and its export.
+
+Adds to the engine's cells what planners need: the ward, town (every area
+layer) each cell is in, and a human name for every hot cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+
+from geo.boundaries import CODE, NAME, load_area_layer
+from geo.crs import LONLAT_CRS
+from geo.errors import GeoInputError
+from geo.gazetteer import load_gazetteer
+from geo.hotspots.engine import (
+    HotspotParams,
+    hotspot_change,
+    hotspot_count,
+    hotspot_emerging,
+    hotspot_gistar,
+    hotspot_kde,
+)
+from geo.hotspots.grid import GridKind, make_grid
+from geo.join import locate_points
+from geo.periods import parse_period
+from geo.schema import CATEGORY, LOCATION, MONTH, X, Y, area_columns
+from geo.store import open_store
+from geo.workspace import Workspace
+
+__all__ = ["METHODS", "build_hotspots", "resolve_area", "write_hotspots"]
+
+METHODS: Final = ("count", "kde", "gistar", "change", "emerging")
+
+
+def resolve_area(workspace: Workspace, text: str | None) -> gpd.GeoDataFrame:
+    """Turn ``town:Wisbech`` (layer:name or layer:code) into the polygons to cover.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    text
+        ``layer:name-or-code``, or ``None`` for the whole district (every
+        area of the ``ward`` layer, or of the first layer).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The area(s), EPSG:27700.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown layer or area, listing what exists.
+    """
+    if text is None:
+        layer = "ward" if "ward" in workspace.areas else next(iter(workspace.areas))
+        return load_area_layer(workspace.areas[layer]).areas
+    layer, sep, which = text.partition(":")
+    if not sep or layer not in workspace.areas:
+        msg = f"--area {text!r}: write LAYER:NAME, e.g. town:Wisbech; layers: {', '.join(workspace.areas)}."
+        raise GeoInputError(msg)
+    areas = load_area_layer(workspace.areas[layer]).areas
+    hit = (areas[CODE] == which) | (areas[NAME].str.lower() == which.strip().lower())
+    if not hit.any():
+        msg = f"--area {text!r}: no {layer} called {which!r}; {layer}s: {', '.join(areas[NAME].astype(str).tolist()[:40])}."
+        raise GeoInputError(msg)
+    return areas[hit.to_numpy()]
+
+
+def build_hotspots(
+    workspace: Workspace,
+    *,
+    method: str = "gistar",
+    period: str | None = None,
+    compare: str | None = None,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    area: str | None = None,
+    cell: float | None = None,
+    bandwidth: float | None = None,
+    harm: bool = False,
+    grid: GridKind = "square",
+    permutations: int = 0,
+    seed: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Make a hotspot layer from a workspace's store.
+
+    Parameters
+    ----------
+    workspace
+        An ingested workspace.
+    method
+        ``count``, ``kde``, ``gistar``, ``change`` or ``emerging``.
+    period
+        The period (for ``change``, the later one; for ``emerging``, its months
+        are the time steps); the whole store when None.
+    compare
+        For ``change``: the earlier period.
+    categories
+        Store categories, ``[groups]`` names or "All crime".
+    sources
+        Source names.
+    area
+        ``layer:name`` to cover (e.g. ``town:Wisbech``); the district when None.
+    cell
+        Cell size in metres (automatic when None).
+    bandwidth
+        KDE bandwidth in metres (automatic when None).
+    harm
+        Weight incidents by the workspace's harm table (``[harm]``).
+    grid
+        ``square`` or ``hex``.
+    permutations, seed
+        Gi* conditional permutations and their seed.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The engine's cells plus ``{layer}_code`` per area layer and ``name``
+        (hot clusters, for ``gistar`` and ``emerging``), EPSG:27700, with
+        ``attrs["params"]`` and ``attrs["messages"]``.
+
+    Raises
+    ------
+    GeoInputError
+        For a bad option, naming it and what is allowed.
+    """
+    from geo.tables import read_coverage, resolve_categories
+
+    if method not in METHODS:
+        msg = f"--method was {method!r}; allowed: {', '.join(METHODS)}."
+        raise GeoInputError(msg)
+    if method == "change" and compare is None:
+        msg = "--method change needs --compare EARLIER (the period before); --period is the later one."
+        raise GeoInputError(msg)
+    coverage = read_coverage(workspace)
+    months = coverage.any_months(sources)
+    if not months:
+        msg = "The store has no incidents for these sources; run `python -m geo ingest` or check --source."
+        raise GeoInputError(msg)
+    per = (
+        parse_period(period)
+        if period is not None
+        else parse_period(f"{months[0]}:{months[-1]}")
+    )
+    earlier = parse_period(compare) if compare is not None else None
+    cats = None
+    if categories:
+        labels = resolve_categories(
+            categories,
+            groups=workspace.groups,
+            available=sorted({c for cs in coverage.categories.values() for c in cs}),
+        )
+        cats = sorted({c for members in labels.values() for c in members})
+    first = min(per.start, earlier.start) if earlier is not None else per.start
+    last = max(per.end, earlier.end) if earlier is not None else per.end
+    incidents = open_store(
+        workspace, period=(first, last), categories=cats, sources=sources
+    )
+    if method != "change":
+        incidents = incidents[incidents[MONTH].isin(per.months).to_numpy()]
+    cover = resolve_area(workspace, area)
+    weight = _harm_weights(workspace, incidents) if harm else None
+    params = HotspotParams(permutations=permutations, seed=seed)
+    common: dict[str, Any] = {"cell_size": cell, "grid": grid, "area": cover}
+    if method == "count":
+        out = hotspot_count(incidents, weight=weight, **common)
+    elif method == "kde":
+        out = hotspot_kde(incidents, weight=weight, bandwidth=bandwidth, **common)
+    elif method == "gistar":
+        out = hotspot_gistar(incidents, weight=weight, params=params, **common)
+    elif method == "change":
+        assert earlier is not None  # checked above
+        out = hotspot_change(
+            incidents, before=earlier, after=per, params=params, **common
+        )
+    else:
+        out = hotspot_emerging(incidents, period=per, params=params, **common)
+    lattice = make_grid(
+        None, cell_size=out.attrs["params"]["cell_size_m"], grid=grid, area=cover
+    )
+    out = _add_areas(
+        workspace,
+        out,
+        lattice.cells[X].to_numpy(float),
+        lattice.cells[Y].to_numpy(float),
+    )
+    out["name"] = _names(workspace, out, lattice, incidents, method)
+    out.attrs["params"] = {
+        "method": method,
+        "period": per.label,
+        "compare": earlier.label if earlier else None,
+        "categories": list(categories) if categories else "all",
+        "sources": list(sources) if sources else "all",
+        "area": area or "district",
+        "harm": harm,
+        **out.attrs["params"],
+    }
+    return out
+
+
+def _harm_weights(
+    workspace: Workspace, incidents: pd.DataFrame
+) -> np.ndarray[Any, Any]:
+    from geo.hotspots.harm import load_harm_weights, weights_for
+
+    if workspace.harm is None:
+        msg = 'No harm table in the workspace: add [harm] path = "harm_weights.csv" (category, weight, source, note).'
+        raise GeoInputError(msg)
+    table = load_harm_weights(workspace.harm)
+    return np.asarray(
+        weights_for(incidents[CATEGORY].to_numpy(object), table), dtype=float
+    )
+
+
+def _add_areas(
+    workspace: Workspace,
+    out: gpd.GeoDataFrame,
+    x: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+) -> gpd.GeoDataFrame:
+    for layer, spec in workspace.areas.items():
+        areas = load_area_layer(spec).areas
+        pos = locate_points(x, y, areas)
+        codes = np.full(len(pos), None, dtype=object)
+        codes[pos >= 0] = areas[CODE].to_numpy(object)[pos[pos >= 0]]
+        out[area_columns(layer)[0]] = codes
+    return out
+
+
+def _names(
+    workspace: Workspace,
+    out: gpd.GeoDataFrame,
+    lattice: Any,
+    incidents: pd.DataFrame,
+    method: str,
+) -> list[Any]:
+    """Name each hot cluster (Gi* hot classes, or Esri/Chainey hot classes)."""
+    from geo.hotspots.naming import hot_clusters, name_clusters
+
+    if method == "gistar":
+        hot = out["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
+    elif method == "emerging":
+        hot = out["emerging_class"].astype(str).str.endswith("hot spot").to_numpy()
+    else:
+        return [None] * len(out)
+    cluster = hot_clusters(lattice, hot)
+    places = None
+    if workspace.places is not None:
+        places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
+    named = name_clusters(
+        lattice,
+        cluster,
+        gazetteer_places=places,
+        incident_x=incidents[X].to_numpy(float),
+        incident_y=incidents[Y].to_numpy(float),
+        incident_location=incidents[LOCATION].to_numpy(object)
+        if LOCATION in incidents.columns
+        else None,
+    )
+    lookup = dict(zip(named["cluster"], named["name"], strict=True))
+    return [lookup.get(int(c)) if c >= 0 else None for c in cluster]
+
+
+def write_hotspots(layer: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write a hotspot layer with its parameters.
+
+    GeoJSON is written in EPSG:4326 (RFC 7946) with the parameters and
+    messages as a top-level ``hotspot_atlas`` member; GeoPackage in
+    EPSG:27700 with them in the layer's metadata; CSV with WKT geometry
+    (EPSG:27700) and a ``.params.json`` file beside it.
+
+    Parameters
+    ----------
+    layer
+        From :func:`build_hotspots`.
+    path
+        ``.geojson``, ``.gpkg`` or ``.csv``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    GeoInputError
+        For another suffix.
+    """
+    path = Path(path)
+    meta = {
+        "params": layer.attrs.get("params", {}),
+        "messages": layer.attrs.get("messages", []),
+    }
+    suffix = path.suffix.lower()
+    if suffix == ".geojson":
+        doc = json.loads(layer.to_crs(LONLAT_CRS).to_json(drop_id=True))
+        doc["hotspot_atlas"] = meta
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    elif suffix == ".gpkg":
+        layer.to_file(
+            path,
+            driver="GPKG",
+            layer="hotspots",
+            metadata={"hotspot_atlas": json.dumps(meta)},
+        )
+    elif suffix == ".csv":
+        frame = pd.DataFrame(layer.drop(columns="geometry"))
+        frame["geometry_wkt_epsg27700"] = shapely.to_wkt(
+            layer.geometry.to_numpy(), rounding_precision=2
+        )
+        frame.to_csv(path, index=False)
+        path.with_suffix(".params.json").write_text(
+            json.dumps(meta, indent=2), encoding="utf-8"
+        )
+    else:
+        msg = f"--out {path}: write .geojson, .gpkg or .csv."
+        raise GeoInputError(msg)
+    return path
