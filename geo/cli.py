@@ -378,9 +378,15 @@ def hotspots_command(
     out: Annotated[
         Path | None, typer.Option(help="Write FILE.geojson, FILE.gpkg or FILE.csv.")
     ] = None,
+    accuracy: Annotated[
+        str | None,
+        typer.Option(
+            help="A later period: hit rate and PAI of these hotspots against it."
+        ),
+    ] = None,
 ) -> None:
     """Make a hotspot layer (counts, KDE, Gi*, change, emerging) and print the parameters chosen."""
-    from geo.hotspots.build import build_hotspots, write_hotspots
+    from geo.hotspots.build import build_hotspots, hotspot_accuracy, write_hotspots
 
     try:
         if grid not in ("square", "hex"):
@@ -402,6 +408,11 @@ def hotspots_command(
             permutations=permutations,
             seed=seed,
         )
+        if accuracy is not None:
+            scored = hotspot_accuracy(
+                ws, layer, next_period=accuracy, categories=category, sources=source
+            )
+            layer.attrs["messages"].append(f"against {accuracy}: {scored.message}")
         if out is not None:
             write_hotspots(layer, out)
     except (GeoInputError, OSError) as exc:

@@ -21,6 +21,7 @@ from geo.boundaries import CODE, NAME, load_area_layer
 from geo.crs import LONLAT_CRS
 from geo.errors import GeoInputError
 from geo.gazetteer import load_gazetteer
+from geo.hotspots.accuracy import AccuracyResult
 from geo.hotspots.engine import (
     HotspotParams,
     hotspot_change,
@@ -36,7 +37,13 @@ from geo.schema import CATEGORY, LOCATION, MONTH, X, Y, area_columns
 from geo.store import open_store
 from geo.workspace import Workspace
 
-__all__ = ["METHODS", "build_hotspots", "resolve_area", "write_hotspots"]
+__all__ = [
+    "METHODS",
+    "build_hotspots",
+    "hotspot_accuracy",
+    "resolve_area",
+    "write_hotspots",
+]
 
 METHODS: Final = ("count", "kde", "gistar", "change", "emerging")
 
@@ -170,7 +177,7 @@ def build_hotspots(
     if method != "change":
         incidents = incidents[incidents[MONTH].isin(per.months).to_numpy()]
     cover = resolve_area(workspace, area)
-    weight = _harm_weights(workspace, incidents) if harm else None
+    weight, harm_note = _harm_weights(workspace, incidents) if harm else (None, None)
     params = HotspotParams(permutations=permutations, seed=seed)
     common: dict[str, Any] = {"cell_size": cell, "grid": grid, "area": cover}
     if method == "count":
@@ -196,6 +203,8 @@ def build_hotspots(
         lattice.cells[Y].to_numpy(float),
     )
     out["name"] = _names(workspace, out, lattice, incidents, method)
+    if harm_note is not None:
+        out.attrs["messages"].append(harm_note)
     out.attrs["params"] = {
         "method": method,
         "period": per.label,
@@ -211,16 +220,15 @@ def build_hotspots(
 
 def _harm_weights(
     workspace: Workspace, incidents: pd.DataFrame
-) -> np.ndarray[Any, Any]:
+) -> tuple[np.ndarray[Any, Any], str]:
     from geo.hotspots.harm import load_harm_weights, weights_for
 
     if workspace.harm is None:
         msg = 'No harm table in the workspace: add [harm] path = "harm_weights.csv" (category, weight, source, note).'
         raise GeoInputError(msg)
     table = load_harm_weights(workspace.harm)
-    return np.asarray(
-        weights_for(incidents[CATEGORY].to_numpy(object), table), dtype=float
-    )
+    weights = weights_for(incidents[CATEGORY].to_numpy(object), table)
+    return np.asarray(weights, dtype=float), table.describe()
 
 
 def _add_areas(
@@ -270,6 +278,74 @@ def _names(
     )
     lookup = dict(zip(named["cluster"], named["name"], strict=True))
     return [lookup.get(int(c)) if c >= 0 else None for c in cluster]
+
+
+def hotspot_accuracy(
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    *,
+    next_period: str,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+) -> AccuracyResult:
+    """How well a layer's hot cells predicted the next period: hit rate, PAI, PEI.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        From :func:`build_hotspots` with ``method="gistar"`` (hot =
+        ``hotspot_class`` starting "hot") or ``"emerging"`` (a hot-spot class).
+    next_period
+        The period whose incidents the hot cells should have captured.
+    categories, sources
+        The same selection as the layer (resolved like :func:`build_hotspots`).
+
+    Returns
+    -------
+    AccuracyResult
+        Hit rate, PAI and PEI (FIELD.md §2.6), with a message.
+
+    Raises
+    ------
+    GeoInputError
+        When the layer has no hotspot classes.
+    """
+    from geo.hotspots.accuracy import hit_rate_pai
+    from geo.tables import read_coverage, resolve_categories
+
+    if "hotspot_class" in layer.columns:
+        hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
+    elif "emerging_class" in layer.columns:
+        hot = layer["emerging_class"].astype(str).str.endswith("hot spot").to_numpy()
+    else:
+        msg = "Hit rate and PAI need a gistar or emerging layer (hot cells)."
+        raise GeoInputError(msg)
+    nxt = parse_period(next_period)
+    cats = None
+    if categories:
+        coverage = read_coverage(workspace)
+        available = sorted({c for cs in coverage.categories.values() for c in cs})
+        labels = resolve_categories(
+            categories, groups=workspace.groups, available=available
+        )
+        cats = sorted({c for members in labels.values() for c in members})
+    incidents = open_store(
+        workspace, period=(nxt.start, nxt.end), categories=cats, sources=sources
+    )
+    # Cells are disjoint polygons: locate next-period points in them with the
+    # same boundary rule as every other area join.
+    cells = gpd.GeoDataFrame(
+        {"code": layer["cell_id"].to_numpy(object)},
+        geometry=layer.geometry.to_numpy(),
+        crs=layer.crs,
+    )
+    pos = locate_points(
+        incidents[X].to_numpy(float), incidents[Y].to_numpy(float), cells
+    )
+    n_next = np.bincount(pos[pos >= 0], minlength=len(layer))
+    return hit_rate_pai(hot, n_next, layer.geometry.area.to_numpy(float) / 1e6)
 
 
 def write_hotspots(layer: gpd.GeoDataFrame, path: str | Path) -> Path:

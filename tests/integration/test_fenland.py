@@ -254,3 +254,30 @@ def test_district_all_crime_equals_independent_count(fenland: Path) -> None:
     assert row["rate_per_1000"] == pytest.approx(
         1000.0 * sum(expected.values()) / sum(population[c] for c in codes), rel=1e-12
     )
+
+
+def test_gistar_finds_wisbech_town_centre_for_asb(fenland: Path) -> None:
+    """Issue 4: Gi* on police.uk ASB, Jan-Sep 2024, over Wisbech finds the town centre."""
+    from geo.hotspots.build import build_hotspots
+
+    ws = load_workspace(fenland / "fenland.toml")
+    layer = build_hotspots(
+        ws,
+        method="gistar",
+        period="2024-01:2024-09",
+        categories=["Anti-social behaviour"],
+        sources=["police.uk"],
+        area="town:Wisbech",
+    )
+    # Market Place, as police.uk's own snap point gives it (PROVENANCE.md).
+    mx, my = Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        0.160870, 52.665000
+    )
+    hot = layer[layer["hotspot_class"] == "hot 99%"]
+    centres = hot.geometry.centroid
+    assert np.hypot(centres.x - mx, centres.y - my).min() < 150
+    top = layer.loc[layer["gi_z"].idxmax()].geometry.centroid
+    assert np.hypot(top.x - mx, top.y - my) < 300
+    assert set(hot["town_code"]) == {"E04001668"}
+    named = layer.loc[layer["name"].notna(), "name"]
+    assert named.str.startswith("Market Place").any()
