@@ -196,12 +196,10 @@ def build_hotspots(
     lattice = make_grid(
         None, cell_size=out.attrs["params"]["cell_size_m"], grid=grid, area=cover
     )
-    out = _add_areas(
-        workspace,
-        out,
-        lattice.cells[X].to_numpy(float),
-        lattice.cells[Y].to_numpy(float),
-    )
+    # A clipped edge cell's centre can fall outside the area: locate each
+    # cell by a point inside its (clipped) polygon instead.
+    inner = shapely.point_on_surface(out.geometry.to_numpy())
+    out = _add_areas(workspace, out, shapely.get_x(inner), shapely.get_y(inner))
     out["name"] = _names(workspace, out, lattice, incidents, method)
     if harm_note is not None:
         out.attrs["messages"].append(harm_note)
