@@ -665,7 +665,18 @@ def counts_by_area(
     frame = _rates(frame, areas, smooth=smooth)
     notes = []
     if coverage is not None and period is not None:
-        notes += coverage.notes(period, _sources(incidents) or None)
+        srcs = _sources(incidents) or None
+        notes += coverage.notes(period, srcs)
+        cats = list(categories) if categories is not None else None
+        if not any(m in coverage.covered(srcs, categories=cats) for m in period.months):
+            # No month of the period has data: the counts are unknown, not 0.
+            frame["count"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+            for col in ("rate_per_1000", "rate_per_1000_eb"):
+                if col in frame.columns:
+                    frame[col] = np.nan
+            notes.append(
+                f"no data at all for {period.label}: counts are left empty, not 0."
+            )
     if areas.population is not None and (frame["flag"] != "").any():
         bad = frame.loc[frame["flag"] != "", "area_code"].tolist()
         notes.append(
@@ -727,17 +738,26 @@ def compare_periods(
     )
     if categories is None:
         categories = resolve_categories(None, available=both[CATEGORY].unique())
-    # One pass over the rows: counts per (area, category, later?) in a dense
-    # cube; each label below sums the slices of its categories.
+    if not earlier.end < later.start:
+        msg = (
+            f"The earlier period ({earlier.label}) must end before the later one "
+            f"({later.label}) starts: periods that overlap or are reversed give false changes."
+        )
+        raise GeoInputError(msg)
+    # One pass over the rows: counts per (area, category, month) in a dense
+    # cube; each label below sums the slices of its categories and of the
+    # months with data for it.
     pos, idx = _area_index(both, areas)
     month_code, month_names = pd.factorize(both[MONTH])
     cat_code, cat_names = pd.factorize(both[CATEGORY])
     cat_of = cat_code[pos]
     known = cat_of >= 0  # a row without a category is in no label
-    later_of = np.isin(np.asarray(month_names, dtype=object), later.months)
-    n_areas, n_cats = len(areas.codes), len(cat_names)
-    key = (idx[known] * n_cats + cat_of[known]) * 2 + later_of[month_code[pos[known]]]
-    cube = np.bincount(key, minlength=n_areas * n_cats * 2).reshape(n_areas, n_cats, 2)
+    n_areas, n_cats, n_months = len(areas.codes), len(cat_names), len(month_names)
+    key = (idx[known] * n_cats + cat_of[known]) * n_months + month_code[pos[known]]
+    cube = np.bincount(key, minlength=n_areas * n_cats * n_months).reshape(
+        n_areas, n_cats, n_months
+    )
+    month_list = [str(m) for m in month_names]
     cat_list = np.asarray(cat_names, dtype=object)
     srcs = _sources(incidents) or None
     rows = []
@@ -748,15 +768,25 @@ def compare_periods(
         # Exposure = months with data for this selection: a month a source
         # lacks is unknown, not zero, so it neither lowers a rate nor makes a
         # "rise" out of nothing.
-        if coverage is not None:
-            covered = coverage.covered(srcs, categories=members)
-            e_n = sum(m in covered for m in earlier.months)
-            l_n = sum(m in covered for m in later.months)
-        else:
-            e_n, l_n = earlier.n_months, later.n_months
+        covered = (
+            coverage.covered(srcs, categories=members)
+            if coverage is not None
+            else frozenset(earlier.months + later.months)
+        )
+        e_n = sum(m in covered for m in earlier.months)
+        l_n = sum(m in covered for m in later.months)
         exposures[label] = (e_n, l_n)
-        e = cube[:, hit, 0].sum(axis=1)
-        l_ = cube[:, hit, 1].sum(axis=1)
+        # Counts only from the months the exposure counts: a month one source
+        # of the selection lacks is left out of both.
+        e_cols = [
+            i for i, m in enumerate(month_list) if m in earlier.months and m in covered
+        ]
+        l_cols = [
+            i for i, m in enumerate(month_list) if m in later.months and m in covered
+        ]
+        sub = cube[:, hit, :]
+        e = sub[:, :, e_cols].sum(axis=(1, 2))
+        l_ = sub[:, :, l_cols].sum(axis=(1, 2))
         part = pd.DataFrame(
             {
                 "area_code": codes,
@@ -997,7 +1027,9 @@ def trend_tests(
         )
     out = pd.DataFrame(rows)
     out.attrs["notes"] = [
-        f"Mann-Kendall test on monthly counts, {period.label}, two-sided at {alpha:g}."
+        f"Mann-Kendall test on monthly counts, {period.label}, two-sided at {alpha:g}; "
+        "months without data are left out of each series.",
+        *table.attrs.get("notes", []),
     ]
     return out
 
@@ -1277,7 +1309,7 @@ def build_table(
         return compare_periods(
             incidents,
             areas,
-            earlier=parse_period(compare),
+            earlier=earlier,
             later=per,
             categories=labels,
             coverage=coverage,

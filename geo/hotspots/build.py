@@ -169,6 +169,9 @@ def build_hotspots(
             available=sorted({c for cs in coverage.categories.values() for c in cs}),
         )
         cats = sorted({c for members in labels.values() for c in members})
+    if earlier is not None and not earlier.end < per.start:
+        msg = f"--compare {earlier.label} must end before --period {per.label} starts (earlier first, no overlap)."
+        raise GeoInputError(msg)
     first = min(per.start, earlier.start) if earlier is not None else per.start
     last = max(per.end, earlier.end) if earlier is not None else per.end
     incidents = open_store(
@@ -176,6 +179,17 @@ def build_hotspots(
     )
     if method != "change":
         incidents = incidents[incidents[MONTH].isin(per.months).to_numpy()]
+    if len(incidents) == 0:
+        msg = (
+            f"No incidents for {per.label}"
+            + (f" or {earlier.label}" if earlier is not None else "")
+            + " with these categories and sources; check --period, --category and --source."
+        )
+        raise GeoInputError(msg)
+    selected = (
+        cats if cats is not None else sorted(incidents[CATEGORY].dropna().unique())
+    )
+    covered = coverage.covered(sources, categories=selected)
     cover = resolve_area(workspace, area)
     weight, harm_note = _harm_weights(workspace, incidents) if harm else (None, None)
     params = HotspotParams(permutations=permutations, seed=seed)
@@ -189,10 +203,17 @@ def build_hotspots(
     elif method == "change":
         assert earlier is not None  # checked above
         out = hotspot_change(
-            incidents, before=earlier, after=per, params=params, **common
+            incidents,
+            before=earlier,
+            after=per,
+            params=params,
+            covered=covered,
+            **common,
         )
     else:
-        out = hotspot_emerging(incidents, period=per, params=params, **common)
+        out = hotspot_emerging(
+            incidents, period=per, params=params, covered=covered, **common
+        )
     lattice = make_grid(
         None, cell_size=out.attrs["params"]["cell_size_m"], grid=grid, area=cover
     )
@@ -203,6 +224,8 @@ def build_hotspots(
     out["name"] = _names(workspace, out, lattice, incidents, method)
     if harm_note is not None:
         out.attrs["messages"].append(harm_note)
+    if method not in ("change", "emerging"):
+        out.attrs["messages"].extend(coverage.notes(per, sources))
     out.attrs["params"] = {
         "method": method,
         "period": per.label,

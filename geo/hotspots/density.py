@@ -619,17 +619,24 @@ def gistar(
             f"p-values two-sided, no multiple-testing correction (fdr=False) "
             f"({int(np.sum(p <= alpha))} cells significant at {alpha:g})"
         )
+    if permutations:
+        p_sim = _permutation_p(yv, sums, card_i, permutations, seed)
+        # With permutations asked for, they decide significance (FDR-adjusted
+        # the same way); the analytic p stays in ``p`` for comparison.
+        p_adj = benjamini_hochberg(p_sim) if fdr else p_sim.copy()
+        messages.append(
+            f"{permutations} conditional permutations (seed {seed!r}): classes use the "
+            f"{'Benjamini-Hochberg adjusted ' if fdr else ''}pseudo p-values "
+            f"({int(np.sum(p_adj <= alpha))} cells significant at {alpha:g})"
+        )
+    else:
+        p_sim = np.full(m, np.nan)
     classes = np.full(m, "not significant", dtype=object)
     with np.errstate(invalid="ignore"):
         for level, cut in (("90%", 0.10), ("95%", 0.05), ("99%", 0.01)):
-            sig = p_adj < cut
+            sig = p_adj <= cut
             classes[sig & (z > 0)] = f"hot {level}"
             classes[sig & (z < 0)] = f"cold {level}"
-    if permutations:
-        p_sim = _permutation_p(yv, sums, card_i, permutations, seed)
-        messages.append(f"{permutations} conditional permutations (seed {seed!r})")
-    else:
-        p_sim = np.full(m, np.nan)
     return GiStarResult(
         z=z.astype(np.float64),
         p=p.astype(np.float64),

@@ -177,7 +177,8 @@ def classify_emerging(
                       hot bin before the run, < 90 % of bins hot
     intensifying      ≥ 90 % hot incl. the final step; significant increasing
                       trend
-    persistent        ≥ 90 % hot; no significant trend (final step may be any)
+    persistent        ≥ 90 % hot incl. the final step; no significant trend
+                      (a final step not hot makes it historical)
     diminishing       ≥ 90 % hot incl. the final step; significant decreasing
                       trend
     oscillating       final step hot; a cold bin in some earlier step; < 90 %
@@ -261,7 +262,7 @@ def classify_emerging(
         results[f"new {side} spot"] = final & ~before
         results[f"consecutive {side} spot"] = (run >= 2) & (count == run) & ~big
         results[f"intensifying {side} spot"] = big & final & up
-        results[f"persistent {side} spot"] = big & ~up & ~down
+        results[f"persistent {side} spot"] = big & final & ~up & ~down
         results[f"diminishing {side} spot"] = big & final & down
         results[f"oscillating {side} spot"] = final & ~big & other[:, :-1].any(axis=1)
         results[f"historical {side} spot"] = big & ~final

@@ -23,7 +23,7 @@ they are in ``result.attrs["params"]`` and explained in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeAlias
 
@@ -140,8 +140,18 @@ def _weight(
 
 
 def _prepare(
-    incidents: gpd.GeoDataFrame, cell_size: float | None, grid: GridKind, area: Area
+    incidents: gpd.GeoDataFrame,
+    cell_size: float | None,
+    grid: GridKind,
+    area: Area,
+    *,
+    keep_outside: bool = False,
 ) -> tuple[HotspotGrid, npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]:
+    """Grid, coordinates and messages; points outside ``area`` become NaN.
+
+    A clipped edge cell's lattice square reaches beyond the area: points there
+    must not count for the cell (KDE, a smooth surface, keeps them).
+    """
     x, y = _points(incidents, area)
     cells = make_grid(
         incidents if area is None else None, cell_size=cell_size, grid=grid, area=area
@@ -149,6 +159,12 @@ def _prepare(
     messages = list(cells.messages)
     if (warn := stacking_warning(x, y)) is not None:
         messages.append(warn)
+    if area is not None and not keep_outside:
+        shape = shapely.union_all(cells.cells.geometry.to_numpy())
+        shapely.prepare(shape)
+        outside = ~np.asarray(shapely.intersects_xy(shape, x, y))
+        if outside.any():
+            x, y = np.where(outside, np.nan, x), np.where(outside, np.nan, y)
     return cells, x, y, messages
 
 
@@ -233,7 +249,9 @@ def hotspot_kde(
     geopandas.GeoDataFrame
         ``cell_id``, ``n``, ``kde``, ``geometry``.
     """
-    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    cells, x, y, messages = _prepare(
+        incidents, cell_size, grid, area, keep_outside=True
+    )
     w = _weight(incidents, weight)
     n, _, _ = count_cells(x, y, cells, weight=w)
     if bandwidth is None and area is not None:
@@ -325,6 +343,7 @@ def hotspot_change(
     grid: GridKind = "square",
     area: Area = None,
     params: HotspotParams | None = None,
+    covered: Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Change in counts per cell between two periods, with a per-cell Poisson test.
 
@@ -336,9 +355,12 @@ def hotspot_change(
     incidents, cell_size, grid, area
         As for :func:`hotspot_count`; ``incidents`` needs the ``month`` column.
     before, after
-        The two periods.
+        The two periods (``before`` must end before ``after`` starts).
     params
         Significance and FDR.
+    covered
+        Months with data (:meth:`geo.tables.Coverage.covered`); a month
+        without is unknown, not zero, so exposures count covered months only.
 
     Returns
     -------
@@ -347,17 +369,29 @@ def hotspot_change(
         ``change_p_adj``, ``change_class``, ``geometry``.
     """
     params = params or HotspotParams()
+    if not before.end < after.start:
+        msg = (
+            f"`before` ({before.label}) must end before `after` ({after.label}) starts."
+        )
+        raise GeoInputError(msg)
+    have = set(covered) if covered is not None else set(before.months + after.months)
+    b_months = [m for m in before.months if m in have]
+    a_months = [m for m in after.months if m in have]
+    if not b_months or not a_months:
+        empty = before.label if not b_months else after.label
+        msg = f"No data at all for {empty}: a period without data is unknown, not zero, so there is no change to test."
+        raise GeoInputError(msg)
     cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
     month = _months(incidents)
-    b = np.isin(month, before.months)
-    a = np.isin(month, after.months)
+    b = np.isin(month, b_months)
+    a = np.isin(month, a_months)
     n_b, _, _ = count_cells(x[b], y[b], cells)
     n_a, _, _ = count_cells(x[a], y[a], cells)
     res = cell_change(
         n_b,
         n_a,
-        before_steps=before.n_months,
-        after_steps=after.n_months,
+        before_steps=len(b_months),
+        after_steps=len(a_months),
         alpha=params.alpha,
         fdr=params.fdr,
     )
@@ -395,6 +429,7 @@ def hotspot_emerging(
     params: HotspotParams | None = None,
     emerging: EmergingParams | None = None,
     chainey: ChaineyParams | None = None,
+    covered: Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot classes over the months of ``period``.
 
@@ -414,6 +449,9 @@ def hotspot_emerging(
         Significance and FDR for each step's Gi*.
     emerging, chainey
         Class parameters.
+    covered
+        Months with data; months without are left out of the time steps
+        (said in the messages), never counted as months of zero.
 
     Returns
     -------
@@ -423,7 +461,19 @@ def hotspot_emerging(
     params = params or HotspotParams()
     cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
     month = _months(incidents)
-    steps = period.months
+    steps = (
+        period.months
+        if covered is None
+        else [m for m in period.months if m in set(covered)]
+    )
+    if len(steps) < len(period.months):
+        gone = [m for m in period.months if m not in steps]
+        messages.append(
+            f"months without data left out of the time steps: {', '.join(gone)}"
+        )
+    if not steps:
+        msg = f"No data at all for {period.label}: nothing to classify."
+        raise GeoInputError(msg)
     if len(steps) < 10:
         messages.append(
             f"only {len(steps)} time steps: Esri advises at least 10 for emerging hot spots"
@@ -437,11 +487,12 @@ def hotspot_emerging(
         n, _, _ = count_cells(x[sel], y[sel], cells)
         total += n.astype(np.int64)
         res = gistar(n, cells, alpha=params.alpha, fdr=params.fdr)
-        zk = np.nan_to_num(res.z)
+        zk = res.z  # NaN (no variation that month) stays NaN: not a z of 0
         sig = np.nan_to_num(res.p_adj, nan=1.0) <= params.alpha
         z[:, k] = zk
-        hot[:, k] = sig & (zk > 0)
-        cold[:, k] = sig & (zk < 0)
+        with np.errstate(invalid="ignore"):
+            hot[:, k] = sig & (zk > 0)
+            cold[:, k] = sig & (zk < 0)
     emerging_class = classify_emerging(z, hot | cold, params=emerging)
     chainey_class = classify_chainey(hot, cold, params=chainey)
     columns = {

@@ -154,8 +154,17 @@ class HotspotGrid:
         tuple of ndarray
             Row and column indices.
         """
-        px = np.asarray(x, dtype=np.float64)
-        py = np.asarray(y, dtype=np.float64)
+        # NaN (a missing or excluded point) goes to row -1, outside the lattice.
+        bad = ~(
+            np.isfinite(np.asarray(x, dtype=np.float64))
+            & np.isfinite(np.asarray(y, dtype=np.float64))
+        )
+        px = np.where(
+            bad, self.x0 - 10 * self.cell_size, np.asarray(x, dtype=np.float64)
+        )
+        py = np.where(
+            bad, self.y0 - 10 * self.cell_size, np.asarray(y, dtype=np.float64)
+        )
         if self.kind == "square":
             col = np.floor((px - self.x0) / self.cell_size + 0.5)
             row = np.floor((py - self.y0) / self.cell_size + 0.5)

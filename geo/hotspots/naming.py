@@ -327,7 +327,9 @@ def name_clusters(
         loc = pd.DataFrame(
             {
                 "cluster": inc_cluster[sel],
-                "text": [_location_text(t) for t in texts[sel]],
+                "text": pd.Series(
+                    [_location_text(t) for t in texts[sel]], dtype=object
+                ),
             }
         )
         loc = loc[~loc["text"].str.lower().isin(_NO_LOCATION)]

@@ -268,3 +268,10 @@ def test_chainey_input_checks() -> None:
         ChaineyParams(recent_prop=1.0)
     with pytest.raises(GeoInputError):
         ChaineyParams(hotspot_prop=0.0)
+
+
+def test_historical_without_a_trend_is_not_persistent() -> None:
+    # 10 steps: hot in steps 1-9 (90 %), final step not significant, z flat (no trend)
+    z = np.array([[3.0] * 9 + [0.5]])
+    sig = np.array([[True] * 9 + [False]])
+    assert classify_emerging(z, sig)[0] == "historical hot spot"

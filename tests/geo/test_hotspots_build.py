@@ -198,3 +198,19 @@ def test_cli_hotspots_prints_parameters_and_named_clusters(
     )
     bad = CliRunner().invoke(app, ["hotspots", str(hot_world), "--method", "change"])
     assert "needs --compare" in bad.output
+
+
+def test_no_hot_cells_and_no_incidents_are_handled(hot_world: Path) -> None:
+    ws = load_workspace(hot_world)
+    calm = build_hotspots(
+        ws, method="gistar", cell=1000.0
+    )  # 9 big cells: too coarse for a hotspot
+    assert (
+        calm["name"].isna().all() or calm["hotspot_class"].str.startswith("hot").any()
+    )
+    with pytest.raises(GeoInputError, match=r"No incidents for 2020"):
+        build_hotspots(ws, method="gistar", period="2020")
+    with pytest.raises(GeoInputError, match=r"must end before --period"):
+        build_hotspots(
+            ws, method="change", period="2024-02:2024-03", compare="2024-01:2024-02"
+        )

@@ -208,3 +208,91 @@ def test_bad_inputs_say_what_is_wrong() -> None:
             cell_size=1.0,
             area=gpd.GeoSeries([box(0, 0, 600_000, 600_000)], crs=27700),
         )
+
+
+# --- review fixes -------------------------------------------------------------------
+
+
+def test_incidents_outside_the_area_do_not_count_in_clipped_edge_cells() -> None:
+    # An area that cuts a 100 m cell in half: points in the cell's other half are outside.
+    half = gpd.GeoSeries([box(X0, Y0, X0 + 1050, Y0 + 1000)], crs="EPSG:27700")
+    pts = gpd.GeoDataFrame(
+        {"month": ["2024-01"] * 2, "category": "x", "harm": 1.0},
+        geometry=gpd.points_from_xy([X0 + 1020, X0 + 1080], [Y0 + 500, Y0 + 500]),
+        crs="EPSG:27700",
+    )
+    out = hotspot_count(pts, cell_size=100.0, area=half)
+    assert out["n"].sum() == 1
+    assert any("1 incidents lie outside" in m for m in out.attrs["messages"])
+
+
+def test_change_needs_data_in_both_periods_and_ordered_periods() -> None:
+    incidents = _incidents()
+    with pytest.raises(
+        GeoInputError, match=r"No data at all for 2020-01:2020-03.*unknown, not zero"
+    ):
+        hotspot_change(
+            incidents,
+            cell_size=100.0,
+            area=AREA,
+            before=parse_period("2020-01:2020-03"),
+            after=parse_period("2024-10:2024-12"),
+            covered=[f"2024-{m:02d}" for m in range(1, 13)],
+        )
+    with pytest.raises(GeoInputError, match=r"must end before"):
+        hotspot_change(
+            incidents,
+            cell_size=100.0,
+            area=AREA,
+            before=parse_period("2024-06:2024-12"),
+            after=parse_period("2024-10:2024-12"),
+        )
+
+
+def test_change_exposure_counts_months_with_data_only() -> None:
+    incidents = _incidents()
+    covered = [f"2024-{m:02d}" for m in (1, 2, 3, 10, 11, 12)]  # Apr-Sep missing
+    out = hotspot_change(
+        incidents,
+        cell_size=200.0,
+        area=AREA,
+        before=parse_period("2024-01:2024-09"),
+        after=parse_period("2024-10:2024-12"),
+        covered=covered,
+    )
+    assert "3 steps before, 3 after" in " ".join(out.attrs["messages"])
+    months = incidents["month"].to_numpy()
+    assert (
+        out["n_before"].sum() == np.isin(months, covered[:3]).sum() - 0
+    )  # only covered months counted
+    assert out.attrs["params"]["before"] == "2024-01:2024-09"
+
+
+def test_emerging_leaves_months_without_data_out() -> None:
+    covered = [f"2024-{m:02d}" for m in range(1, 13) if m != 6]
+    out = hotspot_emerging(
+        _incidents(),
+        cell_size=200.0,
+        area=AREA,
+        period=parse_period("2024"),
+        covered=covered,
+    )
+    assert any(
+        "left out of the time steps: 2024-06" in m for m in out.attrs["messages"]
+    )
+
+
+def test_permutations_decide_the_classes() -> None:
+    few = hotspot_gistar(
+        _incidents(),
+        cell_size=100.0,
+        area=AREA,
+        params=HotspotParams(permutations=9, seed=1),
+    )
+    # with 9 permutations no pseudo p-value can go below 0.1: nothing is 99% or 95%
+    assert (
+        not few["hotspot_class"]
+        .isin(["hot 99%", "hot 95%", "cold 99%", "cold 95%"])
+        .any()
+    )
+    assert any("classes use the" in m for m in few.attrs["messages"])

@@ -1183,3 +1183,73 @@ def test_cli_table_bad_interval_exits_2_with_the_message(basic: Workspace) -> No
     assert "weekly" in output
     assert "rolling12" in output
     assert "Traceback" not in output
+
+
+# --- review fixes -------------------------------------------------------------------
+
+
+def test_overlapping_or_reversed_periods_are_refused(
+    police_gap_cctv_not: Workspace,
+) -> None:
+    ws = police_gap_cctv_not
+    for earlier, later in (
+        ("2024-01:2024-03", "2024-02:2024-04"),
+        ("2024-04", "2024-01"),
+    ):
+        with pytest.raises(
+            GeoInputError, match=r"must end before the later one .* false changes"
+        ):
+            compare_periods(
+                open_store(ws),
+                load_areas(ws, "ward"),
+                earlier=parse_period(earlier),
+                later=parse_period(later),
+            )
+
+
+def test_a_group_spanning_sources_counts_only_months_every_source_covers(
+    police_gap_cctv_not: Workspace,
+) -> None:
+    ws = police_gap_cctv_not
+    # "Mixed" = police.uk burglary + CCTV street drinking; police.uk lacks March.
+    table = compare_periods(
+        open_store(ws),
+        load_areas(ws, "district"),
+        earlier=parse_period("2024-01:2024-03"),
+        later=parse_period("2024-04"),
+        categories={"Mixed": ("Burglary", "Street drinking")},
+        coverage=read_coverage(ws),
+    )
+    row = table.iloc[0]
+    # police.uk covers Jan, Feb, Apr and the CCTV log only March: no month has
+    # both, so no month counts, and there is nothing to compare.
+    assert row["earlier_count"] == 0
+    assert row["later_count"] == 0
+    assert np.isnan(row["p_value"])
+    assert row["verdict"] == "no data in one period"
+    burglary = compare_periods(
+        open_store(ws),
+        load_areas(ws, "district"),
+        earlier=parse_period("2024-01:2024-03"),
+        later=parse_period("2024-04"),
+        categories={"Burglary": ("Burglary",)},
+        coverage=read_coverage(ws),
+    ).iloc[0]
+    # police.uk alone: March is out of count and exposure, 2 in 2 months vs 1 in 1.
+    assert (burglary["earlier_count"], burglary["later_count"]) == (2, 1)
+    assert burglary["p_value"] == pytest.approx(stats.binomtest(1, 3, 1 / 3).pvalue)
+
+
+def test_counts_for_a_period_without_data_are_empty_not_zero(
+    police_gap_cctv_not: Workspace,
+) -> None:
+    ws = police_gap_cctv_not
+    table = counts_by_area(
+        open_store(ws),
+        load_areas(ws, "ward"),
+        period=parse_period("2020"),
+        coverage=read_coverage(ws),
+    )
+    assert table["count"].isna().all()
+    assert table["rate_per_1000"].isna().all()
+    assert any("no data at all for 2020" in n for n in table.attrs["notes"])
