@@ -848,9 +848,14 @@ def compare_periods(
         ),
     ).astype(object)
     frame = frame.drop(columns=["_e_rate", "_l_rate"])
-    months_text = "; ".join(
-        f"{label}: {e_n} and {l_n}" for label, (e_n, l_n) in exposures.items()
-    )
+    distinct = set(exposures.values())
+    if len(distinct) == 1:
+        e_all, l_all = next(iter(distinct))
+        months_text = f"{e_all} and {l_all}"
+    else:
+        months_text = "; ".join(
+            f"{label}: {e_n} and {l_n}" for label, (e_n, l_n) in exposures.items()
+        )
     notes = [
         f"p_value: exact conditional Poisson test of equal monthly rates, {earlier.label} vs "
         f"{later.label} (months with data - {months_text}); verdicts use Benjamini-Hochberg "

@@ -471,8 +471,11 @@ def hotspot_emerging(
         messages.append(
             f"months without data left out of the time steps: {', '.join(gone)}"
         )
-    if not steps:
-        msg = f"No data at all for {period.label}: nothing to classify."
+    if len(steps) < 2:
+        msg = (
+            f"Emerging hotspots need at least 2 months with data in the period ({period.label} "
+            f"has {len(steps)}); give a longer --period (Esri advises 10 or more steps)."
+        )
         raise GeoInputError(msg)
     if len(steps) < 10:
         messages.append(
