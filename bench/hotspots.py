@@ -668,13 +668,7 @@ def report(
         if not ok:
             failed.append(text.split(";")[0])
     misses = [name for name, value, limit in targets if not value < limit]
-    lines.append("")
-    lines.append(
-        f"TARGETS MISSED: {', '.join(misses)}" if misses else "All targets met."
-    )
-    lines.append(
-        f"CHECKS FAILED: {', '.join(failed)}" if failed else "All checks passed."
-    )
+    lines.extend(ingest_bench.closing_lines(misses, failed))
     return lines, not failed
 
 

@@ -710,14 +710,17 @@ def report(
         if not ok
     ]
     failed = [text.split(":")[0] for text, ok in checks if not ok]
-    lines.append("")
-    lines.append(
-        f"TARGETS MISSED: {', '.join(misses)}" if misses else "All targets met."
-    )
-    lines.append(
-        f"CHECKS FAILED: {', '.join(failed)}" if failed else "All checks passed."
-    )
+    lines.extend(closing_lines(misses, failed))
     return lines, not failed
+
+
+def closing_lines(misses: Sequence[str], failed: Sequence[str]) -> list[str]:
+    """The report's last lines: targets missed and checks failed (shared by the benchmarks)."""
+    return [
+        "",
+        f"TARGETS MISSED: {', '.join(misses)}" if misses else "All targets met.",
+        f"CHECKS FAILED: {', '.join(failed)}" if failed else "All checks passed.",
+    ]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
