@@ -193,7 +193,9 @@ def build_hotspots(
     cover = resolve_area(workspace, area)
     weight, harm_note = _harm_weights(workspace, incidents) if harm else (None, None)
     params = HotspotParams(permutations=permutations, seed=seed)
-    common: dict[str, Any] = {"cell_size": cell, "grid": grid, "area": cover}
+    # The grid is built once: the engine counts on it, and naming reads its lattice.
+    lattice = make_grid(None, cell_size=cell, grid=grid, area=cover)
+    common: dict[str, Any] = {"grid": lattice, "area": cover}
     if method == "count":
         out = hotspot_count(incidents, weight=weight, **common)
     elif method == "kde":
@@ -214,9 +216,6 @@ def build_hotspots(
         out = hotspot_emerging(
             incidents, period=per, params=params, covered=covered, **common
         )
-    lattice = make_grid(
-        None, cell_size=out.attrs["params"]["cell_size_m"], grid=grid, area=cover
-    )
     # A clipped edge cell's centre can fall outside the area: locate each
     # cell by a point inside its (clipped) polygon instead.
     inner = shapely.point_on_surface(out.geometry.to_numpy())

@@ -142,7 +142,7 @@ def _weight(
 def _prepare(
     incidents: gpd.GeoDataFrame,
     cell_size: float | None,
-    grid: GridKind,
+    grid: GridKind | HotspotGrid,
     area: Area,
     *,
     keep_outside: bool = False,
@@ -153,9 +153,15 @@ def _prepare(
     must not count for the cell (KDE, a smooth surface, keeps them).
     """
     x, y = _points(incidents, area)
-    cells = make_grid(
-        incidents if area is None else None, cell_size=cell_size, grid=grid, area=area
-    )
+    if isinstance(grid, HotspotGrid):  # a grid built once and reused
+        cells = grid
+    else:
+        cells = make_grid(
+            incidents if area is None else None,
+            cell_size=cell_size,
+            grid=grid,
+            area=area,
+        )
     messages = list(cells.messages)
     if (warn := stacking_warning(x, y)) is not None:
         messages.append(warn)
@@ -188,7 +194,7 @@ def hotspot_count(
     incidents: gpd.GeoDataFrame,
     *,
     cell_size: float | None = None,
-    grid: GridKind = "square",
+    grid: GridKind | HotspotGrid = "square",
     area: Area = None,
     weight: str | npt.ArrayLike | None = None,
 ) -> gpd.GeoDataFrame:
@@ -201,7 +207,8 @@ def hotspot_count(
     cell_size
         Metres; chosen automatically (and reported) when None.
     grid
-        ``"square"`` or ``"hex"``.
+        ``"square"`` or ``"hex"``, or a :class:`~geo.hotspots.grid.HotspotGrid`
+        already built (``cell_size`` is then ignored).
     area
         Polygons to cover (a ward, town or district); the incidents' extent when None.
     weight
@@ -229,7 +236,7 @@ def hotspot_kde(
     incidents: gpd.GeoDataFrame,
     *,
     cell_size: float | None = None,
-    grid: GridKind = "square",
+    grid: GridKind | HotspotGrid = "square",
     area: Area = None,
     weight: str | npt.ArrayLike | None = None,
     bandwidth: float | None = None,
@@ -280,7 +287,7 @@ def hotspot_gistar(
     incidents: gpd.GeoDataFrame,
     *,
     cell_size: float | None = None,
-    grid: GridKind = "square",
+    grid: GridKind | HotspotGrid = "square",
     area: Area = None,
     weight: str | npt.ArrayLike | None = None,
     params: HotspotParams | None = None,
@@ -340,7 +347,7 @@ def hotspot_change(
     before: Period,
     after: Period,
     cell_size: float | None = None,
-    grid: GridKind = "square",
+    grid: GridKind | HotspotGrid = "square",
     area: Area = None,
     params: HotspotParams | None = None,
     covered: Iterable[str] | None = None,
@@ -424,7 +431,7 @@ def hotspot_emerging(
     *,
     period: Period,
     cell_size: float | None = None,
-    grid: GridKind = "square",
+    grid: GridKind | HotspotGrid = "square",
     area: Area = None,
     params: HotspotParams | None = None,
     emerging: EmergingParams | None = None,
