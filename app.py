@@ -10,11 +10,27 @@ import sys
 import streamlit as st
 
 from ui.cached import GeoInputError
+from ui.filters import sidebar_filters
 from ui.workspace import choose_workspace, select_workspace
 
 page = st.navigation(
     [
-        st.Page("ui/pages/map.py", title="Map", icon=":material/map:", default=True),
+        st.Page(
+            "ui/pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            default=True,
+        ),
+        st.Page("ui/pages/map.py", title="Map", icon=":material/map:"),
+        st.Page(
+            "ui/pages/hotspots.py",
+            title="Hotspots",
+            icon=":material/local_fire_department:",
+        ),
+        st.Page("ui/pages/places.py", title="Places", icon=":material/place:"),
+        st.Page(
+            "ui/pages/compare.py", title="Compare", icon=":material/compare_arrows:"
+        ),
         st.Page("ui/pages/data.py", title="Data", icon=":material/table_view:"),
     ]
 )
@@ -22,7 +38,8 @@ st.set_page_config(
     page_title="Hotspot Atlas", page_icon=":material/map:", layout="wide"
 )
 try:
-    select_workspace(choose_workspace(sys.argv[1:], os.environ))
+    # The filters are drawn on every page so their state survives page changes.
+    sidebar_filters(select_workspace(choose_workspace(sys.argv[1:], os.environ)))
     page.run()
 except GeoInputError as exc:
     st.error(str(exc), icon=":material/error:")

@@ -431,14 +431,7 @@ def hotspots_command(
 
 def _hotspot_summary(layer: pd.DataFrame) -> pd.DataFrame | None:
     """Summarise the named hot clusters, largest first (Gi* and emerging hotspots)."""
-    if "name" not in layer.columns or layer["name"].isna().all():
-        return None
-    value = "n" if "n" in layer.columns else layer.columns[1]
-    named = layer[layer["name"].notna()]
-    area_cols = [c for c in layer.columns if c.endswith("_code")]
-    agg = named.groupby("name").agg(
-        cells=("cell_id", "size"),
-        incidents=(value, "sum"),
-        **{c: (c, "first") for c in area_cols},
-    )
-    return agg.sort_values("incidents", ascending=False).reset_index().head(15)
+    from geo.hotspots.build import hot_cluster_table
+
+    table = hot_cluster_table(layer)
+    return None if table.empty else table.head(15)

@@ -68,6 +68,7 @@ __all__ = [
     "read_rejects",
     "read_summary",
     "source_slug",
+    "store_is_current",
     "write_store",
 ]
 
@@ -75,7 +76,8 @@ INCIDENTS_DIR: Final = "incidents"
 REJECTS: Final = "rejects.parquet"
 SUMMARY: Final = "ingest-summary.json"
 MANIFEST: Final = "manifest.json"
-STORE_VERSION: Final = 1
+#: 2: the manifest carries store_id, categories per source and boundary notes.
+STORE_VERSION: Final = 2
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -265,6 +267,24 @@ def has_store(workspace: Workspace) -> bool:
         True when its store has a manifest.
     """
     return (workspace.store / MANIFEST).is_file()
+
+
+def store_is_current(workspace: Workspace) -> bool:
+    """Return whether the workspace's store was written by this version of the code.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    bool
+        False when there is no store or it is an older layout (re-ingest it).
+    """
+    if not has_store(workspace):
+        return False
+    return bool(read_manifest(workspace).get("store_version") == STORE_VERSION)
 
 
 def read_manifest(workspace: Workspace) -> dict[str, Any]:

@@ -18,10 +18,18 @@ import geopandas as gpd
 from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
+from geo.hotspots.build import build_hotspots, hot_cluster_table
 from geo.pipeline import ingest
 from geo.schema import CATEGORY, MONTH, REASON, SOURCE, area_columns
-from geo.store import has_store, open_store, read_manifest, read_rejects, read_summary
-from geo.tables import counts_by_area, load_areas
+from geo.store import (
+    has_store,
+    open_store,
+    read_manifest,
+    read_rejects,
+    read_summary,
+    store_is_current,
+)
+from geo.tables import Coverage, build_table, counts_by_area, load_areas, read_coverage
 from geo.workspace import Workspace, load_workspace
 
 __all__ = [
@@ -31,11 +39,16 @@ __all__ = [
     "GeoInputError",
     "area_counts",
     "area_layer",
+    "area_names",
     "boundary_notes",
+    "coverage",
+    "hot_clusters",
+    "hotspots",
     "prepare_demo",
     "rejects",
     "store_id",
     "summary",
+    "table",
     "workspace",
 ]
 
@@ -56,7 +69,7 @@ def prepare_demo(directory: str) -> str:
     if not path.is_file():
         path = write_demo(directory, seed=DEMO_SEED)
     ws = load_workspace(path)
-    if not has_store(ws):
+    if not store_is_current(ws):  # missing, or written by an older version
         ingest(ws)
     return str(path)
 
@@ -116,3 +129,91 @@ def area_counts(path: str, layer: str, stamp: str) -> gpd.GeoDataFrame:  # noqa:
     areas = area_layer(path, layer).areas
     counts = table.set_index("area_code")["count"]
     return areas.assign(**{COUNT: areas[CODE].map(counts).fillna(0).astype("int64")})
+
+
+@st.cache_data(show_spinner=False)
+def coverage(path: str, stamp: str) -> Coverage:  # noqa: ARG001 - cache key
+    """Months with data and categories, per source."""
+    return read_coverage(load_workspace(path))
+
+
+@st.cache_data(show_spinner="Making the table…")
+def table(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    by: str,
+    period: str | None = None,
+    compare: str | None = None,
+    categories: tuple[str, ...] = (),
+    interval: str | None = None,
+    flags: bool = False,
+    trend: bool = False,
+    profile: bool = False,
+    area: str | None = None,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """:func:`geo.tables.build_table` as ``(frame, notes)``; no categories means all."""
+    frame = build_table(
+        load_workspace(path),
+        by=by,
+        period=period,
+        compare=compare,
+        categories=list(categories) or None,
+        interval=interval,
+        flags=flags,
+        trend=trend,
+        profile=profile,
+        area=area,
+    )
+    return frame, tuple(frame.attrs.get("notes", ()))
+
+
+@st.cache_data(show_spinner="Finding hotspots (Gi*)…")
+def hotspots(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
+    """Gi* hotspot cells without geometry, as ``(cells, params, messages)``."""
+    cells = build_hotspots(
+        load_workspace(path),
+        method="gistar",
+        period=period,
+        categories=list(categories) or None,
+        area=area,
+    )
+    frame = pd.DataFrame(cells.drop(columns=cells.geometry.name))
+    frame.attrs = {}
+    return frame, dict(cells.attrs["params"]), tuple(cells.attrs["messages"])
+
+
+@st.cache_data(show_spinner=False)
+def area_names(path: str, by: str) -> tuple[str, ...]:
+    """Names of the areas of ``by`` (a layer or ``place``), in table order."""
+    return tuple(str(n) for n in load_areas(load_workspace(path), by).names)
+
+
+@st.cache_data(show_spinner=False)
+def hot_clusters(
+    path: str,
+    stamp: str,
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> pd.DataFrame:
+    """One row per named hot cluster: rank, name, cells, incidents, confidence, ward, town.
+
+    Ward and town are those holding most of the cluster's cells (blank
+    without that layer); rank is by incidents.
+    """
+    table = hot_cluster_table(hotspots(path, stamp, period, categories, area)[0])
+    for layer in ("ward", "town"):
+        column = f"{layer}_code"
+        names = (
+            area_layer(path, layer).areas.set_index(CODE)[NAME]
+            if column in table.columns
+            else None
+        )
+        table[layer] = table[column].map(names) if names is not None else ""
+    return table[["rank", "name", "cells", "incidents", "confidence", "ward", "town"]]

@@ -368,6 +368,55 @@ def hotspot_accuracy(
     return hit_rate_pai(hot, n_next, layer.geometry.area.to_numpy(float) / 1e6)
 
 
+def hot_cluster_table(layer: pd.DataFrame) -> pd.DataFrame:
+    """One row per named hot cluster, most incidents first: the planners' list.
+
+    Parameters
+    ----------
+    layer
+        From :func:`build_hotspots` (``gistar``: hot cells are those whose
+        ``hotspot_class`` starts with "hot"; ``emerging``: a hot-spot class).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``name``, ``cells``, ``incidents``, ``confidence`` (the
+        strongest class in the cluster; empty for emerging layers) and, per
+        area layer, ``{layer}_code`` of the area holding most of its cells.
+    """
+    if "hotspot_class" in layer.columns:
+        hot = layer["hotspot_class"].astype(str).str.startswith("hot")
+    elif "emerging_class" in layer.columns:
+        hot = layer["emerging_class"].astype(str).str.endswith("hot spot")
+    else:
+        hot = pd.Series(False, index=layer.index)
+    cells = layer[hot.to_numpy() & layer["name"].notna().to_numpy()]
+    codes = [c for c in layer.columns if c.endswith("_code")]
+    columns = ["rank", "name", "cells", "incidents", "confidence", *codes]
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    groups = cells.groupby("name", sort=False)
+    out = groups.agg(cells=("cell_id", "size"), incidents=("n", "sum"))
+    # "hot 99%" > "hot 95%" > "hot 90%" as text, so max is the strongest.
+    out["confidence"] = (
+        groups["hotspot_class"].max() if "hotspot_class" in cells.columns else ""
+    )
+    for column in codes:
+        out[column] = groups[column].agg(_most_common)
+    out = out.sort_values(["incidents", "cells"], ascending=False).reset_index()
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out[columns]
+
+
+def _most_common(values: pd.Series) -> object:
+    """Return the most frequent non-empty value (alphabetically first on a tie), or None."""
+    counts = values.dropna().value_counts()
+    if counts.empty:
+        return None
+    top = counts[counts == counts.max()].index
+    return sorted(map(str, top))[0]
+
+
 def write_hotspots(layer: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write a hotspot layer with its parameters.
 

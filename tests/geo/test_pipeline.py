@@ -223,3 +223,16 @@ def test_point_exactly_on_a_shared_edge_is_counted_once(
         "a": "W00",
         "b": "W00",
     }  # codes sorting first among the touching wards
+
+
+def test_store_written_by_an_older_layout_is_not_current(ws_path: Path) -> None:
+    from geo.store import MANIFEST, store_is_current
+
+    ws = load_workspace(ws_path)
+    assert not store_is_current(ws)
+    ingest(ws)
+    assert store_is_current(ws)
+    manifest = json.loads((ws.store / MANIFEST).read_text("utf-8"))
+    manifest["store_version"] = 1
+    (ws.store / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    assert not store_is_current(ws)

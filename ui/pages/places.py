@@ -1,0 +1,48 @@
+"""Places page: counts at named places (period against comparison) and a place's time of week."""
+
+import streamlit as st
+
+from ui import cached
+from ui.filters import current_filters
+from ui.render import COLUMNS, describe, for_display, show_notes
+from ui.workspace import workspace_path
+
+path = workspace_path()
+f = current_filters()
+stamp = cached.store_id(path)
+
+st.title("Named places")
+if cached.workspace(path).places is None:
+    st.info(
+        "This workspace has no `[places]` gazetteer, so there are no named-place "
+        "tables. Add one to the workspace file.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+st.caption(describe(f))
+table, notes = cached.table(path, stamp, "place", f.period, f.compare, f.categories)
+st.dataframe(
+    for_display(table.drop(columns=["area_code"])),
+    hide_index=True,
+    column_config={**COLUMNS, "area_name": "Place"},
+    key="places_table",
+)
+show_notes(notes)
+
+st.subheader("Time of week", anchor=False)
+place = st.selectbox("Place", cached.area_names(path, "place"), key="places_area")
+profile, profile_notes = cached.table(
+    path, stamp, "place", f.period, categories=f.categories, profile=True, area=place
+)
+st.caption(
+    f"Incidents at {place} in {f.period} by day and hour (rows: days; columns: hour starting)."
+)
+st.dataframe(
+    profile,
+    column_config={
+        c: st.column_config.NumberColumn(c, format="%.1f") for c in profile.columns
+    },
+    key="places_profile",
+)
+show_notes(profile_notes)
