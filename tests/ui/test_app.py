@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,8 @@ from tests.conftest import (
     police_row,
     write_police_csv,
 )
+from tests.ui.conftest import APP
 from ui import cached
-from ui.map import CARTO_KEY_ENV
 from ui.workspace import (
     DEFAULT_DEMO_DIR,
     DEMO_DIR_ENV,
@@ -29,20 +29,8 @@ from ui.workspace import (
     choose_workspace,
 )
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 DATA_PAGE = "ui/pages/data.py"
 MAP_PAGE = "ui/pages/map.py"
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Point the app's demo at a temporary folder (never the repo's data/demo/)."""
-    folder = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(DEMO_DIR_ENV, str(folder))
-        mp.delenv(WORKSPACE_ENV, raising=False)
-        mp.delenv(CARTO_KEY_ENV, raising=False)
-        yield folder
 
 
 def run_app(page: str | None = None) -> AppTest:
