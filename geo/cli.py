@@ -435,3 +435,129 @@ def _hotspot_summary(layer: pd.DataFrame) -> pd.DataFrame | None:
 
     table = hot_cluster_table(layer)
     return None if table.empty else table.head(15)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    workspace: WorkspaceArg,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="place:NAME, LAYER:NAME (ward:..., town:...) or a GeoJSON/GPKG polygon file."
+        ),
+    ],
+    date: Annotated[str, typer.Option(help="Intervention start, YYYY-MM-DD.")],
+    buffer: Annotated[float, typer.Option(help="Buffer ring width in metres.")] = 200.0,
+    control: Annotated[
+        str | None,
+        typer.Option(
+            help="Control area, same forms as --target (default: the district)."
+        ),
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only these categories; repeat.")
+    ] = None,
+    radius: Annotated[
+        float | None, typer.Option(help="Radius of a place: target in metres.")
+    ] = None,
+    months_before: Annotated[
+        int | None, typer.Option(help="Months before (default: equal windows, <= 12).")
+    ] = None,
+    months_after: Annotated[int | None, typer.Option(help="Months after.")] = None,
+) -> None:
+    """Before/after counts in a target, its buffer and a control; WDQ and WDD test."""
+    from geo.evaluate import evaluate_intervention
+
+    try:
+        ws = load_workspace(workspace)
+        result = evaluate_intervention(
+            ws,
+            target=target,
+            date=date,
+            buffer_m=buffer,
+            control=control,
+            categories=category,
+            radius_m=radius,
+            months_before=months_before,
+            months_after=months_after,
+        )
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"before {result.before[0]}..{result.before[1]}, after {result.after[0]}..{result.after[1]}",
+        highlight=False,
+    )
+    _print_table(result.counts.reset_index())
+    q, d = result.wdq, result.wdd
+    console.print(
+        f"WDQ {q.wdq:.2f} ({1 - q.alpha:.0%} bootstrap interval {q.interval[0]:.2f} to "
+        f"{q.interval[1]:.2f}); success measure {q.success_measure:.3f}, buffer measure "
+        f"{q.buffer_measure:.3f}: {escape(q.reading)}",
+        highlight=False,
+    )
+    console.print(
+        f"WDD {d.estimate:,.1f} {d.units} (SE {d.se:,.1f}, z {d.z:.2f}, p {d.p_value:.3f}; "
+        f"{1 - d.alpha:.0%} interval {d.interval[0]:,.1f} to {d.interval[1]:,.1f})",
+        highlight=False,
+    )
+    console.print(f"verdict: {escape(result.verdict)}", highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        err.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+@app.command("site")
+def site_command(
+    workspace: WorkspaceArg,
+    candidates: Annotated[
+        str,
+        typer.Option(
+            help="venues.csv (name + lon/lat or easting/northing), gazetteer or cells."
+        ),
+    ] = "gazetteer",
+    p: Annotated[int, typer.Option("--p", help="Sites to choose.")] = 3,
+    walk: Annotated[float, typer.Option(help="Walking distance in metres.")] = 400.0,
+    period: Annotated[
+        str | None, typer.Option(help="The period (default: all).")
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only these categories; repeat.")
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option(help="LAYER:NAME to cover (default: the district).")
+    ] = None,
+    harm: Annotated[bool, typer.Option(help="Weight by the [harm] table.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the sites to FILE.csv.")
+    ] = None,
+) -> None:
+    """Choose event or patrol sites covering most incidents within walking distance (MCLP)."""
+    from geo.siting import site_events
+
+    try:
+        ws = load_workspace(workspace)
+        sites = site_events(
+            ws,
+            period=period,
+            categories=category,
+            area=area,
+            candidates=candidates,
+            p=p,
+            walk_m=walk,
+            weight="harm" if harm else "count",
+        )
+        if out is not None:
+            if out.suffix.lower() != ".csv":
+                msg = f"--out {out}: write .csv."
+                raise GeoInputError(msg)
+            pd.DataFrame(sites.drop(columns="geometry")).to_csv(out, index=False)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    _print_table(pd.DataFrame(sites[["rank", "name", "covered", "x", "y"]]))
+    a = sites.attrs
+    console.print(
+        f"covered {a['covered']:,.0f} of {a['total']:,.0f} ({a['covered_share']:.1%}) "
+        f"within {a['walk_m']:,.0f} m; {escape(a['guarantee'])}",
+        highlight=False,
+    )
+    if out is not None:
+        console.print(f"Sites written: {out}")
