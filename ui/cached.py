@@ -217,3 +217,88 @@ def hot_clusters(
         )
         table[layer] = table[column].map(names) if names is not None else ""
     return table[["rank", "name", "cells", "incidents", "confidence", "ward", "town"]]
+
+
+# --- Hotspots page extras (layer with geometry, history, accuracy, files) --------
+
+
+@st.cache_data(show_spinner="Finding hotspots (Gi*)…")
+def hotspot_layer(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The Gi* layer with geometry (EPSG:27700) and ``attrs`` (params, messages)."""
+    from geo.hotspots.build import build_hotspots as _build
+
+    return _build(
+        load_workspace(path),
+        method="gistar",
+        period=period,
+        categories=list(categories) or None,
+        area=area,
+    )
+
+
+@st.cache_data(show_spinner="Comparing hot clusters with the period before…")
+def cluster_history(
+    path: str,
+    stamp: str,
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """:func:`geo.hotspots.build.hot_cluster_history` as ``(frame, messages)``."""
+    from geo.hotspots.build import hot_cluster_history
+
+    frame, messages = hot_cluster_history(
+        load_workspace(path),
+        hotspot_layer(path, stamp, period, categories, area),
+        categories=list(categories) or None,
+    )
+    return frame, tuple(messages)
+
+
+@st.cache_data(show_spinner="Scoring the previous period's hotspots…")
+def previous_accuracy(
+    path: str,
+    stamp: str,
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> dict[str, Any]:
+    """Hit rate and PAI of the previous period's hot cells, or ``{"error": text}``."""
+    from dataclasses import asdict
+
+    from geo.hotspots.build import previous_hotspot_accuracy
+
+    try:
+        result = previous_hotspot_accuracy(
+            load_workspace(path),
+            hotspot_layer(path, stamp, period, categories, area),
+            categories=list(categories) or None,
+        )
+    except GeoInputError as exc:
+        return {"error": str(exc)}
+    return asdict(result)
+
+
+@st.cache_data(show_spinner="Writing the hotspot layer…")
+def hotspot_file(
+    path: str,
+    stamp: str,
+    suffix: str,
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> bytes:
+    """The Gi* layer as a ``.geojson`` (EPSG:4326) or ``.gpkg`` (EPSG:27700) file's bytes."""
+    import tempfile
+
+    from geo.hotspots.build import write_hotspots
+
+    layer = hotspot_layer(path, stamp, period, categories, area)
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_hotspots(layer, Path(tmp) / f"hotspots{suffix}").read_bytes()

@@ -40,7 +40,9 @@ from geo.workspace import Workspace
 __all__ = [
     "METHODS",
     "build_hotspots",
+    "hot_cluster_history",
     "hotspot_accuracy",
+    "previous_hotspot_accuracy",
     "resolve_area",
     "write_hotspots",
 ]
@@ -406,6 +408,217 @@ def hot_cluster_table(layer: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["incidents", "cells"], ascending=False).reset_index()
     out.insert(0, "rank", range(1, len(out) + 1))
     return out[columns]
+
+
+def hot_cluster_history(
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each named hot cluster against the previous period of the same length, and its emerging class.
+
+    For the cells of each cluster, the incidents in the layer's period
+    (``after``) and in the equal-length period just before (``before``),
+    with the exact conditional Poisson test of equal monthly rates
+    (:func:`geo.stats.poisson_rate_test`; exposures are the months with
+    data) and its verdict at 0.05, unadjusted (one test per cluster, read
+    on its own). ``emerging`` is the most common Esri emerging class among
+    the cluster's cells other than "no pattern" (on a tie, the class Esri
+    tests first), from :func:`build_hotspots` with ``method="emerging"``
+    over the months of the period on the same grid; "no pattern" when
+    none, empty when the period is too short to classify.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        From :func:`build_hotspots` with ``method="gistar"`` (``name``,
+        ``hotspot_class``, ``attrs["params"]``).
+    categories, sources
+        The selection the layer was built with.
+
+    Returns
+    -------
+    tuple
+        A frame with ``name``, ``before``, ``after``, ``before_period``,
+        ``p_value``, ``change_verdict``, ``emerging`` (one row per cluster,
+        in the order of :func:`hot_cluster_table`), and messages (why a
+        column is empty).
+
+    Raises
+    ------
+    GeoInputError
+        When the layer is not a Gi* layer.
+    """
+    from geo.hotspots.emerging import EMERGING_CLASSES
+    from geo.stats import poisson_rate_test, verdict
+    from geo.tables import read_coverage, resolve_categories
+
+    if "hotspot_class" not in layer.columns or "params" not in layer.attrs:
+        msg = "hot_cluster_history needs a gistar layer from build_hotspots (with its params)."
+        raise GeoInputError(msg)
+    params = layer.attrs["params"]
+    per = parse_period(str(params["period"]))
+    before = per.previous()
+    table = hot_cluster_table(layer)
+    columns = ["name", "before", "after", "before_period", "p_value"]
+    columns += ["change_verdict", "emerging"]
+    messages: list[str] = []
+    if table.empty:
+        return pd.DataFrame(columns=columns), messages
+    coverage = read_coverage(workspace)
+    available = sorted({c for cs in coverage.categories.values() for c in cs})
+    cats = None
+    if categories:
+        labels = resolve_categories(
+            categories, groups=workspace.groups, available=available
+        )
+        cats = sorted({c for members in labels.values() for c in members})
+    incidents = open_store(
+        workspace, period=(before.start, per.end), categories=cats, sources=sources
+    )
+    hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
+    member = np.where(hot & layer["name"].notna().to_numpy(), layer["name"], None)
+    cells = gpd.GeoDataFrame(
+        {"code": layer["cell_id"].to_numpy(object)},
+        geometry=layer.geometry.to_numpy(),
+        crs=layer.crs,
+    )
+    pos = locate_points(
+        incidents[X].to_numpy(float), incidents[Y].to_numpy(float), cells
+    )
+    inside = pos >= 0
+    found = pd.DataFrame(
+        {
+            "name": member[pos[inside]],
+            "after": incidents[MONTH].to_numpy(object)[inside] >= per.start,
+        }
+    ).dropna(subset=["name"])
+    after = found[found["after"]].groupby("name").size()
+    earlier = found[~found["after"]].groupby("name").size()
+    covered = coverage.covered(sources, categories=cats or available)
+    n_before = sum(m in covered for m in before.months)
+    n_after = sum(m in covered for m in per.months)
+    out = table[["name"]].copy()
+    out["after"] = out["name"].map(after).fillna(0).astype("int64")
+    out["before"] = out["name"].map(earlier).fillna(0).astype("int64")
+    out["before_period"] = before.label
+    if n_before and n_after:
+        out["p_value"] = [
+            poisson_rate_test(
+                int(b), int(a), earlier_exposure=n_before, later_exposure=n_after
+            )
+            for b, a in zip(out["before"], out["after"], strict=True)
+        ]
+        out["change_verdict"] = [
+            verdict(b / n_before, a / n_after, p)
+            for b, a, p in zip(out["before"], out["after"], out["p_value"], strict=True)
+        ]
+    else:
+        out["p_value"] = np.nan
+        out["change_verdict"] = "no data before"
+        messages.append(
+            f"No data for {before.label}, the period before: no change to test "
+            "(a period without data is unknown, not zero)."
+        )
+    try:
+        emerging = build_hotspots(
+            workspace,
+            method="emerging",
+            period=per.label,
+            categories=categories,
+            sources=sources,
+            area=None if params.get("area") in (None, "district") else params["area"],
+            cell=float(params["cell_size_m"]),
+            grid=params["grid"],
+        )
+    except GeoInputError as exc:
+        out["emerging"] = ""
+        messages.append(f"Emerging class not available: {exc}")
+    else:
+        rank = {c: i for i, c in enumerate(EMERGING_CLASSES)}
+        by_cell = dict(
+            zip(
+                emerging["cell_id"], emerging["emerging_class"].astype(str), strict=True
+            )
+        )
+        classes: dict[str, str] = {}
+        clustered = pd.DataFrame(
+            {"name": member, "cell_id": layer["cell_id"].to_numpy(object)}
+        ).dropna(subset=["name"])
+        for name, cell_ids in clustered.groupby("name", sort=False)["cell_id"]:
+            seen = pd.Series(
+                [by_cell.get(c, "no pattern") for c in cell_ids], dtype=object
+            )
+            seen = seen[seen != "no pattern"]
+            if seen.empty:
+                classes[str(name)] = "no pattern"
+                continue
+            counts = seen.value_counts()
+            top = counts[counts == counts.max()].index
+            classes[str(name)] = min(map(str, top), key=lambda c: rank.get(c, 99))
+        out["emerging"] = out["name"].map(classes).fillna("no pattern")
+        messages += [f"Emerging: {m}" for m in emerging.attrs.get("messages", [])]
+    return out[columns].reset_index(drop=True), messages
+
+
+def previous_hotspot_accuracy(
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+) -> AccuracyResult:
+    """How well the previous period's Gi* hot cells predicted the layer's period.
+
+    Builds the Gi* layer for the equal-length period just before (same
+    grid, area and selection) and scores it with :func:`hotspot_accuracy`
+    against the layer's period: hit rate, PAI and PEI.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        From :func:`build_hotspots` with ``method="gistar"``.
+    categories, sources
+        The selection the layer was built with.
+
+    Returns
+    -------
+    AccuracyResult
+        Scores of the previous period's hot cells.
+
+    Raises
+    ------
+    GeoInputError
+        When the previous period has no incidents (nothing to predict from).
+    """
+    params = layer.attrs["params"]
+    per = parse_period(str(params["period"]))
+    before = per.previous()
+    earlier = build_hotspots(
+        workspace,
+        method="gistar",
+        period=before.label,
+        categories=categories,
+        sources=sources,
+        area=None if params.get("area") in (None, "district") else params["area"],
+        cell=float(params["cell_size_m"]),
+        grid=params["grid"],
+        permutations=int(params.get("permutations") or 0),
+        seed=params.get("seed"),
+    )
+    return hotspot_accuracy(
+        workspace,
+        earlier,
+        next_period=per.label,
+        categories=categories,
+        sources=sources,
+    )
 
 
 def _most_common(values: pd.Series) -> object:
