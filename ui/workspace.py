@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import cached
+from ui.upload import md
 
 __all__ = [
     "DEMO_DIR_ENV",
@@ -22,6 +23,7 @@ __all__ = [
     "WorkspaceChoice",
     "choose_workspace",
     "select_workspace",
+    "use_derived_workspace",
     "workspace_path",
 ]
 
@@ -30,6 +32,8 @@ DEMO_DIR_ENV = "HOTSPOT_DEMO_DIR"
 #: Where the demo goes by default: ``data/demo/`` beside ``app.py`` (git-ignored).
 DEFAULT_DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 _STATE_KEY = "workspace_path"
+#: ``(chosen workspace, derived workspace)`` after an upload on the Data page.
+_DERIVED_KEY = "workspace_derived"
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,24 @@ def select_workspace(choice: WorkspaceChoice) -> str:
         If the workspace file is missing or invalid.
     """
     path = cached.prepare_demo(str(choice.path)) if choice.demo else str(choice.path)
+    derived = st.session_state.get(_DERIVED_KEY)
+    if derived is not None and derived[0] == path:
+        path = derived[
+            1
+        ]  # the chosen workspace plus a source uploaded on the Data page
     ws = cached.workspace(path)
     st.session_state[_STATE_KEY] = path
     with st.sidebar:
         st.caption("Workspace")
-        st.markdown(f"**{ws.name}**")
+        st.markdown(f"**{md(ws.name)}**")
         st.code(path, language=None, wrap_lines=True)
+        if derived is not None and path == derived[1]:
+            st.caption(
+                "With a source uploaded on the Data page (your file is unchanged)."
+            )
+            if st.button("Back to the workspace file", key="workspace_original"):
+                del st.session_state[_DERIVED_KEY]
+                st.rerun()
         if choice.demo:
             st.info(
                 "Synthetic demo data: every place, boundary and incident is "
@@ -127,3 +143,18 @@ def workspace_path() -> str:
         The workspace file.
     """
     return str(st.session_state[_STATE_KEY])
+
+
+def use_derived_workspace(derived: str | Path) -> None:
+    """Open ``derived`` (the current workspace plus an uploaded source) from the next run on.
+
+    Kept in session state against the workspace chosen at start, so the
+    user's workspace file is never changed and a new session starts from it.
+
+    Parameters
+    ----------
+    derived
+        The derived workspace file (:func:`ui.upload.add_upload`).
+    """
+    chosen = st.session_state.get(_DERIVED_KEY, (workspace_path(), ""))[0]
+    st.session_state[_DERIVED_KEY] = (chosen, str(derived))

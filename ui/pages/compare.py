@@ -5,6 +5,7 @@ import streamlit as st
 from ui import cached
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, level_label, show_notes, to_xlsx
+from ui.upload import md
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -13,7 +14,7 @@ stamp = cached.store_id(path)
 
 st.title(f"Compare: {f.period} against {f.compare}")
 st.caption(
-    f"By {level_label(f.level).lower()}: {describe(f)} Click a column heading "
+    f"By {md(level_label(f.level).lower())}: {md(describe(f))} Click a column heading "
     'to sort. A blank % change is "No Calc": none in the earlier period.'
 )
 table, notes = cached.table(path, stamp, f.level, f.period, f.compare, f.categories)
@@ -38,4 +39,4 @@ xlsx_col.download_button(
     key="compare_xlsx",
     icon=":material/download:",
 )
-show_notes(notes)
+show_notes(map(md, notes))

@@ -3,7 +3,15 @@
 import streamlit as st
 
 from ui import cached
-from ui.workspace import workspace_path
+from ui.upload import (
+    DATE_FORMATS,
+    UPLOAD_SUFFIXES,
+    UploadMapping,
+    add_upload,
+    md,
+    read_columns,
+)
+from ui.workspace import use_derived_workspace, workspace_path
 
 path = workspace_path()
 stamp = cached.store_id(path)
@@ -20,7 +28,7 @@ for name, src in summary.items():
     rejected = sum(src["rejected"].values())
     months = src["months"]
     with st.container(border=True):
-        st.subheader(name, anchor=False)
+        st.subheader(md(name), anchor=False)
         read_col, kept_col, rejected_col, files_col = st.columns(4)
         read_col.metric("Rows read", f"{src['read']:,}")
         kept_col.metric("Kept", f"{src['kept']:,}")
@@ -85,4 +93,98 @@ if notes:
     st.header("Boundary notes", anchor=False)
     st.caption("What was repaired or assumed when the area layers were loaded.")
     for note in notes:
-        st.info(note, icon=":material/info:")
+        st.info(md(note), icon=":material/info:")
+
+
+# --- adding a source ------------------------------------------------------------
+
+NONE = "(none)"
+st.header("Add a source", anchor=False)
+st.caption(
+    "Upload a partner log (CSV or XLSX) and say which column holds what. It is "
+    "checked and ingested like every other source, into a copy of this workspace "
+    "with its own store: your workspace file is not changed."
+)
+uploaded = st.file_uploader(
+    "CSV or Excel file", type=list(UPLOAD_SUFFIXES), key="upload_file"
+)
+if uploaded is not None:
+    data = uploaded.getvalue()
+    try:
+        columns = read_columns(uploaded.name, data)
+    except cached.GeoInputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    optional = [NONE, *columns]
+    with st.form("upload_mapping"):
+        name = st.text_input(
+            "Source name", key="upload_name", placeholder="ASB log 2024"
+        )
+        date_col, format_col, time_col = st.columns(3)
+        date = date_col.selectbox("Date column", columns, key="upload_date")
+        date_format = format_col.selectbox(
+            "Date format", list(DATE_FORMATS), key="upload_date_format"
+        )
+        time = time_col.selectbox("Time column", optional, key="upload_time")
+        place_col, location_col = st.columns(2)
+        place = place_col.selectbox(
+            "Place name column",
+            optional,
+            key="upload_place",
+            help="Looked up in the workspace's named places (with their aliases).",
+        )
+        location = location_col.selectbox(
+            "Location description column", optional, key="upload_location"
+        )
+        kind_col, x_col, y_col = st.columns(3)
+        kind = kind_col.radio(
+            "Coordinates",
+            ["none", "lonlat", "en"],
+            key="upload_coordinates",
+            format_func={
+                "none": "None (place names only)",
+                "lonlat": "Longitude / latitude",
+                "en": "Easting / northing (British National Grid)",
+            }.get,
+        )
+        x = x_col.selectbox("Longitude or easting column", optional, key="upload_x")
+        y = y_col.selectbox("Latitude or northing column", optional, key="upload_y")
+        cat_col, value_col = st.columns(2)
+        category = cat_col.selectbox("Category column", optional, key="upload_category")
+        value = value_col.text_input(
+            "Category for every row (or for blank cells)",
+            key="upload_category_value",
+            placeholder="Street drinking",
+        )
+        submitted = st.form_submit_button("Add and ingest", icon=":material/upload:")
+    if submitted:
+        coordinates = kind != "none"
+        mapping = UploadMapping(
+            name=name,
+            date=date,
+            date_format=DATE_FORMATS[date_format],
+            time=None if time == NONE else time,
+            place=None if place == NONE else place,
+            location=None if location == NONE else location,
+            x=x if coordinates and x != NONE else None,
+            y=y if coordinates and y != NONE else None,
+            coordinates="lonlat" if kind == "none" else kind,
+            category=None if category == NONE else category,
+            category_value=value or None,
+        )
+        try:
+            with st.spinner("Reading, checking and ingesting…"):
+                derived, result = add_upload(path, mapping, uploaded.name, data)
+        except cached.GeoInputError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            use_derived_workspace(derived)
+            st.session_state["upload_done"] = mapping.name.strip()
+            st.rerun()
+if "upload_done" in st.session_state:
+    added = st.session_state.pop("upload_done")
+    st.success(
+        f"Added source **{md(added)}**: the figures above and every page now include it; "
+        "its rejected rows are in the ledger.",
+        icon=":material/check_circle:",
+    )

@@ -5,8 +5,10 @@ import streamlit as st
 
 from geo.tables import ALL_CRIME
 from ui import cached
+from ui.charts import trend_png
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, level_label, show_notes
+from ui.upload import md
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -15,7 +17,7 @@ stamp = cached.store_id(path)
 areas = cached.workspace(path).areas
 
 st.title("Overview")
-st.caption(describe(f))
+st.caption(md(describe(f)))
 
 district, notes = cached.table(
     path, stamp, "district", f.period, categories=f.categories
@@ -42,7 +44,7 @@ for column, (_, line) in zip(
 ):
     pct = line["pct_change"]
     column.metric(
-        line["category"],
+        md(line["category"]),
         f"{int(line['later_count']):,}",
         delta=f"{int(line['change']):+,} ({pct if isinstance(pct, str) else f'{pct:+.1f}%'})",
         delta_color="inverse",
@@ -72,6 +74,19 @@ trend, trend_notes = cached.table(
 chart = trend.set_index("period")[["count"]].rename(columns={"count": "Incidents"})
 chart["Average over the period"] = chart["Incidents"].mean()
 st.line_chart(chart, y_label="Incidents per month")
+what = ", ".join(f.categories) or "All incidents"
+st.download_button(
+    "Download chart (PNG)",
+    trend_png(
+        list(trend["period"]),
+        list(trend["count"]),
+        title=f"{what}, {cached.workspace(path).name}, {f.period}: incidents per month",
+    ),
+    file_name=f"trend_{f.period.replace(':', '-')}.png",
+    mime="image/png",
+    key="overview_trend_png",
+    icon=":material/download:",
+)
 
 flag_level = "ward" if "ward" in areas else next(iter(areas), None)
 flag_notes: tuple[str, ...] = ()
@@ -87,4 +102,6 @@ if flag_level is not None:
             flags, hide_index=True, column_config=COLUMNS, key="overview_flags"
         )
 
-show_notes(notes, comp_notes, town_notes, trend_notes, flag_notes)
+show_notes(
+    *(map(md, g) for g in (notes, comp_notes, town_notes, trend_notes, flag_notes))
+)

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ui import cached
+from ui.charts import week_profile_png
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, show_notes
+from ui.upload import md
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -20,7 +22,7 @@ if cached.workspace(path).places is None:
     )
     st.stop()
 
-st.caption(describe(f))
+st.caption(md(describe(f)))
 table, notes = cached.table(path, stamp, "place", f.period, f.compare, f.categories)
 st.dataframe(
     for_display(table.drop(columns=["area_code"])),
@@ -28,7 +30,7 @@ st.dataframe(
     column_config={**COLUMNS, "area_name": "Place"},
     key="places_table",
 )
-show_notes(notes)
+show_notes(map(md, notes))
 
 st.subheader("Time of week", anchor=False)
 place = st.selectbox("Place", cached.area_names(path, "place"), key="places_area")
@@ -36,7 +38,7 @@ profile, profile_notes = cached.table(
     path, stamp, "place", f.period, categories=f.categories, profile=True, area=place
 )
 st.caption(
-    f"Incidents at {place} in {f.period} by day and hour (rows: days; columns: hour starting)."
+    f"Incidents at {md(place)} in {f.period} by day and hour (rows: days; columns: hour starting)."
 )
 st.dataframe(
     profile,
@@ -45,4 +47,18 @@ st.dataframe(
     },
     key="places_profile",
 )
-show_notes(profile_notes)
+st.download_button(
+    "Download chart (PNG)",
+    week_profile_png(
+        profile,
+        title=f"{', '.join(f.categories) or 'All incidents'} at {place}, {f.period}: "
+        "time of week",
+    ),
+    file_name=f"time_of_week_{place}_{f.period}.png".replace(":", "-").replace(
+        "/", "-"
+    ),
+    mime="image/png",
+    key="places_profile_png",
+    icon=":material/download:",
+)
+show_notes(map(md, profile_notes))

@@ -1,0 +1,126 @@
+"""Integration: every page of the app on the real Fenland workspace (../shared/data).
+
+The store is built once for the module in a temporary folder, from a copy of
+fenland.toml with ``../shared`` made absolute and a synthetic CCTV log
+(``python -m geo sample-cctv``: there is no public one).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.demo import write_sample_cctv
+from geo.pipeline import ingest
+from geo.store import read_summary
+from geo.workspace import load_workspace
+from tests.conftest import SHARED
+from tests.ui.conftest import APP
+from ui.map import CARTO_KEY_ENV
+from ui.workspace import WORKSPACE_ENV
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not SHARED.is_dir(),
+        reason=f"the real data folder {SHARED} is not beside the checkout",
+    ),
+]
+REPO = Path(__file__).resolve().parents[2]
+ASB = "Anti-social behaviour"
+
+
+@pytest.fixture(scope="module")
+def fenland(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """fenland.toml copied to a temporary folder, ingested, and opened by the app."""
+    root = tmp_path_factory.mktemp("fenland_ui")
+    text = (
+        (REPO / "fenland.toml")
+        .read_text("utf-8")
+        .replace('"../shared/', f'"{SHARED.parent.as_posix()}/')
+    )
+    (root / "fenland.toml").write_text(text, "utf-8")
+    shutil.copy(REPO / "places.csv", root / "places.csv")
+    ws = load_workspace(root / "fenland.toml")
+    write_sample_cctv(ws)
+    ingest(ws)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(WORKSPACE_ENV, str(root / "fenland.toml"))
+        mp.delenv(CARTO_KEY_ENV, raising=False)
+        yield root / "fenland.toml"
+
+
+def open_page(page: str, **query: str | list[str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.mark.usefixtures("fenland")
+def test_overview_shows_the_market_towns() -> None:
+    at = open_page("ui/pages/overview.py")
+    assert at.selectbox(key="filter_end").value == "2024-09"
+    towns = at.dataframe(key="overview_towns").value
+    assert set(towns["area_name"]) == {"March", "Whittlesey", "Wisbech", "Chatteris"}
+    assert (towns.set_index("area_name")["count"] > 0).all()
+    assert any(b.label == "Download chart (PNG)" for b in at.get("download_button"))
+
+
+@pytest.mark.usefixtures("fenland")
+def test_map_page_runs() -> None:
+    at = open_page("ui/pages/map.py")
+    assert at.title[0].value.startswith("Map") or at.caption
+
+
+@pytest.mark.usefixtures("fenland")
+def test_hotspots_list_market_place_for_asb() -> None:
+    at = open_page("ui/pages/hotspots.py", cat=ASB, period="2024-04:2024-09")
+    clusters = at.dataframe(key="hotspots_clusters").value
+    assert "Market Place" in set(clusters["name"])
+    top = clusters.set_index("name").loc["Market Place"]
+    assert top["town"] == "Wisbech"
+    assert top["before_period"] == "2023-10:2024-03"
+    assert top["change_verdict"] in {
+        "significant rise",
+        "significant fall",
+        "no significant change",
+    }
+    assert any(m.label == "PAI" for m in at.metric)
+
+
+@pytest.mark.usefixtures("fenland")
+def test_places_profile_of_market_place_has_cctv_hours() -> None:
+    at = open_page("ui/pages/places.py")
+    assert "Market Place" in at.selectbox(key="places_area").options
+    at.selectbox(key="places_area").set_value("Market Place").run()
+    assert not at.exception
+    profile = at.dataframe(key="places_profile").value
+    assert profile.to_numpy().sum() > 0  # the (synthetic) CCTV log has times
+
+
+@pytest.mark.usefixtures("fenland")
+def test_compare_by_town_lists_wisbech() -> None:
+    at = open_page("ui/pages/compare.py", level="town", period="2024-07:2024-09")
+    table = at.dataframe(key="compare_table").value
+    assert "Wisbech" in set(table["area_name"])
+    assert at.title[0].value == "Compare: 2024-07:2024-09 against 2024-04:2024-06"
+
+
+def test_data_page_accounts_for_every_row(fenland: Path) -> None:
+    at = open_page("ui/pages/data.py")
+    summary = read_summary(load_workspace(fenland))
+    police = summary["police.uk"]
+    rejected = sum(police["rejected"].values())
+    assert (
+        f"{police['read']:,} read = {police['kept']:,} kept + {rejected:,} rejected"
+        in [s.value for s in at.success]
+    )
+    assert rejected > 0  # police.uk's "No Location" rows
