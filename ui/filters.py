@@ -2,7 +2,7 @@
 
 ``app.py`` draws them once per run (so their state survives visits to pages
 that do not use them); pages call :func:`current_filters`. The URL holds
-``period``, ``compare``, ``cat`` (repeated) and ``level``; it is read on the
+``period``, ``compare``, ``cat`` (repeated), ``level`` and ``area``; it is read on the
 first run of a session, so a bookmarked or shared link restores the view,
 and rewritten on every run.
 """
@@ -17,7 +17,7 @@ from geo.periods import parse_period
 from geo.tables import ALL_CRIME
 from ui import cached
 
-__all__ = ["LEVEL_LABELS", "Filters", "current_filters", "sidebar_filters"]
+__all__ = ["ALL_AREAS", "LEVEL_LABELS", "Filters", "current_filters", "sidebar_filters"]
 
 _STATE_KEY = "filters"
 _INIT_KEY = "filters_from_url"
@@ -27,7 +27,9 @@ AUTO, CMP_START, CMP_END = (
     "filter_compare_start",
     "filter_compare_end",
 )
-CATS, LEVEL = "filter_categories", "filter_level"
+CATS, LEVEL, AREA = "filter_categories", "filter_level", "filter_area"
+#: The area filter's "no particular area" choice.
+ALL_AREAS = "All areas"
 #: How a level is shown; an area layer without an entry is shown capitalised.
 LEVEL_LABELS = {
     "district": "District",
@@ -51,12 +53,22 @@ class Filters:
         Store categories, ``[groups]`` names or "All crime"; empty for all.
     level
         An area layer name, ``"district"`` or ``"place"``.
+    area
+        The name of one area of ``level`` to focus on, or ``None`` for all.
     """
 
     period: str
     compare: str
     categories: tuple[str, ...]
     level: str
+    area: str | None = None
+
+    @property
+    def area_spec(self) -> str | None:
+        """The chosen area as ``layer:name`` (e.g. ``town:Wisbech``), or ``None``."""
+        if self.area is None or self.level in ("district", "place"):
+            return None
+        return f"{self.level}:{self.area}"
 
 
 def _levels(path: str) -> list[str]:
@@ -106,6 +118,9 @@ def _from_url(months: list[str], levels: list[str], categories: list[str]) -> li
             st.session_state[LEVEL] = params["level"]
         else:
             ignored.append(f"level={params['level']}")
+    if "area" in params:
+        # Checked against the level's areas when the area box is drawn.
+        st.session_state[AREA] = params["area"]
     return ignored
 
 
@@ -140,11 +155,8 @@ def sidebar_filters(path: str) -> Filters:
         raise cached.GeoInputError(msg)
     levels = _levels(path)
     categories = _category_options(path, stamp)
-    ignored = (
-        _from_url(months, levels, categories)
-        if _INIT_KEY not in st.session_state
-        else []
-    )
+    first_run = _INIT_KEY not in st.session_state
+    ignored = _from_url(months, levels, categories) if first_run else []
     st.session_state[_INIT_KEY] = True
     _defaults(months, levels)
     with st.sidebar:
@@ -186,6 +198,20 @@ def sidebar_filters(path: str) -> Filters:
             key=LEVEL,
             format_func=lambda v: LEVEL_LABELS.get(v, v.capitalize()),
         )
+        area_names = [] if level == "district" else list(cached.area_names(path, level))
+        if st.session_state.get(AREA, ALL_AREAS) not in (ALL_AREAS, *area_names):
+            # From a link: say so; after a change of level: back to all areas.
+            if first_run:
+                ignored.append(f"area={st.session_state[AREA]}")
+            st.session_state[AREA] = ALL_AREAS
+        area = ALL_AREAS
+        if area_names:
+            area = st.selectbox(
+                LEVEL_LABELS.get(level, level.capitalize()),
+                [ALL_AREAS, *area_names],
+                key=AREA,
+                help="Focus on one area: pages that show one area use it.",
+            )
         if ignored:
             st.warning(
                 "Ignored from the link (not in this workspace): " + ", ".join(ignored),
@@ -196,8 +222,11 @@ def sidebar_filters(path: str) -> Filters:
         compare=f"{compare.start}:{compare.end}",
         categories=tuple(chosen),
         level=level,
+        area=None if area == ALL_AREAS else area,
     )
     query: dict[str, str | list[str]] = {"period": filters.period, "level": level}
+    if filters.area is not None:
+        query["area"] = filters.area
     if not auto:
         query["compare"] = filters.compare
     if chosen:
