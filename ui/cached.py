@@ -18,9 +18,19 @@ import geopandas as gpd
 from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
+from geo.gazetteer import load_gazetteer
 from geo.hotspots.build import build_hotspots, hot_cluster_table
+from geo.periods import parse_period
 from geo.pipeline import ingest
-from geo.schema import CATEGORY, MONTH, REASON, SOURCE, area_columns
+from geo.schema import (
+    CATEGORY,
+    LOCATION,
+    MONTH,
+    OCCURRED_AT,
+    REASON,
+    SOURCE,
+    area_columns,
+)
 from geo.store import (
     has_store,
     open_store,
@@ -29,7 +39,14 @@ from geo.store import (
     read_summary,
     store_is_current,
 )
-from geo.tables import Coverage, build_table, counts_by_area, load_areas, read_coverage
+from geo.tables import (
+    Coverage,
+    build_table,
+    counts_by_area,
+    load_areas,
+    read_coverage,
+    resolve_categories,
+)
 from geo.workspace import Workspace, load_workspace
 
 __all__ = [
@@ -40,10 +57,14 @@ __all__ = [
     "area_counts",
     "area_layer",
     "area_names",
+    "area_values",
     "boundary_notes",
     "coverage",
+    "density_layer",
     "hot_clusters",
     "hotspots",
+    "incident_points",
+    "places",
     "prepare_demo",
     "rejects",
     "store_id",
@@ -302,3 +323,144 @@ def hotspot_file(
     layer = hotspot_layer(path, stamp, period, categories, area)
     with tempfile.TemporaryDirectory() as tmp:
         return write_hotspots(layer, Path(tmp) / f"hotspots{suffix}").read_bytes()
+
+
+# --- Map page (areas with values, density, places, incident points) ---------------
+
+
+def _store_categories(path: str, categories: tuple[str, ...]) -> list[str] | None:
+    """The store categories the chosen names cover (union; ``None`` for all)."""
+    if not categories:
+        return None
+    ws = load_workspace(path)
+    available = [
+        c for cats in read_manifest(ws).get("categories", {}).values() for c in cats
+    ]
+    labels = resolve_categories(categories, groups=ws.groups, available=available)
+    return sorted({c for cats in labels.values() for c in cats})
+
+
+@st.cache_data(show_spinner="Counting incidents per area…")
+def area_values(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    layer: str,
+    period: str,
+    compare: str,
+    categories: tuple[str, ...] = (),
+) -> gpd.GeoDataFrame:
+    """Every area of ``layer`` with its count, population, rate, earlier count and change.
+
+    Columns ``count``, ``population``, ``rate_per_1000``, ``earlier``,
+    ``change``, ``pct_change``.
+
+    Counts are of the union of the chosen categories (an incident is counted
+    once however many chosen groups hold it); ``pct_change`` is NaN ("No Calc")
+    where the comparison period had none, ``rate_per_1000`` NaN without a population.
+    """
+    ws = load_workspace(path)
+    cats = _store_categories(path, categories)
+    later_p, earlier_p = parse_period(period), parse_period(compare)
+    incidents = open_store(
+        ws,
+        period=(min(later_p.start, earlier_p.start), max(later_p.end, earlier_p.end)),
+        categories=cats,
+        columns=[*area_columns(layer), MONTH, CATEGORY, SOURCE],
+    )
+    areas = load_areas(ws, layer)
+    later = counts_by_area(incidents, areas, period=later_p, categories=cats)
+    earlier = counts_by_area(incidents, areas, period=earlier_p, categories=cats)
+    values = later.set_index("area_code")
+    values["earlier"] = earlier.set_index("area_code")["count"]
+    values["change"] = values["count"] - values["earlier"]
+    values["pct_change"] = (100 * values["change"] / values["earlier"]).where(
+        values["earlier"] > 0
+    )
+    for missing in ("population", "rate_per_1000"):
+        if missing not in values.columns:
+            values[missing] = float("nan")
+    shapes = area_layer(path, layer).areas[[CODE, NAME, "geometry"]]
+    columns = [
+        "count",
+        "population",
+        "rate_per_1000",
+        "earlier",
+        "change",
+        "pct_change",
+    ]
+    out = shapes.join(values[columns], on=CODE)
+    out[["count", "earlier", "change"]] = out[["count", "earlier", "change"]].fillna(0)
+    return out
+
+
+@st.cache_data(show_spinner="Estimating incident density (KDE)…")
+def density_layer(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    period: str | None = None,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The KDE layer (quartic kernel, FIELD.md §2.2) with geometry, EPSG:27700."""
+    return build_hotspots(
+        load_workspace(path),
+        method="kde",
+        period=period,
+        categories=list(categories) or None,
+        area=area,
+    )
+
+
+@st.cache_data(show_spinner=False)
+def places(path: str) -> gpd.GeoDataFrame | None:
+    """The workspace's named places as points (EPSG:27700), or ``None`` without a gazetteer."""
+    spec = load_workspace(path).places
+    if spec is None:
+        return None
+    table = load_gazetteer(spec.path).places
+    return gpd.GeoDataFrame(
+        {"name": table["name"].astype(str)},
+        geometry=gpd.points_from_xy(table["x"], table["y"]),
+        crs="EPSG:27700",
+    )
+
+
+@st.cache_data(show_spinner="Reading incidents…")
+def incident_points(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    period: str,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+    limit: int = 5_000,
+) -> tuple[gpd.GeoDataFrame | None, int]:
+    """Incidents of the period (within ``area``, ``layer:name``) as ``(points, n)``.
+
+    ``points`` is ``None`` when there are more than ``limit``: the map then
+    shows aggregates only, and the page says how to see the points.
+    """
+    ws = load_workspace(path)
+    per = parse_period(period)
+    wanted = [MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE]
+    if area is not None:
+        layer, _, name = area.partition(":")
+        wanted += area_columns(layer)
+    incidents = open_store(
+        ws,
+        period=(per.start, per.end),
+        categories=_store_categories(path, categories),
+        columns=[c for c in dict.fromkeys(wanted) if c in _store_columns(ws)],
+    )
+    if area is not None:
+        name_col = area_columns(layer)[1]
+        incidents = incidents[incidents[name_col] == name]
+    n = len(incidents)
+    if n > limit:
+        return None, n
+    return incidents.reset_index(drop=True), n
+
+
+def _store_columns(ws: Workspace) -> set[str]:
+    from geo.store import incident_schema
+
+    return set(incident_schema(list(ws.areas)).names)

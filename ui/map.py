@@ -1,26 +1,319 @@
 """Build folium maps from GeoDataFrames; pure (no Streamlit), so it is tested by rendering.
 
 This is the only module that reprojects to the display CRS: everything else
-stays in the working CRS (British National Grid).
+stays in the working CRS (British National Grid). Polygons are simplified in
+metres before reprojection and coordinates rounded, so the page stays small.
+Leaflet and Leaflet.markercluster come from ``ui/assets`` (vendored from npm)
+as data URLs: the map, in the app or downloaded, renders without internet.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-import branca.colormap as cm
 import folium
+import mapclassify
+import numpy as np
+import pandas as pd
 import xyzservices
 import xyzservices.providers as xyz
+from folium.plugins import FastMarkerCluster
 
 import geopandas as gpd
+import shapely
 
 from geo.crs import DISPLAY_CRS
 
-__all__ = ["CARTO_KEY_ENV", "base_tiles", "choropleth_map"]
+__all__ = [
+    "CARTO_KEY_ENV",
+    "INCIDENT_LIMIT",
+    "NO_CALC",
+    "Classes",
+    "add_hotspot_cells",
+    "add_incidents",
+    "add_places",
+    "base_tiles",
+    "choropleth_map",
+    "class_breaks",
+    "diverging_breaks",
+    "standalone_html",
+]
 
 #: Environment variable holding a CARTO basemaps API key (optional).
 CARTO_KEY_ENV = "HOTSPOT_CARTO_API_KEY"
+#: Incidents are drawn as clustered markers only up to this many points.
+INCIDENT_LIMIT = 5_000
+#: Legend label for areas without a value (no population, or no earlier count).
+NO_CALC = "No Calc"
+NO_CALC_COLOUR = "#bdbdbd"
+ASSETS = Path(__file__).parent / "assets"
+
+# ColorBrewer palettes (colorbrewer2.org), all marked colour-blind safe there.
+YLORRD = {
+    1: ["#fd8d3c"],
+    2: ["#fecc5c", "#f03b20"],
+    3: ["#ffeda0", "#feb24c", "#f03b20"],
+    4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
+    5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
+    7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+}
+#: RdBu halves: increases (and hot spots) red, decreases (cold spots) blue.
+RDBU_RED = ["#fddbc7", "#ef8a62", "#b2182b"]
+RDBU_BLUE = ["#d1e5f0", "#67a9cf", "#2166ac"]
+RDBU_MID = "#f7f7f7"
+GISTAR_COLOURS = {
+    "hot 99%": RDBU_RED[2],
+    "hot 95%": RDBU_RED[1],
+    "hot 90%": RDBU_RED[0],
+    "cold 90%": RDBU_BLUE[0],
+    "cold 95%": RDBU_BLUE[1],
+    "cold 99%": RDBU_BLUE[2],
+}
+SCHEMES = {
+    "fisherjenks": "natural breaks (Fisher-Jenks)",
+    "naturalbreaks": "natural breaks (k-means)",
+    "quantiles": "quantiles",
+    "equalinterval": "equal intervals",
+}
+
+
+# --- offline assets ---------------------------------------------------------
+
+
+@cache
+def _data_url(relative: str, mime: str) -> str:
+    data = (ASSETS / relative).read_bytes()
+    if mime == "text/css":
+        text = data.decode("utf-8")
+        for image in ("layers.png", "layers-2x.png"):
+            png = base64.b64encode((ASSETS / "leaflet" / image).read_bytes()).decode()
+            text = text.replace(
+                f"url(images/{image})", f"url(data:image/png;base64,{png})"
+            )
+        data = text.encode("utf-8")
+    data = re.sub(rb"//# sourceMappingURL=\S+", b"", data)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _leaflet_js() -> list[tuple[str, str]]:
+    return [("leaflet", _data_url("leaflet/leaflet.js", "text/javascript"))]
+
+
+def _leaflet_css() -> list[tuple[str, str]]:
+    return [("leaflet_css", _data_url("leaflet/leaflet.css", "text/css"))]
+
+
+class _Map(folium.Map):  # type: ignore[misc]
+    """folium.Map with vendored Leaflet only (no jQuery, Bootstrap, awesome-markers)."""
+
+    def render(self, **kwargs: Any) -> None:
+        self.default_js = _leaflet_js()
+        self.default_css = _leaflet_css()
+        super().render(**kwargs)
+
+
+class _Cluster(FastMarkerCluster):  # type: ignore[misc]
+    """FastMarkerCluster with the vendored Leaflet.markercluster."""
+
+    def render(self, **kwargs: Any) -> None:
+        d = "leaflet.markercluster/"
+        self.default_js = [
+            (
+                "markerclusterjs",
+                _data_url(d + "leaflet.markercluster.js", "text/javascript"),
+            )
+        ]
+        self.default_css = [
+            ("markerclustercss", _data_url(d + "MarkerCluster.css", "text/css")),
+            (
+                "markerclusterdefaultcss",
+                _data_url(d + "MarkerCluster.Default.css", "text/css"),
+            ),
+        ]
+        super().render(**kwargs)
+
+
+class _Legend(folium.MacroElement):  # type: ignore[misc]
+    """A Leaflet control holding pre-escaped legend HTML."""
+
+    _template = folium.template.Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "atlas-legend");
+            div.innerHTML = {{ this.body|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, title: str, subtitle: str, entries: list[tuple[str, str]]
+    ) -> None:
+        super().__init__()
+        self._name = "Legend"
+        rows = "".join(
+            f'<div><span style="display:inline-block;width:14px;height:10px;'
+            f'background:{colour};border:1px solid #777;margin-right:4px"></span>'
+            f"{html.escape(text)}</div>"
+            for colour, text in entries
+        )
+        self.body = (
+            '<div style="background:rgba(255,255,255,0.9);padding:6px 8px;'
+            'font:12px/1.4 sans-serif;border-radius:4px;max-width:260px">'
+            f"<b>{html.escape(title)}</b><br><i>{html.escape(subtitle)}</i>{rows}</div>"
+        )
+
+
+def _control_last(m: folium.Map) -> None:
+    """Move the layer control after every layer: its script names them."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[key]
+            m._children[key] = child
+
+
+def standalone_html(m: folium.Map) -> str:
+    """Return the map as one self-contained HTML page (renders offline, bar tiles)."""
+    return str(m.get_root().render())
+
+
+# --- class breaks -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Class of each value (-1 = no value), with legend colours and labels."""
+
+    index: np.ndarray
+    colours: tuple[str, ...]
+    labels: tuple[str, ...]
+    description: str
+
+
+def _fmt(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def class_breaks(
+    values: pd.Series, *, scheme: str = "fisherjenks", k: int = 5, decimals: int = 0
+) -> Classes:
+    """Classify ``values`` (NaN = no value) with mapclassify into up to ``k`` classes.
+
+    Parameters
+    ----------
+    values
+        Numbers to shade; NaN gets class -1.
+    scheme
+        A key of :data:`SCHEMES`.
+    k
+        Number of classes (fewer when there are fewer distinct values).
+    decimals
+        Decimals in the legend labels.
+
+    Returns
+    -------
+    Classes
+        With YlOrRd colours and a description such as
+        "natural breaks (Fisher-Jenks), 5 classes".
+    """
+    if scheme not in SCHEMES:
+        msg = f"scheme was {scheme!r}; allowed: {', '.join(SCHEMES)}."
+        raise ValueError(msg)
+    y = values.to_numpy(dtype=float)
+    ok = np.isfinite(y)
+    index = np.full(len(y), -1, dtype=int)
+    distinct = np.unique(y[ok])
+    k_eff = int(min(k, len(distinct), 7))
+    if k_eff == 0:
+        return Classes(index, (), (), f"{SCHEMES[scheme]}, no values")
+    if k_eff == 1:
+        bins = distinct[-1:]
+        index[ok] = 0
+    else:
+        kind = scheme
+        if scheme == "fisherjenks" and ok.sum() > 2_000:
+            kind = "fisherjenkssampled"  # exact Fisher-Jenks is O(n²)
+        with warnings.catch_warnings():  # "Numba not installed": fine for our sizes
+            warnings.simplefilter("ignore", UserWarning)
+            result = mapclassify.classify(y[ok], kind, k=k_eff)
+        bins = np.asarray(result.bins, dtype=float)
+        index[ok] = np.asarray(result.yb, dtype=int)
+        k_eff = len(bins)
+    lows = [float(distinct[0]), *bins[:-1]]
+    labels = tuple(
+        _fmt(lo, decimals)
+        if i == 0 and lo == hi
+        else f"{_fmt(lo, decimals)} to {_fmt(hi, decimals)}"
+        for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))
+    )
+    n = len(labels)
+    return Classes(
+        index,
+        tuple(YLORRD[n]),
+        labels,
+        f"{SCHEMES[scheme]}, {n} class{'es' if n > 1 else ''}",
+    )
+
+
+def diverging_breaks(
+    values: pd.Series,
+    *,
+    scheme: str = "fisherjenks",
+    decimals: int = 0,
+    suffix: str = "",
+) -> Classes:
+    """Classify changes into classes centred on 0: up to 3 falls, no change, up to 3 rises.
+
+    The breaks come from classifying the sizes ``|value|`` of non-zero changes,
+    so they are the same either side of 0; colours are RdBu (rises red).
+    """
+    y = values.to_numpy(dtype=float)
+    ok = np.isfinite(y)
+    size = np.abs(y)
+    nonzero = ok & (size > 0)
+    index = np.full(len(y), -1, dtype=int)
+    inner = class_breaks(
+        pd.Series(size[nonzero]), scheme=scheme, k=3, decimals=decimals
+    )
+    side = len(inner.labels)
+    mids = inner.index  # class of each size, 0..side-1
+    order = np.where(y[nonzero] < 0, side - 1 - mids, side + 1 + mids)
+    index[nonzero] = order
+    index[ok & (size == 0)] = side
+    blue = RDBU_BLUE[:side][::-1] if side else []
+    red = RDBU_RED[3 - side :] if side == 3 else RDBU_RED[:side]
+    sizes = [lab.split(" to ") for lab in inner.labels]
+    down = [
+        f"-{p[-1]} to -{p[0]}{suffix}" if len(p) > 1 else f"-{p[0]}{suffix}"
+        for p in sizes
+    ][::-1]
+    up = [
+        f"+{p[0]} to +{p[-1]}{suffix}" if len(p) > 1 else f"+{p[0]}{suffix}"
+        for p in sizes
+    ]
+    return Classes(
+        index,
+        (*blue, RDBU_MID, *red),
+        (*down, "No change", *up),
+        f"diverging around 0, {inner.description.split(',')[0]} of the size of change, "
+        f"{2 * side + 1} classes",
+    )
+
+
+# --- layers ---------------------------------------------------------------------
 
 
 def base_tiles(carto_key: str | None = None) -> xyzservices.TileProvider:
@@ -47,6 +340,21 @@ def base_tiles(carto_key: str | None = None) -> xyzservices.TileProvider:
     return xyz.OpenStreetMap.Mapnik
 
 
+def _display(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """Drop empty geometry, simplify (metres, projected CRS only), to EPSG:4326, round."""
+    geom = frame.geometry
+    shown = frame.loc[~(geom.isna() | geom.is_empty)].copy()
+    if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
+        shown = shown.set_geometry(
+            shown.geometry.simplify(simplify_m, preserve_topology=True)
+        )
+    shown = shown.to_crs(DISPLAY_CRS).reset_index(drop=True)
+    rounded = shapely.transform(shown.geometry.to_numpy(), lambda c: np.round(c, 5))
+    return shown.set_geometry(
+        gpd.GeoSeries(rounded, crs=DISPLAY_CRS, index=shown.index)
+    )
+
+
 def choropleth_map(
     areas: gpd.GeoDataFrame,
     *,
@@ -55,79 +363,263 @@ def choropleth_map(
     layer_name: str,
     name: str = "name",
     name_label: str = "Area",
+    code: str | None = None,
     tiles: xyzservices.TileProvider | None = None,
+    scheme: str = "fisherjenks",
+    k: int = 5,
+    diverging: bool = False,
+    decimals: int = 0,
+    suffix: str = "",
+    no_calc: str = "no population or no earlier count",
+    simplify_m: float = 20.0,
 ) -> folium.Map:
-    """Return a map shading each area by ``value``, with a tooltip and a legend.
+    """Return a map shading each area by ``value`` in classes, with a tooltip and a legend.
 
     Parameters
     ----------
     areas
         Polygons with a CRS (any; reprojected to EPSG:4326 here). Not modified.
     value
-        Numeric column to shade by (e.g. ``incident_count``).
+        Numeric column to shade by; NaN is shown grey (dashed) as "No Calc".
     label
-        What ``value`` is, for the tooltip and the legend ("Incidents").
+        What ``value`` is, with its units, for the tooltip and the legend
+        ("Incidents per 1,000 residents").
     layer_name
         Name of the layer in the layer control.
     name
-        Column holding each area's name, shown in the tooltip (HTML-escaped,
-        as is every text value sent to the map).
+        Column holding each area's name (HTML-escaped, as is every text value).
     name_label
         What an area is, for the tooltip ("Ward").
+    code
+        Column holding each area's code, kept as a feature property so a
+        click can say which area it was.
     tiles
         Base map, shown with its attribution; :func:`base_tiles` when ``None``.
+    scheme, k
+        Class breaks (:func:`class_breaks`); ``diverging`` centres them on 0.
+    decimals, suffix
+        How values are written in the tooltip and legend (``suffix="%"``).
+    no_calc
+        Why an area has no value, for the legend.
+    simplify_m
+        Simplification tolerance in metres (projected input only).
 
     Returns
     -------
     folium.Map
-        Fitted to the areas. Areas with empty geometry are not drawn.
+        Fitted to the areas; Leaflet inlined, so it renders offline.
 
     Raises
     ------
     ValueError
-        If ``areas`` has no CRS or lacks ``name`` or ``value``.
+        If ``areas`` has no CRS or lacks ``name``, ``value`` or ``code``.
     """
     if areas.crs is None:
         msg = "`areas` has no CRS; set one (e.g. EPSG:27700) before mapping it."
         raise ValueError(msg)
-    missing = [c for c in (name, value) if c not in areas.columns]
+    wanted = [name, value, *([code] if code else [])]
+    missing = [c for c in wanted if c not in areas.columns]
     if missing:
         msg = f"`areas` lacks column(s) {', '.join(missing)}; columns: {', '.join(map(str, areas.columns))}."
         raise ValueError(msg)
 
-    geom = areas.geometry
-    shown = areas.loc[~(geom.isna() | geom.is_empty), [name, value, geom.name]]
-    shown = shown.to_crs(DISPLAY_CRS).reset_index(drop=True)  # index = feature id
-    # Tooltip text is inserted into the page as HTML by Leaflet: escape it here.
-    shown[name] = shown[name].astype(str).map(html.escape)
-    shown[value] = shown[value].astype(float)
+    shown = _display(areas[[*dict.fromkeys(wanted), areas.geometry.name]], simplify_m)
+    numbers = shown[value].astype(float)
+    classes = (
+        diverging_breaks(numbers, scheme=scheme, decimals=decimals, suffix=suffix)
+        if diverging
+        else class_breaks(numbers, scheme=scheme, k=k, decimals=decimals)
+    )
+    props = pd.DataFrame(
+        {
+            # Tooltip text is inserted into the page as HTML by Leaflet: escape it.
+            name: shown[name].astype(str).map(html.escape),
+            "shown": [
+                NO_CALC
+                if not np.isfinite(v)
+                else (
+                    f"{v:+,.{decimals}f}{suffix}"
+                    if diverging
+                    else f"{v:,.{decimals}f}{suffix}"
+                )
+                for v in numbers
+            ],
+            "cls": classes.index,
+            "layer": "area",
+        }
+    )
+    if code:
+        props["code"] = shown[code].astype(str).map(html.escape)
+    features = gpd.GeoDataFrame(props, geometry=shown.geometry, crs=DISPLAY_CRS)
+    palette = classes.colours
 
-    top = float(shown[value].max()) if len(shown) else 0.0
-    colours = cm.linear.YlOrRd_09.scale(0.0, max(top, 1.0))
-    colours.caption = label
-
-    m = folium.Map(tiles=None, control_scale=True)
-    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
-    folium.GeoJson(
-        shown.to_json(),
-        name=layer_name,
-        style_function=lambda feature: {
-            "fillColor": colours(feature["properties"][value]),
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        cls = feature["properties"]["cls"]
+        if cls < 0:
+            return {
+                "fillColor": NO_CALC_COLOUR,
+                "fillOpacity": 0.6,
+                "color": "#555555",
+                "weight": 1,
+                "dashArray": "4 3",
+            }
+        return {
+            "fillColor": palette[cls],
             "fillOpacity": 0.7,
             "color": "#555555",
             "weight": 1,
-        },
+        }
+
+    m = _Map(tiles=None, control_scale=True)
+    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
+    folium.GeoJson(
+        features.to_json(),
+        name=layer_name,
+        style_function=style,
         highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
-            fields=[name, value],
+            fields=[name, "shown"],
             aliases=[html.escape(name_label), html.escape(label)],
             localize=True,
             sticky=True,
         ),
     ).add_to(m)
-    colours.add_to(m)
+    entries = list(zip(classes.colours, classes.labels, strict=True))
+    if (classes.index < 0).any():
+        entries.append((NO_CALC_COLOUR, f"{NO_CALC} ({no_calc})"))
+    _Legend(label, classes.description, entries).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if len(shown):
         minx, miny, maxx, maxy = shown.total_bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
+
+
+def add_hotspot_cells(
+    m: folium.Map, cells: gpd.GeoDataFrame, *, method: str = "gistar", show: bool = True
+) -> int:
+    """Add hotspot cells (Gi* hot/cold by confidence, or KDE classes); return cells drawn.
+
+    Only significant Gi* cells, or KDE cells above 0, are drawn. ``cells`` is
+    :func:`geo.hotspots.build.build_hotspots` output (any CRS).
+    """
+    if method == "gistar":
+        keep = cells[cells["hotspot_class"].isin(list(GISTAR_COLOURS))]
+        colours = keep["hotspot_class"].map(GISTAR_COLOURS)
+        text = keep["hotspot_class"].map(
+            lambda c: (
+                f"{'Hot' if c.startswith('hot') else 'Cold'} spot, {c.split()[1]} confidence"
+            )
+        )
+        legend = (
+            "Gi* hot and cold spots",
+            "Getis-Ord Gi*, FDR-adjusted; confidence",
+            [
+                (c, f"{k.split()[0].capitalize()} spot, {k.split()[1]}")
+                for k, c in GISTAR_COLOURS.items()
+            ],
+        )
+    elif method == "kde":
+        keep = cells[cells["kde"] > 0]
+        classes = class_breaks(keep["kde"], scheme="quantiles", k=5, decimals=1)
+        colours = pd.Series(
+            [classes.colours[i] for i in classes.index], index=keep.index, dtype=object
+        )
+        text = keep["kde"].map(lambda v: f"{v:,.1f} incidents per km²")
+        legend = (
+            "Incident density (KDE), incidents per km²",
+            classes.description,
+            list(zip(classes.colours, classes.labels, strict=True)),
+        )
+    else:
+        msg = f"method was {method!r}; allowed: gistar, kde."
+        raise ValueError(msg)
+    names = keep["name"] if "name" in keep.columns else pd.Series("", index=keep.index)
+    frame = gpd.GeoDataFrame(
+        {
+            "place": names.fillna("").astype(str).map(html.escape),
+            "what": text.astype(str),
+            "n": keep["n"].astype(int),
+            "colour": colours.astype(str),
+            "layer": "cell",
+        },
+        geometry=keep.geometry,
+        crs=cells.crs,
+    )
+    shown = _display(frame, 0.0)
+    folium.GeoJson(
+        shown.to_json(),
+        name="Hotspot cells" if method == "gistar" else "Incident density (KDE)",
+        show=show,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.75,
+            "color": f["properties"]["colour"],
+            "weight": 0.5,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["place", "what", "n"], aliases=["Hot cluster", "Cell", "Incidents"]
+        ),
+    ).add_to(m)
+    _Legend(*legend).add_to(m)
+    _control_last(m)
+    return len(shown)
+
+
+def add_places(m: folium.Map, places: gpd.GeoDataFrame, *, show: bool = True) -> None:
+    """Add named places (points, any CRS, column ``name``) as small circles with names."""
+    frame = gpd.GeoDataFrame(
+        {"name": places["name"].astype(str).map(html.escape), "layer": "place"},
+        geometry=places.geometry,
+        crs=places.crs,
+    )
+    folium.GeoJson(
+        _display(frame, 0.0).to_json(),
+        name="Named places",
+        show=show,
+        marker=folium.CircleMarker(
+            radius=5,
+            color="#222222",
+            weight=1.5,
+            fill_color="#ffffff",
+            fill_opacity=1.0,
+        ),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Place"]),
+    ).add_to(m)
+    _control_last(m)
+
+
+def add_incidents(
+    m: folium.Map, incidents: gpd.GeoDataFrame, *, limit: int = INCIDENT_LIMIT
+) -> bool:
+    """Add incidents as clustered markers with escaped popups, if there are at most ``limit``.
+
+    Each popup gives the date (or month), category and location. Returns
+    whether the points were drawn; above ``limit`` the map shows aggregates only.
+    """
+    if len(incidents) == 0 or len(incidents) > limit:
+        return False
+    pts = incidents.to_crs(DISPLAY_CRS)
+    when = pd.Series(pts["month"].astype(str), index=pts.index)
+    if "occurred_at" in pts.columns:
+        day = pd.to_datetime(pts["occurred_at"]).dt.strftime("%Y-%m-%d")
+        when = day.where(day.notna(), when)
+    popup = [
+        f"<b>{html.escape(str(w))}</b><br>{html.escape(str(c))}<br>{html.escape(str(loc))}"
+        for w, c, loc in zip(
+            when, pts["category"].fillna(""), pts["location"].fillna(""), strict=True
+        )
+    ]
+    data = [
+        [round(float(y), 5), round(float(x), 5), p]
+        for x, y, p in zip(pts.geometry.x, pts.geometry.y, popup, strict=True)
+    ]
+    callback = """function callback(row) {
+        var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
+            {radius: 5, color: "#333333", weight: 1, fillColor: "#ffffff", fillOpacity: 0.9});
+        marker.bindPopup(row[2]);
+        return marker;
+    }"""
+    _Cluster(data, callback=callback, name="Incidents (clustered)").add_to(m)
+    _control_last(m)
+    return True

@@ -1,55 +1,315 @@
-"""Map page: incidents per ward over the whole period, as a choropleth."""
+"""Map page: areas shaded by count, rate or change, hotspot cells, places and incidents.
 
+One folium map (streamlit-folium). Pan and zoom never rerun the script: the
+map returns only the feature last clicked, so a click on an area opens its
+profile beside the map. The map is built from the same inputs to the same
+HTML, so a rerun that changes nothing on it (a click, a download) keeps the
+view and the layers switched in its layer control; the layer choices above it
+are widgets and survive reruns and page changes.
+"""
+
+import html
+import math
 import os
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 from ui import cached
-from ui.map import CARTO_KEY_ENV, base_tiles, choropleth_map
+from ui.filters import current_filters
+from ui.map import (
+    CARTO_KEY_ENV,
+    INCIDENT_LIMIT,
+    SCHEMES,
+    add_hotspot_cells,
+    add_incidents,
+    add_places,
+    base_tiles,
+    choropleth_map,
+    standalone_html,
+)
+from ui.render import describe, level_label, show_notes
+from ui.upload import md
 from ui.workspace import workspace_path
 
-LAYER = "ward"
+MEASURES = {
+    "count": "Incidents",
+    "rate_per_1000": "Rate per 1,000 residents",
+    "change": "Change in incidents",
+    "pct_change": "% change",
+}
+HOTSPOT_LAYERS = {
+    "gistar": "Gi* hot and cold spots",
+    "kde": "Density (KDE)",
+    "none": "None",
+}
+SELECTED = "map_selected_area"
 
 path = workspace_path()
-st.title("Incidents by ward")
-if LAYER not in cached.workspace(path).areas:
+f = current_filters()
+stamp = cached.store_id(path)
+ws = cached.workspace(path)
+layers = list(ws.areas)
+
+st.title("Map")
+st.caption(md(describe(f)))
+if not layers:
     st.warning(
-        f"This workspace has no `[areas.{LAYER}]` layer, so there is no ward map. "
-        "Add one to the workspace file and re-run the ingest.",
+        "This workspace has no area layer (`[areas.ward]`), so there is nothing to "
+        "shade. Add one to the workspace file and re-run the ingest.",
         icon=":material/warning:",
     )
     st.stop()
 
-stamp = cached.store_id(path)
-summary = cached.summary(path, stamp)
-wards = cached.area_counts(path, LAYER, stamp)
-months = sorted({m for src in summary.values() for m in src["months"]})
-outside = sum(src["outside"].get(LAYER, 0) for src in summary.values())
-period = f"{months[0]} to {months[-1]}" if months else "no months"
-st.caption(
-    f"All incidents from {len(summary)} source(s), {period}: "
-    f"{int(wards[cached.COUNT].sum()):,} in {len(wards)} wards. "
-    f"{outside:,} incident(s) fell outside every ward and are not shown."
+level_default = f.level if f.level in layers else layers[0]
+c1, c2, c3, c4 = st.columns(4)
+layer = c1.selectbox(
+    "Areas",
+    layers,
+    index=layers.index(level_default),
+    format_func=level_label,
+    key="map_layer",
 )
-
-m = choropleth_map(
-    wards,
-    value=cached.COUNT,
-    label="Incidents",
-    layer_name="Incidents by ward",
-    name_label="Ward",
-    tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)),
+measure = c2.selectbox(
+    "Shade by",
+    list(MEASURES),
+    format_func=MEASURES.__getitem__,
+    key="map_measure",
 )
-st_folium(m, key="ward_map", returned_objects=[], use_container_width=True, height=600)
+hot = c3.selectbox(
+    "Hotspot layer",
+    list(HOTSPOT_LAYERS),
+    format_func=HOTSPOT_LAYERS.__getitem__,
+    key="map_hotspots",
+)
+scheme = c4.selectbox(
+    "Class breaks",
+    [s for s in SCHEMES if s != "naturalbreaks"],
+    format_func=SCHEMES.__getitem__,
+    key="map_scheme",
+)
+t1, t2 = st.columns(2)
+show_places = t1.toggle(
+    "Named places",
+    value=ws.places is not None,
+    key="map_places",
+    disabled=ws.places is None,
+)
+show_points = t2.toggle("Incidents (clustered points)", value=True, key="map_points")
 
-with st.expander("Table of wards"):
-    st.dataframe(
-        wards[[cached.NAME, cached.CODE, cached.COUNT]],
-        hide_index=True,
-        column_config={
-            cached.NAME: "Ward",
-            cached.CODE: "Code",
-            cached.COUNT: st.column_config.NumberColumn("Incidents", format="%d"),
-        },
+area = f.area_spec
+values = cached.area_values(path, stamp, layer, f.period, f.compare, f.categories)
+label = {
+    "count": f"Incidents, {f.period}",
+    "rate_per_1000": f"Incidents per 1,000 residents, {f.period}",
+    "change": f"Change in incidents, {f.period} against {f.compare}",
+    "pct_change": f"% change in incidents, {f.period} against {f.compare}",
+}[measure]
+shown = values
+if area is not None and f.level == layer:
+    shown = values[values[cached.NAME] == f.area]
+
+
+def build_map() -> object:
+    """The map for the current choices (built again for the download)."""
+    m = choropleth_map(
+        shown,
+        value=measure,
+        label=label,
+        layer_name=f"{level_label(layer)}s: {MEASURES[measure].lower()}",
+        name=cached.NAME,
+        name_label=level_label(layer),
+        code=cached.CODE,
+        tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)),
+        scheme=scheme,
+        diverging=measure in ("change", "pct_change"),
+        decimals=1 if measure in ("rate_per_1000", "pct_change") else 0,
+        suffix="%" if measure == "pct_change" else "",
+        no_calc="no population"
+        if measure == "rate_per_1000"
+        else "none in the comparison period",
     )
+    if hot == "gistar":
+        cells = cached.hotspot_layer(path, stamp, f.period, f.categories, area)
+        add_hotspot_cells(m, cells, method="gistar")
+    elif hot == "kde":
+        cells = cached.density_layer(path, stamp, f.period, f.categories, area)
+        add_hotspot_cells(m, cells, method="kde")
+    gaz = cached.places(path)
+    if show_places and gaz is not None:
+        add_places(m, gaz)
+    if show_points and points is not None:
+        add_incidents(m, points)
+    return m
+
+
+points, n_points = (
+    cached.incident_points(path, stamp, f.period, f.categories, area, INCIDENT_LIMIT)
+    if show_points
+    else (None, 0)
+)
+
+map_col, profile_col = st.columns([3, 2], gap="medium")
+with map_col:
+    m = build_map()
+    out = st_folium(
+        m,
+        key="atlas_map",
+        returned_objects=["last_active_drawing"],
+        use_container_width=True,
+        height=560,
+    )
+    notes = [
+        f"{int(values['count'].sum()):,} incidents in the {len(values)} "
+        f"{level_label(layer).lower()}s in {f.period}."
+    ]
+    if show_points and points is None:
+        notes.append(
+            f"{n_points:,} incidents in this selection: too many to draw one by one "
+            f"(limit {INCIDENT_LIMIT:,}). To see them, choose one area in the sidebar "
+            "(Area level, then Area), or fewer categories."
+        )
+    elif show_points:
+        notes.append(
+            f"{n_points:,} incidents drawn as clustered points; zoom in to separate them."
+        )
+    if measure == "rate_per_1000" and values["rate_per_1000"].isna().all():
+        notes.append(
+            "No population table for this layer, so no rates: all areas are No Calc."
+        )
+    show_notes(map(md, notes))
+    stem = f"map_{layer}_{measure}_{f.period}".replace(":", "-")
+    st.download_button(
+        "Download this map (HTML)",
+        lambda: standalone_html(build_map()).encode("utf-8"),  # type: ignore[arg-type]
+        file_name=f"{stem}.html",
+        mime="text/html",
+        key="map_html",
+        icon=":material/download:",
+        help="A standalone page that opens in any browser, without internet "
+        "(the base map needs internet).",
+    )
+
+clicked = (out or {}).get("last_active_drawing") or {}
+props = clicked.get("properties") or {}
+if props.get("layer") == "area" and props.get("code"):
+    st.session_state[SELECTED] = (layer, html.unescape(str(props["code"])))
+selected = st.session_state.get(SELECTED)
+if (selected is None or selected[0] != layer) and area is not None and f.level == layer:
+    match = values.loc[values[cached.NAME] == f.area, cached.CODE]
+    selected = (layer, str(match.iloc[0])) if len(match) else None
+
+
+def _fmt(value: float, decimals: int = 1) -> str:
+    return (
+        "No Calc"
+        if value is None or not math.isfinite(value)
+        else f"{value:,.{decimals}f}"
+    )
+
+
+with profile_col:
+    row = (
+        values[values[cached.CODE] == selected[1]]
+        if selected is not None and selected[0] == layer
+        else values.iloc[0:0]
+    )
+    if row.empty:
+        st.subheader("Area profile", anchor=False)
+        st.info(
+            f"Click a {level_label(layer).lower()} on the map to see its profile here.",
+            icon=":material/touch_app:",
+        )
+    else:
+        r = row.iloc[0]
+        name = str(r[cached.NAME])
+        st.subheader(md(name), anchor=False)
+        st.caption(md(f"{level_label(layer)} {r[cached.CODE]} · {f.period}"))
+        total = values["count"].sum()
+        known = values[values["population"] > 0]
+        district_rate = (
+            float(1000 * known["count"].sum() / known["population"].sum())
+            if len(known)
+            else float("nan")
+        )
+        a, b, c = st.columns(3)
+        a.metric(
+            "Incidents",
+            f"{int(r['count']):,}",
+            help=f"{r['count'] / max(total, 1):.1%} of all in the {level_label(layer).lower()}s",
+        )
+        b.metric(
+            "Rate per 1,000",
+            _fmt(r["rate_per_1000"]),
+            help=f"All {level_label(layer).lower()}s together: {_fmt(district_rate)} per 1,000.",
+        )
+        pct = r["pct_change"]
+        c.metric(
+            f"Against {f.compare}",
+            f"{int(r['change']):+,}",
+            delta=None if not math.isfinite(pct) else f"{pct:+.1f}%",
+            delta_color="inverse",
+        )
+        if math.isfinite(district_rate) and math.isfinite(r["rate_per_1000"]):
+            ratio = (
+                r["rate_per_1000"] / district_rate if district_rate else float("nan")
+            )
+            st.caption(
+                f"Rate {ratio:.1f} times that of all {level_label(layer).lower()}s "
+                f"together ({_fmt(district_rate)} per 1,000)."
+            )
+        trend, _ = cached.table(
+            path, stamp, layer, f.period, categories=f.categories, interval="month"
+        )
+        mine = trend[trend["area_code"] == r[cached.CODE]]
+        if len(mine):
+            st.line_chart(
+                mine.set_index("period")[["count"]].rename(
+                    columns={"count": "Incidents"}
+                ),
+                y_label="Incidents per month",
+                height=180,
+            )
+        cats, _ = cached.table(path, stamp, layer, f.period, f.compare, f.categories)
+        top = cats[
+            (cats["area_code"] == r[cached.CODE]) & (cats["category"] != "All crime")
+        ]
+        top = top.sort_values("later_count", ascending=False).head(5)
+        if len(top):
+            st.markdown("**Top categories**")
+            st.dataframe(
+                top[["category", "later_count", "earlier_count", "verdict"]],
+                hide_index=True,
+                column_config={
+                    "category": "Category",
+                    "later_count": st.column_config.NumberColumn(f.period, format="%d"),
+                    "earlier_count": st.column_config.NumberColumn(
+                        f.compare, format="%d"
+                    ),
+                    "verdict": "Change",
+                },
+                key="map_profile_categories",
+            )
+        clusters = cached.hot_clusters(path, stamp, f.period, f.categories, None)
+        here = (
+            clusters[clusters[layer] == name]
+            if layer in clusters.columns
+            else clusters.iloc[0:0]
+        )
+        st.markdown("**Hotspots here**")
+        if here.empty:
+            st.caption("No Gi* hot cluster in this area in the period.")
+        else:
+            st.dataframe(
+                here[["rank", "name", "incidents", "confidence"]],
+                hide_index=True,
+                column_config={
+                    "rank": "Rank",
+                    "name": "Hot cluster",
+                    "incidents": st.column_config.NumberColumn(
+                        "Incidents", format="%d"
+                    ),
+                    "confidence": "Gi* confidence",
+                },
+                key="map_profile_hotspots",
+            )

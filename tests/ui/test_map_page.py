@@ -1,0 +1,127 @@
+"""The Map page in AppTest: its layer choices, the area profile and the URL's area.
+
+The folium map itself is tested as pure functions in ``test_map.py`` and in a
+real browser in ``tests/e2e``; here the numbers beside it are checked against
+counts made independently from the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from geo.store import open_store
+from geo.workspace import load_workspace
+from tests.ui.conftest import APP
+
+MAP_PAGE = "ui/pages/map.py"
+SELECTED = "map_selected_area"
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _map_app() -> AppTest:
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page(MAP_PAGE)
+    return _run(at)
+
+
+def _period(at: AppTest) -> tuple[str, str]:
+    return at.selectbox(key="filter_start").value, at.selectbox(key="filter_end").value
+
+
+def _ward_counts(demo_dir: Path, period: tuple[str, str]) -> pd.DataFrame:
+    """Incidents per ward in ``period``, counted straight from the store."""
+    ws = load_workspace(demo_dir / "workspace.toml")
+    incidents = open_store(ws, period=period, columns=["ward_code", "ward_name"])
+    return (
+        incidents.dropna(subset=["ward_code"])
+        .groupby(["ward_code", "ward_name"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values("n", ascending=False)
+    )
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_profile_of_a_clicked_ward_matches_an_independent_count(
+    demo_dir: Path,
+) -> None:
+    at = _map_app()
+    assert any("Click a ward on the map" in i.value for i in at.info)
+    counts = _ward_counts(demo_dir, _period(at))
+    code, name, n = counts.iloc[0]
+    at.session_state[SELECTED] = ("ward", code)  # what a click on the ward stores
+    _run(at)
+    assert next(s.value for s in at.subheader) == name
+    assert _metric(at, "Incidents") == f"{n:,}"
+    assert not any("Click a ward on the map" in i.value for i in at.info)
+    # Its top categories are its own: the counts shown add up to at most its total.
+    top = next(d.value for d in at.dataframe if "later_count" in d.value.columns)
+    assert 0 < top["later_count"].sum() <= n
+    assert list(top["later_count"]) == sorted(top["later_count"], reverse=True)
+
+
+def test_the_profile_compares_the_rate_with_all_wards(demo_dir: Path) -> None:
+    at = _map_app()
+    counts = _ward_counts(demo_dir, _period(at))
+    code = counts.iloc[-1]["ward_code"]
+    at.session_state[SELECTED] = ("ward", code)
+    _run(at)
+    rate = float(_metric(at, "Rate per 1,000").replace(",", ""))
+    assert rate > 0
+    assert any("times that of all wards together" in c.value for c in at.caption)
+
+
+def test_changing_the_period_changes_the_counts(demo_dir: Path) -> None:
+    at = _map_app()
+    before = [c.value for c in at.caption if "incidents in the" in c.value]
+    at.selectbox(key="filter_start").set_value("2024-10")
+    _run(at)
+    after = [c.value for c in at.caption if "incidents in the" in c.value]
+    n = int(_ward_counts(demo_dir, _period(at))["n"].sum())
+    assert after != before
+    assert after[0].startswith(f"{n:,} incidents in the ")
+
+
+def test_each_layer_choice_runs(demo_dir: Path) -> None:  # noqa: ARG001 - the demo
+    at = _map_app()
+    for key, values in (
+        ("map_measure", ["rate_per_1000", "change", "pct_change", "count"]),
+        ("map_hotspots", ["kde", "none", "gistar"]),
+        ("map_scheme", ["quantiles", "equalinterval"]),
+        ("map_layer", ["town", "ward"]),
+    ):
+        for value in values:
+            at.selectbox(key=key).set_value(value)
+            _run(at)
+            assert at.selectbox(key=key).value == value
+
+
+def test_an_area_in_the_url_opens_its_profile_and_draws_its_incidents(
+    demo_dir: Path,
+) -> None:
+    counts = _ward_counts(demo_dir, ("2024-01", "2024-12"))
+    _, name, n = counts.iloc[0]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(
+        {"period": "2024-01:2024-12", "level": "ward", "area": str(name)}
+    )
+    _run(at)
+    at.switch_page(MAP_PAGE)
+    _run(at)
+    assert next(s.value for s in at.subheader) == name
+    assert any(
+        c.value.startswith(f"{n:,} incidents drawn as clustered points")
+        for c in at.caption
+    )
