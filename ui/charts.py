@@ -42,8 +42,9 @@ def trend_png(
     *,
     title: str,
     y_label: str = "Incidents per month",
+    average: Sequence[float] | None = None,
 ) -> bytes:
-    """A monthly trend line with its average over the months shown, as PNG bytes.
+    """A monthly trend line with an average line, as PNG bytes.
 
     Parameters
     ----------
@@ -55,6 +56,9 @@ def trend_png(
         Chart title (says what is counted and where).
     y_label
         Vertical axis label, with its unit.
+    average
+        The 12-month average for each month (NaN where unknown); when
+        ``None``, the mean of the months shown.
 
     Returns
     -------
@@ -63,7 +67,12 @@ def trend_png(
     """
     values = pd.Series(np.asarray(counts, dtype=float), index=list(periods))
     known = int(values.notna().sum())
-    average = np.full(len(values), values.mean())  # NaN months left out, as gaps
+    if average is None:
+        line = np.full(len(values), values.mean())  # NaN months left out, as gaps
+        line_label = f"Average over the {known} month(s) with data"
+    else:
+        line = np.asarray(average, dtype=float)
+        line_label = "12-month average"
     fig, ax = plt.subplots(figsize=(9, 4))
     x = np.arange(len(values))
     ax.plot(
@@ -71,11 +80,11 @@ def trend_png(
     )
     ax.plot(
         x,
-        average,
+        line,
         color=OKABE_ITO[1],
         lw=2,
         ls="--",
-        label=f"Average over the {known} month(s) with data",
+        label=line_label,
     )
     step = max(1, len(x) // 12)
     ax.set_xticks(

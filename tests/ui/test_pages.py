@@ -81,6 +81,43 @@ def test_overview_headline_follows_the_categories() -> None:
     assert at.query_params["cat"] == "Burglary"
 
 
+def test_overview_headlines_keep_crime_and_asb_apart(demo_dir: Path) -> None:
+    from geo.store import open_store
+    from geo.tables import ALL_CRIME_CATEGORIES
+
+    at = run_app(OVERVIEW)
+    labels = [m.label for m in at.metric]
+    assert labels[2:4] == ["All crime", "Anti-social behaviour"]
+    ws = load_workspace(demo_dir / "workspace.toml")
+    incidents = open_store(ws, period=("2024-01", "2024-12"), columns=["category"])
+    by_label = {
+        m.label: int(m.value.replace(",", "")) for m in at.metric if "." not in m.value
+    }
+    assert by_label["Incidents in the district"] == len(incidents)
+    crime = incidents["category"].isin(ALL_CRIME_CATEGORIES).sum()
+    asb = (incidents["category"] == "Anti-social behaviour").sum()
+    assert by_label["All crime"] == crime
+    assert by_label["Anti-social behaviour"] == asb
+    # Every other (partner) category gets its own headline, so none is hidden.
+    others = (
+        set(incidents["category"])
+        - set(ALL_CRIME_CATEGORIES)
+        - {"Anti-social behaviour"}
+    )
+    assert others <= set(labels)
+
+
+def test_overview_shows_the_area_chosen_in_the_sidebar(demo_dir: Path) -> None:
+    from geo.store import open_store
+
+    at = run_app(OVERVIEW, level="ward", area="Fenbury East")
+    ws = load_workspace(demo_dir / "workspace.toml")
+    incidents = open_store(ws, period=("2024-01", "2024-12"), columns=["ward_name"])
+    mine = int((incidents["ward_name"] == "Fenbury East").sum())
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Fenbury East"] == f"{mine:,}"
+
+
 def test_compare_level_changes_the_table_and_the_url(demo_dir: Path) -> None:
     at = run_app(COMPARE)
     wards = set(at.dataframe[0].value["area_name"])

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from geo.tables import ALL_CRIME
+from geo.periods import add_months, parse_period
+from geo.tables import ALL_CRIME, ALL_CRIME_CATEGORIES
 from ui import cached
 from ui.charts import trend_png
 from ui.filters import current_filters
@@ -23,17 +24,54 @@ district, notes = cached.table(
     path, stamp, "district", f.period, categories=f.categories
 )
 row = district.iloc[0]
-count_col, rate_col = st.columns(2)
-count_col.metric("Incidents in the district", f"{int(row['count']):,}")
+ASB = "Anti-social behaviour"
+what = ", ".join(f.categories) if f.categories else "all categories and sources"
+count_col, rate_col, area_col = st.columns(3)
+count_col.metric(
+    "Incidents in the district",
+    f"{int(row['count']):,}",
+    help=f"Every incident of {what} in {f.period}, each counted once "
+    "(police.uk crime and anti-social behaviour, and any partner logs).",
+)
 rate = row.get("rate_per_1000")
 rate_col.metric("Rate per 1,000 residents", "n/a" if pd.isna(rate) else f"{rate:.1f}")
+if f.area is not None and f.level not in ("district",):
+    local, _ = cached.table(path, stamp, f.level, f.period, categories=f.categories)
+    mine = local[local["area_name"] == f.area]
+    if len(mine):
+        local_rate = mine.iloc[0].get("rate_per_1000")
+        area_col.metric(
+            md(f.area),
+            f"{int(mine.iloc[0]['count']):,}",
+            help=f"{level_label(f.level)} chosen in the sidebar; rate per 1,000: "
+            + (
+                "n/a"
+                if local_rate is None or pd.isna(local_rate)
+                else f"{local_rate:.1f}"
+            ),
+        )
 
 st.subheader(f"Change since {f.compare}", anchor=False)
 comparison, comp_notes = cached.table(
     path, stamp, "district", f.period, f.compare, f.categories
 )
+# With no categories chosen: police-recorded crime ("All crime", which
+# excludes anti-social behaviour, as police.uk does), anti-social behaviour,
+# and each partner category, so no headline hides another.
+wanted = list(f.categories) or [
+    ALL_CRIME,
+    ASB,
+    *(
+        c
+        for c in comparison["category"]
+        if c not in ALL_CRIME_CATEGORIES and c not in (ALL_CRIME, ASB)
+    ),
+]
 headline = (
-    comparison[comparison["category"].isin(f.categories or [ALL_CRIME])]
+    comparison[comparison["category"].isin(wanted)]
+    .set_index("category")
+    .reindex([c for c in wanted if c in set(comparison["category"])])
+    .reset_index()
     if not comparison.empty
     else comparison
 )
@@ -68,18 +106,44 @@ else:
     town_notes = ()
 
 st.subheader("Monthly trend", anchor=False)
+chosen = parse_period(f.period)
+# Eleven months before the period, so the 12-month average starts with it.
+history, _ = cached.table(
+    path,
+    stamp,
+    "district",
+    f"{add_months(chosen.start, -11)}:{chosen.end}",
+    categories=f.categories,
+    interval="month",
+)
+monthly = history.set_index("period")["count"].astype("Float64")
+rolling = monthly.rolling(12, min_periods=12).mean()
 trend, trend_notes = cached.table(
     path, stamp, "district", f.period, categories=f.categories, interval="month"
 )
-chart = trend.set_index("period")[["count"]].rename(columns={"count": "Incidents"})
-chart["Average over the period"] = chart["Incidents"].mean()
-st.line_chart(chart, y_label="Incidents per month")
+chart = pd.DataFrame(
+    {
+        "Incidents": monthly.loc[trend["period"]].to_numpy(
+            dtype=float, na_value=float("nan")
+        ),
+        "12-month average": rolling.loc[trend["period"]].to_numpy(
+            dtype=float, na_value=float("nan")
+        ),
+    },
+    index=trend["period"],
+)
+st.line_chart(chart, y_label="Incidents per month", color=["#0072B2", "#E69F00"])
+st.caption(
+    "12-month average: the mean of the twelve months up to each month (blank "
+    "where any of them has no data). Months without data are gaps, not zeros."
+)
 what = ", ".join(f.categories) or "All incidents"
 st.download_button(
     "Download chart (PNG)",
     trend_png(
         list(trend["period"]),
-        list(trend["count"]),
+        list(chart["Incidents"]),
+        average=list(chart["12-month average"]),
         title=f"{what}, {cached.workspace(path).name}, {f.period}: incidents per month",
     ),
     file_name=f"trend_{f.period.replace(':', '-')}.png",
