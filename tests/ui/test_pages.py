@@ -89,7 +89,10 @@ def test_overview_headlines_keep_crime_and_asb_apart(demo_dir: Path) -> None:
     labels = [m.label for m in at.metric]
     assert labels[2:4] == ["All crime", "Anti-social behaviour"]
     ws = load_workspace(demo_dir / "workspace.toml")
-    incidents = open_store(ws, period=("2024-01", "2024-12"), columns=["category"])
+    incidents = open_store(
+        ws, period=("2024-01", "2024-12"), columns=["category", "ward_code"]
+    )
+    incidents = incidents[incidents["ward_code"].notna()]  # the district: its wards
     by_label = {
         m.label: int(m.value.replace(",", "")) for m in at.metric if "." not in m.value
     }

@@ -77,9 +77,9 @@ headline = (
 )
 if headline.empty:
     headline = comparison
-for column, (_, line) in zip(
-    st.columns(max(1, min(4, len(headline)))), headline.head(4).iterrows(), strict=False
-):
+lines = list(headline.head(8).iterrows())  # up to two rows of four
+slots = [c for i in range(0, len(lines), 4) for c in st.columns(4)]
+for column, (_, line) in zip(slots, lines, strict=False):
     pct = line["pct_change"]
     column.metric(
         md(line["category"]),
