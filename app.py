@@ -31,6 +31,9 @@ page = st.navigation(
         st.Page(
             "ui/pages/compare.py", title="Compare", icon=":material/compare_arrows:"
         ),
+        st.Page(
+            "ui/pages/plan.py", title="Plan & evaluate", icon=":material/event_note:"
+        ),
         st.Page("ui/pages/data.py", title="Data", icon=":material/table_view:"),
     ]
 )

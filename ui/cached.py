@@ -61,12 +61,14 @@ __all__ = [
     "boundary_notes",
     "coverage",
     "density_layer",
+    "evaluation",
     "hot_clusters",
     "hotspots",
     "incident_points",
     "places",
     "prepare_demo",
     "rejects",
+    "sites",
     "store_id",
     "summary",
     "table",
@@ -464,3 +466,95 @@ def _store_columns(ws: Workspace) -> set[str]:
     from geo.store import incident_schema
 
     return set(incident_schema(list(ws.areas)).names)
+
+
+# --- Plan & evaluate page -------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Counting before and after, WDQ and WDD…")
+def evaluation(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    *,
+    target: str,
+    date: str,
+    buffer_m: float,
+    control: str | None = None,
+    categories: tuple[str, ...] = (),
+    radius_m: float | None = None,
+    months_before: int | None = None,
+    months_after: int | None = None,
+    polygon: bytes | None = None,
+    polygon_suffix: str = ".geojson",
+    upload_name: str = "the uploaded file",
+) -> Any:
+    """:func:`geo.evaluate.evaluate_intervention`; ``polygon`` is an uploaded target file."""
+    import tempfile
+
+    from geo.evaluate import evaluate_intervention
+
+    ws = load_workspace(path)
+    cats = _store_categories(path, categories)
+    with tempfile.TemporaryDirectory() as tmp:
+        chosen: str | Path = target
+        if polygon is not None:
+            chosen = Path(tmp) / f"target{polygon_suffix}"
+            chosen.write_bytes(polygon)
+        try:
+            return evaluate_intervention(
+                ws,
+                target=chosen,
+                date=date,
+                buffer_m=buffer_m,
+                control=control,
+                categories=cats,
+                radius_m=radius_m,
+                months_before=months_before,
+                months_after=months_after,
+            )
+        except GeoInputError as exc:  # name the user's file, not the temporary copy
+            raise GeoInputError(str(exc).replace(str(chosen), upload_name)) from None
+
+
+@st.cache_data(show_spinner="Choosing sites (maximal covering location)…")
+def sites(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    *,
+    period: str,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+    candidates: str = "gazetteer",
+    venues: bytes | None = None,
+    p: int = 3,
+    walk_m: float = 400.0,
+    weight: str = "count",
+    upload_name: str = "the uploaded file",
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`geo.siting.site_events` as ``(sites, totals)``; ``venues`` is an uploaded CSV."""
+    import tempfile
+
+    from geo.siting import site_events
+
+    ws = load_workspace(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        chosen: str | Path = candidates
+        if venues is not None:
+            chosen = Path(tmp) / "venues.csv"
+            chosen.write_bytes(venues)
+        try:
+            out = site_events(
+                ws,
+                period=period,
+                categories=_store_categories(path, categories),
+                area=area,
+                candidates=chosen,
+                p=p,
+                walk_m=walk_m,
+                weight="harm" if weight == "harm" else "count",
+            )
+        except GeoInputError as exc:  # name the user's file, not the temporary copy
+            raise GeoInputError(str(exc).replace(str(chosen), upload_name)) from None
+    totals = dict(out.attrs)
+    out.attrs = {}
+    return out, totals

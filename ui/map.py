@@ -32,6 +32,7 @@ import shapely
 from geo.crs import DISPLAY_CRS
 
 __all__ = [
+    "AREA_COLOURS",
     "CARTO_KEY_ENV",
     "INCIDENT_LIMIT",
     "NO_CALC",
@@ -43,6 +44,7 @@ __all__ = [
     "choropleth_map",
     "class_breaks",
     "diverging_breaks",
+    "plan_map",
     "standalone_html",
 ]
 
@@ -623,3 +625,104 @@ def add_incidents(
     _Cluster(data, callback=callback, name="Incidents (clustered)").add_to(m)
     _control_last(m)
     return True
+
+
+#: Colours of the evaluation areas (Okabe-Ito: distinct with colour-vision deficiency).
+AREA_COLOURS = {"treated": "#D55E00", "buffer": "#E69F00", "control": "#0072B2"}
+
+
+def plan_map(
+    *,
+    areas: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    walk_m: float = 0.0,
+    tiles: xyzservices.TileProvider | None = None,
+) -> folium.Map:
+    """A map of an evaluation's areas (treated, buffer, control) and/or chosen sites.
+
+    Parameters
+    ----------
+    areas
+        Polygons with column ``area`` (``treated``, ``buffer``, ``control``), any CRS.
+    sites
+        Points with ``rank``, ``name``, ``covered``, in a projected CRS
+        (metres), drawn with a circle of ``walk_m``.
+    walk_m
+        Walking distance drawn around each site (metres).
+    tiles
+        Base map; :func:`base_tiles` when ``None``.
+
+    Returns
+    -------
+    folium.Map
+        Fitted to what it shows; Leaflet inlined, so it renders offline.
+    """
+    m = _Map(tiles=None, control_scale=True)
+    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
+    bounds: list[np.ndarray] = []
+    if areas is not None and len(areas):
+        # The control (usually the district) underneath, the treated area on top.
+        order = {"control": 0, "buffer": 1, "treated": 2}
+        shown = _display(
+            areas.assign(_o=areas["area"].map(order)).sort_values("_o")[
+                ["area", areas.geometry.name]
+            ],
+            10.0,
+        )
+        folium.GeoJson(
+            shown.to_json(),
+            name="Evaluation areas",
+            style_function=lambda f: {
+                "fillColor": AREA_COLOURS.get(f["properties"]["area"], "#999999"),
+                "color": AREA_COLOURS.get(f["properties"]["area"], "#999999"),
+                "fillOpacity": 0.08 if f["properties"]["area"] == "control" else 0.35,
+                "weight": 2,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["area"], aliases=["Area"]),
+        ).add_to(m)
+        _Legend(
+            "Evaluation areas",
+            "target, buffer ring and control",
+            [
+                (AREA_COLOURS[k], k.capitalize())
+                for k in ("treated", "buffer", "control")
+            ],
+        ).add_to(m)
+        bounds.append(shown.total_bounds)
+    if sites is not None and len(sites):
+        circles = (
+            sites.assign(geometry=sites.geometry.buffer(walk_m))
+            if walk_m > 0
+            else sites
+        )
+        frame = gpd.GeoDataFrame(
+            {
+                "site": [
+                    f"{int(r)}. {html.escape(str(n))}"
+                    for r, n in zip(sites["rank"], sites["name"], strict=True)
+                ],
+                "covered": [f"{v:,.0f}" for v in sites["covered"]],
+            },
+            geometry=circles.geometry,
+            crs=sites.crs,
+        )
+        shown = _display(frame, 0.0)
+        folium.GeoJson(
+            shown.to_json(),
+            name=f"Sites and {walk_m:,.0f} m walking distance",
+            style_function=lambda _f: {
+                "fillColor": "#009E73",
+                "color": "#009E73",
+                "fillOpacity": 0.25,
+                "weight": 2,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["site", "covered"], aliases=["Site", "Incidents covered"]
+            ),
+        ).add_to(m)
+        bounds.append(shown.total_bounds)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds:
+        b = np.vstack(bounds)
+        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+    return m
