@@ -528,8 +528,12 @@ def _area_index(
         idx = np.zeros(len(pos), dtype=np.int64)
     else:
         codes, uniques = pd.factorize(incidents[_member_columns(incidents, areas)[0]])
-        lookup = pd.Index(areas.codes).get_indexer(pd.Index(uniques, dtype=object))
-        idx = np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
+        # A -1 sentinel at the end: rows in no area (code -1) look it up, and
+        # it keeps the lookup non-empty when no row is in any area.
+        lookup = np.append(
+            pd.Index(areas.codes).get_indexer(pd.Index(uniques, dtype=object)), -1
+        )
+        idx = lookup[codes]
         pos = np.arange(len(idx))
     keep = idx >= 0
     return pos[keep], idx[keep].astype(np.int64)

@@ -1253,3 +1253,27 @@ def test_counts_for_a_period_without_data_are_empty_not_zero(
     assert table["count"].isna().all()
     assert table["rate_per_1000"].isna().all()
     assert any("no data at all for 2020" in n for n in table.attrs["notes"])
+
+
+def test_counts_when_no_incident_is_in_any_area_are_all_zero() -> None:
+    """Every selected incident outside the layer (e.g. none in a market town)."""
+    from geo.tables import Areas, counts_by_area
+
+    areas = Areas(
+        kind="town", codes=("T1", "T2"), names=pd.Series(["A", "B"], index=["T1", "T2"])
+    )
+    incidents = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-02"],
+            "category": ["x", "x"],
+            "source": ["s", "s"],
+            "town_code": pd.Series([None, None], dtype=object),
+            "town_name": pd.Series([None, None], dtype=object),
+        }
+    )
+    table = counts_by_area(incidents, areas)
+    assert list(table["area_code"]) == ["T1", "T2"]
+    assert list(table["count"]) == [0, 0]
+    # Rows in no area are left out while the others are counted.
+    incidents.loc[1, ["town_code", "town_name"]] = ["T2", "B"]
+    assert list(counts_by_area(incidents, areas)["count"]) == [0, 1]
