@@ -561,3 +561,89 @@ def site_command(
     )
     if out is not None:
         console.print(f"Sites written: {out}")
+
+
+@app.command("plan")
+def plan_command(
+    workspace: WorkspaceArg,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="The period to plan from (default: every month in the store)."
+        ),
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help='A category, a [groups] name or "All crime"; repeat.'),
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            help="LAYER:NAME to cover, e.g. town:Wisbech (default: the district)."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Number of places (top hot clusters).")] = 5,
+    visits: Annotated[
+        int, typer.Option(help="Visits to share among the places by demand.")
+    ] = 37,
+    harm: Annotated[
+        bool,
+        typer.Option(help="Rank and share visits by the workspace's [harm] table."),
+    ] = False,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat.")
+    ] = None,
+    cell: Annotated[
+        float | None,
+        typer.Option(help="Cell size in metres (default: chosen and reported)."),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(help="Heading of the printed plan.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write FILE.html (printable one-page A4) or FILE.csv."),
+    ] = None,
+) -> None:
+    """Patrol plan: the top hot places, their busiest times, visits and the forecast check."""
+    from geo.plan import make_plan, plan_csv, plan_html
+
+    try:
+        if out is not None and out.suffix.lower() not in (".html", ".htm", ".csv"):
+            msg = f"--out {out}: write .html or .csv."
+            raise GeoInputError(msg)
+        ws = load_workspace(workspace)
+        plan = make_plan(
+            ws,
+            period=period,
+            categories=category,
+            area=area,
+            top=top,
+            visits=visits,
+            weight="harm" if harm else "count",
+            sources=source,
+            cell=cell,
+        )
+        if out is not None:
+            text = (
+                plan_csv(plan)
+                if out.suffix.lower() == ".csv"
+                else plan_html(plan, title=title)
+            )
+            out.write_text(text, encoding="utf-8")
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"Patrol plan for {escape(plan.period)} ({escape(plan.area)}); "
+        f"change against {escape(plan.before_period)}.",
+        highlight=False,
+    )
+    show = [c for c in plan.table.columns if c not in ("demand", "confidence")]
+    _print_table(plan.table[show])
+    console.print(
+        f"forecast: {escape(plan.forecast_text)}", highlight=False, soft_wrap=True
+    )
+    for message in plan.messages:
+        err.print(f"note: {escape(message)}", highlight=False, soft_wrap=True)
+    if out is not None:
+        console.print(f"Plan written: {out}")
