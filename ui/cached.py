@@ -65,6 +65,7 @@ __all__ = [
     "hot_clusters",
     "hotspots",
     "incident_points",
+    "patrol_plan",
     "places",
     "prepare_demo",
     "rejects",
@@ -558,3 +559,29 @@ def sites(
     totals = dict(out.attrs)
     out.attrs = {}
     return out, totals
+
+
+@st.cache_data(show_spinner="Making the patrol plan…")
+def patrol_plan(
+    path: str,
+    stamp: str,  # noqa: ARG001 - cache key
+    *,
+    period: str,
+    categories: tuple[str, ...] = (),
+    area: str | None = None,
+    top: int = 5,
+    visits: int = 37,
+    weight: str = "count",
+) -> Any:
+    """:func:`geo.plan.make_plan` (a :class:`geo.plan.PatrolPlan`)."""
+    from geo.plan import make_plan
+
+    return make_plan(
+        load_workspace(path),
+        period=period,
+        categories=list(categories) or None,
+        area=area,
+        top=top,
+        visits=visits,
+        weight="harm" if weight == "harm" else "count",
+    )

@@ -12,12 +12,15 @@ the map renders without them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,19 +65,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on the synthetic demo, served on a loopback port; yields its URL."""
+def _require_browser() -> None:
     if sync_playwright is None:
         _skip_or_fail("Playwright (python) is not installed")
     if not CHROMIUM or not Path(CHROMIUM).exists():
         _skip_or_fail("Chromium not found: `apt-get install chromium`")
-    demo = tmp_path_factory.mktemp("e2e-demo")
-    ingest(load_workspace(write_demo(demo, seed=DEMO_SEED)))
+
+
+@contextlib.contextmanager
+def _serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "HOTSPOT_DEMO_DIR": str(demo)}
-    env.pop("HOTSPOT_WORKSPACE", None)
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -104,9 +106,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(
-                    "streamlit did not start: " + Path(log.name).read_text()[-2000:]
-                )
+                pytest.fail("streamlit did not start: " + log_path.read_text()[-2000:])
             time.sleep(0.3)
         yield url
     finally:
@@ -116,6 +116,62 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the synthetic demo, served on a loopback port; yields its URL."""
+    _require_browser()
+    demo = tmp_path_factory.mktemp("e2e-demo")
+    ingest(load_workspace(write_demo(demo, seed=DEMO_SEED)))
+    env = {**os.environ, "HOTSPOT_DEMO_DIR": str(demo)}
+    env.pop("HOTSPOT_WORKSPACE", None)
+    with _serve(env, tmp_path_factory.mktemp("e2e-log") / "streamlit.log") as url:
+        yield url
+
+
+#: User-supplied text that runs script if it is ever inserted as HTML.
+XSS = "<img src=x onerror=alert(1)>"
+BOLD = "<b>bold</b>"
+#: A point in the demo's Pellmoor ward, far from every named place, so the hot
+#: cluster there is named after the incidents' own location text.
+HOSTILE_XY = (589_587.0, 269_854.0)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo plus a source uploaded through ui.upload whose text is HTML."""
+    _require_browser()
+    import pyproj
+
+    from ui.upload import UploadMapping, add_upload
+
+    root = tmp_path_factory.mktemp("e2e-hostile")
+    demo = write_demo(root, seed=DEMO_SEED)
+    ingest(load_workspace(demo))
+    to_lonlat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+    lon, lat = to_lonlat.transform(*HOSTILE_XY)
+    rows = ["Date,Time,Where,Lon,Lat,Type"]
+    rows += [
+        f'{day:02d}/{month:02d}/2024,21:30,"{XSS}",{lon:.6f},{lat:.6f},{BOLD}'
+        for month in range(1, 13)
+        for day in (3, 10, 17, 24, 28)
+    ]
+    mapping = UploadMapping(
+        name="Partner log",
+        date="Date",
+        date_format="%d/%m/%Y",
+        time="Time",
+        location="Where",
+        x="Lon",
+        y="Lat",
+        coordinates="lonlat",
+        category="Type",
+    )
+    derived, _ = add_upload(demo, mapping, "log.csv", "\n".join(rows).encode())
+    env = {**os.environ, "HOTSPOT_WORKSPACE": str(derived)}
+    with _serve(env, root / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +224,7 @@ PAGES = [
     ("places", "places"),
     ("compare", "compare"),
     ("data", "data"),
+    ("plan", "plan"),
 ]
 
 
@@ -188,7 +245,10 @@ def test_page_renders_in_a_browser(
 
 def _map_frame(page: Page) -> Any:
     """The st_folium iframe, once Leaflet has drawn the area polygons in it."""
-    frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+    # A changed map mounts a new frame; the old one lingers hidden (width -1).
+    frame = page.frame_locator(
+        'iframe[title="streamlit_folium.st_folium"]:not([width="-1"])'
+    )
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
     return frame
 
@@ -223,3 +283,82 @@ def test_map_renders_and_a_click_on_a_ward_opens_its_profile(
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not page.errors  # type: ignore[attr-defined]
     _shot(page, "map_profile")
+
+
+def test_uploaded_html_is_shown_as_text_and_never_runs(
+    hostile_server: str, page: Page
+) -> None:
+    query = urllib.parse.urlencode(
+        {"period": "2024-01:2024-12", "cat": BOLD, "level": "ward", "area": "Pellmoor"}
+    )
+    page.goto(f"{hostile_server}/map?{query}")
+    _settle(page, "Map")
+    frame = _map_frame(page)
+    # The hot cell of the uploaded incidents: its tooltip names the cluster by
+    # the incidents' location, which must read as the text the user typed.
+    # (Hovered through Leaflet: the incidents' cluster marker sits on top.)
+    leaflet = next(
+        f
+        for f in page.frames
+        if "streamlit_folium" in f.url
+        and f.frame_element().get_attribute("width") != "-1"
+    )
+    tips = leaflet.evaluate(
+        """() => {
+            window.map.eachLayer(l => {
+                const p = l.feature && l.feature.properties;
+                if (p && p.layer === 'cell') {
+                    l.fire('mouseover', {latlng: l.getBounds().getCenter()}, true);
+                }
+            });
+            return Array.from(document.querySelectorAll('.leaflet-tooltip'))
+                .map(t => t.innerText);
+        }"""
+    )
+    assert tips
+    assert any(XSS in t for t in tips), tips
+    assert frame.locator('img[src="x"]').count() == 0
+    assert frame.locator('img[src="x"]').count() == 0
+    # The profile of the ward chosen in the URL, and the page text, escape it too.
+    page.get_by_text("Hotspots here").wait_for(timeout=60_000)
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator("b", has_text="bold").count() == 0
+    _shot(page, "map_hostile_text")
+    for path in ("", "hotspots", "places", "compare", "data", "plan"):
+        page.goto(f"{hostile_server}/{path}?{query}")
+        page.locator("h1").first.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+            timeout=60_000,
+        )
+        assert page.locator('img[src="x"]').count() == 0, path
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+    assert not page.errors  # type: ignore[attr-defined]  # no alert() dialog either
+
+
+def test_patrol_plan_downloads_and_prints_on_one_a4_page(
+    server: str, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    page.goto(f"{server}/plan")
+    _settle(page, "Plan & evaluate")
+    page.get_by_role("button", name="Make the plan").click()
+    button = page.get_by_role("button", name="Printable plan (HTML, one A4 page)")
+    button.wait_for(timeout=60_000)
+    _shot(page, "plan_patrol")
+    with page.expect_download() as download:
+        button.click()
+    html_file = tmp_path / "plan.html"
+    download.value.save_as(html_file)
+    text = html_file.read_text("utf-8")
+    assert '<main id="plan">' in text
+
+    printed = browser.new_page()
+    try:
+        printed.goto(html_file.as_uri())
+        printed.locator("#plan svg").first.wait_for(timeout=20_000)
+        printed.screenshot(path=str(ARTIFACTS / "plan_printable.png"), full_page=True)
+        pdf = printed.pdf(prefer_css_page_size=True)
+    finally:
+        printed.close()
+    pages = re.findall(rb"/Type\s*/Page\b", pdf)
+    assert len(pages) == 1

@@ -130,3 +130,22 @@ def test_target_kind_and_name_must_agree(demo_dir: Path) -> None:  # noqa: ARG00
     at.selectbox(key="eval_name").set_value("place:Market Place")
     _submit(at, "evaluate_form")
     assert any("Choose a town" in w.value for w in at.warning)
+
+
+def test_patrol_plan_matches_make_plan_and_prints(demo_dir: Path) -> None:
+    from geo.plan import make_plan
+
+    at = _plan_app()
+    at.number_input(key="plan_top").set_value(3)
+    at.number_input(key="plan_visits").set_value(20)
+    _submit(at, "plan_form")
+    ws = load_workspace(demo_dir / "workspace.toml")
+    period = f"{at.selectbox(key='filter_start').value}:{at.selectbox(key='filter_end').value}"
+    direct = make_plan(ws, period=period, top=3, visits=20)
+    shown = next(d.value for d in at.dataframe if "visits" in d.value.columns)
+    assert list(shown["name"]) == list(direct.table["name"])
+    assert list(shown["visits"]) == list(direct.table["visits"])
+    assert shown["visits"].sum() == 20
+    labels = [b.label for b in at.get("download_button")]
+    assert "Printable plan (HTML, one A4 page)" in labels
+    assert any(direct.forecast_text in m.value for m in at.markdown)

@@ -58,6 +58,116 @@ def _show_map(m: object, key: str, file_stem: str) -> None:
     )
 
 
+# --- patrol plan ----------------------------------------------------------------------
+
+with plan_tab:
+    st.markdown(
+        f"The top hot places of {md(f.period)} (Getis-Ord Gi*, named as on the "
+        "Hotspots page), when they are busiest (day of week by hour, where the "
+        "data has times) and how many of the year's patrols each should get, "
+        "in proportion to demand. Prints on one A4 page."
+    )
+    with st.form("plan_form"):
+        c1, c2, c3 = st.columns(3)
+        top = c1.number_input("Places", 1, 10, 5, key="plan_top")
+        visits = c2.number_input("Patrols to share", 1, 1_000, 37, key="plan_visits")
+        plan_weight = c3.radio(
+            "Rank by",
+            ["count", "harm"] if ws.harm is not None else ["count"],
+            format_func={"count": "Incidents", "harm": "Harm (weighted)"}.__getitem__,
+            key="plan_weight",
+        )
+        go = st.form_submit_button("Make the plan", type="primary")
+    if go:
+        st.session_state["plan_run"] = True
+    if st.session_state.get("plan_run"):
+        from geo.plan import plan_csv, plan_html
+
+        try:
+            plan = cached.patrol_plan(
+                path,
+                stamp,
+                period=f.period,
+                categories=f.categories,
+                area=f.area_spec,
+                top=int(top),
+                visits=int(visits),
+                weight=plan_weight,
+            )
+        except cached.GeoInputError as exc:
+            st.error(md(str(exc)), icon=":material/error:")
+        else:
+            if plan.table.empty:
+                st.info(
+                    "No hot place in this selection: nothing to plan. Try a longer "
+                    "period, more categories or the whole district.",
+                    icon=":material/info:",
+                )
+            else:
+                shown = [
+                    c
+                    for c in (
+                        "rank",
+                        "name",
+                        *layers,
+                        "incidents",
+                        "harm",
+                        "change",
+                        "trend",
+                        "windows",
+                        "visits",
+                    )
+                    if c in plan.table.columns
+                ]
+                st.dataframe(
+                    plan.table[shown],
+                    hide_index=True,
+                    column_config={
+                        "rank": "Rank",
+                        "name": "Place",
+                        **{k: level_label(k) for k in layers},
+                        "incidents": st.column_config.NumberColumn(
+                            "Incidents", format="%d"
+                        ),
+                        "harm": st.column_config.NumberColumn("Harm", format="%.0f"),
+                        "change": st.column_config.TextColumn(
+                            f"Change since {plan.before_period}"
+                        ),
+                        "trend": "Verdict",
+                        "windows": "Busiest times",
+                        "visits": st.column_config.NumberColumn("Patrols", format="%d"),
+                    },
+                    key="plan_table",
+                )
+            st.markdown(
+                "**Is targeting hotspots paying off?** " + md(plan.forecast_text)
+            )
+            for note in plan.messages:
+                st.caption(md(note))
+            page_html = plan_html(plan)
+            stem = f"patrol_plan_{f.period.replace(':', '-')}"
+            h, c = st.columns(2)
+            h.download_button(
+                "Printable plan (HTML, one A4 page)",
+                page_html.encode("utf-8"),
+                file_name=f"{stem}.html",
+                mime="text/html",
+                key="plan_html",
+                icon=":material/print:",
+            )
+            c.download_button(
+                "Plan table (CSV)",
+                plan_csv(plan).encode("utf-8"),
+                file_name=f"{stem}.csv",
+                mime="text/csv",
+                key="plan_csv",
+                icon=":material/download:",
+            )
+            with st.expander("Preview of the printed plan", expanded=False):
+                # Our own page; every user-supplied text in it is escaped (plan_html).
+                st.iframe(page_html, height=1_150)
+
+
 # --- engagement-event siting -----------------------------------------------------------
 
 with sites_tab:
