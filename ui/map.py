@@ -55,6 +55,8 @@ INCIDENT_LIMIT = 5_000
 #: Legend label for areas without a value (no population, or no earlier count).
 NO_CALC = "No Calc"
 NO_CALC_COLOUR = "#bdbdbd"
+#: Above this many values, natural breaks are fitted on an evenly spaced sample of them.
+FISHER_JENKS_SAMPLE = 300
 ASSETS = Path(__file__).parent / "assets"
 
 # ColorBrewer palettes (colorbrewer2.org), all marked colour-blind safe there.
@@ -238,6 +240,7 @@ def class_breaks(
     ok = np.isfinite(y)
     index = np.full(len(y), -1, dtype=int)
     distinct = np.unique(y[ok])
+    sampled = False
     k_eff = int(min(k, len(distinct), 7))
     if k_eff == 0:
         return Classes(index, (), (), f"{SCHEMES[scheme]}, no values")
@@ -245,12 +248,26 @@ def class_breaks(
         bins = distinct[-1:]
         index[ok] = 0
     else:
-        kind = scheme
-        if scheme == "fisherjenks" and ok.sum() > 2_000:
-            kind = "fisherjenkssampled"  # exact Fisher-Jenks is O(n²)
+        values = y[ok]
+        sampled = scheme == "fisherjenks" and len(values) > FISHER_JENKS_SAMPLE
         with warnings.catch_warnings():  # "Numba not installed": fine for our sizes
             warnings.simplefilter("ignore", UserWarning)
-            result = mapclassify.classify(y[ok], kind, k=k_eff)
+            if sampled:
+                # Exact Fisher-Jenks is O(n²) (seconds from ~1,000 values without
+                # numba); mapclassify's sampled version draws an unseeded sample,
+                # so the breaks, and the map, would change on every rerun. Fit
+                # on a fixed, evenly spaced sample of the sorted values instead,
+                # then classify every value with those breaks.
+                ordered = np.sort(values)
+                picks = np.linspace(0, len(ordered) - 1, FISHER_JENKS_SAMPLE)
+                sample = ordered[picks.round().astype(int)]
+                fitted = np.asarray(
+                    mapclassify.FisherJenks(sample, k=k_eff).bins, dtype=float
+                )
+                fitted[-1] = ordered[-1]
+                result = mapclassify.UserDefined(values, np.unique(fitted))
+            else:
+                result = mapclassify.classify(values, scheme, k=k_eff)
         bins = np.asarray(result.bins, dtype=float)
         index[ok] = np.asarray(result.yb, dtype=int)
         k_eff = len(bins)
@@ -266,7 +283,13 @@ def class_breaks(
         index,
         tuple(YLORRD[n]),
         labels,
-        f"{SCHEMES[scheme]}, {n} class{'es' if n > 1 else ''}",
+        f"{SCHEMES[scheme]}"
+        + (
+            f" (fitted on {FISHER_JENKS_SAMPLE} evenly spaced values)"
+            if sampled
+            else ""
+        )
+        + f", {n} class{'es' if n > 1 else ''}",
     )
 
 
