@@ -59,15 +59,19 @@ __all__ = [
     "area_names",
     "area_values",
     "boundary_notes",
+    "cluster_history",
     "coverage",
     "density_layer",
     "evaluation",
     "hot_clusters",
+    "hotspot_file",
+    "hotspot_layer",
     "hotspots",
     "incident_points",
     "patrol_plan",
     "places",
     "prepare_demo",
+    "previous_accuracy",
     "rejects",
     "sites",
     "store_id",
@@ -309,21 +313,17 @@ def previous_accuracy(
     return asdict(result)
 
 
-@st.cache_data(show_spinner="Writing the hotspot layer…")
-def hotspot_file(
-    path: str,
-    stamp: str,
-    suffix: str,
-    period: str | None = None,
-    categories: tuple[str, ...] = (),
-    area: str | None = None,
-) -> bytes:
-    """The Gi* layer as a ``.geojson`` (EPSG:4326) or ``.gpkg`` (EPSG:27700) file's bytes."""
+def hotspot_file(layer: gpd.GeoDataFrame, suffix: str) -> bytes:
+    """The Gi* layer as a ``.geojson`` (EPSG:4326) or ``.gpkg`` (EPSG:27700) file's bytes.
+
+    Not cached and free of Streamlit calls: the Hotspots page passes it to
+    ``st.download_button`` as a deferred callable, which Streamlit runs on
+    its own thread only when the button is clicked.
+    """
     import tempfile
 
     from geo.hotspots.build import write_hotspots
 
-    layer = hotspot_layer(path, stamp, period, categories, area)
     with tempfile.TemporaryDirectory() as tmp:
         return write_hotspots(layer, Path(tmp) / f"hotspots{suffix}").read_bytes()
 

@@ -1,7 +1,8 @@
 """Charts as PNG files for the "Download chart (PNG)" buttons, drawn server-side with matplotlib.
 
-Pure functions: data in, PNG bytes out (Agg backend, no display, no
-Streamlit). Colours are from the Okabe-Ito palette, which stays distinct
+Pure functions: data in, PNG bytes out (matplotlib's object API, no
+pyplot state, so safe on the thread that serves a deferred download; no
+display, no Streamlit). Colours are from the Okabe-Ito palette, which stays distinct
 under the common colour-vision deficiencies; every chart has a title and
 labelled axes with units.
 """
@@ -11,11 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from io import BytesIO
 
-import matplotlib as mpl
-
-mpl.use("Agg")  # before pyplot: no display on a server
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -32,7 +28,6 @@ _DPI = 150
 def _png(fig: Figure) -> bytes:
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -73,7 +68,8 @@ def trend_png(
     else:
         line = np.asarray(average, dtype=float)
         line_label = "12-month average"
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
     x = np.arange(len(values))
     ax.plot(
         x, values.to_numpy(), color=OKABE_ITO[0], marker="o", lw=2, label="Incidents"
@@ -116,7 +112,8 @@ def week_profile_png(profile: pd.DataFrame, *, title: str) -> bytes:
         A PNG image.
     """
     values = profile.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8))
+    ax = fig.subplots()
     # cividis: perceptually uniform and readable with colour-vision deficiency.
     image = ax.imshow(values, aspect="auto", cmap="cividis", interpolation="nearest")
     ax.set_xticks(range(values.shape[1]), [str(c) for c in profile.columns])

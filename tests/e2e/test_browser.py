@@ -362,3 +362,32 @@ def test_patrol_plan_downloads_and_prints_on_one_a4_page(
         printed.close()
     pages = re.findall(rb"/Type\s*/Page\b", pdf)
     assert len(pages) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "button", "signature"),
+    [
+        ("", "Overview", "Download chart (PNG)", b"\x89PNG\r\n\x1a\n"),
+        ("hotspots", "Hotspots", "Hotspot layer (GeoJSON, EPSG:4326)", b"{"),
+        ("hotspots", "Hotspots", "Hotspot layer (GeoPackage, EPSG:27700)", b"SQLite"),
+    ],
+)
+def test_deferred_downloads_deliver_the_file(
+    server: str,
+    page: Page,
+    tmp_path: Path,
+    path: str,
+    heading: str,
+    button: str,
+    signature: bytes,
+) -> None:
+    """Charts and hotspot layers are made only on click (callable ``data``): the file arrives."""
+    page.goto(f"{server}/{path}")
+    _settle(page, heading)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name=button).click()
+    saved = tmp_path / (download.value.suggested_filename or "download")
+    download.value.save_as(saved)
+    data = saved.read_bytes()
+    assert data.startswith(signature), (button, data[:40])
+    assert len(data) > 1_000

@@ -216,3 +216,24 @@ def test_xlsx_download_reads_back() -> None:
     frame = pd.DataFrame({"area_name": ["<b>A</b>"], "pct_change": ["No Calc"]})
     back = pd.read_excel(BytesIO(to_xlsx(frame, "comparison")))
     assert back.to_dict("list") == frame.to_dict("list")
+
+
+def test_hotspot_downloads_read_back_as_the_layer(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The deferred GeoJSON / GeoPackage downloads hold the Gi* layer, each in its CRS."""
+    import geopandas as gpd
+
+    path = cached.prepare_demo(str(demo_dir))
+    stamp = cached.store_id(path)
+    layer = cached.hotspot_layer(path, stamp, "2024-01:2024-12")
+    cells, _, _ = cached.hotspots(path, stamp, "2024-01:2024-12")
+    for suffix, epsg in ((".geojson", 4326), (".gpkg", 27700)):
+        file = tmp_path / f"download{suffix}"
+        file.write_bytes(cached.hotspot_file(layer, suffix))
+        back = gpd.read_file(file)
+        assert back.crs is not None
+        assert back.crs.to_epsg() == epsg, suffix
+        assert len(back) == len(layer) == len(cells), suffix
+        assert sorted(back["n"]) == sorted(layer["n"]), suffix
+        assert sorted(back["hotspot_class"]) == sorted(layer["hotspot_class"]), suffix

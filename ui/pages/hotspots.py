@@ -3,6 +3,7 @@ the method in plain words, how well last period's hotspots predicted this one, a
 """
 
 import math
+from functools import partial
 
 import streamlit as st
 
@@ -133,10 +134,12 @@ else:
 
 st.subheader("Downloads", anchor=False)
 stem = f"hotspots_gistar_{f.period.replace(':', '-')}"
+# The files are written only when a button is clicked (deferred downloads).
+layer = cached.hotspot_layer(path, stamp, f.period, f.categories, cover)
 geojson_col, gpkg_col, csv_col = st.columns(3)
 geojson_col.download_button(
     "Hotspot layer (GeoJSON, EPSG:4326)",
-    cached.hotspot_file(path, stamp, ".geojson", f.period, f.categories, cover),
+    partial(cached.hotspot_file, layer, ".geojson"),
     file_name=f"{stem}.geojson",
     mime="application/geo+json",
     key="hotspots_geojson",
@@ -144,7 +147,7 @@ geojson_col.download_button(
 )
 gpkg_col.download_button(
     "Hotspot layer (GeoPackage, EPSG:27700)",
-    cached.hotspot_file(path, stamp, ".gpkg", f.period, f.categories, cover),
+    partial(cached.hotspot_file, layer, ".gpkg"),
     file_name=f"{stem}.gpkg",
     mime="application/geopackage+sqlite3",
     key="hotspots_gpkg",

@@ -6,7 +6,6 @@ import streamlit as st
 from geo.periods import add_months, parse_period
 from geo.tables import ALL_CRIME, ALL_CRIME_CATEGORIES
 from ui import cached
-from ui.charts import trend_png
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, level_label, show_notes
 from ui.upload import md
@@ -138,14 +137,24 @@ st.caption(
     "where any of them has no data). Months without data are gaps, not zeros."
 )
 what = ", ".join(f.categories) or "All incidents"
-st.download_button(
-    "Download chart (PNG)",
-    trend_png(
-        list(trend["period"]),
+trend_title = f"{what}, {cached.workspace(path).name}, {f.period}: incidents per month"
+
+
+def trend_file() -> bytes:
+    """The trend as PNG, drawn only when the button is clicked (matplotlib is slow to load)."""
+    from ui.charts import trend_png
+
+    return trend_png(
+        list(chart.index),
         list(chart["Incidents"]),
         average=list(chart["12-month average"]),
-        title=f"{what}, {cached.workspace(path).name}, {f.period}: incidents per month",
-    ),
+        title=trend_title,
+    )
+
+
+st.download_button(
+    "Download chart (PNG)",
+    trend_file,
     file_name=f"trend_{f.period.replace(':', '-')}.png",
     mime="image/png",
     key="overview_trend_png",

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from ui import cached
-from ui.charts import week_profile_png
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, show_notes
 from ui.upload import md
@@ -47,13 +46,21 @@ st.dataframe(
     },
     key="places_profile",
 )
+profile_title = (
+    f"{', '.join(f.categories) or 'All incidents'} at {place}, {f.period}: time of week"
+)
+
+
+def profile_file() -> bytes:
+    """The profile as PNG, drawn only when the button is clicked."""
+    from ui.charts import week_profile_png
+
+    return week_profile_png(profile, title=profile_title)
+
+
 st.download_button(
     "Download chart (PNG)",
-    week_profile_png(
-        profile,
-        title=f"{', '.join(f.categories) or 'All incidents'} at {place}, {f.period}: "
-        "time of week",
-    ),
+    profile_file,
     file_name=f"time_of_week_{place}_{f.period}.png".replace(":", "-").replace(
         "/", "-"
     ),
