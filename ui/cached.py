@@ -203,14 +203,11 @@ def hotspots(
     categories: tuple[str, ...] = (),
     area: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
-    """Gi* hotspot cells without geometry, as ``(cells, params, messages)``."""
-    cells = build_hotspots(
-        load_workspace(path),
-        method="gistar",
-        period=period,
-        categories=list(categories) or None,
-        area=area,
-    )
+    """Gi* hotspot cells without geometry, as ``(cells, params, messages)``.
+
+    From :func:`hotspot_layer`, so Gi* runs once per selection for both.
+    """
+    cells = hotspot_layer(path, stamp, period, categories, area)
     frame = pd.DataFrame(cells.drop(columns=cells.geometry.name))
     frame.attrs = {}
     return frame, dict(cells.attrs["params"]), tuple(cells.attrs["messages"])
