@@ -1,0 +1,538 @@
+"""Benchmark the Streamlit app on the demo: cold start and warm filter changes (AppTest).
+
+Run from the repository root::
+
+    python bench/app.py                 # 5 runs of everything
+    python bench/app.py --repeat 3
+    python bench/app.py --pages overview,map
+
+Issue 5's speed targets: the first page of a cold start renders in under 5 s,
+and a warm page interaction (changing a filter) re-renders in under 1 s, on
+the synthetic demo. Everything is driven through
+``streamlit.testing.v1.AppTest`` and timed around ``at.run()`` only.
+
+One run, in a temporary folder:
+
+1. **prepare** (reported, not in the targets): the first-ever run of the app
+   in a fresh process with an empty ``HOTSPOT_DEMO_DIR``, which writes the
+   synthetic demo and ingests it before rendering the Overview page.
+2. **cold start**: ``--repeat`` fresh processes, each timing the first
+   ``AppTest.from_file("app.py", default_timeout=60).run()`` on the already
+   ingested demo (the default page, Overview). A fresh process has empty
+   Streamlit caches and has not imported the app's modules (geo, pandas,
+   geopandas, folium, ...), as a newly started server. Target < 5 s.
+   To show where it goes, ``--repeat`` more fresh processes first import
+   every ``ui/`` module, Streamlit with them (timed apart), and then time
+   ``at.run()``: the split into library imports and the first run proper
+   (empty caches).
+3. **warm interactions**: one fresh process per page (Overview, Map,
+   Hotspots, Places, Compare, Plan & evaluate when present, Data). It runs
+   the app, switches to the page and runs it (the "first visit", reported),
+   then ``--repeat`` rounds of three sidebar changes, each followed by a
+   timed ``at.run()``: the period start (``filter_start``, a month not chosen
+   before), the categories (``filter_categories``, the next option alone)
+   and the area level (``filter_level``, the next level). Median and max per
+   page; target: max < 1 s (every measured interaction).
+4. **baseline**, in the same run and the same way: a trivial Streamlit
+   script (``st.title``, a ``st.selectbox`` and ``st.dataframe`` of a
+   10-row frame, written to a temporary file). Cold: its first ``at.run()``
+   in a fresh process; warm: its re-run after changing the selectbox. Every
+   figure is also printed as a ratio to the baseline's median.
+
+Cold-start rounds alternate app and baseline, so a slow spell of a shared
+machine hits both. A page that raises is reported with its exception (and
+the other pages still run). The exit code is 1 when a target is missed or a
+page raised, 0 otherwise.
+
+The parent imports only the standard library; every measurement runs in a
+child process (this script with the hidden ``--child`` option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+#: The environment variables the app reads (ui/workspace.py, ui/map.py).
+DEMO_DIR_ENV = "HOTSPOT_DEMO_DIR"
+UNSET_ENV = ("HOTSPOT_WORKSPACE", "HOTSPOT_CARTO_API_KEY")
+#: Page name -> script, as in app.py's st.navigation.
+PAGES = {
+    "overview": "ui/pages/overview.py",
+    "map": "ui/pages/map.py",
+    "hotspots": "ui/pages/hotspots.py",
+    "places": "ui/pages/places.py",
+    "compare": "ui/pages/compare.py",
+    "plan": "ui/pages/plan.py",
+    "data": "ui/pages/data.py",
+}
+#: Sidebar widget keys (ui/filters.py).
+START, CATS, LEVEL = "filter_start", "filter_categories", "filter_level"
+#: Imported before the timed run by the "cold-preimported" job (all of ui/).
+PREIMPORT = (
+    "ui.cached",
+    "ui.charts",
+    "ui.filters",
+    "ui.map",
+    "ui.render",
+    "ui.upload",
+    "ui.workspace",
+)
+INTERACTIONS = ("period", "categories", "level")
+COLD_JOBS = ("cold-app", "cold-preimported", "cold-baseline")
+COLD_MAX_S = 5.0
+WARM_MAX_S = 1.0
+TIMEOUT_S = 60
+CHILD_TIMEOUT_S = 900
+
+BASELINE_SCRIPT = """\
+import pandas as pd
+import streamlit as st
+
+st.title("Baseline")
+n = st.selectbox("Rows", [10, 9, 8, 7, 6, 5, 4, 3, 2, 1], key="rows")
+frame = pd.DataFrame({"area": [f"Ward {i}" for i in range(10)], "count": range(10)})
+st.dataframe(frame.head(n))
+"""
+
+
+# =============================================================================
+# Children: the AppTest runs.
+# =============================================================================
+
+
+def _problems(at: Any) -> list[str]:
+    """The exceptions (and st.error boxes) of the last run, one line each."""
+    out = [
+        f"exception: {e.proto.type}: {(str(e.value).strip().splitlines() or [''])[0]}"
+        for e in at.exception
+    ]
+    out += [
+        f"error box: {(str(e.value).strip().splitlines() or [''])[0]}" for e in at.error
+    ]
+    return out
+
+
+def _timed_run(at: Any) -> float:
+    t0 = time.perf_counter()
+    at.run()
+    return time.perf_counter() - t0
+
+
+def _app_test(script: Path) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(script), default_timeout=TIMEOUT_S)
+
+
+def job_cold(script: Path) -> dict[str, Any]:
+    """Time the first ``at.run()`` of ``script`` in this fresh process."""
+    at = _app_test(script)
+    seconds = _timed_run(at)
+    return {"seconds": seconds, "problems": _problems(at)}
+
+
+def job_cold_preimported() -> dict[str, Any]:
+    """As :func:`job_cold` for the app, with the app's modules imported first (untimed).
+
+    Splits the cold start into importing the libraries and the first run proper
+    (empty Streamlit caches: reading the store, computing, rendering).
+    """
+    import importlib
+
+    t0 = time.perf_counter()
+    for module in PREIMPORT:
+        importlib.import_module(module)
+    imports = time.perf_counter() - t0
+    out = job_cold(APP)
+    out["imports"] = imports
+    return out
+
+
+def job_warm_baseline(script: Path, repeat: int) -> dict[str, Any]:
+    """Run the baseline once, then time ``repeat`` re-runs after a selectbox change."""
+    at = _app_test(script)
+    first = _timed_run(at)
+    times = []
+    for i in range(repeat):
+        at.selectbox(key="rows").select_index((i + 1) % 10)
+        times.append(_timed_run(at))
+    return {"first": first, "times": times, "problems": _problems(at)}
+
+
+def _change(at: Any, kind: str, i: int, seen_months: set[str]) -> str:
+    """Change one sidebar filter of ``at`` (not run); return what was chosen."""
+    if kind == "period":
+        box = at.selectbox(key=START)
+        # Months from the default start backwards, not chosen before in this page.
+        months = [str(m) for m in box.options]
+        j = next(
+            (
+                k
+                for k in range(len(months) - 1, -1, -1)
+                if months[k] not in seen_months and months[k] != box.value
+            ),
+            (box.index + 1) % len(months),
+        )
+        seen_months.add(months[j])
+        box.select_index(j)
+        return f"from {months[j]}"
+    if kind == "categories":
+        ms = at.multiselect(key=CATS)
+        option = ms.options[i % len(ms.options)]
+        ms.set_value([option])
+        return str(option)
+    box = at.selectbox(key=LEVEL)
+    j = (box.index + 1) % len(box.options)
+    box.select_index(j)
+    return str(box.options[j])
+
+
+def job_warm_page(page: str, repeat: int) -> dict[str, Any]:
+    """Open ``page``, then time ``repeat`` rounds of the three filter changes."""
+    out: dict[str, Any] = {"page": page, "times": {k: [] for k in INTERACTIONS}}
+    out["problems"] = problems = []
+    at = _app_test(APP)
+    out["start"] = _timed_run(at)
+    problems += [f"start: {p}" for p in _problems(at)]
+    at.switch_page(page)
+    out["first_visit"] = _timed_run(at)
+    problems += [f"first visit: {p}" for p in _problems(at)]
+    start = at.selectbox(key=START)
+    seen = {str(start.value)}
+    for i in range(repeat):
+        for kind in INTERACTIONS:
+            try:
+                chose = _change(at, kind, i, seen)
+                seconds = _timed_run(at)
+            except Exception as exc:  # a page being edited may break: report it
+                problems.append(
+                    f"{kind} round {i + 1}: exception: {type(exc).__name__}: {exc}"
+                )
+                continue
+            out["times"][kind].append(seconds)
+            problems += [f"{kind} = {chose}: {p}" for p in _problems(at)]
+    return out
+
+
+def child_main(job: str, work: Path) -> None:
+    """Run one job in this (child) process and write its JSON result."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    sys.argv = [str(APP)]  # app.py reads --workspace from sys.argv
+    params = json.loads((work / "params.json").read_text("utf-8"))
+    baseline = work / "baseline.py"
+    if job in ("prepare", "cold-app"):
+        out = job_cold(APP)
+    elif job == "cold-preimported":
+        out = job_cold_preimported()
+    elif job == "cold-baseline":
+        out = job_cold(baseline)
+    elif job == "warm-baseline":
+        out = job_warm_baseline(baseline, params["repeat"])
+    elif job.startswith("warm-") and job[5:] in PAGES:
+        out = job_warm_page(PAGES[job[5:]], params["repeat"])
+    else:
+        msg = f"unknown child job {job!r}"
+        raise SystemExit(msg)
+    (work / f"result-{job}.json").write_text(json.dumps(out), "utf-8")
+
+
+# =============================================================================
+# Parent: orchestration and the report. Standard library only.
+# =============================================================================
+
+
+def run_child(job: str, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``job`` in a fresh interpreter; on failure return ``{"failed": why}``."""
+    result = work / f"result-{job}.json"
+    result.unlink(missing_ok=True)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", job, str(work)]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"failed": f"timed out after {CHILD_TIMEOUT_S} s"}
+    if proc.returncode != 0 or not result.is_file():
+        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"failed": f"exit code {proc.returncode}: {tail}"}
+    out: dict[str, Any] = json.loads(result.read_text("utf-8"))
+    return out
+
+
+def environment() -> str:
+    """Describe the machine and the library versions, for the report."""
+    libs = ", ".join(f"{n} {version(n)}" for n in ("streamlit", "pandas", "folium"))
+    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}; {libs}"
+
+
+def verdict(ok: bool) -> str:
+    """Return the PASS/FAIL word for a target."""
+    return "PASS" if ok else "FAIL"
+
+
+def _stats(values: Sequence[float]) -> tuple[float, float]:
+    return statistics.median(values), max(values)
+
+
+def report(
+    prepare: dict[str, Any],
+    cold: dict[str, list[dict[str, Any]]],
+    warm_base: dict[str, Any],
+    warm: dict[str, dict[str, Any]],
+    repeat: int,
+) -> tuple[list[str], list[str], list[str]]:
+    """Return the report's lines, the targets missed and the problems found."""
+    misses: list[str] = []
+    problems: list[str] = []
+    lines = [
+        "",
+        "Hotspot Atlas app benchmark (AppTest, synthetic demo)",
+        "=" * 86,
+        f"machine     {environment()}",
+        f"runs        {repeat} cold starts of the app and of the baseline (fresh "
+        f"process each);",
+        f"            {repeat} rounds x {len(INTERACTIONS)} filter changes per page "
+        "(one fresh process per page)",
+        "",
+    ]
+    if "failed" in prepare:
+        problems.append(f"prepare: FAILED {prepare['failed']}")
+        lines.append(
+            f"first-ever run (write + ingest demo): FAILED {prepare['failed']}"
+        )
+    else:
+        problems += [f"prepare: {p}" for p in prepare["problems"]]
+        lines.append(
+            f"first-ever run, writing and ingesting the demo, then Overview: "
+            f"{prepare['seconds']:.2f} s (not in the targets)"
+        )
+
+    def ok_times(runs: list[dict[str, Any]], label: str) -> list[float]:
+        for r in runs:
+            if "failed" in r:
+                problems.append(f"{label}: FAILED {r['failed']}")
+            else:
+                problems.extend(f"{label}: {p}" for p in r["problems"])
+        return [r["seconds"] for r in runs if "failed" not in r]
+
+    app_cold = ok_times(cold["cold-app"], "cold start")
+    pre_cold = ok_times(cold["cold-preimported"], "cold start, pre-imported")
+    imports = [r["imports"] for r in cold["cold-preimported"] if "failed" not in r]
+    base_cold = ok_times(cold["cold-baseline"], "cold baseline")
+    lines += [
+        "",
+        f"{'cold start: first at.run() in a fresh process':<48}{'median':>8}{'max':>8}"
+        f"{'x base':>8}   all runs, s",
+        "-" * 86,
+    ]
+    cold_base = statistics.median(base_cold) if base_cold else float("nan")
+    for label, values in (
+        ("baseline script (title, selectbox, dataframe)", base_cold),
+        ("app.py, Overview (demo already ingested)", app_cold),
+        ("  split, other process: import ui/, streamlit", imports),
+        ("  split, other process: then at.run()", pre_cold),
+    ):
+        if values:
+            med, worst = _stats(values)
+            lines.append(
+                f"{label:<48}{med:>7.2f}s{worst:>7.2f}s{med / cold_base:>7.1f}x   "
+                + ", ".join(f"{v:.2f}" for v in values)
+            )
+        else:
+            lines.append(f"{label:<48}  (no successful run)")
+
+    if "failed" in warm_base:
+        problems.append(f"warm baseline: FAILED {warm_base['failed']}")
+        base_times: list[float] = []
+    else:
+        base_times = warm_base["times"]
+        problems += [f"warm baseline: {p}" for p in warm_base["problems"]]
+    warm_ref = statistics.median(base_times) if base_times else float("nan")
+    lines += [
+        "",
+        "warm: at.run() after one filter change, seconds (median / max); "
+        "x base = median / baseline median",
+        "-" * 86,
+        f"{'page':<17}{'1st visit':>9}{'period':>13}{'categories':>13}{'level':>13}"
+        f"{'median':>8}{'max':>7}{'x base':>8}",
+    ]
+    if base_times:
+        med, worst = _stats(base_times)
+        lines.append(
+            f"{'(baseline)':<17}{warm_base['first']:>8.2f}s{'':>39}{med:>7.3f}s"
+            f"{worst:>6.3f}s{1.0:>7.1f}x"
+        )
+    warm_max: dict[str, float] = {}
+    for name, r in warm.items():
+        if "failed" in r:
+            problems.append(f"warm {name}: FAILED {r['failed']}")
+            lines.append(f"{name:<17}  FAILED: {r['failed']}")
+            continue
+        problems += [f"warm {name}: {p}" for p in r["problems"]]
+        cells = []
+        for kind in INTERACTIONS:
+            values = r["times"][kind]
+            cells.append(
+                f"{statistics.median(values) if values else float('nan'):.2f}/"
+                f"{max(values, default=float('nan')):.2f}"
+            )
+        every = [t for kind in INTERACTIONS for t in r["times"][kind]]
+        if not every:
+            lines.append(f"{name:<17}{r['first_visit']:>8.2f}s  (no interaction ran)")
+            continue
+        med, worst = _stats(every)
+        warm_max[name] = worst
+        lines.append(
+            f"{name:<17}{r['first_visit']:>8.2f}s"
+            + "".join(f"{c:>13}" for c in cells)
+            + f"{med:>7.3f}s{worst:>6.3f}s{med / warm_ref:>7.1f}x"
+        )
+
+    lines += [
+        "",
+        f"{'target':<48}{'value':>8}{'target':>10}   result",
+        "-" * 86,
+    ]
+    targets = []
+    if app_cold:
+        targets.append(
+            ("cold start, Overview (max of runs)", max(app_cold), COLD_MAX_S)
+        )
+    targets += [
+        (f"warm filter change, {name} (max)", worst, WARM_MAX_S)
+        for name, worst in warm_max.items()
+    ]
+    for label, value, limit in targets:
+        ok = value < limit
+        lines.append(
+            f"{label:<48}{value:>6.3f} s{'< ' + f'{limit:g} s':>10}   {verdict(ok)}"
+        )
+        if not ok:
+            misses.append(f"{label}: {value:.3f} s (target < {limit:g} s)")
+    return lines, misses, problems
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(
+        description="Benchmark the Streamlit app (AppTest) on the demo: cold start "
+        "and warm filter changes, against a trivial Streamlit script."
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="cold starts, and rounds of filter changes per page (5)",
+    )
+    p.add_argument(
+        "--pages",
+        default=",".join(PAGES),
+        help="comma-separated pages to time warm (default: all that exist)",
+    )
+    p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("need --repeat >= 1")
+    unknown = [n for n in args.pages.split(",") if n not in PAGES]
+    if unknown:
+        p.error(f"unknown pages {unknown}; choose from {', '.join(PAGES)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Prepare the demo, measure, print the report; 1 if a target is missed."""
+    args = parse_args(argv)
+    if args.child:
+        child_main(args.child[0], Path(args.child[1]))
+        return 0
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    try:
+        (work / "params.json").write_text(json.dumps({"repeat": args.repeat}), "utf-8")
+        (work / "baseline.py").write_text(BASELINE_SCRIPT, "utf-8")
+        env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
+        env[DEMO_DIR_ENV] = str(work / "demo")
+        log(f"preparing the demo in {work / 'demo'} (first-ever run of the app) ...")
+        prepare = run_child("prepare", work, env)
+        log(f"  {prepare.get('seconds', float('nan')):.1f} s")
+        cold: dict[str, list[dict[str, Any]]] = {j: [] for j in COLD_JOBS}
+        for i in range(args.repeat):
+            order = list(COLD_JOBS)[:: 1 if i % 2 == 0 else -1]
+            for job in order:
+                r = run_child(job, work, env)
+                cold[job].append(r)
+                log(
+                    f"  round {i + 1}/{args.repeat} {job:<17}"
+                    + (
+                        f"{r['seconds']:6.2f} s"
+                        if "failed" not in r
+                        else f"FAILED {r['failed']}"
+                    )
+                )
+        warm_base = run_child("warm-baseline", work, env)
+        log("  warm baseline done")
+        warm: dict[str, dict[str, Any]] = {}
+        for name in args.pages.split(","):
+            if not (ROOT / PAGES[name]).is_file():
+                log(f"  warm {name}: {PAGES[name]} does not exist, skipped")
+                continue
+            warm[name] = run_child(f"warm-{name}", work, env)
+            r = warm[name]
+            every = [t for k in INTERACTIONS for t in r.get("times", {}).get(k, [])]
+            log(
+                f"  warm {name}: "
+                + (
+                    f"max {max(every):.2f} s over {len(every)} changes"
+                    if every
+                    else f"no timing ({r.get('failed', 'see problems')})"
+                )
+            )
+        lines, misses, problems = report(prepare, cold, warm_base, warm, args.repeat)
+        print("\n".join(lines))
+        if problems:
+            print("\nPROBLEMS (exceptions and error boxes in the runs):")
+            print("\n".join(f"  {p}" for p in problems))
+        print(
+            "\n"
+            + (
+                "TARGETS MISSED:\n  " + "\n  ".join(misses)
+                if misses
+                else "All targets met."
+            )
+        )
+        print(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return (
+        1 if misses or any("exception" in p or "FAILED" in p for p in problems) else 0
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
