@@ -198,7 +198,7 @@ def table(
 @st.cache_data(show_spinner="Finding hotspots (Gi*)…")
 def hotspots(
     path: str,
-    stamp: str,  # noqa: ARG001 - cache key
+    stamp: str,
     period: str | None = None,
     categories: tuple[str, ...] = (),
     area: str | None = None,

@@ -40,10 +40,15 @@ __all__ = [
     "add_hotspot_cells",
     "add_incidents",
     "add_places",
+    "base_map",
     "base_tiles",
+    "choropleth_layer",
     "choropleth_map",
     "class_breaks",
     "diverging_breaks",
+    "hotspot_cells_layer",
+    "incidents_layer",
+    "places_layer",
     "plan_map",
     "standalone_html",
 ]
@@ -115,12 +120,41 @@ def _leaflet_css() -> list[tuple[str, str]]:
     return [("leaflet_css", _data_url("leaflet/leaflet.css", "text/css"))]
 
 
+def _cluster_js() -> list[tuple[str, str]]:
+    d = "leaflet.markercluster/"
+    return [
+        (
+            "markerclusterjs",
+            _data_url(d + "leaflet.markercluster.js", "text/javascript"),
+        )
+    ]
+
+
+def _cluster_css() -> list[tuple[str, str]]:
+    d = "leaflet.markercluster/"
+    return [
+        ("markerclustercss", _data_url(d + "MarkerCluster.css", "text/css")),
+        (
+            "markerclusterdefaultcss",
+            _data_url(d + "MarkerCluster.Default.css", "text/css"),
+        ),
+    ]
+
+
 class _Map(folium.Map):  # type: ignore[misc]
-    """folium.Map with vendored Leaflet only (no jQuery, Bootstrap, awesome-markers)."""
+    """folium.Map with vendored Leaflet only (no jQuery, Bootstrap, awesome-markers).
+
+    With ``cluster_assets``, Leaflet.markercluster is loaded too, so clustered
+    incidents can be added later as a dynamic layer (see :func:`base_map`).
+    """
+
+    cluster_assets = False
 
     def render(self, **kwargs: Any) -> None:
-        self.default_js = _leaflet_js()
-        self.default_css = _leaflet_css()
+        self.default_js = _leaflet_js() + (_cluster_js() if self.cluster_assets else [])
+        self.default_css = _leaflet_css() + (
+            _cluster_css() if self.cluster_assets else []
+        )
         super().render(**kwargs)
 
 
@@ -128,25 +162,19 @@ class _Cluster(FastMarkerCluster):  # type: ignore[misc]
     """FastMarkerCluster with the vendored Leaflet.markercluster."""
 
     def render(self, **kwargs: Any) -> None:
-        d = "leaflet.markercluster/"
-        self.default_js = [
-            (
-                "markerclusterjs",
-                _data_url(d + "leaflet.markercluster.js", "text/javascript"),
-            )
-        ]
-        self.default_css = [
-            ("markerclustercss", _data_url(d + "MarkerCluster.css", "text/css")),
-            (
-                "markerclusterdefaultcss",
-                _data_url(d + "MarkerCluster.Default.css", "text/css"),
-            ),
-        ]
+        self.default_js = _cluster_js()
+        self.default_css = _cluster_css()
         super().render(**kwargs)
 
 
 class _Legend(folium.MacroElement):  # type: ignore[misc]
-    """A Leaflet control holding pre-escaped legend HTML."""
+    """A Leaflet control holding pre-escaped legend HTML, shown while its parent is.
+
+    The control rides on an empty layer added to the parent (a map or a
+    feature group): when the layer is on the map the legend is, and when the
+    feature group is switched off in the layer control, or replaced by a
+    dynamic update (:func:`base_map`), its legend goes with it.
+    """
 
     _template = folium.template.Template(
         """
@@ -158,7 +186,17 @@ class _Legend(folium.MacroElement):  # type: ignore[misc]
             L.DomEvent.disableClickPropagation(div);
             return div;
         };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        var {{ this.get_name() }}_holder = L.layerGroup();
+        {{ this.get_name() }}_holder.onAdd = function (map) {
+            {{ this.get_name() }}.addTo(map);
+        };
+        {{ this.get_name() }}_holder.onRemove = function () {
+            {{ this.get_name() }}.remove();
+        };
+        {{ this.get_name() }}_holder.getBounds = function () {
+            return L.latLngBounds([]);
+        };
+        {{ this.get_name() }}_holder.addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -380,7 +418,7 @@ def _display(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     )
 
 
-def choropleth_map(
+def choropleth_layer(
     areas: gpd.GeoDataFrame,
     *,
     value: str,
@@ -389,7 +427,6 @@ def choropleth_map(
     name: str = "name",
     name_label: str = "Area",
     code: str | None = None,
-    tiles: xyzservices.TileProvider | None = None,
     scheme: str = "fisherjenks",
     k: int = 5,
     diverging: bool = False,
@@ -397,8 +434,8 @@ def choropleth_map(
     suffix: str = "",
     no_calc: str = "no population or no earlier count",
     simplify_m: float = 20.0,
-) -> folium.Map:
-    """Return a map shading each area by ``value`` in classes, with a tooltip and a legend.
+) -> folium.FeatureGroup:
+    """Return a layer shading each area by ``value`` in classes, with a tooltip and a legend.
 
     Parameters
     ----------
@@ -418,8 +455,6 @@ def choropleth_map(
     code
         Column holding each area's code, kept as a feature property so a
         click can say which area it was.
-    tiles
-        Base map, shown with its attribution; :func:`base_tiles` when ``None``.
     scheme, k
         Class breaks (:func:`class_breaks`); ``diverging`` centres them on 0.
     decimals, suffix
@@ -431,8 +466,9 @@ def choropleth_map(
 
     Returns
     -------
-    folium.Map
-        Fitted to the areas; Leaflet inlined, so it renders offline.
+    folium.FeatureGroup
+        Named ``layer_name`` (for the layer control), holding the areas and
+        the legend, which shows while the layer does.
 
     Raises
     ------
@@ -495,11 +531,11 @@ def choropleth_map(
             "weight": 1,
         }
 
-    m = _Map(tiles=None, control_scale=True)
-    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
+    group = folium.FeatureGroup(name=layer_name)
     folium.GeoJson(
         features.to_json(),
         name=layer_name,
+        control=False,
         style_function=style,
         highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
@@ -508,25 +544,128 @@ def choropleth_map(
             localize=True,
             sticky=True,
         ),
-    ).add_to(m)
+    ).add_to(group)
     entries = list(zip(classes.colours, classes.labels, strict=True))
     if (classes.index < 0).any():
         entries.append((NO_CALC_COLOUR, f"{NO_CALC} ({no_calc})"))
-    _Legend(label, classes.description, entries).add_to(m)
+    _Legend(label, classes.description, entries).add_to(group)
+    return group
+
+
+def base_map(
+    extent: gpd.GeoDataFrame | None = None,
+    *,
+    tiles: xyzservices.TileProvider | None = None,
+    cluster_assets: bool = False,
+) -> folium.Map:
+    """Return an empty map: the base tiles with their attribution, fitted to ``extent``.
+
+    The app draws this once and sends its layers (:func:`choropleth_layer`,
+    :func:`hotspot_cells_layer`, :func:`places_layer`, :func:`incidents_layer`)
+    as streamlit-folium's dynamic ``feature_group_to_add``: while the base
+    map's HTML stays the same, a new selection replaces the layers in the
+    browser and the user's zoom and centre are kept.
+
+    Parameters
+    ----------
+    extent
+        Shapes (any CRS) whose bounds the map is fitted to, rounded to 5
+        decimals so that the same extent gives the same HTML; the whole
+        world when ``None`` or empty.
+    tiles
+        Base map; :func:`base_tiles` when ``None``.
+    cluster_assets
+        Load Leaflet.markercluster with the map, so that a later
+        :func:`incidents_layer` works without a new page.
+
+    Returns
+    -------
+    folium.Map
+        With Leaflet inlined, so it renders offline.
+    """
+    m = _Map(tiles=None, control_scale=True)
+    m.cluster_assets = cluster_assets
+    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
+    if extent is not None and len(extent) and extent.crs is not None:
+        geom = extent.geometry
+        geom = geom[~(geom.isna() | geom.is_empty)]
+        if len(geom):
+            minx, miny, maxx, maxy = (
+                round(float(v), 5) for v in geom.to_crs(DISPLAY_CRS).total_bounds
+            )
+            m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def choropleth_map(
+    areas: gpd.GeoDataFrame,
+    *,
+    tiles: xyzservices.TileProvider | None = None,
+    **layer: Any,
+) -> folium.Map:
+    """Return a map shading each area by ``value`` in classes, with a tooltip and a legend.
+
+    :func:`base_map` fitted to ``areas`` plus :func:`choropleth_layer` and
+    a layer control; the keyword arguments are those of
+    :func:`choropleth_layer`.
+
+    Parameters
+    ----------
+    areas
+        Polygons with a CRS (any; reprojected to EPSG:4326 here). Not modified.
+    tiles
+        Base map, shown with its attribution; :func:`base_tiles` when ``None``.
+    **layer
+        ``value``, ``label``, ``layer_name`` and the options of
+        :func:`choropleth_layer`.
+
+    Returns
+    -------
+    folium.Map
+        Fitted to the areas; Leaflet inlined, so it renders offline.
+    """
+    group = choropleth_layer(areas, **layer)
+    m = base_map(areas, tiles=tiles)
+    group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    if len(shown):
-        minx, miny, maxx, maxy = shown.total_bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
 def add_hotspot_cells(
     m: folium.Map, cells: gpd.GeoDataFrame, *, method: str = "gistar", show: bool = True
 ) -> int:
-    """Add hotspot cells (Gi* hot/cold by confidence, or KDE classes); return cells drawn.
+    """Add :func:`hotspot_cells_layer` to ``m``; return the number of cells drawn."""
+    group, drawn = hotspot_cells_layer(cells, method=method, show=show)
+    group.add_to(m)
+    _control_last(m)
+    return drawn
 
-    Only significant Gi* cells, or KDE cells above 0, are drawn. ``cells`` is
-    :func:`geo.hotspots.build.build_hotspots` output (any CRS).
+
+def hotspot_cells_layer(
+    cells: gpd.GeoDataFrame, *, method: str = "gistar", show: bool = True
+) -> tuple[folium.FeatureGroup, int]:
+    """Hotspot cells (Gi* hot/cold by confidence, or KDE classes) as a layer with its legend.
+
+    Only significant Gi* cells, or KDE cells above 0, are drawn.
+
+    Parameters
+    ----------
+    cells
+        :func:`geo.hotspots.build.build_hotspots` output (any CRS).
+    method
+        ``gistar`` or ``kde``.
+    show
+        Whether the layer starts switched on.
+
+    Returns
+    -------
+    tuple
+        The layer and the number of cells drawn.
+
+    Raises
+    ------
+    ValueError
+        For another ``method``.
     """
     if method == "gistar":
         keep = cells[cells["hotspot_class"].isin(list(GISTAR_COLOURS))]
@@ -572,10 +711,13 @@ def add_hotspot_cells(
         crs=cells.crs,
     )
     shown = _display(frame, 0.0)
-    folium.GeoJson(
-        shown.to_json(),
+    group = folium.FeatureGroup(
         name="Hotspot cells" if method == "gistar" else "Incident density (KDE)",
         show=show,
+    )
+    folium.GeoJson(
+        shown.to_json(),
+        control=False,
         style_function=lambda f: {
             "fillColor": f["properties"]["colour"],
             "fillOpacity": 0.75,
@@ -585,23 +727,28 @@ def add_hotspot_cells(
         tooltip=folium.GeoJsonTooltip(
             fields=["place", "what", "n"], aliases=["Hot cluster", "Cell", "Incidents"]
         ),
-    ).add_to(m)
-    _Legend(*legend).add_to(m)
-    _control_last(m)
-    return len(shown)
+    ).add_to(group)
+    _Legend(*legend).add_to(group)
+    return group, len(shown)
 
 
 def add_places(m: folium.Map, places: gpd.GeoDataFrame, *, show: bool = True) -> None:
-    """Add named places (points, any CRS, column ``name``) as small circles with names."""
+    """Add :func:`places_layer` to ``m``."""
+    places_layer(places, show=show).add_to(m)
+    _control_last(m)
+
+
+def places_layer(places: gpd.GeoDataFrame, *, show: bool = True) -> folium.FeatureGroup:
+    """Named places (points, any CRS, column ``name``) as small circles, names in tooltips."""
     frame = gpd.GeoDataFrame(
         {"name": places["name"].astype(str).map(html.escape), "layer": "place"},
         geometry=places.geometry,
         crs=places.crs,
     )
+    group = folium.FeatureGroup(name="Named places", show=show)
     folium.GeoJson(
         _display(frame, 0.0).to_json(),
-        name="Named places",
-        show=show,
+        control=False,
         marker=folium.CircleMarker(
             radius=5,
             color="#222222",
@@ -610,20 +757,42 @@ def add_places(m: folium.Map, places: gpd.GeoDataFrame, *, show: bool = True) ->
             fill_opacity=1.0,
         ),
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Place"]),
-    ).add_to(m)
-    _control_last(m)
+    ).add_to(group)
+    return group
 
 
 def add_incidents(
     m: folium.Map, incidents: gpd.GeoDataFrame, *, limit: int = INCIDENT_LIMIT
 ) -> bool:
-    """Add incidents as clustered markers with escaped popups, if there are at most ``limit``.
+    """Add :func:`incidents_layer` to ``m`` when there is one; return whether it was added."""
+    group = incidents_layer(incidents, limit=limit)
+    if group is None:
+        return False
+    group.add_to(m)
+    _control_last(m)
+    return True
 
-    Each popup gives the date (or month), category and location. Returns
-    whether the points were drawn; above ``limit`` the map shows aggregates only.
+
+def incidents_layer(
+    incidents: gpd.GeoDataFrame, *, limit: int = INCIDENT_LIMIT
+) -> folium.FeatureGroup | None:
+    """Incidents as clustered markers with escaped popups, if there are at most ``limit``.
+
+    Parameters
+    ----------
+    incidents
+        Points (any CRS) with ``month``, ``category``, ``location`` and,
+        optionally, ``occurred_at``.
+    limit
+        Above this many, ``None``: the map shows aggregates only.
+
+    Returns
+    -------
+    folium.FeatureGroup or None
+        The layer; each popup gives the date (or month), category and location.
     """
     if len(incidents) == 0 or len(incidents) > limit:
-        return False
+        return None
     pts = incidents.to_crs(DISPLAY_CRS)
     when = pd.Series(pts["month"].astype(str), index=pts.index)
     if "occurred_at" in pts.columns:
@@ -645,9 +814,9 @@ def add_incidents(
         marker.bindPopup(row[2]);
         return marker;
     }"""
-    _Cluster(data, callback=callback, name="Incidents (clustered)").add_to(m)
-    _control_last(m)
-    return True
+    group = folium.FeatureGroup(name="Incidents (clustered)")
+    _Cluster(data, callback=callback, control=False).add_to(group)
+    return group
 
 
 #: Colours of the evaluation areas (Okabe-Ito: distinct with colour-vision deficiency).

@@ -391,3 +391,61 @@ def test_deferred_downloads_deliver_the_file(
     data = saved.read_bytes()
     assert data.startswith(signature), (button, data[:40])
     assert len(data) > 1_000
+
+
+def _live_map(page: Page) -> Any:
+    """The visible st_folium frame as a Playwright Frame (to read Leaflet's state)."""
+    for frame in page.frames:
+        element = frame.frame_element() if frame.parent_frame else None
+        if (
+            element is not None
+            and "streamlit_folium" in (element.get_attribute("title") or "")
+            and element.get_attribute("width") != "-1"
+        ):
+            return frame
+    raise AssertionError("no visible map frame")
+
+
+def test_changing_the_shading_keeps_the_zoom_and_centre(
+    server: str, page: Page
+) -> None:
+    page.goto(f"{server}/map")
+    _settle(page, "Map")
+    locator = _map_frame(page)
+    frame = _live_map(page)
+    start = frame.evaluate("() => window.map.getZoom()")
+    for step in (1, 2):  # the + button, twice (each after its animation ends)
+        locator.locator("a.leaflet-control-zoom-in").click()
+        frame.wait_for_function(
+            f"() => window.map.getZoom() === {start + step} && !window.map._animatingZoom"
+        )
+    view = frame.evaluate(
+        "() => { window.atlasMounted = true; const c = window.map.getCenter();"
+        " return [window.map.getZoom(), c.lat, c.lng]; }"
+    )
+
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Shade by").click()
+    page.get_by_role("option", name="Rate per 1,000 residents").click()
+    locator.locator(".atlas-legend", has_text="per 1,000 residents").wait_for(
+        timeout=60_000
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=60_000,
+    )
+    frame = _live_map(page)
+    after = frame.evaluate(
+        "() => { const c = window.map.getCenter();"
+        " return [window.atlasMounted === true, window.map.getZoom(), c.lat, c.lng]; }"
+    )
+    assert after[0], "the map was mounted again, so the view was reset"
+    assert after[1] == view[0]
+    assert after[2] == pytest.approx(view[1], abs=1e-9)
+    assert after[3] == pytest.approx(view[2], abs=1e-9)
+    # The old shading's legend went with its layer: one area legend, the new one.
+    legends = locator.locator(".atlas-legend").all_inner_texts()
+    assert sum("Incidents per 1,000 residents" in t for t in legends) == 1
+    assert not any(t.startswith("Incidents, ") for t in legends), legends
+    assert locator.locator("path.leaflet-interactive").count() > 10
+    assert not page.errors  # type: ignore[attr-defined]
+    _shot(page, "map_rate_zoomed")

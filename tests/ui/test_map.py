@@ -652,3 +652,51 @@ def test_natural_breaks_of_many_areas_are_the_same_on_every_call() -> None:
     expected = np.searchsorted(bins, values.to_numpy(), side="left")
     np.testing.assert_array_equal(first.index, expected)
     assert "evenly spaced" in first.description
+
+
+def _ids_out(page: str) -> str:
+    """The page with folium's random element ids replaced (they differ per object)."""
+    return re.sub(r"_[0-9a-f]{32}", "_ID", page)
+
+
+def test_base_map_is_the_same_page_for_the_same_extent() -> None:
+    """The app's base map must not change between reruns, or the browser remounts it."""
+    from ui.map import base_map
+
+    areas = grid_areas([1.0, 2.0, 3.0])
+    shifted = areas.translate(0.001, 0.0)  # a millimetre: same 5-decimal bounds
+    first = _ids_out(render(base_map(areas, cluster_assets=True)))
+    again = _ids_out(
+        render(base_map(gpd.GeoDataFrame(geometry=shifted), cluster_assets=True))
+    )
+    assert first == again
+    assert "fitBounds(" in first
+    elsewhere = _ids_out(render(base_map(areas.translate(5_000.0, 0.0))))
+    assert elsewhere != first
+    # The cluster plugin is loaded with the base map, ready for a later incidents layer.
+    assert "MarkerCluster" not in _ids_out(render(base_map(areas)))
+    assert first.count("data:text/javascript;base64,") == 2
+
+
+def test_each_layer_carries_its_own_legend() -> None:
+    """A legend rides on its layer: switched off, or replaced, with it."""
+    from ui.map import base_map, choropleth_layer, hotspot_cells_layer
+
+    m = base_map(grid_areas([1.0, 2.0]))
+    areas = choropleth_layer(
+        grid_areas([1.0, 2.0, 3.0]),
+        value="value",
+        label="Incidents",
+        layer_name="Wards: incidents",
+        code="code",
+    )
+    cells, drawn = hotspot_cells_layer(cells_frame(["hot 99%", "not significant"]))
+    assert drawn == 1
+    areas.add_to(m)
+    cells.add_to(m)
+    page = render(m)
+    for group in (areas, cells):
+        assert re.search(rf"legend_\w+_holder\.addTo\({group.get_name()}\);", page)
+    assert page.count("_holder.addTo(") == 2
+    titles = [re.search(r"<b>(.*?)</b>", legend).group(1) for legend in legends(page)]  # type: ignore[union-attr]
+    assert titles == ["Incidents", "Gi* hot and cold spots"]

@@ -2,18 +2,23 @@
 
 One folium map (streamlit-folium). Pan and zoom never rerun the script: the
 map returns only the feature last clicked, so a click on an area opens its
-profile beside the map. The map is built from the same inputs to the same
-HTML, so a rerun that changes nothing on it (a click, a download) keeps the
-view and the layers switched in its layer control; the layer choices above it
-are widgets and survive reruns and page changes.
+profile beside the map. The base map (tiles, fitted to the district, or to
+the area chosen in the sidebar) is drawn once; the layers are sent as
+streamlit-folium's dynamic feature groups, so a new period, category, shading
+or hotspot layer replaces them in the browser and the user's zoom and centre
+stay. The layer choices above the map are widgets and survive reruns and
+page changes.
 """
 
 import html
 import math
 import os
 
+import folium
 import streamlit as st
 from streamlit_folium import st_folium
+
+import geopandas as gpd
 
 from ui import cached
 from ui.filters import current_filters
@@ -21,11 +26,12 @@ from ui.map import (
     CARTO_KEY_ENV,
     INCIDENT_LIMIT,
     SCHEMES,
-    add_hotspot_cells,
-    add_incidents,
-    add_places,
+    base_map,
     base_tiles,
-    choropleth_map,
+    choropleth_layer,
+    hotspot_cells_layer,
+    incidents_layer,
+    places_layer,
     standalone_html,
 )
 from ui.render import describe, level_label, show_notes
@@ -110,36 +116,56 @@ if area is not None and f.level == layer:
     shown = values[values[cached.NAME] == f.area]
 
 
-def build_map() -> object:
-    """The map for the current choices (built again for the download)."""
-    m = choropleth_map(
-        shown,
-        value=measure,
-        label=label,
-        layer_name=f"{level_label(layer)}s: {MEASURES[measure].lower()}",
-        name=cached.NAME,
-        name_label=level_label(layer),
-        code=cached.CODE,
-        tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)),
-        scheme=scheme,
-        diverging=measure in ("change", "pct_change"),
-        decimals=1 if measure in ("rate_per_1000", "pct_change") else 0,
-        suffix="%" if measure == "pct_change" else "",
-        no_calc="no population"
-        if measure == "rate_per_1000"
-        else "none in the comparison period",
-    )
+def build_layers() -> list[folium.FeatureGroup]:
+    """The map's layers for the current choices, in drawing order."""
+    groups = [
+        choropleth_layer(
+            shown,
+            value=measure,
+            label=label,
+            layer_name=f"{level_label(layer)}s: {MEASURES[measure].lower()}",
+            name=cached.NAME,
+            name_label=level_label(layer),
+            code=cached.CODE,
+            scheme=scheme,
+            diverging=measure in ("change", "pct_change"),
+            decimals=1 if measure in ("rate_per_1000", "pct_change") else 0,
+            suffix="%" if measure == "pct_change" else "",
+            no_calc="no population"
+            if measure == "rate_per_1000"
+            else "none in the comparison period",
+        )
+    ]
     if hot == "gistar":
         cells = cached.hotspot_layer(path, stamp, f.period, f.categories, area)
-        add_hotspot_cells(m, cells, method="gistar")
+        groups.append(hotspot_cells_layer(cells, method="gistar")[0])
     elif hot == "kde":
         cells = cached.density_layer(path, stamp, f.period, f.categories, area)
-        add_hotspot_cells(m, cells, method="kde")
+        groups.append(hotspot_cells_layer(cells, method="kde")[0])
     gaz = cached.places(path)
     if show_places and gaz is not None:
-        add_places(m, gaz)
+        groups.append(places_layer(gaz))
     if show_points and points is not None:
-        add_incidents(m, points)
+        incidents = incidents_layer(points)
+        if incidents is not None:
+            groups.append(incidents)
+    return groups
+
+
+def extent() -> gpd.GeoDataFrame:
+    """What the base map is fitted to: the sidebar's area, else the whole district."""
+    if area is not None and f.level in layers:
+        chosen = cached.area_layer(path, f.level).areas
+        return chosen[chosen[cached.NAME] == f.area]
+    return cached.area_layer(path, "ward" if "ward" in layers else layers[0]).areas
+
+
+def build_map() -> folium.Map:
+    """The whole map as one page, for the download: fitted to what is shaded."""
+    m = base_map(shown, tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)))
+    for group in build_layers():
+        group.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     return m
 
 
@@ -151,10 +177,15 @@ points, n_points = (
 
 map_col, profile_col = st.columns([3, 2], gap="medium")
 with map_col:
-    m = build_map()
     out = st_folium(
-        m,
+        base_map(
+            extent(),
+            tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)),
+            cluster_assets=True,
+        ),
         key="atlas_map",
+        feature_group_to_add=build_layers(),
+        layer_control=folium.LayerControl(collapsed=True),
         returned_objects=["last_active_drawing"],
         use_container_width=True,
         height=560,
@@ -181,7 +212,7 @@ with map_col:
     stem = f"map_{layer}_{measure}_{f.period}".replace(":", "-")
     st.download_button(
         "Download this map (HTML)",
-        lambda: standalone_html(build_map()).encode("utf-8"),  # type: ignore[arg-type]
+        lambda: standalone_html(build_map()).encode("utf-8"),
         file_name=f"{stem}.html",
         mime="text/html",
         key="map_html",
