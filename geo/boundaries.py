@@ -8,6 +8,8 @@ dissolved by code so that each code is one area.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +51,18 @@ class AreaLayer:
     notes: tuple[str, ...] = ()
 
 
+#: Layers already read, by (spec, file modification time and size); a few at most.
+_LOADED: OrderedDict[tuple[str, int, int], AreaLayer] = OrderedDict()
+_LOADED_MAX = 16
+_LOADED_LOCK = threading.Lock()
+
+
 def load_area_layer(spec: AreaSpec) -> AreaLayer:
     """Read, filter, reproject and repair one area layer.
+
+    A layer read before is returned again (as a copy) while its file is
+    unchanged (same modification time and size): building one hotspot layer
+    reads the area layers several times.
 
     Parameters
     ----------
@@ -69,6 +81,25 @@ def load_area_layer(spec: AreaSpec) -> AreaLayer:
         filter keeps nothing, or the file has no CRS and its coordinates are
         not longitude/latitude (and the workspace gives no ``crs``).
     """
+    try:
+        stat = spec.path.stat()
+    except OSError:
+        return _read_area_layer(spec)  # says what is wrong with the path
+    key = (repr(spec), stat.st_mtime_ns, stat.st_size)
+    with _LOADED_LOCK:
+        known = _LOADED.get(key)
+        if known is not None:
+            _LOADED.move_to_end(key)
+    if known is None:
+        known = _read_area_layer(spec)
+        with _LOADED_LOCK:
+            _LOADED[key] = known
+            while len(_LOADED) > _LOADED_MAX:
+                _LOADED.popitem(last=False)
+    return AreaLayer(layer=known.layer, areas=known.areas.copy(), notes=known.notes)
+
+
+def _read_area_layer(spec: AreaSpec) -> AreaLayer:
     label = f"[areas.{spec.layer}] {spec.path}"
     if not spec.path.exists():
         msg = f"{label}: file does not exist. Check `path` in the workspace file."

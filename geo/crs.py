@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -82,6 +83,18 @@ def in_bng(easting: npt.ArrayLike, northing: npt.ArrayLike) -> npt.NDArray[np.bo
         return np.asarray((x > lo_x) & (x < hi_x) & (y > lo_y) & (y < hi_y))
 
 
+_THREAD = threading.local()
+
+
+def _lonlat_to_bng_transformer() -> Transformer:
+    """Return the EPSG:4326 -> EPSG:27700 transformer of this thread (made once: ~30 ms)."""
+    transformer: Transformer | None = getattr(_THREAD, "lonlat_to_bng", None)
+    if transformer is None:
+        transformer = Transformer.from_crs("EPSG:4326", WORKING_CRS, always_xy=True)
+        _THREAD.lonlat_to_bng = transformer
+    return transformer
+
+
 def lonlat_to_bng(
     lon: _FloatArray, lat: _FloatArray
 ) -> tuple[_FloatArray, _FloatArray]:
@@ -112,8 +125,7 @@ def lonlat_to_bng(
     ulon, ulat = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
 
     def project(sl: slice) -> tuple[_FloatArray, _FloatArray]:
-        transformer = Transformer.from_crs("EPSG:4326", WORKING_CRS, always_xy=True)
-        px, py = transformer.transform(ulon[sl], ulat[sl])
+        px, py = _lonlat_to_bng_transformer().transform(ulon[sl], ulat[sl])
         return np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
 
     half = len(ulon) // 2

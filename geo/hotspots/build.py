@@ -177,7 +177,11 @@ def build_hotspots(
     first = min(per.start, earlier.start) if earlier is not None else per.start
     last = max(per.end, earlier.end) if earlier is not None else per.end
     incidents = open_store(
-        workspace, period=(first, last), categories=cats, sources=sources
+        workspace,
+        period=(first, last),
+        categories=cats,
+        sources=sources,
+        columns=[MONTH, CATEGORY, LOCATION, X, Y],
     )
     if method != "change":
         incidents = incidents[incidents[MONTH].isin(per.months).to_numpy()]
@@ -354,7 +358,11 @@ def hotspot_accuracy(
         )
         cats = sorted({c for members in labels.values() for c in members})
     incidents = open_store(
-        workspace, period=(nxt.start, nxt.end), categories=cats, sources=sources
+        workspace,
+        period=(nxt.start, nxt.end),
+        categories=cats,
+        sources=sources,
+        columns=[X, Y],
     )
     # Cells are disjoint polygons: locate next-period points in them with the
     # same boundary rule as every other area join.
@@ -478,7 +486,11 @@ def hot_cluster_history(
         )
         cats = sorted({c for members in labels.values() for c in members})
     incidents = open_store(
-        workspace, period=(before.start, per.end), categories=cats, sources=sources
+        workspace,
+        period=(before.start, per.end),
+        categories=cats,
+        sources=sources,
+        columns=[MONTH, X, Y],
     )
     hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
     member = np.where(hot & layer["name"].notna().to_numpy(), layer["name"], None)

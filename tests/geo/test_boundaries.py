@@ -63,6 +63,31 @@ def test_where_filter_keeps_lad1_sorted_by_code(tmp_path: Path) -> None:
     assert layer.notes == ()
 
 
+def test_a_layer_read_again_is_a_fresh_copy_and_follows_the_file(
+    tmp_path: Path,
+) -> None:
+    """Reads are remembered while the file is unchanged, never shared or stale."""
+    import os
+
+    path = _gpkg(tmp_path, make_wards())
+    spec = _spec(path, where={"lad": ("LAD1",)})
+    first = load_area_layer(spec)
+    first.areas.loc[0, "name"] = "changed by a caller"
+    again = load_area_layer(spec)
+    assert again.areas["name"].iloc[0] != "changed by a caller"
+    assert again.areas["code"].tolist() == LAD1_CODES
+    # The file replaced (another mtime): the new content is read.
+    renamed = make_wards().assign(wd_name=lambda d: "New " + d["wd_name"])
+    path.unlink()
+    renamed.to_file(path, driver="GPKG")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    fresh = load_area_layer(spec)
+    assert fresh.areas["name"].str.startswith("New ").all()
+    # Another filter on the same file is another layer.
+    assert len(load_area_layer(_spec(path)).areas) > len(fresh.areas)
+
+
 def test_where_with_several_values(tmp_path: Path) -> None:
     path = _gpkg(tmp_path, make_wards())
     layer = load_area_layer(_spec(path, where={"lad": ("LAD1", "LAD2")}))
