@@ -8,9 +8,11 @@ dissolved by code so that each code is one area.
 
 from __future__ import annotations
 
+import glob
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -52,7 +54,7 @@ class AreaLayer:
 
 
 #: Layers already read, by (spec, file modification time and size); a few at most.
-_LOADED: OrderedDict[tuple[str, int, int], AreaLayer] = OrderedDict()
+_LOADED: OrderedDict[tuple[object, ...], AreaLayer] = OrderedDict()
 _LOADED_MAX = 16
 _LOADED_LOCK = threading.Lock()
 
@@ -60,9 +62,10 @@ _LOADED_LOCK = threading.Lock()
 def load_area_layer(spec: AreaSpec) -> AreaLayer:
     """Read, filter, reproject and repair one area layer.
 
-    A layer read before is returned again (as a copy) while its file is
-    unchanged (same modification time and size): building one hotspot layer
-    reads the area layers several times.
+    A layer read before is returned again (as a copy) while its files are
+    unchanged (same names, modification times and sizes, sidecar files such
+    as a Shapefile's ``.dbf`` included): building one hotspot layer reads the
+    area layers several times.
 
     Parameters
     ----------
@@ -82,10 +85,9 @@ def load_area_layer(spec: AreaSpec) -> AreaLayer:
         not longitude/latitude (and the workspace gives no ``crs``).
     """
     try:
-        stat = spec.path.stat()
+        key = (repr(spec), *_file_state(spec.path))
     except OSError:
         return _read_area_layer(spec)  # says what is wrong with the path
-    key = (repr(spec), stat.st_mtime_ns, stat.st_size)
     with _LOADED_LOCK:
         known = _LOADED.get(key)
         if known is not None:
@@ -97,6 +99,23 @@ def load_area_layer(spec: AreaSpec) -> AreaLayer:
             while len(_LOADED) > _LOADED_MAX:
                 _LOADED.popitem(last=False)
     return AreaLayer(layer=known.layer, areas=known.areas.copy(), notes=known.notes)
+
+
+def _file_state(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of a dataset's files.
+
+    A Shapefile keeps names and codes in its ``.dbf`` and a GeoPackage may
+    have a ``-wal`` beside it, so every file sharing the path's stem counts;
+    for a folder dataset (a File Geodatabase), every file in it.
+    """
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file())
+    else:
+        files = sorted(
+            p for p in path.parent.glob(f"{glob.escape(path.stem)}*") if p.is_file()
+        )
+        files = [path, *(p for p in files if p != path)]
+    return tuple((p.name, (st := p.stat()).st_mtime_ns, st.st_size) for p in files)
 
 
 def _read_area_layer(spec: AreaSpec) -> AreaLayer:

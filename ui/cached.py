@@ -55,6 +55,7 @@ __all__ = [
     "NAME",
     "GeoInputError",
     "area_counts",
+    "area_extent",
     "area_layer",
     "area_names",
     "area_values",
@@ -137,6 +138,25 @@ def rejects(
 @st.cache_data(show_spinner="Reading boundaries…")
 def area_layer(path: str, layer: str) -> AreaLayer:
     return load_area_layer(load_workspace(path).areas[layer])
+
+
+@st.cache_data(show_spinner=False)
+def area_extent(path: str, layer: str, name: str | None = None) -> gpd.GeoDataFrame:
+    """The bounding box (EPSG:27700) of a layer's areas, or of the area named: what a map fits to."""
+    import shapely
+
+    areas = area_layer(path, layer).areas
+    if name is not None:
+        areas = areas[areas[NAME] == name]
+    geom = areas.geometry
+    geom = geom[~(geom.isna() | geom.is_empty)]
+    # Edges densified, so the box's bounds survive the reprojection for display.
+    boxes = (
+        [shapely.segmentize(shapely.box(*geom.total_bounds), 500.0)]
+        if len(geom)
+        else []
+    )
+    return gpd.GeoDataFrame(geometry=boxes, crs=areas.crs)
 
 
 @st.cache_data(show_spinner=False)

@@ -370,6 +370,7 @@ def test_patrol_plan_downloads_and_prints_on_one_a4_page(
         ("", "Overview", "Download chart (PNG)", b"\x89PNG\r\n\x1a\n"),
         ("hotspots", "Hotspots", "Hotspot layer (GeoJSON, EPSG:4326)", b"{"),
         ("hotspots", "Hotspots", "Hotspot layer (GeoPackage, EPSG:27700)", b"SQLite"),
+        ("map", "Map", "Download this map (HTML)", b"<!DOCTYPE html>"),
     ],
 )
 def test_deferred_downloads_deliver_the_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,6 @@ def test_a_layer_read_again_is_a_fresh_copy_and_follows_the_file(
     tmp_path: Path,
 ) -> None:
     """Reads are remembered while the file is unchanged, never shared or stale."""
-    import os
-
     path = _gpkg(tmp_path, make_wards())
     spec = _spec(path, where={"lad": ("LAD1",)})
     first = load_area_layer(spec)
@@ -86,6 +85,28 @@ def test_a_layer_read_again_is_a_fresh_copy_and_follows_the_file(
     assert fresh.areas["name"].str.startswith("New ").all()
     # Another filter on the same file is another layer.
     assert len(load_area_layer(_spec(path)).areas) > len(fresh.areas)
+
+
+def test_a_shapefile_whose_attributes_alone_changed_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """Names and codes live in the .dbf: editing only it must not serve the old layer."""
+    import shutil
+
+    wards = make_wards()
+    first, other = tmp_path / "a" / "wards.shp", tmp_path / "b" / "wards.shp"
+    first.parent.mkdir()
+    other.parent.mkdir()
+    wards.to_file(first, driver="ESRI Shapefile")
+    wards.assign(wd_name="Renamed").to_file(other, driver="ESRI Shapefile")
+    spec = _spec(first)
+    assert "Renamed" not in set(load_area_layer(spec).areas["name"])
+    shp_state = first.stat().st_mtime_ns, first.stat().st_size
+    shutil.copyfile(other.with_suffix(".dbf"), first.with_suffix(".dbf"))
+    dbf = first.with_suffix(".dbf")
+    os.utime(dbf, ns=(dbf.stat().st_atime_ns, dbf.stat().st_mtime_ns + 10**9))
+    assert (first.stat().st_mtime_ns, first.stat().st_size) == shp_state
+    assert set(load_area_layer(spec).areas["name"]) == {"Renamed"}
 
 
 def test_where_with_several_values(tmp_path: Path) -> None:

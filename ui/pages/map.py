@@ -18,8 +18,6 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-import geopandas as gpd
-
 from ui import cached
 from ui.filters import current_filters
 from ui.map import (
@@ -116,6 +114,29 @@ if area is not None and f.level == layer:
     shown = values[values[cached.NAME] == f.area]
 
 
+# Everything the map needs is read here, in the page run: the download's
+# callable (run by Streamlit on another thread, on click) only draws it.
+if hot == "gistar":
+    cells = cached.hotspot_layer(path, stamp, f.period, f.categories, area)
+elif hot == "kde":
+    cells = cached.density_layer(path, stamp, f.period, f.categories, area)
+else:
+    cells = None
+gaz = cached.places(path) if show_places else None
+points, n_points = (
+    cached.incident_points(path, stamp, f.period, f.categories, area, INCIDENT_LIMIT)
+    if show_points
+    else (None, 0)
+)
+# The base map is fitted to the sidebar's area, else to the whole district, and
+# stays the same while the choices above change, so the view is kept.
+extent = (
+    cached.area_extent(path, f.level, f.area)
+    if area is not None and f.level in layers
+    else cached.area_extent(path, "ward" if "ward" in layers else layers[0])
+)
+
+
 def build_layers() -> list[folium.FeatureGroup]:
     """The map's layers for the current choices, in drawing order."""
     groups = [
@@ -136,28 +157,15 @@ def build_layers() -> list[folium.FeatureGroup]:
             else "none in the comparison period",
         )
     ]
-    if hot == "gistar":
-        cells = cached.hotspot_layer(path, stamp, f.period, f.categories, area)
-        groups.append(hotspot_cells_layer(cells, method="gistar")[0])
-    elif hot == "kde":
-        cells = cached.density_layer(path, stamp, f.period, f.categories, area)
-        groups.append(hotspot_cells_layer(cells, method="kde")[0])
-    gaz = cached.places(path)
-    if show_places and gaz is not None:
+    if cells is not None:
+        groups.append(hotspot_cells_layer(cells, method=hot)[0])
+    if gaz is not None:
         groups.append(places_layer(gaz))
-    if show_points and points is not None:
+    if points is not None:
         incidents = incidents_layer(points)
         if incidents is not None:
             groups.append(incidents)
     return groups
-
-
-def extent() -> gpd.GeoDataFrame:
-    """What the base map is fitted to: the sidebar's area, else the whole district."""
-    if area is not None and f.level in layers:
-        chosen = cached.area_layer(path, f.level).areas
-        return chosen[chosen[cached.NAME] == f.area]
-    return cached.area_layer(path, "ward" if "ward" in layers else layers[0]).areas
 
 
 def build_map() -> folium.Map:
@@ -169,17 +177,11 @@ def build_map() -> folium.Map:
     return m
 
 
-points, n_points = (
-    cached.incident_points(path, stamp, f.period, f.categories, area, INCIDENT_LIMIT)
-    if show_points
-    else (None, 0)
-)
-
 map_col, profile_col = st.columns([3, 2], gap="medium")
 with map_col:
     out = st_folium(
         base_map(
-            extent(),
+            extent,
             tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)),
             cluster_assets=True,
         ),
