@@ -15,11 +15,14 @@ Run from the repository root::
    the ward counts are aggregated server-side (``open_store`` of the ward
    column + ``geo.tables.counts_by_area`` for the period and the comparison
    period, as ``ui.cached.area_values`` does) and drawn with
-   ``ui.map.choropleth_map``; Gi* cells from
-   ``geo.hotspots.build.build_hotspots`` drawn with ``add_hotspot_cells``;
-   named places with ``add_places`` if the workspace has any; incidents with
-   ``add_incidents`` only when there are at most ``INCIDENT_LIMIT``.
-   ``standalone_html`` gives the page; its size is the payload.
+   ``ui.map.choropleth_layer``; Gi* cells from
+   ``geo.hotspots.build.build_hotspots`` drawn with ``hotspot_cells_layer``;
+   named places with ``places_layer`` if the workspace has any; incidents
+   with ``incidents_layer`` only when there are at most ``INCIDENT_LIMIT``.
+   The page sends ``ui.map.base_map`` (fitted to the wards' bounding box,
+   with the marker-cluster plugin) and these layers to the browser; here
+   they are put on that base map with a layer control and
+   ``standalone_html`` gives the page: its size is the payload.
 3. Baseline, in the same run: the naive map a notebook makes, ``folium.Map``
    + ``folium.GeoJson`` of the raw points (month, category, location) in
    EPSG:4326. It is built for a ``--sample`` of the points and extrapolated
@@ -114,18 +117,22 @@ def incident_points(ws: Any, limit: int) -> tuple[Any, int]:
 
 def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
     """Build the Map page's map and return its HTML and the figures of each step."""
+    import folium
+
     import geopandas as gpd
+    import shapely
 
     from geo.boundaries import CODE, NAME
     from geo.gazetteer import load_gazetteer
     from geo.hotspots.build import build_hotspots
     from ui.map import (
         INCIDENT_LIMIT,
-        add_hotspot_cells,
-        add_incidents,
-        add_places,
+        base_map,
         base_tiles,
-        choropleth_map,
+        choropleth_layer,
+        hotspot_cells_layer,
+        incidents_layer,
+        places_layer,
         standalone_html,
     )
 
@@ -144,7 +151,13 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
     t["points_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    m = choropleth_map(
+    # As ui.cached.area_extent: the wards' bounding box, edges densified.
+    extent = gpd.GeoDataFrame(
+        geometry=[shapely.segmentize(shapely.box(*values.total_bounds), 500.0)],
+        crs=values.crs,
+    )
+    m = base_map(extent, tiles=base_tiles(None), cluster_assets=True)
+    choropleth_layer(
         values,
         value="count",
         label=f"Incidents, {PERIOD}",
@@ -152,10 +165,10 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
         name=NAME,
         name_label="Ward",
         code=CODE,
-        tiles=base_tiles(None),
         no_calc="none in the comparison period",
-    )
-    t["cells_drawn"] = add_hotspot_cells(m, cells, method="gistar")
+    ).add_to(m)
+    hot_cells, t["cells_drawn"] = hotspot_cells_layer(cells, method="gistar")
+    hot_cells.add_to(m)
     t["places"] = 0
     if ws.places is not None:
         table = load_gazetteer(ws.places.path).places
@@ -164,9 +177,13 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
             geometry=gpd.points_from_xy(table["x"], table["y"]),
             crs="EPSG:27700",
         )
-        add_places(m, places)
+        places_layer(places).add_to(m)
         t["places"] = len(places)
-    t["points_drawn"] = points is not None and add_incidents(m, points)
+    drawn = incidents_layer(points) if points is not None else None
+    if drawn is not None:
+        drawn.add_to(m)
+    t["points_drawn"] = drawn is not None
+    folium.LayerControl(collapsed=True).add_to(m)
     t["folium_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
