@@ -15,7 +15,7 @@ One run, in a temporary folder (or ``--keep DIR``):
 2. builds a Voronoi ward layer over a 100 km x 100 km box of eastern England
    and a town layer (unions of neighbouring wards), both GeoJSON in EPSG:4326,
    and a workspace TOML naming them and the CSV;
-3. times (a) a bare ``pyarrow.csv.read_csv``, (b) ``geo.pipeline.ingest`` and
+3. times (a) a bare ``pyarrow.csv.read_csv``, (b) ``geo.ingest.pipeline.ingest`` and
    (c) a naive pandas/geopandas pipeline, best of ``--repeat`` runs each, and
    records each run's peak resident memory;
 4. prints the figures, the ratios against their targets, and consistency
@@ -416,10 +416,10 @@ def measure_bare(work: Path) -> dict[str, Any]:
 
 
 def measure_full(work: Path) -> dict[str, Any]:
-    """(b) ``geo.pipeline.ingest`` of the workspace: parse ... write the store."""
+    """(b) ``geo.ingest.pipeline.ingest`` of the workspace: parse ... write the store."""
     sys.path.insert(0, str(ROOT))
-    from geo.pipeline import ingest
-    from geo.workspace import load_workspace
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
 
     result, times = timed(lambda: ingest(load_workspace(work / WORKSPACE_NAME)))
     return {
@@ -462,8 +462,8 @@ def check_store(work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(ROOT))
-    from geo.store import REJECTS, read_manifest, read_summary
-    from geo.workspace import load_workspace
+    from geo.ingest.store import REJECTS, read_manifest, read_summary
+    from geo.ingest.workspace import load_workspace
 
     ws = load_workspace(work / WORKSPACE_NAME)
     manifest = read_manifest(ws)
@@ -726,7 +726,7 @@ def closing_lines(misses: Sequence[str], failed: Sequence[str]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(
-        description="Benchmark geo.pipeline.ingest against a bare CSV parse and a naive pipeline."
+        description="Benchmark geo.ingest.pipeline.ingest against a bare CSV parse and a naive pipeline."
     )
     p.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (1,000,000)")
     p.add_argument("--wards", type=int, default=8_000, help="Voronoi wards (8,000)")

@@ -7,13 +7,13 @@ Run from the repository root::
     python bench/map_payload.py --keep /tmp/bench-map        # reuse the store next time
 
 1. ``bench/ingest.py``'s generator writes a police.uk CSV of ``--rows`` rows
-   (2023-01 to 2023-12), Voronoi wards and towns; ``geo.pipeline.ingest``
+   (2023-01 to 2023-12), Voronoi wards and towns; ``geo.ingest.pipeline.ingest``
    builds the store. Not timed.
 2. The map is built as the Map page builds it with its default filters (the
    last 12 months, compared with the 12 before, all categories, wards shaded
    by count, Gi* hotspot layer, places and incidents switched on), timed:
    the ward counts are aggregated server-side (``open_store`` of the ward
-   column + ``geo.tables.counts_by_area`` for the period and the comparison
+   column + ``geo.analysis.tables.counts_by_area`` for the period and the comparison
    period, as ``ui.cached.area_values`` does) and drawn with
    ``ui.map.choropleth_layer``; Gi* cells from
    ``geo.hotspots.build.build_hotspots`` drawn with ``hotspot_cells_layer``;
@@ -61,8 +61,8 @@ COMPARE = "2022-01:2022-12"
 
 def prepare(work: Path, rows: int, wards: int, seed: int) -> Any:
     """Generate and ingest the store (skipped when ``work`` already holds one)."""
-    from geo.pipeline import ingest
-    from geo.workspace import load_workspace
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
 
     ws_path = work / ingest_bench.WORKSPACE_NAME
     if not (work / "store" / "manifest.json").is_file():
@@ -79,11 +79,11 @@ def prepare(work: Path, rows: int, wards: int, seed: int) -> Any:
 
 def ward_values(ws: Any) -> Any:
     """Every ward with its count in PERIOD and COMPARE (``ui.cached.area_values``)."""
-    from geo.boundaries import CODE, NAME, load_area_layer
-    from geo.periods import parse_period
+    from geo.analysis.periods import parse_period
+    from geo.analysis.tables import counts_by_area, load_areas
+    from geo.ingest.boundaries import CODE, NAME, load_area_layer
+    from geo.ingest.store import open_store
     from geo.schema import CATEGORY, MONTH, SOURCE, area_columns
-    from geo.store import open_store
-    from geo.tables import counts_by_area, load_areas
 
     later_p, earlier_p = parse_period(PERIOD), parse_period(COMPARE)
     incidents = open_store(
@@ -103,9 +103,9 @@ def ward_values(ws: Any) -> Any:
 
 def incident_points(ws: Any, limit: int) -> tuple[Any, int]:
     """Incidents of PERIOD with month, category and location, or ``None`` above ``limit``."""
-    from geo.periods import parse_period
+    from geo.analysis.periods import parse_period
+    from geo.ingest.store import open_store
     from geo.schema import CATEGORY, LOCATION, MONTH
-    from geo.store import open_store
 
     per = parse_period(PERIOD)
     points = open_store(
@@ -122,9 +122,9 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
     import geopandas as gpd
     import shapely
 
-    from geo.boundaries import CODE, NAME
-    from geo.gazetteer import load_gazetteer
     from geo.hotspots.build import build_hotspots
+    from geo.ingest.boundaries import CODE, NAME
+    from geo.ingest.gazetteer import load_gazetteer
     from ui.map import (
         INCIDENT_LIMIT,
         base_map,
@@ -198,9 +198,9 @@ def naive_page_bytes(ws: Any, sample: int, seed: int) -> tuple[float, int, float
     """Bytes of the naive map of all points (extrapolated from ``sample``), points, seconds."""
     import folium
 
-    from geo.periods import parse_period
+    from geo.analysis.periods import parse_period
+    from geo.ingest.store import open_store
     from geo.schema import CATEGORY, LOCATION, MONTH
-    from geo.store import open_store
 
     per = parse_period(PERIOD)
     points = open_store(
@@ -235,7 +235,7 @@ def check_counts(ws: Any, values: Any, page: str) -> list[str]:
     """Counts drawn per ward equal a pyarrow group-by of the store's ward column."""
     import pyarrow.dataset as ds
 
-    from geo.boundaries import CODE
+    from geo.ingest.boundaries import CODE
 
     failed = []
     # The store's own columns (the file schema holds month; hive keys agree).

@@ -7,13 +7,13 @@ Run from the repository root::
     python bench/plan.py --keep /tmp/bench-plan  # reuse the generated store next time
 
 1. MCLP: 500 candidate sites and 10,000 demand cells (seeded, clustered
-   weights) with a 400 m radius, p = 10: ``geo.siting.mclp`` with
+   weights) with a 400 m radius, p = 10: ``geo.action.siting.mclp`` with
    ``method="auto"`` (reports exact or greedy) against the other method,
    timed, best of ``--repeat``; the coverage of both is compared (greedy
    never above exact; at least 1 - 1/e of it).
 2. Evaluation: ``bench/ingest.py``'s generator writes a police.uk CSV of
-   ``--rows`` rows and Voronoi wards (not timed), ``geo.pipeline.ingest``
-   builds the store (not timed); then ``geo.evaluate.evaluate_intervention``
+   ``--rows`` rows and Voronoi wards (not timed), ``geo.ingest.pipeline.ingest``
+   builds the store (not timed); then ``geo.action.evaluate.evaluate_intervention``
    on a 300 m circle, default control (the district), equal 6-month windows,
    is timed against the naive baseline: ``open_store`` + ``geopandas.sjoin``
    of all points against the three areas and a count per window. The counts
@@ -56,7 +56,7 @@ def best_of(fn: Callable[[], T], repeat: int) -> tuple[T, float]:
 def bench_mclp(repeat: int, seed: int) -> tuple[dict[str, Any], list[str]]:
     import numpy as np
 
-    from geo.siting import mclp
+    from geo.action.siting import mclp
 
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, 20_000, size=(30, 2))
@@ -97,10 +97,10 @@ def bench_eval(
     import geopandas as gpd
     import shapely
 
-    from geo.evaluate import evaluate_intervention
-    from geo.pipeline import ingest
-    from geo.store import open_store
-    from geo.workspace import load_workspace
+    from geo.action.evaluate import evaluate_intervention
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.store import open_store
+    from geo.ingest.workspace import load_workspace
 
     ws_path = work / ingest_bench.WORKSPACE_NAME
     if not (work / "store" / "manifest.json").is_file():

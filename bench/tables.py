@@ -12,10 +12,10 @@ One run, in a temporary folder (or ``--keep DIR``):
    ``bench/ingest.py``'s generator (12 months of 2023, the 14 police.uk
    categories, snapped coordinates, "No Location" rows, rows outside the
    area), writes a population table for the wards and a workspace naming it
-   (``population = {...}``), and ingests it with ``geo.pipeline.ingest``.
+   (``population = {...}``), and ingests it with ``geo.ingest.pipeline.ingest``.
    Nothing of this is timed.
 2. In each of ``--repeat`` fresh processes: loads the store once with
-   ``geo.store.open_store(ws)`` and the wards with ``geo.tables.load_areas``
+   ``geo.ingest.store.open_store(ws)`` and the wards with ``geo.analysis.tables.load_areas``
    (both timed and reported, but outside the targets), then times on that
    one loaded frame
 
@@ -136,8 +136,8 @@ def generate(params: dict[str, Any], work: Path) -> dict[str, Any]:
     import pyogrio
 
     sys.path.insert(0, str(ROOT))
-    from geo.pipeline import ingest
-    from geo.workspace import load_workspace
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
 
     gen = ingest_bench.generate(params, work)
     # Residents per ward: an English ward has a few thousand, some many more.
@@ -342,10 +342,10 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
-    from geo.periods import Period
-    from geo.store import open_store
-    from geo.tables import compare_periods, counts_by_area, load_areas
-    from geo.workspace import load_workspace
+    from geo.analysis.periods import Period
+    from geo.analysis.tables import compare_periods, counts_by_area, load_areas
+    from geo.ingest.store import open_store
+    from geo.ingest.workspace import load_workspace
 
     timed = ingest_bench.timed
     ws = load_workspace(work / WORKSPACE_NAME)
@@ -550,7 +550,7 @@ def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(
-        description="Benchmark geo.tables (rates by ward, period comparison) "
+        description="Benchmark geo.analysis.tables (rates by ward, period comparison) "
         "against a plain pandas groupby on the same loaded store."
     )
     p.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (1,000,000)")

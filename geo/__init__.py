@@ -1,22 +1,25 @@
-"""Hotspot Atlas library: the incident pipeline and its store, with no Streamlit in it.
+"""Hotspot Atlas library: the incident pipeline, its store and the analyses, with no Streamlit in it.
+
+The folders are the data flow: :mod:`geo.ingest` (workspace file → incident
+store) → :mod:`geo.analysis` (tables) and :mod:`geo.hotspots` (hotspot
+layers) → :mod:`geo.action` (patrol plans, event sites, evaluation), with
+:mod:`geo.export` writing every file the tool makes.
 
 The public surface::
 
-    load_workspace(path)          the workspace file → Workspace
-    ingest(workspace)             raw files → incident store (+ rejects ledger, summary)
-    check_workspace(workspace)    boundary and configuration checks, without ingesting
-    open_store(workspace, ...)    the incidents as a GeoDataFrame (EPSG:27700)
-    read_summary / read_rejects   what ingest kept, rejected and flagged
+    load_workspace(path)                  the workspace file → Workspace
+    geo.ingest.pipeline.ingest(workspace) raw files → incident store (+ rejects ledger, summary)
+    check_workspace(workspace)            boundary and configuration checks, without ingesting
+    open_store(workspace, ...)            the incidents as a GeoDataFrame (EPSG:27700)
+    read_summary / read_rejects           what ingest kept, rejected and flagged
 """
 
-from geo.checks import check_workspace
-from geo.pipeline import ingest
-from geo.store import open_store, read_manifest, read_rejects, read_summary
-from geo.workspace import load_workspace
+from geo.ingest.checks import check_workspace
+from geo.ingest.store import open_store, read_manifest, read_rejects, read_summary
+from geo.ingest.workspace import load_workspace
 
 __all__ = [
     "check_workspace",
-    "ingest",
     "load_workspace",
     "open_store",
     "read_manifest",

@@ -18,10 +18,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.checks import check_workspace
 from geo.errors import GeoInputError
-from geo.pipeline import IngestResult, ingest
-from geo.workspace import load_workspace
+from geo.ingest.checks import check_workspace
+from geo.ingest.pipeline import IngestResult, ingest
+from geo.ingest.workspace import load_workspace
 
 __all__ = ["app"]
 
@@ -251,7 +251,7 @@ def table_command(
     ] = None,
 ) -> None:
     """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
-    from geo.tables import build_table
+    from geo.analysis.tables import build_table
 
     try:
         ws = load_workspace(workspace)
@@ -466,7 +466,7 @@ def evaluate_command(
     months_after: Annotated[int | None, typer.Option(help="Months after.")] = None,
 ) -> None:
     """Before/after counts in a target, its buffer and a control; WDQ and WDD test."""
-    from geo.evaluate import evaluate_intervention
+    from geo.action.evaluate import evaluate_intervention
 
     try:
         ws = load_workspace(workspace)
@@ -531,7 +531,7 @@ def site_command(
     ] = None,
 ) -> None:
     """Choose event or patrol sites covering most incidents within walking distance (MCLP)."""
-    from geo.siting import site_events
+    from geo.action.siting import site_events
 
     try:
         ws = load_workspace(workspace)
@@ -606,7 +606,7 @@ def plan_command(
     ] = None,
 ) -> None:
     """Patrol plan: the top hot places, their busiest times, visits and the forecast check."""
-    from geo.plan import make_plan, plan_csv, plan_html
+    from geo.action.plan import make_plan, plan_csv, plan_html
 
     try:
         if out is not None and out.suffix.lower() not in (".html", ".htm", ".csv"):

@@ -15,13 +15,30 @@ import streamlit as st
 
 import geopandas as gpd
 
-from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
+from geo.analysis.periods import parse_period
+from geo.analysis.tables import (
+    Coverage,
+    build_table,
+    counts_by_area,
+    load_areas,
+    read_coverage,
+    resolve_categories,
+)
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
 from geo.hotspots.build import build_hotspots, hot_cluster_table
-from geo.periods import parse_period
-from geo.pipeline import ingest
+from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import (
+    has_store,
+    open_store,
+    read_manifest,
+    read_rejects,
+    read_summary,
+    store_is_current,
+)
+from geo.ingest.workspace import Workspace, load_workspace
 from geo.schema import (
     CATEGORY,
     LOCATION,
@@ -31,23 +48,6 @@ from geo.schema import (
     SOURCE,
     area_columns,
 )
-from geo.store import (
-    has_store,
-    open_store,
-    read_manifest,
-    read_rejects,
-    read_summary,
-    store_is_current,
-)
-from geo.tables import (
-    Coverage,
-    build_table,
-    counts_by_area,
-    load_areas,
-    read_coverage,
-    resolve_categories,
-)
-from geo.workspace import Workspace, load_workspace
 
 __all__ = [
     "CODE",
@@ -199,7 +199,7 @@ def table(
     profile: bool = False,
     area: str | None = None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """:func:`geo.tables.build_table` as ``(frame, notes)``; no categories means all."""
+    """:func:`geo.analysis.tables.build_table` as ``(frame, notes)``; no categories means all."""
     frame = build_table(
         load_workspace(path),
         by=by,
@@ -481,7 +481,7 @@ def incident_points(
 
 
 def _store_columns(ws: Workspace) -> set[str]:
-    from geo.store import incident_schema
+    from geo.ingest.store import incident_schema
 
     return set(incident_schema(list(ws.areas)).names)
 
@@ -506,10 +506,10 @@ def evaluation(
     polygon_suffix: str = ".geojson",
     upload_name: str = "the uploaded file",
 ) -> Any:
-    """:func:`geo.evaluate.evaluate_intervention`; ``polygon`` is an uploaded target file."""
+    """:func:`geo.action.evaluate.evaluate_intervention`; ``polygon`` is an uploaded target file."""
     import tempfile
 
-    from geo.evaluate import evaluate_intervention
+    from geo.action.evaluate import evaluate_intervention
 
     ws = load_workspace(path)
     cats = _store_categories(path, categories)
@@ -549,10 +549,10 @@ def sites(
     weight: str = "count",
     upload_name: str = "the uploaded file",
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """:func:`geo.siting.site_events` as ``(sites, totals)``; ``venues`` is an uploaded CSV."""
+    """:func:`geo.action.siting.site_events` as ``(sites, totals)``; ``venues`` is an uploaded CSV."""
     import tempfile
 
-    from geo.siting import site_events
+    from geo.action.siting import site_events
 
     ws = load_workspace(path)
     with tempfile.TemporaryDirectory() as tmp:
@@ -590,8 +590,8 @@ def patrol_plan(
     visits: int = 37,
     weight: str = "count",
 ) -> Any:
-    """:func:`geo.plan.make_plan` (a :class:`geo.plan.PatrolPlan`)."""
-    from geo.plan import make_plan
+    """:func:`geo.action.plan.make_plan` (a :class:`geo.action.plan.PatrolPlan`)."""
+    from geo.action.plan import make_plan
 
     return make_plan(
         load_workspace(path),

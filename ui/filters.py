@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geo.periods import parse_period
-from geo.tables import ALL_CRIME
+from geo.analysis.periods import parse_period
+from geo.analysis.tables import ALL_CRIME
 from ui import cached
 
 __all__ = ["ALL_AREAS", "LEVEL_LABELS", "Filters", "current_filters", "sidebar_filters"]

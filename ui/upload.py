@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 
 from geo.errors import GeoInputError
-from geo.pipeline import IngestResult, ingest
-from geo.workspace import load_workspace, source_slug
+from geo.ingest.pipeline import IngestResult, ingest
+from geo.ingest.workspace import load_workspace, source_slug
 
 __all__ = [
     "DATE_FORMATS",

@@ -17,10 +17,9 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
-from geo.boundaries import CODE, NAME, load_area_layer
+from geo.analysis.periods import parse_period
 from geo.crs import LONLAT_CRS
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
 from geo.hotspots.accuracy import AccuracyResult
 from geo.hotspots.engine import (
     HotspotParams,
@@ -31,11 +30,12 @@ from geo.hotspots.engine import (
     hotspot_kde,
 )
 from geo.hotspots.grid import GridKind, make_grid
-from geo.join import locate_points
-from geo.periods import parse_period
+from geo.ingest.boundaries import CODE, NAME, load_area_layer
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.join import locate_points
+from geo.ingest.store import open_store
+from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, LOCATION, MONTH, X, Y, area_columns
-from geo.store import open_store
-from geo.workspace import Workspace
 
 __all__ = [
     "METHODS",
@@ -144,7 +144,7 @@ def build_hotspots(
     GeoInputError
         For a bad option, naming it and what is allowed.
     """
-    from geo.tables import read_coverage, resolve_categories
+    from geo.analysis.tables import read_coverage, resolve_categories
 
     if method not in METHODS:
         msg = f"--method was {method!r}; allowed: {', '.join(METHODS)}."
@@ -338,8 +338,8 @@ def hotspot_accuracy(
     GeoInputError
         When the layer has no hotspot classes.
     """
+    from geo.analysis.tables import read_coverage, resolve_categories
     from geo.hotspots.accuracy import hit_rate_pai
-    from geo.tables import read_coverage, resolve_categories
 
     if "hotspot_class" in layer.columns:
         hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
@@ -430,7 +430,7 @@ def hot_cluster_history(
     For the cells of each cluster, the incidents in the layer's period
     (``after``) and in the equal-length period just before (``before``),
     with the exact conditional Poisson test of equal monthly rates
-    (:func:`geo.stats.poisson_rate_test`; exposures are the months with
+    (:func:`geo.analysis.stats.poisson_rate_test`; exposures are the months with
     data) and its verdict at 0.05, unadjusted (one test per cluster, read
     on its own). ``emerging`` is the most common Esri emerging class among
     the cluster's cells other than "no pattern" (on a tie, the class Esri
@@ -461,9 +461,9 @@ def hot_cluster_history(
     GeoInputError
         When the layer is not a Gi* layer.
     """
+    from geo.analysis.stats import poisson_rate_test, verdict
+    from geo.analysis.tables import read_coverage, resolve_categories
     from geo.hotspots.emerging import EMERGING_CLASSES
-    from geo.stats import poisson_rate_test, verdict
-    from geo.tables import read_coverage, resolve_categories
 
     if "hotspot_class" not in layer.columns or "params" not in layer.attrs:
         msg = "hot_cluster_history needs a gistar layer from build_hotspots (with its params)."

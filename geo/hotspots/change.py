@@ -4,7 +4,7 @@ sfhotspot's ``hotspot_change()`` gives ``n_before``, ``n_after`` and
 ``change = n_after - n_before`` per cell with no significance test; ptools
 draws Poisson contours (FIELD.md §2.5). Here each cell gets the exact
 conditional test for two Poisson counts (Przyborowski and Wilenski, 1940),
-:func:`geo.stats.poisson_rate_tests`, with the period lengths as exposures,
+:func:`geo.analysis.stats.poisson_rate_tests`, with the period lengths as exposures,
 and Benjamini-Hochberg false-discovery control across the cells tested.
 
 The functions here are array-level: the grid layer counts incidents per cell
@@ -19,8 +19,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from geo.analysis.stats import benjamini_hochberg, poisson_rate_tests
 from geo.errors import GeoInputError
-from geo.stats import benjamini_hochberg, poisson_rate_tests
 
 __all__ = ["CHANGE_CLASSES", "ChangeResult", "cell_change"]
 
@@ -104,7 +104,7 @@ def cell_change(
     ``n = n_before + n_after``, under an unchanged rate ``n_after`` is
     Binomial(n, after_steps / (before_steps + after_steps)); the two-sided
     p-value is scipy's ``binomtest`` rule, computed vectorised by
-    :func:`geo.stats.poisson_rate_tests`. With ``fdr`` the p-values are
+    :func:`geo.analysis.stats.poisson_rate_tests`. With ``fdr`` the p-values are
     adjusted by Benjamini and Hochberg (1995) over the cells with at least
     one incident. Cells with 0 and 0 get p = 1 and are left out of that
     family: they carry no evidence, and counting them would only make the

@@ -22,9 +22,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal, stats
 
+from geo.analysis.stats import benjamini_hochberg
 from geo.errors import GeoInputError
 from geo.hotspots.grid import HotspotGrid
-from geo.stats import benjamini_hochberg
 
 __all__ = [
     "HOTSPOT_CLASSES",

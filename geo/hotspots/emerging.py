@@ -19,8 +19,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from geo.analysis.stats import mann_kendall
 from geo.errors import GeoInputError
-from geo.stats import mann_kendall
 
 __all__ = [
     "CHAINEY_CLASSES",
@@ -164,7 +164,7 @@ def classify_emerging(
 
     Follows the class definitions of Esri's "How Emerging Hot Spot Analysis
     works" (ArcGIS Pro), as FIELD.md §2.4 lists them, with the Mann-Kendall
-    trend test (Mann 1945; Kendall 1975; :func:`geo.stats.mann_kendall`,
+    trend test (Mann 1945; Kendall 1975; :func:`geo.analysis.stats.mann_kendall`,
     two-sided, with the tie correction) on each cell's z series. A step is a
     *hot bin* when it is significant and z > 0, a *cold bin* when significant
     and z < 0. With ``n`` steps, "≥ 90 %" means at least ``share * n`` bins.

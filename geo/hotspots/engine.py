@@ -33,6 +33,7 @@ import numpy.typing as npt
 import geopandas as gpd
 import shapely
 
+from geo.analysis.periods import Period
 from geo.crs import require_projected, require_same_crs
 from geo.errors import GeoInputError
 from geo.hotspots.change import cell_change
@@ -50,7 +51,6 @@ from geo.hotspots.emerging import (
     classify_emerging,
 )
 from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
-from geo.periods import Period
 from geo.schema import MONTH
 
 __all__ = [
@@ -366,7 +366,7 @@ def hotspot_change(
     params
         Significance and FDR.
     covered
-        Months with data (:meth:`geo.tables.Coverage.covered`); a month
+        Months with data (:meth:`geo.analysis.tables.Coverage.covered`); a month
         without is unknown, not zero, so exposures count covered months only.
 
     Returns

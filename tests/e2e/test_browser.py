@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from geo.demo import DEMO_SEED, write_demo
-from geo.pipeline import ingest
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("HOTSPOT_ARTIFACTS", ROOT / "test-artifacts"))

@@ -13,9 +13,9 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import Point, Polygon, box
 
-from geo.boundaries import load_area_layer, load_population
 from geo.errors import GeoInputError
-from geo.workspace import AreaSpec, PopulationSpec
+from geo.ingest.boundaries import load_area_layer, load_population
+from geo.ingest.workspace import AreaSpec, PopulationSpec
 from tests.conftest import CELL, X0, Y0, make_wards, ward_code, write_csv
 
 LAD1_CODES = sorted(ward_code(c, r) for r in range(3) for c in range(3))

@@ -10,10 +10,10 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import box
 
-from geo.boundaries import AreaLayer
-from geo.checks import Finding, WorkspaceReport, check_layer, check_workspace
 from geo.errors import GeoInputError
-from geo.workspace import load_workspace
+from geo.ingest.boundaries import AreaLayer
+from geo.ingest.checks import Finding, WorkspaceReport, check_layer, check_workspace
+from geo.ingest.workspace import load_workspace
 from tests.conftest import (
     POLICE_SOURCE,
     X0,

@@ -13,12 +13,12 @@ import pytest
 
 from pyproj import Transformer
 
-from geo.clean import CleanResult, clean_source
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
-from geo.readers import read_source
+from geo.ingest.clean import CleanResult, clean_source
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.readers import read_source
+from geo.ingest.workspace import load_workspace
 from geo.schema import STORE_COLUMNS, Reason
-from geo.workspace import load_workspace
 from tests.conftest import (
     CCTV_SOURCE,
     POLICE_SOURCE,

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from geo.cli import app
-from geo.store import read_summary
-from geo.workspace import load_workspace
+from geo.ingest.store import read_summary
+from geo.ingest.workspace import load_workspace
 from tests.conftest import (
     CELL,
     POLICE_SOURCE,

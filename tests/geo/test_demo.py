@@ -30,10 +30,10 @@ from geo.demo import (
     write_sample_cctv,
 )
 from geo.errors import GeoInputError
-from geo.pipeline import ingest
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store
+from geo.ingest.workspace import load_workspace
 from geo.schema import POLICE_UK_CATEGORIES, POLICE_UK_COLUMNS
-from geo.store import open_store
-from geo.workspace import load_workspace
 from tests.conftest import CCTV_SOURCE, PLACES
 
 BNG = "EPSG:27700"

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 import shapely
 
-from geo.errors import GeoInputError
-from geo.evaluate import (
+from geo.action.evaluate import (
     evaluate_intervention,
     weighted_displacement_difference,
     weighted_displacement_quotient,
 )
+from geo.errors import GeoInputError
 
 
 def test_wdq_hand_worked_displacement() -> None:
@@ -111,8 +111,8 @@ def test_wdd_time_weights_per_month() -> None:
 @pytest.fixture(scope="module")
 def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from geo.demo import write_demo
-    from geo.pipeline import ingest
-    from geo.workspace import load_workspace
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
 
     path = write_demo(tmp_path_factory.mktemp("demo"))
     ingest(load_workspace(path))
@@ -122,9 +122,9 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_evaluate_intervention_counts_match_independent_count(demo_ws: Path) -> None:
     import geopandas as gpd
 
-    from geo.gazetteer import load_gazetteer
-    from geo.store import open_store
-    from geo.workspace import load_workspace
+    from geo.ingest.gazetteer import load_gazetteer
+    from geo.ingest.store import open_store
+    from geo.ingest.workspace import load_workspace
 
     ws = load_workspace(demo_ws)
     r = evaluate_intervention(
@@ -144,7 +144,7 @@ def test_evaluate_intervention_counts_match_independent_count(demo_ws: Path) -> 
 
 
 def test_evaluate_intervention_bad_date(demo_ws: Path) -> None:
-    from geo.workspace import load_workspace
+    from geo.ingest.workspace import load_workspace
 
     with pytest.raises(GeoInputError, match="YYYY-MM-DD"):
         evaluate_intervention(
@@ -198,8 +198,8 @@ def test_evaluate_polygon_file_in_lonlat_equals_shapely_target(
 ) -> None:
     import geopandas as gpd
 
-    from geo.gazetteer import load_gazetteer
-    from geo.workspace import load_workspace
+    from geo.ingest.gazetteer import load_gazetteer
+    from geo.ingest.workspace import load_workspace
 
     ws = load_workspace(demo_ws)
     place = load_gazetteer(ws.places.path).places.iloc[0]

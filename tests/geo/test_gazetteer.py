@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer, normalise_place_name
+from geo.ingest.gazetteer import load_gazetteer, normalise_place_name
 from tests.conftest import PLACES, bng_to_lonlat, place_xy, write_csv
 
 # --- normalise_place_name ------------------------------------------------------------

@@ -18,9 +18,9 @@ from geo.hotspots.build import (
     previous_hotspot_accuracy,
 )
 from geo.hotspots.emerging import EMERGING_CLASSES
-from geo.pipeline import ingest
-from geo.store import open_store
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store
+from geo.ingest.workspace import load_workspace
 from tests.conftest import POLICE_SOURCE, X0, Y0, place_xy, police_row, write_police_csv
 
 #: Incidents per month at Tillery Park: quiet in Jan-Feb, three times as many in Mar-Apr.

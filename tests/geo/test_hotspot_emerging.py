@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pymannkendall as pmk
 import pytest
 
+from geo.analysis.stats import mann_kendall
 from geo.errors import GeoInputError
 from geo.hotspots.emerging import (
     CHAINEY_CLASSES,
@@ -16,7 +17,6 @@ from geo.hotspots.emerging import (
     classify_chainey,
     classify_emerging,
 )
-from geo.stats import mann_kendall
 
 # Insignificant steps get small, varied z so the series are not all ties.
 _QUIET = [0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.6, -0.1, 0.4, 0.0]

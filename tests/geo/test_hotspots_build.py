@@ -23,8 +23,8 @@ from geo.hotspots.build import (
     resolve_area,
     write_hotspots,
 )
-from geo.pipeline import ingest
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.workspace import load_workspace
 from tests.conftest import POLICE_SOURCE, X0, Y0, place_xy, police_row, write_police_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +129,7 @@ def test_accuracy_of_last_quarters_hotspots(hot_world: Path) -> None:
     result = hotspot_accuracy(ws, layer, next_period="2024-03")
     hot = layer["hotspot_class"].str.startswith("hot").to_numpy()
     # independent: count March incidents inside the hot cells' polygons
-    from geo.store import open_store
+    from geo.ingest.store import open_store
 
     march = open_store(ws, period=("2024-03", "2024-03"))
     inside = march.geometry.apply(lambda p: bool(layer.geometry[hot].covers(p).any()))

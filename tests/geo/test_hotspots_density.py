@@ -254,7 +254,7 @@ def test_gistar_p_two_sided_and_classes() -> None:
 
 
 def test_fdr_matches_hand_worked_and_esda() -> None:
-    from geo.stats import benjamini_hochberg
+    from geo.analysis.stats import benjamini_hochberg
 
     # Hand-worked BH, m = 5, q = 0.05: thresholds k/5·0.05 = .01 .02 .03 .04 .05;
     # sorted p = .001 .012 .021 .045 .60 -> largest k with p_(k) <= thr is k = 3.

@@ -10,7 +10,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, box
 
 from geo.errors import CRSMismatchError
-from geo.join import assign_areas, locate_points
+from geo.ingest.join import assign_areas, locate_points
 
 
 @pytest.fixture

@@ -11,12 +11,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_no_geo_module_imports_streamlit() -> None:
     modules = sorted(
-        p.stem for p in (REPO / "geo").glob("*.py") if p.stem != "__main__"
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in (REPO / "geo").rglob("*.py")
+        if p.stem != "__main__"
     )
-    assert "pipeline" in modules
+    assert "geo.ingest.pipeline" in modules
     code = (
         "import importlib, sys\n"
-        + "".join(f"importlib.import_module('geo.{m}')\n" for m in modules)
+        + "".join(f"importlib.import_module('{m}')\n" for m in modules)
         + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))\n"
     )
     result = subprocess.run(

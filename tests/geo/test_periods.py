@@ -1,11 +1,10 @@
-"""Periods and intervals as analysts write them (geo.periods)."""
+"""Periods and intervals as analysts write them (geo.analysis.periods)."""
 
 from __future__ import annotations
 
 import pytest
 
-from geo.errors import GeoInputError
-from geo.periods import (
+from geo.analysis.periods import (
     INTERVALS,
     Period,
     add_months,
@@ -14,6 +13,7 @@ from geo.periods import (
     month_range,
     parse_period,
 )
+from geo.errors import GeoInputError
 
 # --- parse_period ------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ import pytest
 import geopandas as gpd
 
 from geo.errors import GeoInputError
-from geo.pipeline import ingest
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store, read_manifest, read_rejects, read_summary
+from geo.ingest.workspace import load_workspace
 from geo.schema import STORE_COLUMNS, Reason
-from geo.store import open_store, read_manifest, read_rejects, read_summary
-from geo.workspace import load_workspace
 from tests.conftest import (
     CCTV_SOURCE,
     CELL,
@@ -175,7 +175,7 @@ def test_open_store_before_ingest_says_what_to_run(ws_path: Path) -> None:
 def test_failed_rewrite_leaves_previous_store_whole(
     ws_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import geo.store
+    import geo.ingest.store
 
     ws = load_workspace(ws_path)
     ingest(ws)
@@ -184,7 +184,7 @@ def test_failed_rewrite_leaves_previous_store_whole(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(geo.store.pq, "write_table", broken)
+    monkeypatch.setattr(geo.ingest.store.pq, "write_table", broken)
     with pytest.raises(OSError, match="disk full"):
         ingest(ws)
     assert read_manifest(ws)["store_id"] == before
@@ -226,7 +226,7 @@ def test_point_exactly_on_a_shared_edge_is_counted_once(
 
 
 def test_store_written_by_an_older_layout_is_not_current(ws_path: Path) -> None:
-    from geo.store import MANIFEST, store_is_current
+    from geo.ingest.store import MANIFEST, store_is_current
 
     ws = load_workspace(ws_path)
     assert not store_is_current(ws)

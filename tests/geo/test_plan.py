@@ -17,15 +17,7 @@ from typer.testing import CliRunner
 
 import shapely
 
-from geo.cli import app
-from geo.errors import GeoInputError
-from geo.hotspots.build import (
-    build_hotspots,
-    hot_cluster_table,
-    previous_hotspot_accuracy,
-)
-from geo.pipeline import ingest
-from geo.plan import (
+from geo.action.plan import (
     NO_TIMES,
     PatrolPlan,
     allocate_visits,
@@ -36,8 +28,16 @@ from geo.plan import (
     week_hours,
     window_label,
 )
-from geo.store import open_store
-from geo.workspace import Workspace, load_workspace
+from geo.cli import app
+from geo.errors import GeoInputError
+from geo.hotspots.build import (
+    build_hotspots,
+    hot_cluster_table,
+    previous_hotspot_accuracy,
+)
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store
+from geo.ingest.workspace import Workspace, load_workspace
 from tests.conftest import (
     POLICE_SOURCE,
     X0,

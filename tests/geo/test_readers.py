@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 
 from geo.errors import GeoInputError
-from geo.readers import InputFile, RawTable, list_source_files, read_source
+from geo.ingest.readers import InputFile, RawTable, list_source_files, read_source
+from geo.ingest.workspace import ColumnSpec, SourceSpec, Workspace
 from geo.schema import POLICE_UK_COLUMNS
-from geo.workspace import ColumnSpec, SourceSpec, Workspace
 from tests.conftest import (
     POLICE_HEADER,
     X0,

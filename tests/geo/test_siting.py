@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from geo.action.siting import mclp, read_candidates
 from geo.errors import GeoInputError
-from geo.siting import mclp, read_candidates
 
 
 def brute_force(demand, w, cand, radius, p) -> float:

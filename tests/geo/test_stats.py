@@ -7,7 +7,7 @@ import pymannkendall as pmk
 import pytest
 from scipy import stats
 
-from geo.stats import (
+from geo.analysis.stats import (
     HOURS_PER_WEEK,
     aoristic_hours,
     benjamini_hochberg,

@@ -14,12 +14,8 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from geo.cli import app
-from geo.errors import GeoInputError
-from geo.periods import Period, month_range, parse_period
-from geo.pipeline import ingest
-from geo.store import open_store
-from geo.tables import (
+from geo.analysis.periods import Period, month_range, parse_period
+from geo.analysis.tables import (
     DAYS,
     area_flags,
     build_table,
@@ -32,7 +28,11 @@ from geo.tables import (
     trend_table,
     trend_tests,
 )
-from geo.workspace import Workspace, load_workspace
+from geo.cli import app
+from geo.errors import GeoInputError
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store
+from geo.ingest.workspace import Workspace, load_workspace
 from tests.conftest import (
     CCTV_SOURCE,
     CELL,
@@ -1257,7 +1257,7 @@ def test_counts_for_a_period_without_data_are_empty_not_zero(
 
 def test_counts_when_no_incident_is_in_any_area_are_all_zero() -> None:
     """Every selected incident outside the layer (e.g. none in a market town)."""
-    from geo.tables import Areas, counts_by_area
+    from geo.analysis.tables import Areas, counts_by_area
 
     areas = Areas(
         kind="town", codes=("T1", "T2"), names=pd.Series(["A", "B"], index=["T1", "T2"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from geo.errors import GeoInputError, WorkspaceError
-from geo.workspace import (
+from geo.ingest.workspace import (
     ColumnSpec,
     PopulationSpec,
     Workspace,

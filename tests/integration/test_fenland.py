@@ -21,12 +21,12 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
-from geo.periods import parse_period
-from geo.pipeline import ingest
+from geo.analysis.periods import parse_period
+from geo.analysis.tables import counts_by_area, load_areas, resolve_categories
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store, read_rejects
+from geo.ingest.workspace import load_workspace
 from geo.schema import Reason
-from geo.store import open_store, read_rejects
-from geo.tables import counts_by_area, load_areas, resolve_categories
-from geo.workspace import load_workspace
 from tests.conftest import SHARED, write_csv
 
 pytestmark = [

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import DEMO_WORKSPACE_NAME
-from geo.pipeline import ingest
-from geo.store import open_store, read_summary
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store, read_summary
+from geo.ingest.workspace import load_workspace
 from tests.conftest import (
     POLICE_SOURCE,
     X0,

@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import write_sample_cctv
-from geo.pipeline import ingest
-from geo.store import read_summary
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import read_summary
+from geo.ingest.workspace import load_workspace
 from tests.conftest import SHARED
 from tests.ui.conftest import APP
 from ui.map import CARTO_KEY_ENV

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from geo.store import open_store
-from geo.workspace import load_workspace
+from geo.ingest.store import open_store
+from geo.ingest.workspace import load_workspace
 from tests.ui.conftest import APP
 
 MAP_PAGE = "ui/pages/map.py"

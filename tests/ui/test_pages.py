@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.pipeline import ingest
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.workspace import load_workspace
 from tests.conftest import (
     POLICE_SOURCE,
     place_xy,
@@ -48,7 +48,7 @@ def check(at: AppTest) -> AppTest:
 
 def town_names(demo_dir: Path) -> set[str]:
     ws = load_workspace(demo_dir / "workspace.toml")
-    from geo.tables import load_areas
+    from geo.analysis.tables import load_areas
 
     return set(load_areas(ws, "town").names)
 
@@ -82,8 +82,8 @@ def test_overview_headline_follows_the_categories() -> None:
 
 
 def test_overview_headlines_keep_crime_and_asb_apart(demo_dir: Path) -> None:
-    from geo.store import open_store
-    from geo.tables import ALL_CRIME_CATEGORIES
+    from geo.analysis.tables import ALL_CRIME_CATEGORIES
+    from geo.ingest.store import open_store
 
     at = run_app(OVERVIEW)
     labels = [m.label for m in at.metric]
@@ -111,7 +111,7 @@ def test_overview_headlines_keep_crime_and_asb_apart(demo_dir: Path) -> None:
 
 
 def test_overview_shows_the_area_chosen_in_the_sidebar(demo_dir: Path) -> None:
-    from geo.store import open_store
+    from geo.ingest.store import open_store
 
     at = run_app(OVERVIEW, level="ward", area="Fenbury East")
     ws = load_workspace(demo_dir / "workspace.toml")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.evaluate import evaluate_intervention
-from geo.siting import site_events
-from geo.workspace import load_workspace
+from geo.action.evaluate import evaluate_intervention
+from geo.action.siting import site_events
+from geo.ingest.workspace import load_workspace
 from tests.ui.conftest import APP
 
 PLAN_PAGE = "ui/pages/plan.py"
@@ -133,7 +133,7 @@ def test_target_kind_and_name_must_agree(demo_dir: Path) -> None:  # noqa: ARG00
 
 
 def test_patrol_plan_matches_make_plan_and_prints(demo_dir: Path) -> None:
-    from geo.plan import make_plan
+    from geo.action.plan import make_plan
 
     at = _plan_app()
     at.number_input(key="plan_top").set_value(3)

@@ -13,9 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.errors import GeoInputError
-from geo.pipeline import ingest
-from geo.store import read_manifest, read_rejects, read_summary
-from geo.workspace import load_workspace
+from geo.ingest.pipeline import ingest
+from geo.ingest.store import read_manifest, read_rejects, read_summary
+from geo.ingest.workspace import load_workspace
 from tests.conftest import (
     POLICE_SOURCE,
     bng_to_lonlat,
@@ -203,7 +203,7 @@ def test_upload_is_ingested_with_rejects_and_html_kept_as_text(ingested: Path) -
     ledger = read_rejects(new)
     row = ledger[ledger["source"] == "Partner log"].iloc[0]
     assert XSS in str(row.to_dict())
-    from geo.store import open_store
+    from geo.ingest.store import open_store
 
     kept = open_store(new, sources=["Partner log"])
     assert sorted(kept["category"]) == [BOLD, BOLD, "Unrecorded"]

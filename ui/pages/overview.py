@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from geo.periods import add_months, parse_period
-from geo.tables import ALL_CRIME, ALL_CRIME_CATEGORIES
+from geo.analysis.periods import add_months, parse_period
+from geo.analysis.tables import ALL_CRIME, ALL_CRIME_CATEGORIES
 from ui import cached
 from ui.filters import current_filters
 from ui.render import COLUMNS, describe, for_display, level_label, show_notes

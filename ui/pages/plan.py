@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.periods import add_months, parse_period
+from geo.analysis.periods import add_months, parse_period
 from ui import cached
 from ui.filters import current_filters
 from ui.map import CARTO_KEY_ENV, base_tiles, plan_map, standalone_html
@@ -81,7 +81,7 @@ with plan_tab:
     if go:
         st.session_state["plan_run"] = True
     if st.session_state.get("plan_run"):
-        from geo.plan import plan_csv, plan_html
+        from geo.action.plan import plan_csv, plan_html
 
         try:
             plan = cached.patrol_plan(

@@ -1,7 +1,7 @@
 """Analysis tables for strategic assessments: counts, rates, comparisons, trends, places, flags.
 
 Every table is a plain function of an incidents frame (what
-:func:`geo.store.open_store` returns) and an :class:`Areas` description, and
+:func:`geo.ingest.store.open_store` returns) and an :class:`Areas` description, and
 returns a DataFrame with fixed, documented columns. Notes for the reader
 (partly covered periods, areas without population, incidents excluded from a
 time profile) travel with the result in ``DataFrame.attrs["notes"]``.
@@ -28,10 +28,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from geo.boundaries import CODE, NAME, load_area_layer, load_population
-from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
-from geo.periods import (
+from geo.analysis.periods import (
     Interval,
     Period,
     add_months,
@@ -39,6 +36,18 @@ from geo.periods import (
     interval_months,
     month_range,
 )
+from geo.analysis.stats import (
+    HOURS_PER_WEEK,
+    aoristic_hours,
+    benjamini_hochberg,
+    mann_kendall,
+    poisson_rate_tests,
+)
+from geo.errors import GeoInputError
+from geo.ingest.boundaries import CODE, NAME, load_area_layer, load_population
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.store import read_manifest
+from geo.ingest.workspace import Workspace
 from geo.schema import (
     CATEGORY,
     MONTH,
@@ -52,15 +61,6 @@ from geo.schema import (
     Y,
     area_columns,
 )
-from geo.stats import (
-    HOURS_PER_WEEK,
-    aoristic_hours,
-    benjamini_hochberg,
-    mann_kendall,
-    poisson_rate_tests,
-)
-from geo.store import read_manifest
-from geo.workspace import Workspace
 
 __all__ = [
     "ALL_CRIME",
@@ -630,7 +630,7 @@ def counts_by_area(
     Parameters
     ----------
     incidents
-        From :func:`geo.store.open_store`.
+        From :func:`geo.ingest.store.open_store`.
     areas
         From :func:`load_areas`.
     period
@@ -706,7 +706,7 @@ def compare_periods(
     """Compare two periods per area and category: the CSP performance table.
 
     ``p_value`` is the exact conditional Poisson test of equal monthly rates
-    (:func:`geo.stats.poisson_rate_test`), so periods of unequal length are
+    (:func:`geo.analysis.stats.poisson_rate_test`), so periods of unequal length are
     compared per month. ``p_adjusted`` controls the false discovery rate over
     all rows of the table (Benjamini-Hochberg) and ``verdict`` reads it at
     ``alpha``: with dozens of rows, some raw p-values fall below 0.05 by
@@ -838,7 +838,7 @@ def compare_periods(
         pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
     )
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy(float))
-    # geo.stats.verdict, vectorised; a NaN p-value means one period has no data.
+    # geo.analysis.stats.verdict, vectorised; a NaN p-value means one period has no data.
     p_adj = frame["p_adjusted"].to_numpy(float)
     e_rate, l_rate = (frame[c].to_numpy(float) for c in ("_e_rate", "_l_rate"))
     sig = (p_adj <= alpha) & (l_rate != e_rate)
@@ -1158,7 +1158,7 @@ def time_profile(
     Parameters
     ----------
     incidents
-        From :func:`geo.store.open_store`.
+        From :func:`geo.ingest.store.open_store`.
     period
         Months to include (all when ``None``).
     categories
@@ -1223,7 +1223,7 @@ def build_table(
     by
         ``ward``, ``town``, ``district``, ``place`` or any area layer.
     period
-        As written by analysts (:func:`geo.periods.parse_period`); the whole
+        As written by analysts (:func:`geo.analysis.periods.parse_period`); the whole
         store when ``None``.
     compare
         An earlier period: gives the period comparison (performance table).
@@ -1254,8 +1254,8 @@ def build_table(
     GeoInputError
         For a bad option value, naming it and what is allowed.
     """
-    from geo.periods import INTERVALS, parse_period
-    from geo.store import open_store
+    from geo.analysis.periods import INTERVALS, parse_period
+    from geo.ingest.store import open_store
 
     chosen = [
         name

@@ -31,12 +31,12 @@ from scipy.stats import norm
 import geopandas as gpd
 import shapely
 
+from geo.analysis.periods import add_months
 from geo.crs import WORKING_CRS, to_working_crs
 from geo.errors import GeoInputError
-from geo.periods import add_months
+from geo.ingest.store import incident_schema, read_manifest
+from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, MONTH, X, Y, area_columns
-from geo.store import incident_schema, read_manifest
-from geo.workspace import Workspace
 
 __all__ = [
     "DEFAULT_PLACE_RADIUS_M",
@@ -562,7 +562,7 @@ def _resolve_target(
         raise GeoInputError(msg)
     kind, sep, name = spec.partition(":")
     if sep and kind == "place":
-        from geo.gazetteer import load_gazetteer
+        from geo.ingest.gazetteer import load_gazetteer
 
         if ws.places is None:
             msg = f"{what} {spec!r}: the workspace has no [places] gazetteer."
@@ -689,7 +689,7 @@ def evaluate_intervention(
     GeoInputError
         For a bad target, date or window, naming it and the fix.
     """
-    from geo.tables import read_coverage
+    from geo.analysis.tables import read_coverage
 
     if not buffer_m > 0:
         msg = f"--buffer must be > 0 metres, got {buffer_m!r}."
@@ -825,7 +825,7 @@ def evaluate_intervention(
 
 
 def _period(start: str, end: str) -> Any:
-    from geo.periods import Period
+    from geo.analysis.periods import Period
 
     return Period(start, end)
 

@@ -37,6 +37,7 @@ from pyproj import CRS
 
 from geo.crs import WORKING_CRS
 from geo.errors import GeoInputError
+from geo.ingest.workspace import Workspace, source_slug
 from geo.schema import (
     CATEGORY,
     FILE,
@@ -54,7 +55,6 @@ from geo.schema import (
     Y,
     area_columns,
 )
-from geo.workspace import Workspace, source_slug
 
 __all__ = [
     "INCIDENTS_DIR",
@@ -166,7 +166,7 @@ def write_store(
     jobs: list[tuple[pa.Table, Path]] = []
     for name, table in incidents.items():
         if "geometry" not in table.column_names:
-            msg = f"write_store: source {name!r} has no geometry column; build it with geo.pipeline.assign_layers()."
+            msg = f"write_store: source {name!r} has no geometry column; build it with geo.ingest.pipeline.assign_layers()."
             raise ValueError(msg)
         slug = source_slug(name)
         for m, part in _by_month(table):

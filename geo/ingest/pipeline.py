@@ -23,14 +23,14 @@ import pyarrow.compute as pc
 
 import shapely
 
-from geo.boundaries import CODE, NAME, AreaLayer, load_area_layer
-from geo.clean import CleanResult, clean_source
-from geo.gazetteer import Gazetteer, load_gazetteer
-from geo.join import locate_points
-from geo.readers import InputFile, read_source
+from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
+from geo.ingest.clean import CleanResult, clean_source
+from geo.ingest.gazetteer import Gazetteer, load_gazetteer
+from geo.ingest.join import locate_points
+from geo.ingest.readers import InputFile, read_source
+from geo.ingest.store import write_store
+from geo.ingest.workspace import Workspace
 from geo.schema import X, Y, area_columns
-from geo.store import write_store
-from geo.workspace import Workspace
 
 __all__ = ["IngestResult", "SourceSummary", "assign_layers", "ingest"]
 
@@ -113,7 +113,7 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
 
     Each distinct coordinate is located (and encoded) once: police.uk stacks
     many incidents on one snap point. Areas follow the boundary rule of
-    :mod:`geo.join`.
+    :mod:`geo.ingest.join`.
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
     Parameters
     ----------
     workspace
-        A loaded workspace (:func:`geo.workspace.load_workspace`).
+        A loaded workspace (:func:`geo.ingest.workspace.load_workspace`).
     progress
         Optional callback for progress bars.
 

@@ -32,13 +32,13 @@ import pandas as pd
 
 import shapely
 
-from geo.boundaries import CODE, NAME, load_area_layer
+from geo.analysis.stats import HOURS_PER_WEEK, aoristic_hours
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult
-from geo.join import locate_points
+from geo.ingest.boundaries import CODE, NAME, load_area_layer
+from geo.ingest.join import locate_points
+from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION, X, Y
-from geo.stats import HOURS_PER_WEEK, aoristic_hours
-from geo.workspace import Workspace
 
 __all__ = [
     "DAY_ABBR",
@@ -138,7 +138,7 @@ def week_hours(incidents: pd.DataFrame) -> tuple[_Floats, int]:
     (``occurred_to``), are shared across the hours their window covers;
     incidents known only to the day are spread over its 24 hours;
     month-only incidents (police.uk) have no time of day and are left out,
-    as :func:`geo.tables.time_profile` does.
+    as :func:`geo.analysis.tables.time_profile` does.
 
     Parameters
     ----------
@@ -390,6 +390,8 @@ def make_plan(
     GeoInputError
         For a bad option, or no incidents for the selection.
     """
+    from geo.analysis.periods import parse_period
+    from geo.analysis.tables import read_coverage, resolve_categories
     from geo.hotspots.build import (
         build_hotspots,
         hot_cluster_history,
@@ -398,9 +400,7 @@ def make_plan(
         resolve_area,
     )
     from geo.hotspots.harm import load_harm_weights, weights_for
-    from geo.periods import parse_period
-    from geo.store import open_store
-    from geo.tables import read_coverage, resolve_categories
+    from geo.ingest.store import open_store
 
     _check(top, visits, weight, window_hours)
     layer = build_hotspots(

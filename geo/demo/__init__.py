@@ -27,9 +27,9 @@ from pyproj import Transformer
 
 from geo.crs import LONLAT_CRS, WORKING_CRS
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
+from geo.ingest.gazetteer import load_gazetteer
 from geo.schema import POLICE_UK_COLUMNS, Reason
-from geo.workspace import Workspace
+from geo.ingest.workspace import Workspace
 
 __all__ = [
     "DEMO_CATEGORY_SHARES",

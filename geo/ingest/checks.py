@@ -15,12 +15,12 @@ import numpy as np
 
 import shapely
 
-from geo.boundaries import CODE, AreaLayer, load_area_layer, load_population
 from geo.crs import require_projected
 from geo.errors import GeoInputError
-from geo.gazetteer import load_gazetteer
-from geo.readers import list_source_files
-from geo.workspace import Workspace
+from geo.ingest.boundaries import CODE, AreaLayer, load_area_layer, load_population
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.readers import list_source_files
+from geo.ingest.workspace import Workspace
 
 __all__ = ["Finding", "WorkspaceReport", "check_layer", "check_workspace"]
 

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo.errors import GeoInputError
+from geo.ingest.workspace import SourceSpec, Workspace
 from geo.schema import POLICE_UK_COLUMNS
-from geo.workspace import SourceSpec, Workspace
 
 __all__ = [
     "InputFile",

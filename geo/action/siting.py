@@ -26,7 +26,7 @@ import shapely
 
 from geo.crs import WORKING_CRS, lonlat_to_bng
 from geo.errors import GeoInputError
-from geo.workspace import Workspace
+from geo.ingest.workspace import Workspace
 
 __all__ = [
     "GREEDY_GUARANTEE",
@@ -410,7 +410,7 @@ def site_events(
     centres = shapely.centroid(layer.geometry.to_numpy())
     demand = np.column_stack([shapely.get_x(centres), shapely.get_y(centres)])
     if isinstance(candidates, str) and candidates == "gazetteer":
-        from geo.gazetteer import load_gazetteer
+        from geo.ingest.gazetteer import load_gazetteer
 
         if ws.places is None:
             msg = "--candidates gazetteer: the workspace has no [places] gazetteer; give a CSV or 'cells'."

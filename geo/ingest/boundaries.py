@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from geo.crs import WORKING_CRS, in_gb_lonlat, to_working_crs
 from geo.errors import GeoInputError
-from geo.workspace import AreaSpec, PopulationSpec
+from geo.ingest.workspace import AreaSpec, PopulationSpec
 
 __all__ = ["AreaLayer", "load_area_layer", "load_population"]
 

@@ -39,8 +39,9 @@ import pyarrow.compute as pc
 
 from geo.crs import GB_LONLAT_BOUNDS, in_bng, in_gb_lonlat, lonlat_to_bng
 from geo.errors import GeoInputError
-from geo.gazetteer import Gazetteer
-from geo.readers import RawTable
+from geo.ingest.gazetteer import Gazetteer
+from geo.ingest.readers import RawTable
+from geo.ingest.workspace import ColumnSpec, SourceSpec
 from geo.schema import (
     CATEGORY,
     DETAIL,
@@ -62,7 +63,6 @@ from geo.schema import (
     X,
     Y,
 )
-from geo.workspace import ColumnSpec, SourceSpec
 
 __all__ = ["CleanResult", "clean_source"]
 
@@ -433,7 +433,7 @@ def clean_source(
     Parameters
     ----------
     raw
-        The source's rows as read (:func:`geo.readers.read_source`).
+        The source's rows as read (:func:`geo.ingest.readers.read_source`).
     spec
         Its workspace entry (format and, for tables, the column mapping).
     gazetteer
