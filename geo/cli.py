@@ -18,10 +18,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.analysis.periods import INTERVALS
 from geo.errors import GeoInputError
 from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
-from geo.ingest.workspace import load_workspace
+from geo.ingest.workspace import Workspace, load_workspace
+from geo.selection import Selection
 
 __all__ = ["app"]
 
@@ -41,10 +43,35 @@ WorkspaceArg = Annotated[
 ]
 
 
+#: geo's messages name its parameters; on the command line they are these flags.
+_FLAGS = {
+    "`period`": "--period",
+    "`compare`": "--compare",
+    "`categories`": "--category",
+    "`sources`": "--source",
+    "`area`": "--area",
+    "`by`": "--by",
+    "`interval`": "--interval",
+    "`method`": "--method",
+    "`target`": "--target",
+    "`control`": "--control",
+    "`date`": "--date",
+    "`buffer_m`": "--buffer",
+    "`months_before`": "--months-before",
+    "`months_after`": "--months-after",
+    "`candidates`": "--candidates",
+    "`bandwidth_rule`": "--bandwidth-rule",
+    "`next_period`": "--accuracy",
+    "`path`": "--out",
+}
+
+
 def _fail(exc: GeoInputError | OSError) -> typer.Exit:
     text = str(exc)
     if isinstance(exc, OSError) and exc.filename is not None:
         text = f"{exc.filename}: {exc.strerror or exc}. Check the path and its permissions."
+    for name, flag in _FLAGS.items():
+        text = text.replace(name, flag)
     err.print(f"[bold red]Error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
@@ -196,6 +223,27 @@ def sample_cctv_command(
     )
 
 
+def _selection(
+    ws: Workspace,
+    *,
+    period: str | None,
+    compare: str | None = None,
+    category: list[str] | None = None,
+    source: list[str] | None = None,
+    area: str | None = None,
+) -> Selection:
+    from geo.selection import resolve_selection
+
+    return resolve_selection(
+        ws,
+        period=period,
+        compare=compare,
+        categories=category,
+        sources=source,
+        area=area,
+    )
+
+
 @app.command("table")
 def table_command(
     workspace: WorkspaceArg,
@@ -212,7 +260,12 @@ def table_command(
         ),
     ] = None,
     compare: Annotated[
-        str | None, typer.Option(help="Earlier period to compare the period with.")
+        str | None,
+        typer.Option(
+            help="Earlier period to compare the period with: a period, or auto (the same "
+            "months a year before when the data has them, else the period before), "
+            "last-year or previous."
+        ),
     ] = None,
     category: Annotated[
         list[str] | None,
@@ -223,14 +276,28 @@ def table_command(
     source: Annotated[
         list[str] | None, typer.Option(help="Only these sources; repeat for several.")
     ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            help="LAYER:NAME (town:Wisbech, place:Tillery Park): count only there "
+            "(with --profile, a name of the --by layer is enough)."
+        ),
+    ] = None,
     interval: Annotated[
         str | None,
         typer.Option(help="month, quarter, year, fy or rolling12: a trend table."),
     ] = None,
     trend: Annotated[
         bool,
-        typer.Option(help="Mann-Kendall trend test of each area's monthly counts."),
+        typer.Option(help="Trend test of each area's monthly counts."),
     ] = False,
+    trend_method: Annotated[
+        str,
+        typer.Option(
+            help="With --trend: auto (seasonal Kendall from 24 months, else Hamed-Rao), "
+            "hamed-rao, seasonal or original (Mann-Kendall assuming independent months)."
+        ),
+    ] = "auto",
     flags: Annotated[
         bool,
         typer.Option(help="Areas in the top fifth by rate or with a significant rise."),
@@ -238,10 +305,6 @@ def table_command(
     profile: Annotated[
         bool, typer.Option(help="Day-of-week x hour table (partner data with times).")
     ] = False,
-    area: Annotated[
-        str | None,
-        typer.Option(help="With --profile: one area or place (code or name)."),
-    ] = None,
     smooth: Annotated[
         bool, typer.Option(help="Add the Empirical Bayes smoothed rate.")
     ] = False,
@@ -251,26 +314,68 @@ def table_command(
     ] = None,
 ) -> None:
     """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
-    from geo.analysis.tables import build_table
+    from geo.analysis.kendall import TREND_METHODS
+    from geo.analysis.tables import TableOptions, build_table
+    from geo.export import write_table
 
+    chosen = [
+        name
+        for name, on in (
+            ("--compare", compare),
+            ("--interval", interval),
+            ("--trend", trend),
+            ("--flags", flags),
+            ("--profile", profile),
+        )
+        if on
+    ]
     try:
+        if len(chosen) > 1:
+            msg = f"Choose one kind of table; got {', '.join(chosen)}."
+            raise GeoInputError(msg)
+        if trend_method not in TREND_METHODS:
+            msg = f"--trend-method was {trend_method!r}; allowed: {', '.join(TREND_METHODS)}."
+            raise GeoInputError(msg)
+        if interval is not None and interval not in INTERVALS:
+            msg = f"--interval was {interval!r}; allowed: {', '.join(INTERVALS)}."
+            raise GeoInputError(msg)
+        if profile and area is not None and ":" not in area:
+            area = f"{by}:{area}"
         ws = load_workspace(workspace)
-        frame = build_table(
+        selection = _selection(
             ws,
-            by=by,
             period=period,
             compare=compare,
-            categories=category,
-            sources=source,
-            interval=interval,
-            trend=trend,
-            flags=flags,
-            profile=profile,
+            category=category,
+            source=source,
             area=area,
-            smooth=smooth,
+        )
+        kind = (
+            "compare"
+            if compare
+            else "trend"
+            if interval
+            else "trend-test"
+            if trend
+            else "flags"
+            if flags
+            else "profile"
+            if profile
+            else "counts"
+        )
+        frame = build_table(
+            ws,
+            selection,
+            by=by,
+            kind=kind,  # type: ignore[arg-type]
+            options=TableOptions(
+                interval=interval,
+                smooth=smooth,
+                trend_method=trend_method,
+            ),
         )
         if out is not None:
-            _write_table(frame, out)
+            write_table(frame, out)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     if out is None:
@@ -279,25 +384,6 @@ def table_command(
         console.print(f"Table written: {out} ({len(frame)} rows).")
     for note in frame.attrs.get("notes", []):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
-
-
-def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(out, index=not frame.index.equals(pd.RangeIndex(len(frame))))
-    elif suffix == ".xlsx":
-        with pd.ExcelWriter(out) as xl:
-            frame.to_excel(
-                xl,
-                sheet_name="table",
-                index=not frame.index.equals(pd.RangeIndex(len(frame))),
-            )
-            pd.DataFrame({"note": frame.attrs.get("notes", [])}).to_excel(
-                xl, sheet_name="notes", index=False
-            )
-    else:
-        msg = f"--out {out}: write .csv or .xlsx."
-        raise GeoInputError(msg)
 
 
 def _print_table(frame: pd.DataFrame) -> None:
@@ -344,7 +430,10 @@ def hotspots_command(
         ),
     ] = None,
     compare: Annotated[
-        str | None, typer.Option(help="For change: the earlier period.")
+        str | None,
+        typer.Option(
+            help="For change: the earlier period (default: auto, as for tables)."
+        ),
     ] = None,
     category: Annotated[
         list[str] | None,
@@ -367,12 +456,28 @@ def hotspots_command(
         float | None,
         typer.Option(help="KDE bandwidth in metres (default: chosen and reported)."),
     ] = None,
+    bandwidth_rule: Annotated[
+        str,
+        typer.Option(
+            help="KDE automatic bandwidth: silverman (Esri's rule) or nrd (sfhotspot's MASS rule)."
+        ),
+    ] = "silverman",
     harm: Annotated[
         bool, typer.Option(help="Weight incidents by the workspace's [harm] table.")
     ] = False,
     grid: Annotated[str, typer.Option(help="square or hex.")] = "square",
+    alpha: Annotated[
+        float, typer.Option(help="Significance level of hotspot membership.")
+    ] = 0.05,
+    inference: Annotated[
+        str,
+        typer.Option(
+            help="Gi* p-values: auto (exact permutation test on sparse grids, else normal), "
+            "normal, exact or permutation."
+        ),
+    ] = "auto",
     permutations: Annotated[
-        int, typer.Option(help="Gi* conditional permutations (0: analytic p only).")
+        int, typer.Option(help="Gi* Monte Carlo conditional permutations (0: none).")
     ] = 0,
     seed: Annotated[int | None, typer.Option(help="Seed for the permutations.")] = None,
     out: Annotated[
@@ -386,35 +491,45 @@ def hotspots_command(
     ] = None,
 ) -> None:
     """Make a hotspot layer (counts, KDE, Gi*, change, emerging) and print the parameters chosen."""
-    from geo.hotspots.build import build_hotspots, hotspot_accuracy, write_hotspots
+    from geo.export import write_layer
+    from geo.hotspots.build import HotspotOptions, build_hotspots, hotspot_accuracy
+    from geo.hotspots.engine import HotspotParams
 
     try:
         if grid not in ("square", "hex"):
             msg = f"--grid was {grid!r}; allowed: square, hex."
             raise GeoInputError(msg)
         ws = load_workspace(workspace)
-        layer = build_hotspots(
+        selection = _selection(
             ws,
-            method=method,
             period=period,
             compare=compare,
-            categories=category,
-            sources=source,
+            category=category,
+            source=source,
             area=area,
-            cell=cell,
-            bandwidth=bandwidth,
-            harm=harm,
-            grid="hex" if grid == "hex" else "square",
-            permutations=permutations,
-            seed=seed,
         )
+        options = HotspotOptions(
+            cell=cell,
+            grid="hex" if grid == "hex" else "square",
+            bandwidth=bandwidth,
+            bandwidth_rule=bandwidth_rule,
+            harm=harm,
+            params=HotspotParams(
+                alpha=alpha,
+                permutations=permutations,
+                seed=seed,
+                inference=inference,  # type: ignore[arg-type]
+            ),
+        )
+        layer = build_hotspots(ws, selection, method=method, options=options)
         if accuracy is not None:
-            scored = hotspot_accuracy(
-                ws, layer, next_period=accuracy, categories=category, sources=source
+            later = _selection(
+                ws, period=accuracy, category=category, source=source, area=area
             )
+            scored = hotspot_accuracy(ws, layer, later)
             layer.attrs["messages"].append(f"against {accuracy}: {scored.message}")
         if out is not None:
-            write_hotspots(layer, out)
+            write_layer(layer, out)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     for key, value in layer.attrs["params"].items():
@@ -455,11 +570,22 @@ def evaluate_command(
         ),
     ] = None,
     category: Annotated[
-        list[str] | None, typer.Option(help="Only these categories; repeat.")
+        list[str] | None,
+        typer.Option(help='A category, a [groups] name or "All crime"; repeat.'),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat.")
     ] = None,
     radius: Annotated[
         float | None, typer.Option(help="Radius of a place: target in metres.")
     ] = None,
+    wdd_form: Annotated[
+        str,
+        typer.Option(
+            help="WDD: auto (scale the control's change to the target unless the two are "
+            "equally busy), ratio or raw."
+        ),
+    ] = "auto",
     months_before: Annotated[
         int | None, typer.Option(help="Months before (default: equal windows, <= 12).")
     ] = None,
@@ -470,16 +596,18 @@ def evaluate_command(
 
     try:
         ws = load_workspace(workspace)
+        selection = _selection(ws, period=None, category=category, source=source)
         result = evaluate_intervention(
             ws,
+            selection,
             target=target,
             date=date,
             buffer_m=buffer,
             control=control,
-            categories=category,
             radius_m=radius,
             months_before=months_before,
             months_after=months_after,
+            wdd_form=wdd_form,  # type: ignore[arg-type]
         )
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
@@ -495,9 +623,15 @@ def evaluate_command(
         f"{q.buffer_measure:.3f}: {escape(q.reading)}",
         highlight=False,
     )
+    form = (
+        f"control's change scaled to the target (expected {d.expected_treated:,.1f} in the "
+        f"target, {d.expected_buffer:,.1f} in the buffer)"
+        if d.form == "ratio"
+        else "raw counts"
+    )
     console.print(
         f"WDD {d.estimate:,.1f} {d.units} (SE {d.se:,.1f}, z {d.z:.2f}, p {d.p_value:.3f}; "
-        f"{1 - d.alpha:.0%} interval {d.interval[0]:,.1f} to {d.interval[1]:,.1f})",
+        f"{1 - d.alpha:.0%} interval {d.interval[0]:,.1f} to {d.interval[1]:,.1f}); {form}",
         highlight=False,
     )
     console.print(f"verdict: {escape(result.verdict)}", highlight=False, soft_wrap=True)
@@ -520,7 +654,11 @@ def site_command(
         str | None, typer.Option(help="The period (default: all).")
     ] = None,
     category: Annotated[
-        list[str] | None, typer.Option(help="Only these categories; repeat.")
+        list[str] | None,
+        typer.Option(help='A category, a [groups] name or "All crime"; repeat.'),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat.")
     ] = None,
     area: Annotated[
         str | None, typer.Option(help="LAYER:NAME to cover (default: the district).")
@@ -532,14 +670,16 @@ def site_command(
 ) -> None:
     """Choose event or patrol sites covering most incidents within walking distance (MCLP)."""
     from geo.action.siting import site_events
+    from geo.export import write_table
 
     try:
         ws = load_workspace(workspace)
+        selection = _selection(
+            ws, period=period, category=category, source=source, area=area
+        )
         sites = site_events(
             ws,
-            period=period,
-            categories=category,
-            area=area,
+            selection,
             candidates=candidates,
             p=p,
             walk_m=walk,
@@ -549,7 +689,7 @@ def site_command(
             if out.suffix.lower() != ".csv":
                 msg = f"--out {out}: write .csv."
                 raise GeoInputError(msg)
-            pd.DataFrame(sites.drop(columns="geometry")).to_csv(out, index=False)
+            write_table(pd.DataFrame(sites.drop(columns="geometry")), out)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     _print_table(pd.DataFrame(sites[["rank", "name", "covered", "x", "y"]]))
@@ -582,6 +722,10 @@ def plan_command(
             help="LAYER:NAME to cover, e.g. town:Wisbech (default: the district)."
         ),
     ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Period to compare with (default: auto, as for tables)."),
+    ] = None,
     top: Annotated[int, typer.Option(help="Number of places (top hot clusters).")] = 5,
     visits: Annotated[
         int, typer.Option(help="Visits to share among the places by demand.")
@@ -606,22 +750,28 @@ def plan_command(
     ] = None,
 ) -> None:
     """Patrol plan: the top hot places, their busiest times, visits and the forecast check."""
-    from geo.action.plan import make_plan, plan_csv, plan_html
+    from geo.action.plan import make_plan, plan_csv
+    from geo.action.plan_page import plan_html
 
     try:
         if out is not None and out.suffix.lower() not in (".html", ".htm", ".csv"):
             msg = f"--out {out}: write .html or .csv."
             raise GeoInputError(msg)
         ws = load_workspace(workspace)
-        plan = make_plan(
+        selection = _selection(
             ws,
             period=period,
-            categories=category,
+            compare=compare,
+            category=category,
+            source=source,
             area=area,
+        )
+        plan = make_plan(
+            ws,
+            selection,
             top=top,
             visits=visits,
             weight="harm" if harm else "count",
-            sources=source,
             cell=cell,
         )
         if out is not None:
@@ -638,6 +788,7 @@ def plan_command(
         f"change against {escape(plan.before_period)}.",
         highlight=False,
     )
+    console.print(escape(plan.summary_text), highlight=False, soft_wrap=True)
     show = [c for c in plan.table.columns if c not in ("demand", "confidence")]
     _print_table(plan.table[show])
     console.print(

@@ -1,10 +1,11 @@
-"""The sidebar filters every analysis page reads, mirrored in the URL query string.
+"""The sidebar filters every analysis page reads, resolved once per rerun into a Selection.
 
 ``app.py`` draws them once per run (so their state survives visits to pages
-that do not use them); pages call :func:`current_filters`. The URL holds
-``period``, ``compare``, ``cat`` (repeated), ``level`` and ``area``; it is read on the
-first run of a session, so a bookmarked or shared link restores the view,
-and rewritten on every run.
+that do not use them); pages call :func:`current_selection` (what to count,
+the same on every page) and :func:`current_filters` (the raw choices, e.g.
+the area level). The URL holds ``period``, ``compare``, ``cat`` (repeated),
+``level`` and ``area``; it is read on the first run of a session, so a
+bookmarked or shared link restores the view, and rewritten on every run.
 """
 
 from __future__ import annotations
@@ -13,13 +14,24 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geo.analysis.periods import parse_period
-from geo.analysis.tables import ALL_CRIME
+from geo.analysis.periods import add_months, parse_period
+from geo.errors import GeoInputError
+from geo.selection import ALL_CRIME, Selection
 from ui import cached
+from ui.render import LEVEL_LABELS, md
 
-__all__ = ["ALL_AREAS", "LEVEL_LABELS", "Filters", "current_filters", "sidebar_filters"]
+__all__ = [
+    "ALL_AREAS",
+    "LEVEL_LABELS",
+    "Filters",
+    "current_filters",
+    "current_selection",
+    "default_period",
+    "sidebar_filters",
+]
 
 _STATE_KEY = "filters"
+_SELECTION_KEY = "selection"
 _INIT_KEY = "filters_from_url"
 START, END = "filter_start", "filter_end"
 AUTO, CMP_START, CMP_END = (
@@ -30,13 +42,6 @@ AUTO, CMP_START, CMP_END = (
 CATS, LEVEL, AREA = "filter_categories", "filter_level", "filter_area"
 #: The area filter's "no particular area" choice.
 ALL_AREAS = "All areas"
-#: How a level is shown; an area layer without an entry is shown capitalised.
-LEVEL_LABELS = {
-    "district": "District",
-    "ward": "Ward",
-    "town": "Town",
-    "place": "Named places",
-}
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class Filters:
     period
         ``YYYY-MM:YYYY-MM``.
     compare
-        The comparison period, ``YYYY-MM:YYYY-MM``.
+        The comparison period, ``YYYY-MM:YYYY-MM``, or ``None`` for the
+        default (same months a year before when the data has them).
     categories
         Store categories, ``[groups]`` names or "All crime"; empty for all.
     level
@@ -58,7 +64,7 @@ class Filters:
     """
 
     period: str
-    compare: str
+    compare: str | None
     categories: tuple[str, ...]
     level: str
     area: str | None = None
@@ -66,7 +72,7 @@ class Filters:
     @property
     def area_spec(self) -> str | None:
         """The chosen area as ``layer:name`` (e.g. ``town:Wisbech``), or ``None``."""
-        if self.area is None or self.level in ("district", "place"):
+        if self.area is None or self.level == "district":
             return None
         return f"{self.level}:{self.area}"
 
@@ -78,18 +84,28 @@ def _levels(path: str) -> list[str]:
 
 def _category_options(path: str, stamp: str) -> list[str]:
     groups = sorted(cached.workspace(path).groups)
-    stored = sorted(
-        {c for cs in cached.coverage(path, stamp).categories.values() for c in cs}
-    )
+    stored = sorted(cached.coverage(path, stamp).categories())
     return [ALL_CRIME, *groups, *stored]
 
 
 def _span(text: str) -> tuple[str, str] | None:
     try:
         period = parse_period(text)
-    except Exception:
+    except GeoInputError:
         return None
     return period.start, period.end
+
+
+def default_period(months: list[str]) -> tuple[str, str]:
+    """The default period: the months with data among the last 12 up to the last month with data.
+
+    With sources that do not overlap in time (a partner log of 2010-2016 and
+    police.uk for late 2024) this is the recent months only, never a span of
+    years that is mostly gaps.
+    """
+    last = months[-1]
+    start = next(m for m in months if m >= add_months(last, -11))
+    return start, last
 
 
 def _from_url(months: list[str], levels: list[str], categories: list[str]) -> list[str]:
@@ -125,16 +141,76 @@ def _from_url(months: list[str], levels: list[str], categories: list[str]) -> li
 
 
 def _defaults(months: list[str], levels: list[str]) -> None:
-    last12 = months[-12:]
-    st.session_state.setdefault(START, last12[0])
-    st.session_state.setdefault(END, last12[-1])
+    start, end = default_period(months)
+    st.session_state.setdefault(START, start)
+    st.session_state.setdefault(END, end)
     st.session_state.setdefault(AUTO, True)
     st.session_state.setdefault(CATS, [])
     st.session_state.setdefault(LEVEL, "ward" if "ward" in levels else levels[-1])
 
 
+def _compare_widgets(months: list[str], period: str) -> str | None:
+    auto = st.checkbox(
+        "Compare with the same months a year before",
+        key=AUTO,
+        help="When the data has them; otherwise the period of the same length just "
+        "before (then seasonal patterns can look like change: the pages say so).",
+    )
+    if auto:
+        return None
+    before = parse_period(period).shift(-12)
+    st.session_state.setdefault(
+        CMP_START, before.start if before.start in months else months[0]
+    )
+    st.session_state.setdefault(
+        CMP_END, before.end if before.end in months else months[0]
+    )
+    c_start_col, c_end_col = st.columns(2)
+    c_start = c_start_col.selectbox("Compare from", months, key=CMP_START)
+    c_end = c_end_col.selectbox("Compare to", months, key=CMP_END)
+    return f"{min(c_start, c_end)}:{max(c_start, c_end)}"
+
+
+def _area_widget(path: str, level: str, first_run: bool, ignored: list[str]) -> str:
+    area_names = [] if level == "district" else list(cached.area_names(path, level))
+    if st.session_state.get(AREA, ALL_AREAS) not in (ALL_AREAS, *area_names):
+        # From a link: say so; after a change of level: back to all areas.
+        if first_run:
+            ignored.append(f"area={st.session_state[AREA]}")
+        st.session_state[AREA] = ALL_AREAS
+    if not area_names:
+        return ALL_AREAS
+    return str(
+        st.selectbox(
+            LEVEL_LABELS.get(level, level.capitalize()),
+            [ALL_AREAS, *area_names],
+            key=AREA,
+            help="Count only this area: every page, map and download uses it.",
+        )
+    )
+
+
+def _resolve(path: str, stamp: str, filters: Filters) -> Selection:
+    try:
+        return cached.selection(
+            path,
+            stamp,
+            filters.period,
+            filters.compare,
+            filters.categories,
+            filters.area_spec,
+        )
+    except GeoInputError as exc:
+        if filters.compare is None:
+            raise
+        st.sidebar.error(md(f"{exc} Using the default comparison instead."))
+        return cached.selection(
+            path, stamp, filters.period, None, filters.categories, filters.area_spec
+        )
+
+
 def sidebar_filters(path: str) -> Filters:
-    """Draw the period, comparison, category and level filters in the sidebar.
+    """Draw the period, comparison, category, level and area filters in the sidebar.
 
     Parameters
     ----------
@@ -144,15 +220,17 @@ def sidebar_filters(path: str) -> Filters:
     Returns
     -------
     Filters
-        Also kept for the pages (:func:`current_filters`).
+        Also kept, with the resolved Selection, for the pages
+        (:func:`current_filters`, :func:`current_selection`).
     """
     stamp = cached.store_id(path)
-    months = cached.coverage(path, stamp).any_months()
+    cov = cached.coverage(path, stamp)
+    months = cov.any_months()
     if not months:
         msg = (
             "The store has no incidents; run `python -m geo ingest` on this workspace."
         )
-        raise cached.GeoInputError(msg)
+        raise GeoInputError(msg)
     levels = _levels(path)
     categories = _category_options(path, stamp)
     first_run = _INIT_KEY not in st.session_state
@@ -164,26 +242,8 @@ def sidebar_filters(path: str) -> Filters:
         start_col, end_col = st.columns(2)
         start = start_col.selectbox("From", months, key=START)
         end = end_col.selectbox("To", months, key=END)
-        start, end = min(start, end), max(start, end)
-        period = parse_period(f"{start}:{end}")
-        auto = st.checkbox(
-            "Compare with the previous period of the same length", key=AUTO
-        )
-        if auto:
-            compare = period.previous()
-            st.caption(f"Comparison period: {compare.start} to {compare.end}")
-        else:
-            before = period.previous()
-            st.session_state.setdefault(
-                CMP_START, before.start if before.start in months else months[0]
-            )
-            st.session_state.setdefault(
-                CMP_END, before.end if before.end in months else months[0]
-            )
-            c_start_col, c_end_col = st.columns(2)
-            c_start = c_start_col.selectbox("Compare from", months, key=CMP_START)
-            c_end = c_end_col.selectbox("Compare to", months, key=CMP_END)
-            compare = parse_period(f"{min(c_start, c_end)}:{max(c_start, c_end)}")
+        period = f"{min(start, end)}:{max(start, end)}"
+        compare = _compare_widgets(months, period)
         chosen = st.multiselect(
             "Categories",
             categories,
@@ -198,46 +258,48 @@ def sidebar_filters(path: str) -> Filters:
             key=LEVEL,
             format_func=lambda v: LEVEL_LABELS.get(v, v.capitalize()),
         )
-        area_names = [] if level == "district" else list(cached.area_names(path, level))
-        if st.session_state.get(AREA, ALL_AREAS) not in (ALL_AREAS, *area_names):
-            # From a link: say so; after a change of level: back to all areas.
-            if first_run:
-                ignored.append(f"area={st.session_state[AREA]}")
-            st.session_state[AREA] = ALL_AREAS
-        area = ALL_AREAS
-        if area_names:
-            area = st.selectbox(
-                LEVEL_LABELS.get(level, level.capitalize()),
-                [ALL_AREAS, *area_names],
-                key=AREA,
-                help="Focus on one area: pages that show one area use it.",
+        area = _area_widget(path, level, first_run, ignored)
+        filters = Filters(
+            period=period,
+            compare=compare,
+            categories=tuple(chosen),
+            level=level,
+            area=None if area == ALL_AREAS else area,
+        )
+        chosen_selection = _resolve(path, stamp, filters)
+        st.caption(
+            md(
+                f"Comparison: {chosen_selection.compare.start} to "
+                f"{chosen_selection.compare.end} ({chosen_selection.compare_basis})."
             )
+        )
         if ignored:
             st.warning(
                 "Ignored from the link (not in this workspace): " + ", ".join(ignored),
                 icon=":material/link_off:",
             )
-    filters = Filters(
-        period=f"{period.start}:{period.end}",
-        compare=f"{compare.start}:{compare.end}",
-        categories=tuple(chosen),
-        level=level,
-        area=None if area == ALL_AREAS else area,
-    )
     query: dict[str, str | list[str]] = {"period": filters.period, "level": level}
     if filters.area is not None:
         query["area"] = filters.area
-    if not auto:
-        query["compare"] = filters.compare
+    if compare is not None:
+        query["compare"] = compare
     if chosen:
         query["cat"] = list(chosen)
     current = {k: st.query_params.get_all(k) for k in st.query_params}
     if current != {k: v if isinstance(v, list) else [v] for k, v in query.items()}:
         st.query_params.from_dict(query)
     st.session_state[_STATE_KEY] = filters
+    st.session_state[_SELECTION_KEY] = chosen_selection
     return filters
 
 
 def current_filters() -> Filters:
     """Return the filters ``app.py`` drew for this run."""
-    return st.session_state[_STATE_KEY]
+    filters: Filters = st.session_state[_STATE_KEY]
+    return filters
+
+
+def current_selection() -> Selection:
+    """Return the sidebar's choices resolved into a Selection, for this run."""
+    chosen: Selection = st.session_state[_SELECTION_KEY]
+    return chosen

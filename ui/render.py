@@ -1,49 +1,72 @@
-"""Small rendering helpers shared by the pages (no data work here)."""
+"""Rendering helpers shared by the pages: escaping, labels, headings, notes (no data work here)."""
 
 from __future__ import annotations
 
+import html
+import math
+import re
 from collections.abc import Iterable
-from io import BytesIO
+from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
 
-from ui.filters import LEVEL_LABELS, Filters
+from geo.analysis.change import NO_CALC
+from geo.selection import Selection
 
-__all__ = ["describe", "for_display", "level_label", "show_notes", "to_xlsx"]
+__all__ = [
+    "COLUMNS",
+    "LEVEL_LABELS",
+    "change_columns_config",
+    "describe",
+    "for_display",
+    "level_label",
+    "md",
+    "number",
+    "show_notes",
+]
 
-#: Column headings for the analysis tables' fixed columns.
-COLUMNS = {
-    "area_code": "Code",
-    "area_name": "Area",
-    "category": "Category",
-    "count": st.column_config.NumberColumn("Incidents", format="%d"),
-    "population": st.column_config.NumberColumn("Population", format="%d"),
-    "rate_per_1000": st.column_config.NumberColumn("Rate per 1,000", format="%.1f"),
-    "earlier_count": st.column_config.NumberColumn("Earlier", format="%d"),
-    "later_count": st.column_config.NumberColumn("Later", format="%d"),
-    "change": st.column_config.NumberColumn("Change", format="%+d"),
-    "pct_change": st.column_config.NumberColumn(
-        "% change",
-        format="%+.1f",
-        help='Blank: "No Calc" (none in the earlier period).',
-    ),
-    "p_value": st.column_config.NumberColumn("p", format="%.3f"),
-    "p_adjusted": st.column_config.NumberColumn("p (adjusted)", format="%.3f"),
-    "verdict": "Verdict",
-    "flag": "Note",
-    "flag_reason": "Why flagged",
+#: How a level is shown; an area layer without an entry is shown capitalised.
+LEVEL_LABELS: Final = {
+    "district": "District",
+    "ward": "Ward",
+    "town": "Town",
+    "place": "Named places",
 }
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")
+
+
+def md(text: object) -> str:
+    """Return ``text`` safe to interpolate into Streamlit markdown, shown literally.
+
+    HTML is escaped (``<img …>`` becomes ``&lt;img …&gt;``, which markdown
+    shows as the literal text) and markdown punctuation is backslash-escaped,
+    so a category like ``*x*`` or ``:red[x]`` is not formatted either.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def level_label(level: str) -> str:
     return LEVEL_LABELS.get(level, level.capitalize())
 
 
-def describe(filters: Filters) -> str:
-    """One sentence saying what the filters select."""
-    cats = ", ".join(filters.categories) or "all categories"
-    return f"{filters.period} compared with {filters.compare}; {cats}."
+def describe(selection: Selection) -> str:
+    """One sentence saying what the selection is (plain text: escape with :func:`md`)."""
+    return selection.describe()
+
+
+def number(value: Any, decimals: int = 0, *, unknown: str = "unknown") -> str:
+    """A count or rate for a headline: ``1,234``, or ``unknown`` for a missing value."""
+    if value is None or value is pd.NA:
+        return unknown
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return unknown
+    return f"{v:,.{decimals}f}"
 
 
 def show_notes(*groups: Iterable[str]) -> None:
@@ -52,18 +75,94 @@ def show_notes(*groups: Iterable[str]) -> None:
         st.caption(note)
 
 
-def to_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
-    """The frame as an Excel workbook (one sheet)."""
-    buffer = BytesIO()
-    frame.to_excel(buffer, sheet_name=sheet[:31], index=False)
-    return buffer.getvalue()
-
-
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with ``pct_change`` numeric ("No Calc" becomes blank) so it sorts as numbers.
+    """The frame with ``pct_change`` numeric (blank for "No Calc" or unknown) so it sorts as numbers.
 
-    Downloads keep the original text.
+    Downloads keep the original text ("No Calc").
     """
     if "pct_change" not in frame.columns:
         return frame
     return frame.assign(pct_change=pd.to_numeric(frame["pct_change"], errors="coerce"))
+
+
+def _rate_help(months: int | None) -> str:
+    if not months:
+        return "Incidents per 1,000 residents per year."
+    if months == 12:
+        return "Incidents per 1,000 residents per year (12 months)."
+    return f"Incidents per 1,000 residents per year, annualised from {months} months (count x 12 / months)."
+
+
+def change_columns_config(
+    frame: pd.DataFrame,
+    *,
+    months: int | None = None,
+    earlier: str = "Earlier",
+    later: str = "Later",
+) -> dict[str, Any]:
+    """Column headings for a table with counts, rates and change, saying what each column is."""
+    per_month = "change_per_month" in frame.columns
+    return {
+        **COLUMNS,
+        "earlier_count": st.column_config.NumberColumn(earlier, format="%d"),
+        "later_count": st.column_config.NumberColumn(later, format="%d"),
+        "rate_per_1000_year": st.column_config.NumberColumn(
+            "Rate per 1,000 a year"
+            + (f" ({months} months)" if months and months != 12 else ""),
+            format="%.1f",
+            help=_rate_help(months),
+        ),
+        "change": st.column_config.NumberColumn(
+            "Change (incidents)",
+            format="%+d",
+            help="Later minus earlier, in incidents.",
+        ),
+        "change_per_month": st.column_config.NumberColumn(
+            "Change per month",
+            format="%+.1f",
+            help="The periods differ in length, so the change is in incidents per month.",
+        ),
+        "pct_change": st.column_config.NumberColumn(
+            "% change per month" if per_month else "% change",
+            format="%+.1f",
+            help=f'Blank: "{NO_CALC}" (none in the earlier period) or unknown (no data).',
+        ),
+    }
+
+
+#: Column headings for the analysis tables' fixed columns.
+COLUMNS: Final[dict[str, Any]] = {
+    "area_code": "Code",
+    "area_name": "Area",
+    "category": "Category",
+    "count": st.column_config.NumberColumn("Incidents", format="%d"),
+    "population": st.column_config.NumberColumn("Population", format="%d"),
+    "rate_per_1000": st.column_config.NumberColumn(
+        "Rate per 1,000 (period)",
+        format="%.1f",
+        help="Incidents per 1,000 residents over the months counted (not annualised).",
+    ),
+    "rate_per_1000_year": st.column_config.NumberColumn(
+        "Rate per 1,000 a year", format="%.1f", help=_rate_help(None)
+    ),
+    "earlier_count": st.column_config.NumberColumn("Earlier", format="%d"),
+    "later_count": st.column_config.NumberColumn("Later", format="%d"),
+    "earlier_per_month": st.column_config.NumberColumn(
+        "Earlier per month", format="%.1f"
+    ),
+    "later_per_month": st.column_config.NumberColumn("Later per month", format="%.1f"),
+    "change": st.column_config.NumberColumn("Change", format="%+d"),
+    "change_per_month": st.column_config.NumberColumn(
+        "Change per month", format="%+.1f"
+    ),
+    "pct_change": st.column_config.NumberColumn(
+        "% change",
+        format="%+.1f",
+        help='Blank: "No Calc" (none in the earlier period) or unknown (no data).',
+    ),
+    "p_value": st.column_config.NumberColumn("p", format="%.3f"),
+    "p_adjusted": st.column_config.NumberColumn("p (adjusted)", format="%.3f"),
+    "verdict": "Verdict",
+    "flag": "Note",
+    "flag_reason": "Why flagged",
+}

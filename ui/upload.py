@@ -12,7 +12,6 @@ categories, places) safe to put in Streamlit markdown.
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import json
 import re
@@ -34,7 +33,6 @@ __all__ = [
     "UploadMapping",
     "add_upload",
     "dump_toml",
-    "md",
     "read_columns",
     "source_entry",
     "write_derived_workspace",
@@ -52,28 +50,6 @@ DATE_FORMATS: dict[str, str | None] = {
 }
 #: Folder under the store that holds one sub-folder per upload.
 UPLOADS = "uploads"
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")
-
-
-def md(text: object) -> str:
-    """Return ``text`` safe to interpolate into Streamlit markdown, shown literally.
-
-    HTML is escaped (``<img …>`` becomes ``&lt;img …&gt;``, which markdown
-    shows as the literal text) and markdown punctuation is backslash-escaped,
-    so a category like ``*x*`` or ``:red[x]`` is not formatted either.
-
-    Parameters
-    ----------
-    text
-        User-supplied text (a place, area, category, source or workspace name).
-
-    Returns
-    -------
-    str
-        The escaped text.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 @dataclass(frozen=True)

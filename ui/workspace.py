@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import cached
-from ui.upload import md
+from ui.render import md
 
 __all__ = [
     "DEMO_DIR_ENV",

@@ -1,27 +1,27 @@
 """A patrol plan from the hotspot engine: where, when and how often (``python -m geo plan``).
 
-For a period, categories and an area, the plan lists the top named hot
-clusters of the Gi* layer (:func:`geo.hotspots.build.build_hotspots`) with,
-for each, its ward and town, incidents, harm (when the workspace has a harm
-table), change against the equal-length period before
-(:func:`~geo.hotspots.build.hot_cluster_history`), the day-of-week x hour
-windows that hold most of its incidents (aoristic: an incident logged over
-a span of time shares its weight across the hours it covers; police.uk rows
-have only a month and no time of day) and a number of visits proportional
-to demand. Next to it, the forecast check: how well the previous period's
-hot cells predicted this period (hit rate, PAI; FIELD.md §2.6).
+For a selection (period, categories, area), the plan lists the top named hot
+clusters of the Gi* layer (:func:`geo.hotspots.build.build_hotspots`, the
+same places as the Hotspots page) with, for each, its ward and town,
+incidents, harm (when the workspace has a harm table), the change against the
+selection's comparison period (:func:`~geo.hotspots.build.hot_cluster_history`,
+the same computation as every table), the day-of-week x hour windows that
+hold most of its incidents (aoristic, :func:`geo.analysis.profile.week_hours`;
+police.uk rows have only a month and no time of day) and a number of visits
+proportional to demand. Beside it, the area's own figures
+(:func:`geo.analysis.tables.area_summary`) and the forecast check: how well
+the previous period's hot cells predicted where this period's incidents were
+(hit rate, PAI; FIELD.md §2.6) — a measure of how stable the hotspots are,
+not of whether patrolling them worked.
 
-The plan is a :class:`PatrolPlan`; :func:`plan_csv` and :func:`plan_html`
-turn it into a CSV and a standalone one-page printable HTML (A4 portrait,
-no external resources, an inline SVG map).
+The plan is a :class:`PatrolPlan`; :func:`plan_csv` turns it into a CSV and
+:func:`geo.action.plan_page.plan_html` into a printable one-page HTML.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
@@ -32,13 +32,25 @@ import pandas as pd
 
 import shapely
 
-from geo.analysis.stats import HOURS_PER_WEEK, aoristic_hours
+from geo.analysis.change import change_column, change_text
+from geo.analysis.profile import week_hours
+from geo.analysis.stats import HOURS_PER_WEEK
+from geo.analysis.tables import area_summary
 from geo.errors import GeoInputError
+from geo.export import safe_text
 from geo.hotspots.accuracy import AccuracyResult
+from geo.hotspots.build import (
+    HotspotOptions,
+    build_hotspots,
+    cell_positions,
+    hot_cluster_history,
+    hot_cluster_table,
+    previous_hotspot_accuracy,
+)
 from geo.ingest.boundaries import CODE, NAME, load_area_layer
-from geo.ingest.join import locate_points
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION, X, Y
+from geo.selection import Selection, scope_areas, select_incidents
 
 __all__ = [
     "DAY_ABBR",
@@ -46,10 +58,9 @@ __all__ = [
     "PatrolPlan",
     "allocate_visits",
     "busiest_windows",
+    "forecast_text",
     "make_plan",
     "plan_csv",
-    "plan_html",
-    "week_hours",
     "window_label",
 ]
 
@@ -73,14 +84,14 @@ class PatrolPlan:
         area layer (``ward``, ``town``: the area holding most of the
         cluster's cells), ``incidents``, ``harm`` (only when the workspace
         has a harm table), ``confidence`` (strongest Gi* class),
-        ``before`` (incidents in the same cells in the period before),
-        ``change`` (text, e.g. ``+50%``), ``trend`` (the verdict of the exact
-        Poisson test), ``timed`` (incidents with a time or date),
-        ``windows`` (text, e.g. ``Fri 21:00-24:00 (71%)`` (an en dash in the text), or
-        :data:`NO_TIMES`), ``demand`` (what the visits are proportional to)
-        and ``visits``.
+        ``before`` (incidents in the same cells in the comparison period,
+        empty when it has no data), ``change`` (text, e.g. ``+50% (4 → 6)``),
+        ``trend`` (the verdict), ``timed`` (incidents with a time or date),
+        ``windows`` (text, e.g. ``Fri 21:00-24:00 (71%)`` (an en dash in the
+        text), or :data:`NO_TIMES`), ``demand`` (what the visits are
+        proportional to) and ``visits``.
     period, before_period
-        The plan's period and the equal-length period before it.
+        The plan's period and the comparison period.
     categories
         The categories asked for (empty: all).
     area
@@ -100,6 +111,10 @@ class PatrolPlan:
         this period (None when there was nothing to score).
     forecast_text
         The forecast check in a plain sentence.
+    summary
+        The area's own figures, one row (:func:`geo.analysis.tables.area_summary`).
+    summary_text
+        Them in a sentence.
     shapes
         Per table row, the cluster's cells as WKT (EPSG:27700, metres).
     outline
@@ -122,6 +137,8 @@ class PatrolPlan:
     method: str
     forecast: AccuracyResult | None
     forecast_text: str
+    summary: pd.DataFrame
+    summary_text: str
     shapes: tuple[str, ...]
     outline: str
     generated: str
@@ -129,40 +146,6 @@ class PatrolPlan:
 
 
 # --- time windows -----------------------------------------------------------------------
-
-
-def week_hours(incidents: pd.DataFrame) -> tuple[_Floats, int]:
-    """Spread incidents over the 168 hours of the week (aoristic).
-
-    Incidents timed to the minute count at their hour or, with an end
-    (``occurred_to``), are shared across the hours their window covers;
-    incidents known only to the day are spread over its 24 hours;
-    month-only incidents (police.uk) have no time of day and are left out,
-    as :func:`geo.analysis.tables.time_profile` does.
-
-    Parameters
-    ----------
-    incidents
-        Store rows (``occurred_at``, ``occurred_to``, ``time_resolution``).
-
-    Returns
-    -------
-    tuple
-        ``(hours, timed)``: 168 weights, Monday 00:00-01:00 first, summing
-        to ``timed``, the number of incidents with a time or date.
-    """
-    resolution = incidents[TIME_RESOLUTION].to_numpy(object)
-    keep = (resolution == "minute") | (resolution == "day")
-    timed = incidents[keep]
-    if len(timed) == 0:
-        return np.zeros(HOURS_PER_WEEK), 0
-    start = pd.to_datetime(timed[OCCURRED_AT]).to_numpy("datetime64[m]")
-    end = pd.to_datetime(timed[OCCURRED_TO]).to_numpy("datetime64[m]")
-    is_day = (timed[TIME_RESOLUTION] == "day").to_numpy()
-    end = np.where(is_day, start + np.timedelta64(24 * 60, "m"), end)
-    _, hour, weight = aoristic_hours(start, end)
-    hours = np.bincount(hour, weights=weight, minlength=HOURS_PER_WEEK)
-    return hours.astype(np.float64), len(timed)
 
 
 def window_label(start: int, hours: int) -> str:
@@ -319,9 +302,6 @@ def allocate_visits(demand: npt.ArrayLike, visits: int) -> npt.NDArray[np.int64]
     return out
 
 
-# --- the plan ---------------------------------------------------------------------------
-
-
 def _check(top: int, visits: int, weight: str, window_hours: int) -> None:
     if top < 1:
         msg = f"--top was {top}; give 1 or more places."
@@ -337,33 +317,147 @@ def _check(top: int, visits: int, weight: str, window_hours: int) -> None:
         raise GeoInputError(msg)
 
 
+def _place_rows(
+    workspace: Workspace,
+    layer: pd.DataFrame,
+    selection: Selection,
+    clusters: pd.DataFrame,
+    *,
+    window_hours: int,
+    windows: int,
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """One row per cluster: areas, incidents, harm, busiest windows; and its cells as WKT."""
+    from geo.hotspots.harm import load_harm_weights, weights_for
+
+    layers = list(workspace.areas)
+    harm_table = (
+        load_harm_weights(workspace.harm) if workspace.harm is not None else None
+    )
+    per = selection.period
+    incidents = select_incidents(
+        workspace,
+        selection,
+        columns=[CATEGORY, OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION, X, Y],
+        months=(per.start, per.end),
+    )
+    member = layer["name"].to_numpy(object).copy()
+    member[~(layer["hot"].to_numpy(bool) & layer["name"].notna().to_numpy())] = None
+    pos = cell_positions(
+        workspace,
+        layer,
+        selection,
+        incidents[X].to_numpy(float),
+        incidents[Y].to_numpy(float),
+    )
+    where = np.full(len(incidents), None, dtype=object)
+    where[pos >= 0] = member[pos[pos >= 0]]
+    rows: list[dict[str, object]] = []
+    shapes: dict[str, str] = {}
+    messages: list[str] = []
+    for rec in clusters.to_dict("records"):
+        name = str(rec["name"])
+        mine = incidents[where == name]
+        row: dict[str, object] = {"name": name}
+        for lay in layers:
+            row[lay] = rec.get(f"{lay}_code")
+        row["incidents"] = int(rec["incidents"])
+        if harm_table is not None:
+            try:
+                row["harm"] = float(
+                    np.sum(weights_for(mine[CATEGORY].to_numpy(object), harm_table))
+                )
+            except GeoInputError as exc:
+                row["harm"] = math.nan
+                if not messages:
+                    messages.append(f"Harm not shown: {exc}")
+        row["confidence"] = str(rec["confidence"])
+        hours, timed = week_hours(mine)
+        row["timed"] = timed
+        row["windows"] = _windows_text(hours, timed, length=window_hours, count=windows)
+        rows.append(row)
+        geoms = layer.geometry.to_numpy()[member == name]
+        shapes[name] = shapely.to_wkt(shapely.union_all(geoms), rounding_precision=1)
+    columns = [
+        "name",
+        *layers,
+        "incidents",
+        *(["harm"] if harm_table is not None else []),
+    ]
+    columns += ["confidence", "timed", "windows"]
+    return pd.DataFrame(rows, columns=columns), shapes, messages
+
+
+def _add_change(table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Insert ``before``, ``change`` (text) and ``trend`` (verdict) after ``confidence``."""
+    hist = history.set_index("name") if not history.empty else history
+    per_month = "change_per_month" in history.columns
+    befores, changes, trends = [], [], []
+    for name, after_n in zip(table["name"], table["incidents"], strict=True):
+        if name in hist.index:
+            rec = hist.loc[name]
+            e, lt = rec["earlier_count"], rec["later_count"]
+            if per_month:
+                e, lt = rec["earlier_per_month"], rec["later_per_month"]
+            befores.append(rec["earlier_count"])
+            changes.append(change_text(e, lt, rec["pct_change"], per_month=per_month))
+            trends.append(str(rec["verdict"]))
+        else:
+            befores.append(pd.NA)
+            changes.append(change_text(None, after_n, None))
+            trends.append("no data in one period")
+    at = int(table.columns.get_loc("confidence")) + 1  # type: ignore[arg-type]
+    table.insert(at, "before", pd.Series(befores, dtype="Int64"))
+    table.insert(at + 1, "change", pd.Series(changes, dtype=object))
+    table.insert(at + 2, "trend", pd.Series(trends, dtype=object))
+    return table
+
+
+def _summary_text(summary: pd.DataFrame, selection: Selection) -> str:
+    if summary.empty:
+        return ""
+    row = summary.iloc[0]
+    count = row["count"]
+    if count is pd.NA or (isinstance(count, float) and math.isnan(count)):
+        return f"{selection.area_text}: no data for {selection.period.label}."
+    text = (
+        f"{selection.area_text}: {int(count):,} incidents in {selection.period.label}"
+    )
+    rate = row.get("rate_per_1000_year")
+    if rate is not None and isinstance(rate, float) and math.isfinite(rate):
+        text += f" ({rate:,.1f} per 1,000 residents a year)"
+    per_month = change_column(summary) == "change_per_month"
+    e, lt = (
+        (row["earlier_per_month"], row["later_per_month"])
+        if per_month
+        else (row["earlier_count"], row["count"])
+    )
+    return (
+        f"{text}; against {selection.compare.label}: "
+        f"{change_text(e, lt, row['pct_change'], per_month=per_month)}, {row['verdict']}."
+    )
+
+
 def make_plan(
     workspace: Workspace,
+    selection: Selection,
     *,
-    period: str | None = None,
-    categories: Sequence[str] | None = None,
-    area: str | None = None,
     top: int = 5,
     visits: int = 37,
     weight: Literal["count", "harm"] = "count",
-    sources: Sequence[str] | None = None,
     cell: float | None = None,
     window_hours: int = 3,
     windows: int = 2,
 ) -> PatrolPlan:
-    """Make a patrol plan: the top hot places, their busiest times and visits.
+    """Make a patrol plan: the top hot places of a selection, their busiest times and visits.
 
     Parameters
     ----------
     workspace
         An ingested workspace.
-    period
-        The period to plan from (``2024-01:2024-06``; every month in the
-        store when None).
-    categories
-        Store categories, ``[groups]`` names or "All crime" (all when None).
-    area
-        ``layer:name`` to cover (e.g. ``town:Wisbech``); the district when None.
+    selection
+        Period, categories, sources and area to plan from
+        (:func:`geo.selection.resolve_selection`); change is against its
+        comparison period.
     top
         Number of places (the top hot clusters).
     visits
@@ -371,8 +465,6 @@ def make_plan(
     weight
         ``count``: demand is incidents; ``harm``: hotspots and demand are
         weighted by the workspace's harm table.
-    sources
-        Source names (all when None).
     cell
         Grid cell size in metres (automatic when None).
     window_hours
@@ -390,217 +482,142 @@ def make_plan(
     GeoInputError
         For a bad option, or no incidents for the selection.
     """
-    from geo.analysis.periods import parse_period
-    from geo.analysis.tables import read_coverage, resolve_categories
-    from geo.hotspots.build import (
-        build_hotspots,
-        hot_cluster_history,
-        hot_cluster_table,
-        previous_hotspot_accuracy,
-        resolve_area,
-    )
-    from geo.hotspots.harm import load_harm_weights, weights_for
-    from geo.ingest.store import open_store
-
     _check(top, visits, weight, window_hours)
     layer = build_hotspots(
         workspace,
+        selection,
         method="gistar",
-        period=period,
-        categories=categories,
-        sources=sources,
-        area=area,
-        cell=cell,
-        harm=weight == "harm",
+        options=HotspotOptions(cell=cell, harm=weight == "harm"),
     )
     params = dict(layer.attrs["params"])
     messages: list[str] = list(layer.attrs.get("messages", []))
-    per = parse_period(str(params["period"]))
-    before = per.previous()
     clusters = hot_cluster_table(layer)
-    layers = list(workspace.areas)
-    harm_table = (
-        load_harm_weights(workspace.harm) if workspace.harm is not None else None
+    table, shapes, notes = _place_rows(
+        workspace,
+        layer,
+        selection,
+        clusters,
+        window_hours=window_hours,
+        windows=windows,
     )
-
-    # Every incident of the period, located in the layer's cells, so each
-    # cluster's own incidents give its harm and its time windows.
-    cats = None
-    if categories:
-        coverage = read_coverage(workspace)
-        labels = resolve_categories(
-            categories,
-            groups=workspace.groups,
-            available=sorted({c for cs in coverage.categories.values() for c in cs}),
-        )
-        cats = sorted({c for members in labels.values() for c in members})
-    incidents = open_store(
-        workspace, period=(per.start, per.end), categories=cats, sources=sources
-    )
-    hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
-    member = layer["name"].to_numpy(object).copy()
-    member[~(hot & layer["name"].notna().to_numpy())] = None
-    cells = layer[["cell_id", "geometry"]].rename(columns={"cell_id": "code"})
-    pos = locate_points(
-        incidents[X].to_numpy(float), incidents[Y].to_numpy(float), cells
-    )
-    where = np.full(len(incidents), None, dtype=object)
-    where[pos >= 0] = member[pos[pos >= 0]]
-
-    rows: list[dict[str, object]] = []
-    shapes: dict[str, str] = {}
-    harm_failed = False
-    for rec in clusters.to_dict("records"):
-        name = str(rec["name"])
-        mine = incidents[(where == name)]
-        row: dict[str, object] = {"name": name}
-        for lay in layers:
-            row[lay] = rec.get(f"{lay}_code")
-        row["incidents"] = int(rec["incidents"])
-        if harm_table is not None:
-            try:
-                w = weights_for(mine[CATEGORY].to_numpy(object), harm_table)
-                row["harm"] = float(np.sum(w))
-            except GeoInputError as exc:
-                row["harm"] = math.nan
-                if not harm_failed:
-                    messages.append(f"Harm not shown: {exc}")
-                harm_failed = True
-        row["confidence"] = str(rec["confidence"])
-        hours, timed = week_hours(mine)
-        row["timed"] = timed
-        row["windows"] = _windows_text(hours, timed, length=window_hours, count=windows)
-        rows.append(row)
-        geoms = layer.geometry.to_numpy()[member == name]
-        shapes[name] = shapely.to_wkt(shapely.union_all(geoms), rounding_precision=1)
-    columns = ["name", *layers, "incidents"]
-    columns += ["harm"] if harm_table is not None else []
-    columns += ["confidence", "timed", "windows"]
-    table = pd.DataFrame(rows, columns=columns)
-    if weight == "harm" and not table.empty:
+    messages += notes
+    if weight == "harm" and "harm" in table.columns and not table.empty:
         table = table.sort_values(["harm", "incidents"], ascending=False, kind="stable")
     table = table.head(top).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1, dtype=np.int64))
-    for lay in layers:
+    for lay in workspace.areas:
         names = load_area_layer(workspace.areas[lay]).areas
         lookup = dict(zip(names[CODE], names[NAME].astype(str), strict=True))
         table[lay] = [
             lookup.get(str(c), "") if c is not None else "" for c in table[lay]
         ]
-
-    # Change against the period before, per place.
-    history, notes = hot_cluster_history(
-        workspace, layer, categories=categories, sources=sources
-    )
-    # The plan does not show the emerging class: its notes would only distract.
-    messages += [n for n in notes if not n.startswith("Emerging")]
-    hist = history.set_index("name") if not history.empty else history
-    befores, changes, trends = [], [], []
-    for name, after_n in zip(table["name"], table["incidents"], strict=True):
-        if name in hist.index:
-            b = int(hist.loc[name, "before"])
-            a = int(hist.loc[name, "after"])
-            verdict = str(hist.loc[name, "change_verdict"])
-        else:
-            b, a, verdict = 0, int(after_n), "no data before"
-        befores.append(b)
-        changes.append(_change_text(b, a, verdict))
-        trends.append(verdict)
-    pos_conf = table.columns.get_loc("confidence")
-    assert isinstance(pos_conf, int)
-    table.insert(pos_conf + 1, "before", pd.Series(befores, dtype="int64"))
-    table.insert(pos_conf + 2, "change", pd.Series(changes, dtype=object))
-    table.insert(pos_conf + 3, "trend", pd.Series(trends, dtype=object))
-
-    demand_col = "harm" if weight == "harm" else "incidents"
-    demand = table[demand_col].to_numpy(float) if len(table) else np.zeros(0)
-    demand = np.where(np.isfinite(demand), demand, 0.0)
-    table["demand"] = demand
-    table["visits"] = allocate_visits(demand, visits)
+    history, notes = hot_cluster_history(workspace, layer, selection, emerging=False)
+    messages += notes
+    table = _add_change(table, history)
+    demand = table["harm" if weight == "harm" else "incidents"].to_numpy(float)
+    table["demand"] = np.where(np.isfinite(demand), demand, 0.0)
+    table["visits"] = allocate_visits(table["demand"].to_numpy(float), visits)
     if len(table) and visits < len(table):
         messages.append(
             f"{visits} visits for {len(table)} places: some places get none."
         )
     if table.empty:
         messages.append(
-            f"No hot clusters in {per.label} for this selection: nothing to patrol "
-            "on the evidence of hotspots (try a longer period or more categories)."
+            f"No hot clusters in {selection.period.label} for this selection: nothing to "
+            "patrol on the evidence of hotspots (try a longer period or more categories)."
         )
-
+    before = selection.period.previous()
     forecast: AccuracyResult | None
     try:
-        forecast = previous_hotspot_accuracy(
-            workspace, layer, categories=categories, sources=sources
-        )
-        forecast_text = _forecast_text(forecast, before.label, per.label)
+        forecast = previous_hotspot_accuracy(workspace, layer, selection)
+        text = forecast_text(forecast, before.label, selection.period.label)
     except GeoInputError as exc:
         forecast = None
-        forecast_text = f"Forecast check not possible: no hotspots for {before.label} to test ({exc})"
-
-    outline_geom = shapely.union_all(resolve_area(workspace, area).geometry.to_numpy())
-    minx, miny, maxx, maxy = outline_geom.bounds
-    outline = shapely.to_wkt(
-        shapely.simplify(outline_geom, max(maxx - minx, maxy - miny) / 400),
-        rounding_precision=1,
-    )
-    cell_m = params.get("cell_size_m")
-    method = _method_text(
-        cell_m, weight=weight, window_hours=window_hours, visits=visits
-    )
-    params_text = "; ".join(f"{k}: {v}" for k, v in params.items())
+        text = f"Forecast check not possible: no hotspots for {before.label} to test ({exc})"
+    summary = area_summary(workspace, selection, by="district")
+    outline = shapely.union_all(scope_areas(workspace, selection).geometry.to_numpy())
+    minx, miny, maxx, maxy = outline.bounds
     return PatrolPlan(
         table=table,
-        period=per.label,
-        before_period=before.label,
-        categories=tuple(categories or ()),
-        area=area or "district",
+        period=selection.period.label,
+        before_period=selection.compare.label,
+        categories=tuple(lab.label for lab in selection.labels),
+        area=selection.area.spec if selection.area is not None else "district",
         weight=weight,
         visits=visits,
         window_hours=window_hours,
-        params=params_text,
-        method=method,
+        params="; ".join(f"{k}: {v}" for k, v in params.items()),
+        method=_method_text(
+            params, weight=weight, window_hours=window_hours, visits=visits
+        ),
         forecast=forecast,
-        forecast_text=forecast_text,
+        forecast_text=text,
+        summary=summary,
+        summary_text=_summary_text(summary, selection),
         shapes=tuple(shapes[str(n)] for n in table["name"]),
-        outline=outline,
+        outline=shapely.to_wkt(
+            shapely.simplify(outline, max(maxx - minx, maxy - miny) / 400),
+            rounding_precision=1,
+        ),
         generated=date.today().isoformat(),
-        messages=tuple(messages),
+        messages=tuple(dict.fromkeys(messages)),
     )
 
 
-def _change_text(before: int, after: int, verdict: str) -> str:
-    if verdict == "no data before":
-        return "no data before"
-    if before == 0:
-        return f"new ({after} from 0)"
-    pct = (after - before) / before
-    return (
-        f"{pct:+.0%} ({before} → {after})"
-        if round(pct, 2)
-        else f"0% ({before} → {after})"
-    )
+def forecast_text(result: AccuracyResult, before: str, period: str) -> str:
+    """Say what the forecast check measured: how stable the hotspots are.
 
+    A hit rate and PAI measure how well one period's hotspots predict where
+    the next period's incidents happen — whether the hotspots are stable —
+    not whether anything done there worked (that is the evaluation's WDD).
 
-def _forecast_text(result: AccuracyResult, before: str, period: str) -> str:
+    Parameters
+    ----------
+    result
+        From :func:`geo.hotspots.build.previous_hotspot_accuracy`.
+    before, period
+        The two periods, as labels.
+
+    Returns
+    -------
+    str
+        One or two sentences.
+
+    Examples
+    --------
+    >>> from geo.hotspots.accuracy import hit_rate_pai
+    >>> r = hit_rate_pai(np.array([True, False, False, False]), [6, 1, 2, 1], 1.0)
+    >>> forecast_text(r, "2024-01:2024-03", "2024-04:2024-06").split(";")[0]
+    'The hotspots of 2024-01:2024-03 covered 25.0% of the area and held 60% of the incidents of 2024-04:2024-06 (hit rate)'
+    """
     if not math.isfinite(result.pai) or not math.isfinite(result.hit_rate):
         return f"Forecast check not possible for {before} → {period}: {result.message}"
     share = result.area_hot / result.area_total if result.area_total else math.nan
     if result.pai >= 2:
-        reading = "a good guide: targeting hotspots is paying off"
+        reading = (
+            "stable: last period's map is a fair guide to where incidents happen now"
+        )
     elif result.pai > 1:
-        reading = "a modest guide, better than chance"
+        reading = (
+            "somewhat stable: a better guide than chance, but check this period's map"
+        )
     else:
-        reading = "no better than chance: review the hotspots before relying on them"
+        reading = "not stable: no better than chance; plan from this period's hotspots"
     return (
         f"The hotspots of {before} covered {share:.1%} of the area and held "
         f"{result.hit_rate:.0%} of the incidents of {period} (hit rate); PAI "
         f"{result.pai:.1f}: {result.pai:.1f} times the incidents an average patch "
-        f"of the same size would hold. Last period's hotspots were {reading}."
+        f"of the same size would hold. The hotspots are {reading}. This measures "
+        "where incidents recur, not whether patrols worked (evaluate that with the WDD)."
     )
 
 
-def _method_text(cell_m: object, *, weight: str, window_hours: int, visits: int) -> str:
+def _method_text(
+    params: dict[str, object], *, weight: str, window_hours: int, visits: int
+) -> str:
+    cell_m = params.get("cell_size_m")
     size = f"{float(cell_m):,.0f} m " if isinstance(cell_m, int | float) else ""
+    alpha = float(params.get("alpha", 0.05))  # type: ignore[arg-type]
     what = (
         "harm (incidents weighted by the harm table)"
         if weight == "harm"
@@ -608,9 +625,10 @@ def _method_text(cell_m: object, *, weight: str, window_hours: int, visits: int)
     )
     return (
         f"Places are clusters of {size}grid cells where {what} are significantly "
-        "concentrated (Getis-Ord Gi*, 90% confidence or more), named after the "
-        "nearest gazetteer place or the commonest street. Change compares the same "
-        "cells with the equal-length period before (exact Poisson test). Times are "
+        f"concentrated (Getis-Ord Gi*, {1 - alpha:.0%} confidence after false-discovery "
+        "control), named after the nearest gazetteer place or the commonest street. "
+        "Change compares the same cells with the comparison period (quasi-Poisson or "
+        "exact Poisson test). Times are "
         f"the {window_hours}-hour windows of the week holding most of a place's "
         "incidents; an incident logged over a span of time is shared across the "
         "hours it covers (aoristic), and police.uk records carry no time of day. "
@@ -619,7 +637,7 @@ def _method_text(cell_m: object, *, weight: str, window_hours: int, visits: int)
     )
 
 
-# --- outputs ----------------------------------------------------------------------------
+# --- outputs ---------------------------------------------------------------------------
 
 
 def plan_csv(plan: PatrolPlan) -> str:
@@ -636,244 +654,5 @@ def plan_csv(plan: PatrolPlan) -> str:
         CSV with a header row; ``pandas.read_csv`` gives the table back.
     """
     buf = io.StringIO()
-    plan.table.to_csv(buf, index=False, lineterminator="\n")
+    safe_text(plan.table).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
-
-
-_CSS: Final = """
-@page { size: A4; margin: 12mm }
-* { box-sizing: border-box }
-html, body { margin: 0; padding: 0; background: #fff }
-body { font: 8pt/1.3 "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #111 }
-main#plan { width: 186mm; margin: 0 auto }
-@media screen { main#plan { margin: 12mm auto } }
-h1 { font-size: 13pt; margin: 0 0 1mm }
-h2 { font-size: 9pt; margin: 2mm 0 1mm }
-p { margin: 0 0 1.2mm }
-.meta { color: #444 }
-.top { display: grid; grid-template-columns: 104mm 1fr; gap: 4mm; margin-top: 2mm }
-.map { width: 104mm; height: 78mm; border: 0.3mm solid #999; display: block }
-.box { border: 0.3mm solid #999; padding: 1.5mm 2mm; margin-bottom: 2mm }
-table { border-collapse: collapse; width: 100%; font-size: 7.3pt; margin-top: 1mm }
-th, td { border-bottom: 0.2mm solid #bbb; padding: 0.5mm 1mm; text-align: left;
-  vertical-align: top }
-th { background: #eee }
-td.num, th.num { text-align: right; white-space: nowrap }
-td.rank { font-weight: bold; text-align: center }
-tr { break-inside: avoid }
-footer { margin-top: 2mm; font-size: 6.8pt; color: #444 }
-footer p { margin: 0 0 0.8mm }
-"""
-
-_MAX_NOTES: Final = 5
-
-
-def _path(geom: shapely.Geometry, tx: float, ty: float) -> str:
-    """SVG path data for polygons, y flipped (``x - tx``, ``ty - y``)."""
-    parts: list[str] = []
-    for poly in shapely.get_parts(geom):
-        if not isinstance(poly, shapely.Polygon):
-            continue
-        for ring in (poly.exterior, *poly.interiors):
-            xy = np.asarray(ring.coords)
-            pts = " ".join(f"{x - tx:.1f},{ty - y:.1f}" for x, y in xy[:-1])
-            parts.append(f"M{pts}Z")
-    return " ".join(parts)
-
-
-def _map_svg(plan: PatrolPlan) -> str:
-    """Draw the places' cells as an inline SVG map with numbered markers (EPSG:27700 metres)."""
-    shapes = [shapely.from_wkt(w) for w in plan.shapes]
-    outline = shapely.from_wkt(plan.outline) if plan.outline else None
-    if shapes:
-        minx, miny, maxx, maxy = shapely.union_all(shapes).bounds
-    elif outline is not None:
-        minx, miny, maxx, maxy = outline.bounds
-    else:
-        minx, miny, maxx, maxy = 0.0, 0.0, 1000.0, 1000.0
-    pad = max(0.12 * max(maxx - minx, maxy - miny), 300.0)
-    minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
-    # Match the box's 4:3 shape so metres are square on paper.
-    width, height = maxx - minx, maxy - miny
-    if width / height < 4 / 3:
-        extra = (height * 4 / 3 - width) / 2
-        minx, maxx, width = minx - extra, maxx + extra, height * 4 / 3
-    else:
-        extra = (width * 3 / 4 - height) / 2
-        miny, maxy, height = miny - extra, maxy + extra, width * 3 / 4
-    out = [
-        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1f} '
-        f'{height:.1f}" preserveAspectRatio="xMidYMid meet" role="img" '
-        'aria-label="Map of the places to patrol">',
-        f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="#f7f7f4"/>',
-    ]
-    if outline is not None and not outline.is_empty:
-        out.append(
-            f'<path d="{_path(outline, minx, maxy)}" fill="#fff" stroke="#777" '
-            f'stroke-width="{width / 400:.1f}" fill-rule="evenodd"/>'
-        )
-    r = width / 45
-    for i, geom in enumerate(shapes, start=1):
-        name = html.escape(str(plan.table["name"].iloc[i - 1]))
-        out.append(
-            f'<path d="{_path(geom, minx, maxy)}" fill="#d7301f" fill-opacity="0.75" '
-            f'stroke="#7f0000" stroke-width="{width / 700:.1f}" fill-rule="evenodd">'
-            f"<title>{i}. {name}</title></path>"
-        )
-    for i, geom in enumerate(shapes, start=1):
-        pt = shapely.point_on_surface(geom)
-        cx, cy = pt.x - minx + r, maxy - pt.y - r
-        out.append(
-            f'<g><circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#fff" '
-            f'stroke="#111" stroke-width="{r / 6:.1f}"/><text x="{cx:.1f}" '
-            f'y="{cy:.1f}" font-size="{r * 1.3:.1f}" text-anchor="middle" '
-            f'dominant-baseline="central" font-weight="bold">{i}</text></g>'
-        )
-    bar = _nice(width / 5)
-    x0, y0 = width * 0.04, height * 0.95
-    out.append(
-        f'<g><rect x="{x0:.1f}" y="{y0 - r * 0.3:.1f}" width="{bar:.1f}" '
-        f'height="{r * 0.3:.1f}" fill="#111"/><text x="{x0:.1f}" y="{y0 - r * 0.6:.1f}" '
-        f'font-size="{r * 1.1:.1f}">{_metres(bar)}</text></g>'
-    )
-    out.append(
-        f'<text x="{width * 0.96:.1f}" y="{height * 0.07:.1f}" text-anchor="end" '
-        f'font-size="{r * 1.4:.1f}" font-weight="bold">N ↑</text>'
-    )
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _nice(length: float) -> float:
-    power = 10 ** math.floor(math.log10(max(length, 1.0)))
-    for step in (5, 2, 1):
-        if step * power <= length:
-            return float(step * power)
-    return float(power)
-
-
-def _metres(length: float) -> str:
-    return f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-
-
-def _fmt(value: object) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.1f}" if not value.is_integer() else f"{value:,.0f}"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    return str(value)
-
-
-def plan_html(plan: PatrolPlan, *, title: str | None = None) -> str:
-    """Return the plan as a standalone, printable one-page HTML document.
-
-    A4 portrait (``@page { size: A4; margin: 12mm }``), no external
-    resources: an inline SVG map of the places' cells with numbered
-    markers matching the table, the table (places, change, busiest
-    times, visits), the forecast check, the method in plain words and the
-    date generated. All user text is HTML-escaped.
-
-    Parameters
-    ----------
-    plan
-        From :func:`make_plan`.
-    title
-        Heading (default: "Patrol plan, PERIOD").
-
-    Returns
-    -------
-    str
-        The HTML document; the root element of the content is ``<main id="plan">``.
-    """
-    e = html.escape
-    heading = title if title is not None else f"Patrol plan, {plan.period}"
-    t = plan.table
-    layers = [
-        c
-        for c in t.columns
-        if c
-        not in {
-            "rank",
-            "name",
-            "incidents",
-            "harm",
-            "confidence",
-            "before",
-            "change",
-            "trend",
-            "timed",
-            "windows",
-            "demand",
-            "visits",
-        }
-    ]
-    has_harm = "harm" in t.columns
-    head = ["#", "Place", *(c.capitalize() for c in layers), "Incidents"]
-    head += ["Harm"] if has_harm else []
-    head += [f"Change vs {plan.before_period}", "Busiest times", "Visits"]
-    numeric = {"Incidents", "Harm", "Visits"}
-    rows_html = []
-    for rec in t.to_dict("records"):
-        change = str(rec["change"])
-        if rec["trend"] not in ("no data before", "") and rec["trend"] != change:
-            change = f"{change}; {rec['trend']}"
-        cells = [
-            f'<td class="rank">{int(rec["rank"])}</td>',
-            f"<td>{e(str(rec['name']))}</td>",
-            *(f"<td>{e(_fmt(rec[c]))}</td>" for c in layers),
-            f'<td class="num">{e(_fmt(rec["incidents"]))}</td>',
-        ]
-        if has_harm:
-            cells.append(f'<td class="num">{e(_fmt(rec["harm"]))}</td>')
-        windows = str(rec["windows"])
-        if rec["timed"] and windows != NO_TIMES:
-            windows += f" of {int(rec['timed'])} timed"
-        cells += [
-            f"<td>{e(change)}</td>",
-            f"<td>{e(windows)}</td>",
-            f'<td class="num"><b>{int(rec["visits"])}</b></td>',
-        ]
-        rows_html.append("<tr>" + "".join(cells) + "</tr>")
-    if not rows_html:
-        rows_html.append(
-            f'<tr><td colspan="{len(head)}">No hot clusters for this selection.</td></tr>'
-        )
-    th = "".join(
-        f'<th class="num">{e(h)}</th>' if h in numeric else f"<th>{e(h)}</th>"
-        for h in head
-    )
-    cats = ", ".join(plan.categories) if plan.categories else "all categories"
-    selection = (
-        f"{plan.period} · {cats} · {plan.area} · {plan.visits} visits shared by "
-        f"{'harm' if plan.weight == 'harm' else 'incidents'}"
-    )
-    notes = list(plan.messages[:_MAX_NOTES])
-    more = len(plan.messages) - len(notes)
-    notes_html = "".join(f"<p>Note: {e(_short(n))}</p>" for n in notes)
-    if more > 0:
-        notes_html += f"<p>{more} more note(s): see the app or the command line.</p>"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{e(heading)}</title><style>{_CSS}</style></head><body>"
-        '<main id="plan">'
-        f"<h1>{e(heading)}</h1>"
-        f'<p class="meta">{e(selection)} · generated {e(plan.generated)}</p>'
-        '<div class="top"><div>'
-        f"{_map_svg(plan)}</div><div>"
-        '<div class="box"><h2>Forecast check</h2>'
-        f"<p>{e(plan.forecast_text)}</p></div>"
-        '<div class="box"><h2>How this plan was made</h2>'
-        f"<p>{e(plan.method)}</p></div>"
-        "</div></div>"
-        f"<h2>Places to patrol ({len(t)})</h2>"
-        f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(rows_html)}</tbody></table>"
-        f"<footer>{notes_html}<p>Hotspot parameters: {e(_short(plan.params))}</p>"
-        "<p>Hotspot Atlas · patrol plan</p></footer>"
-        "</main></body></html>\n"
-    )
-
-
-def _short(text: str, limit: int = 260) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

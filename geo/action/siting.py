@@ -27,6 +27,7 @@ import shapely
 from geo.crs import WORKING_CRS, lonlat_to_bng
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace
+from geo.selection import Selection
 
 __all__ = [
     "GREEDY_GUARANTEE",
@@ -341,10 +342,8 @@ def read_candidates(path: str | Path) -> pd.DataFrame:
 
 def site_events(
     ws: Workspace,
+    selection: Selection,
     *,
-    period: str | None = None,
-    categories: Sequence[str] | None = None,
-    area: str | None = None,
     candidates: str | Path = "gazetteer",
     p: int = 3,
     walk_m: float = 400.0,
@@ -362,8 +361,9 @@ def site_events(
     ----------
     ws
         An ingested workspace.
-    period, categories, area
-        As for ``python -m geo hotspots``.
+    selection
+        Period, categories, sources and area whose incidents are the demand
+        (:func:`geo.selection.resolve_selection`).
     candidates
         A CSV of venues (see :func:`read_candidates`), ``"gazetteer"`` (the
         workspace's places) or ``"cells"`` (the grid cells' centres).
@@ -391,19 +391,16 @@ def site_events(
     GeoInputError
         For bad candidates or options.
     """
-    from geo.hotspots.build import build_hotspots
+    from geo.hotspots.build import HotspotOptions, build_hotspots
 
     if weight not in ("count", "harm"):
-        msg = f"--weight was {weight!r}; allowed: count, harm."
+        msg = f"`weight` was {weight!r}; allowed: count, harm."
         raise GeoInputError(msg)
     layer = build_hotspots(
         ws,
+        selection,
         method="count",
-        period=period,
-        categories=categories,
-        area=area,
-        cell=cell,
-        harm=weight == "harm",
+        options=HotspotOptions(cell=cell, harm=weight == "harm"),
     )
     column = "weight_sum" if weight == "harm" else "n"
     layer = layer[layer[column].to_numpy(float) > 0]
@@ -413,7 +410,7 @@ def site_events(
         from geo.ingest.gazetteer import load_gazetteer
 
         if ws.places is None:
-            msg = "--candidates gazetteer: the workspace has no [places] gazetteer; give a CSV or 'cells'."
+            msg = "`candidates` = gazetteer: the workspace has no [places] gazetteer; give a CSV or 'cells'."
             raise GeoInputError(msg)
         places = load_gazetteer(ws.places.path).places
         cand = pd.DataFrame(

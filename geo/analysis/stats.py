@@ -1,11 +1,21 @@
-"""Statistics behind the analysis tables: rate tests, trend tests, FDR, aoristic time.
+"""Statistics behind the analysis tables: rate tests, overdispersion, FDR, aoristic time.
 
 Each function names the method it follows; tests check them against scipy,
-pymannkendall or hand-worked values.
+statsmodels or hand-worked values. Trend tests are in :mod:`geo.analysis.kendall`.
+
+Is a change in a count real? Monthly crime counts vary more than a Poisson
+count would (variance/mean ≈ 2 for a district's monthly totals: busy and
+quiet months, recording practice), so an exact Poisson test calls noise
+"significant". :func:`rate_change_tests` therefore estimates the dispersion
+from the months themselves (:func:`dispersion`) and, when it is materially
+above 1, tests with the quasi-Poisson likelihood-ratio F test
+(:func:`quasi_poisson_rate_tests`); otherwise with the exact conditional
+Poisson test (:func:`poisson_rate_tests`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -15,12 +25,15 @@ from scipy import stats
 
 __all__ = [
     "HOURS_PER_WEEK",
-    "MannKendall",
+    "Dispersion",
+    "RateChangeTest",
     "aoristic_hours",
     "benjamini_hochberg",
-    "mann_kendall",
+    "dispersion",
     "poisson_rate_test",
     "poisson_rate_tests",
+    "quasi_poisson_rate_tests",
+    "rate_change_tests",
     "verdict",
 ]
 
@@ -153,6 +166,212 @@ def benjamini_hochberg(p_values: npt.ArrayLike) -> _F64:
     return out
 
 
+@dataclass(frozen=True)
+class Dispersion:
+    """How much more monthly counts vary than Poisson counts would.
+
+    Attributes
+    ----------
+    phi
+        Pearson X² / degrees of freedom (1 for Poisson counts; NaN when
+        there are no degrees of freedom).
+    pearson
+        Pearson X² of the months about each row's mean in each period.
+    df
+        Degrees of freedom: months with a non-zero mean, less one per
+        (row, period) fitted.
+    p_value
+        ``P(χ²_df ≥ X²)``: small when the months vary more than Poisson.
+    overdispersed
+        ``phi > 1`` and ``p_value < 0.05``: material overdispersion.
+    """
+
+    phi: float
+    pearson: float
+    df: int
+    p_value: float
+    overdispersed: bool
+
+
+def dispersion(*blocks: npt.ArrayLike) -> Dispersion:
+    """Estimate overdispersion from monthly counts (Pearson X² / df, quasi-Poisson).
+
+    Each block is a ``(rows, months)`` array of monthly counts in one period
+    (e.g. the earlier and the later period of a comparison, rows = areas).
+    The model fitted is the one the comparison tests: each row has its own
+    rate in each period, constant over the period's months — a Poisson GLM
+    with a (row x period) factor. Its fitted value for a month is the row's
+    mean over that block; X² = Σ (y - μ)² / μ over the months whose μ > 0,
+    df = those months - the fitted (row, period) means. This is the scale
+    ``statsmodels`` estimates with ``GLM(..., family=Poisson()).fit(scale="X2")``
+    (McCullagh & Nelder 1989, §4.5), pooled over the rows.
+
+    Parameters
+    ----------
+    *blocks
+        Monthly counts per period, ``(rows, months)``; blocks may have
+        different numbers of months (not rows).
+
+    Returns
+    -------
+    Dispersion
+        ``phi``, X², df and whether it is material.
+
+    Examples
+    --------
+    >>> round(dispersion([[2, 8, 2, 8]]).phi, 2)
+    2.4
+    """
+    pearson = 0.0
+    cells = fitted = 0
+    for block in blocks:
+        y = np.atleast_2d(np.asarray(block, dtype=np.float64))
+        if y.shape[1] == 0:
+            continue
+        mu = y.mean(axis=1, keepdims=True)
+        ok = np.broadcast_to(mu > 0, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(ok, (y - mu) ** 2 / np.where(mu > 0, mu, 1.0), 0.0)
+        pearson += float(terms.sum())
+        cells += int(ok.sum())
+        fitted += int((mu > 0).sum())
+    df = cells - fitted
+    if df <= 0:
+        return Dispersion(math.nan, pearson, df, math.nan, False)
+    phi = pearson / df
+    p = float(stats.chi2.sf(pearson, df))
+    return Dispersion(phi, pearson, df, p, bool(phi > 1 and p < 0.05))
+
+
+def quasi_poisson_rate_tests(
+    earlier: npt.ArrayLike,
+    later: npt.ArrayLike,
+    *,
+    earlier_exposure: float,
+    later_exposure: float,
+    phi: float,
+    df: int,
+) -> _F64:
+    """Quasi-Poisson test of equal rates in two periods: the likelihood-ratio F test.
+
+    For counts ``E`` over ``e`` months and ``L`` over ``l`` months, the Poisson
+    deviance of "one rate" against "two rates" is
+    ``D = 2 [E ln(E/Ê) + L ln(L/L̂)]`` with ``Ê = (E+L) e/(e+l)``,
+    ``L̂ = (E+L) l/(e+l)`` (``0 ln 0 = 0``); scaled by the dispersion,
+    ``F = D / φ`` is referred to F(1, df) (McCullagh & Nelder 1989, §12.6;
+    R's ``anova(..., test = "F")`` on a quasipoisson fit). This equals the
+    deviance difference of statsmodels' Poisson GLMs on the monthly counts
+    divided by their ``scale="X2"``; zeros need no special case.
+
+    Parameters
+    ----------
+    earlier, later
+        Counts per row (≥ 0).
+    earlier_exposure, later_exposure
+        Months with data in each period (> 0).
+    phi
+        Dispersion (:func:`dispersion`), > 0.
+    df
+        Its degrees of freedom (> 0).
+
+    Returns
+    -------
+    ndarray
+        p-values; 1.0 where both counts are 0.
+    """
+    e = np.asarray(earlier, dtype=np.float64)
+    lt = np.asarray(later, dtype=np.float64)
+    if not (phi > 0 and df > 0 and earlier_exposure > 0 and later_exposure > 0):
+        msg = f"phi, df and exposures must be > 0, got {phi}, {df}, {earlier_exposure}, {later_exposure}"
+        raise ValueError(msg)
+    total = e + lt
+    share = earlier_exposure / (earlier_exposure + later_exposure)
+    e_hat, l_hat = total * share, total * (1 - share)
+
+    def term(k: _F64, k_hat: _F64) -> _F64:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(k > 0, k * np.log(k / np.where(k_hat > 0, k_hat, 1.0)), 0.0)
+
+    deviance = 2.0 * (term(e, e_hat) + term(lt, l_hat))
+    p = stats.f.sf(np.maximum(deviance, 0.0) / phi, 1, df)
+    return np.asarray(np.where(total > 0, p, 1.0), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RateChangeTest:
+    """p-values of "the rate changed" for many rows, and how they were computed.
+
+    Attributes
+    ----------
+    p_value
+        Raw two-sided p-value per row (NaN where a period has no months).
+    method
+        The test, in words, for notes.
+    dispersion
+        The dispersion estimate the choice was made on.
+    """
+
+    p_value: _F64
+    method: str
+    dispersion: Dispersion
+
+
+def rate_change_tests(
+    earlier_monthly: npt.ArrayLike, later_monthly: npt.ArrayLike
+) -> RateChangeTest:
+    """Test each row's change in rate between two periods, allowing for overdispersion.
+
+    The rows' monthly counts give the dispersion (:func:`dispersion`,
+    pooled over the rows). When it is material (φ > 1 with
+    ``P(χ²) < 0.05``) the quasi-Poisson F test
+    (:func:`quasi_poisson_rate_tests`) is used; otherwise the exact
+    conditional Poisson test (:func:`poisson_rate_tests`), which is then
+    exact. Periods of unequal length are compared per month.
+
+    Parameters
+    ----------
+    earlier_monthly, later_monthly
+        ``(rows, months)`` counts for the months with data of each period.
+
+    Returns
+    -------
+    RateChangeTest
+        p-values (NaN for every row when a period has no month with data).
+    """
+    e_m = np.atleast_2d(np.asarray(earlier_monthly, dtype=np.float64))
+    l_m = np.atleast_2d(np.asarray(later_monthly, dtype=np.float64))
+    rows = max(e_m.shape[0], l_m.shape[0])
+    disp = dispersion(e_m, l_m)
+    e_n, l_n = e_m.shape[1], l_m.shape[1]
+    if e_n == 0 or l_n == 0:
+        return RateChangeTest(
+            np.full(rows, np.nan), "no test: a period has no data", disp
+        )
+    e, lt = e_m.sum(axis=1), l_m.sum(axis=1)
+    if disp.overdispersed:
+        p = quasi_poisson_rate_tests(
+            e, lt, earlier_exposure=e_n, later_exposure=l_n, phi=disp.phi, df=disp.df
+        )
+        method = (
+            f"quasi-Poisson likelihood-ratio F test (the months vary {disp.phi:.2f} times "
+            f"as much as Poisson counts would, χ² p = {disp.p_value:.2g}; an exact "
+            "Poisson test would overstate significance)"
+        )
+    else:
+        p = poisson_rate_tests(
+            np.rint(e).astype(np.int64),
+            np.rint(lt).astype(np.int64),
+            earlier_exposure=e_n,
+            later_exposure=l_n,
+        )
+        shown = "n/a" if math.isnan(disp.phi) else f"{disp.phi:.2f}"
+        method = (
+            "exact conditional Poisson test of equal monthly rates (dispersion "
+            f"{shown}: no material overdispersion)"
+        )
+    return RateChangeTest(np.asarray(p, dtype=np.float64), method, disp)
+
+
 Verdict = Literal["significant rise", "significant fall", "no significant change"]
 
 
@@ -178,80 +397,6 @@ def verdict(
     if not p_value <= alpha or later_rate == earlier_rate:
         return "no significant change"
     return "significant rise" if later_rate > earlier_rate else "significant fall"
-
-
-@dataclass(frozen=True)
-class MannKendall:
-    """Result of the Mann-Kendall trend test.
-
-    Attributes
-    ----------
-    trend
-        "increasing", "decreasing" or "no trend" (at ``alpha``).
-    p_value
-        Two-sided p-value.
-    z
-        Normal score (with continuity correction).
-    s
-        Mann-Kendall S.
-    tau
-        Kendall's tau-a, S / (n(n-1)/2).
-    slope
-        Sen's slope (median of pairwise slopes), per step.
-    n
-        Number of values.
-    """
-
-    trend: Literal["increasing", "decreasing", "no trend"]
-    p_value: float
-    z: float
-    s: float
-    tau: float
-    slope: float
-    n: int
-
-
-def mann_kendall(values: npt.ArrayLike, *, alpha: float = 0.05) -> MannKendall:
-    """Mann-Kendall test for a monotonic trend, with the tie correction.
-
-    Follows the original test (Mann 1945; Kendall 1975) as implemented by
-    pymannkendall's ``original_test``: S = Σ sign(x_j - x_i) over i < j;
-    Var(S) = [n(n-1)(2n+5) - Σ t(t-1)(2t+5)] / 18 over groups of tied values;
-    z = (S - sign(S)) / √Var(S); two-sided normal p-value.
-
-    Parameters
-    ----------
-    values
-        The series in time order (e.g. monthly counts); NaN values are dropped.
-    alpha
-        Significance level for ``trend``.
-
-    Returns
-    -------
-    MannKendall
-        Trend, p-value, z, S, tau and Sen's slope. Fewer than 3 values give
-        "no trend" with p = 1.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    t = np.arange(len(x), dtype=np.float64)
-    keep = ~np.isnan(x)
-    x, t = x[keep], t[keep]
-    n = len(x)
-    if n < 3:
-        return MannKendall("no trend", 1.0, 0.0, 0.0, 0.0, 0.0, n)
-    i, j = np.triu_indices(n, k=1)
-    s = float(np.sign(x[j] - x[i]).sum())
-    _, ties = np.unique(x, return_counts=True)
-    var_s = (
-        n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())
-    ) / 18.0
-    z = 0.0 if var_s <= 0 or s == 0 else (s - np.sign(s)) / np.sqrt(var_s)
-    p = float(2 * stats.norm.sf(abs(z)))
-    slope = float(np.median((x[j] - x[i]) / (t[j] - t[i])))
-    trend: Literal["increasing", "decreasing", "no trend"] = "no trend"
-    if p <= alpha:
-        trend = "increasing" if z > 0 else "decreasing"
-    return MannKendall(trend, p, float(z), s, s / (n * (n - 1) / 2), slope, n)
 
 
 def aoristic_hours(

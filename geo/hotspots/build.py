@@ -1,26 +1,31 @@
-"""One call from a workspace to a hotspot layer (``python -m geo hotspots``), and its export.
+"""One call from a workspace and a selection to a hotspot layer (``python -m geo hotspots``).
 
-Adds to the engine's cells what planners need: the ward, town (every area
-layer) each cell is in, and a human name for every hot cluster.
+Adds to the engine's cells what planners need: the ward and town (every
+area layer) each cell is in, a human name for every hot cluster, the
+cluster table, each cluster's change against the selection's comparison
+period and how well the previous period's hotspots predicted this one.
+
+The methods are a registry (:data:`METHODS`): each takes the incidents, the
+grid and the options and returns the engine's layer; adding one is one
+function and one line.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 import geopandas as gpd
 import shapely
 
-from geo.analysis.periods import parse_period
-from geo.crs import LONLAT_CRS
+from geo.analysis.change import add_verdicts, change_columns
 from geo.errors import GeoInputError
-from geo.hotspots.accuracy import AccuracyResult
+from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.engine import (
     HotspotParams,
     hotspot_change,
@@ -29,108 +34,191 @@ from geo.hotspots.engine import (
     hotspot_gistar,
     hotspot_kde,
 )
-from geo.hotspots.grid import GridKind, make_grid
-from geo.ingest.boundaries import CODE, NAME, load_area_layer
+from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
+from geo.ingest.boundaries import CODE, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.join import locate_points
-from geo.ingest.store import open_store
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, LOCATION, MONTH, X, Y, area_columns
+from geo.selection import Selection, scope_areas, select_incidents
 
 __all__ = [
     "METHODS",
+    "HotspotOptions",
     "build_hotspots",
+    "cell_positions",
     "hot_cluster_history",
+    "hot_cluster_table",
     "hotspot_accuracy",
     "previous_hotspot_accuracy",
-    "resolve_area",
-    "write_hotspots",
 ]
 
-METHODS: Final = ("count", "kde", "gistar", "change", "emerging")
 
+@dataclass(frozen=True)
+class HotspotOptions:
+    """How to build a hotspot layer, besides the selection.
 
-def resolve_area(workspace: Workspace, text: str | None) -> gpd.GeoDataFrame:
-    """Turn ``town:Wisbech`` (layer:name or layer:code) into the polygons to cover.
-
-    Parameters
+    Attributes
     ----------
-    workspace
-        The workspace.
-    text
-        ``layer:name-or-code``, or ``None`` for the whole district (every
-        area of the ``ward`` layer, or of the first layer).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The area(s), EPSG:27700.
-
-    Raises
-    ------
-    GeoInputError
-        For an unknown layer or area, listing what exists.
+    cell
+        Cell size in metres (automatic when ``None``: the shorter side of
+        the area / 50, rounded down, at least 50 m).
+    grid
+        ``square`` or ``hex``.
+    bandwidth
+        KDE bandwidth in metres (automatic when ``None``).
+    bandwidth_rule
+        ``silverman`` (Esri's Kernel Density rule, the default) or ``nrd``
+        (sfhotspot's MASS ``bandwidth.nrd``).
+    harm
+        Weight incidents by the workspace's ``[harm]`` table.
+    params
+        Significance settings (:class:`~geo.hotspots.engine.HotspotParams`).
     """
-    if text is None:
-        layer = "ward" if "ward" in workspace.areas else next(iter(workspace.areas))
-        return load_area_layer(workspace.areas[layer]).areas
-    layer, sep, which = text.partition(":")
-    if not sep or layer not in workspace.areas:
-        msg = f"--area {text!r}: write LAYER:NAME, e.g. town:Wisbech; layers: {', '.join(workspace.areas)}."
+
+    cell: float | None = None
+    grid: GridKind = "square"
+    bandwidth: float | None = None
+    bandwidth_rule: str = "silverman"
+    harm: bool = False
+    params: HotspotParams = field(default_factory=HotspotParams)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every method needs: the incidents, the grid, the area and the weights."""
+
+    incidents: gpd.GeoDataFrame
+    grid: HotspotGrid
+    cover: gpd.GeoDataFrame
+    weight: npt.NDArray[np.float64] | None
+    selection: Selection
+    options: HotspotOptions
+
+
+def _count(i: _Inputs) -> gpd.GeoDataFrame:
+    return hotspot_count(i.incidents, grid=i.grid, area=i.cover, weight=i.weight)
+
+
+def _kde(i: _Inputs) -> gpd.GeoDataFrame:
+    return hotspot_kde(
+        i.incidents,
+        grid=i.grid,
+        area=i.cover,
+        weight=i.weight,
+        bandwidth=i.options.bandwidth,
+        bandwidth_rule=i.options.bandwidth_rule,
+    )
+
+
+def _gistar(i: _Inputs) -> gpd.GeoDataFrame:
+    return hotspot_gistar(
+        i.incidents, grid=i.grid, area=i.cover, weight=i.weight, params=i.options.params
+    )
+
+
+def _change(i: _Inputs) -> gpd.GeoDataFrame:
+    return hotspot_change(
+        i.incidents,
+        before=i.selection.compare,
+        after=i.selection.period,
+        grid=i.grid,
+        area=i.cover,
+        params=i.options.params,
+        covered=i.selection.covered(),
+    )
+
+
+def _emerging(i: _Inputs) -> gpd.GeoDataFrame:
+    return hotspot_emerging(
+        i.incidents,
+        period=i.selection.period,
+        grid=i.grid,
+        area=i.cover,
+        params=i.options.params,
+        covered=i.selection.covered(),
+    )
+
+
+#: The hotspot methods, by name.
+METHODS: Final[dict[str, Callable[[_Inputs], gpd.GeoDataFrame]]] = {
+    "count": _count,
+    "kde": _kde,
+    "gistar": _gistar,
+    "change": _change,
+    "emerging": _emerging,
+}
+
+
+def _harm_weights(
+    workspace: Workspace, incidents: pd.DataFrame
+) -> tuple[npt.NDArray[np.float64], str]:
+    from geo.hotspots.harm import load_harm_weights, weights_for
+
+    if workspace.harm is None:
+        msg = 'No harm table in the workspace: add [harm] path = "harm_weights.csv" (category, weight, source, note).'
         raise GeoInputError(msg)
-    areas = load_area_layer(workspace.areas[layer]).areas
-    hit = (areas[CODE] == which) | (areas[NAME].str.lower() == which.strip().lower())
-    if not hit.any():
-        msg = f"--area {text!r}: no {layer} called {which!r}; {layer}s: {', '.join(areas[NAME].astype(str).tolist()[:40])}."
+    table = load_harm_weights(workspace.harm)
+    weights = weights_for(incidents[CATEGORY].to_numpy(object), table)
+    return np.asarray(weights, dtype=float), table.describe()
+
+
+def _inputs(
+    workspace: Workspace, selection: Selection, method: str, options: HotspotOptions
+) -> tuple[_Inputs, str | None]:
+    per = selection.period
+    months = selection.read_span if method == "change" else (per.start, per.end)
+    # KDE spreads density across the area's edge: the district's incidents
+    # around the area count too (its bandwidth comes from those inside).
+    reader = selection.replace(area=None) if method == "kde" else selection
+    incidents = select_incidents(
+        workspace,
+        reader,
+        columns=[MONTH, CATEGORY, LOCATION, X, Y],
+        months=months,
+        geometry=True,
+    )
+    # The same months as every table: those every source of the categories covers.
+    covered = selection.covered()
+    incidents = incidents[incidents[MONTH].isin(list(covered)).to_numpy()]
+    if len(incidents) == 0:
+        msg = (
+            f"No incidents for {per.label}"
+            + (f" or {selection.compare.label}" if method == "change" else "")
+            + f" of {selection.category_text} in {selection.area_text}; check "
+            "`period`, `categories`, `sources` and `area`."
+        )
         raise GeoInputError(msg)
-    return areas[hit.to_numpy()]
+    cover = scope_areas(workspace, selection)
+    weight, note = (None, None)
+    if options.harm:
+        weight, note = _harm_weights(workspace, incidents)
+    lattice = make_grid(None, cell_size=options.cell, grid=options.grid, area=cover)
+    return _Inputs(incidents, lattice, cover, weight, selection, options), note
 
 
 def build_hotspots(
     workspace: Workspace,
+    selection: Selection,
     *,
     method: str = "gistar",
-    period: str | None = None,
-    compare: str | None = None,
-    categories: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-    area: str | None = None,
-    cell: float | None = None,
-    bandwidth: float | None = None,
-    harm: bool = False,
-    grid: GridKind = "square",
-    permutations: int = 0,
-    seed: int | None = None,
+    options: HotspotOptions | None = None,
 ) -> gpd.GeoDataFrame:
-    """Make a hotspot layer from a workspace's store.
+    """Make a hotspot layer for a selection: its period, categories, sources and area.
 
     Parameters
     ----------
     workspace
         An ingested workspace.
+    selection
+        What to map (:func:`geo.selection.resolve_selection`). The grid
+        covers its area (the district when it has none) and counts only the
+        incidents there. ``change`` compares its comparison period with its
+        period; ``emerging`` takes the period's months as time steps.
     method
-        ``count``, ``kde``, ``gistar``, ``change`` or ``emerging``.
-    period
-        The period (for ``change``, the later one; for ``emerging``, its months
-        are the time steps); the whole store when None.
-    compare
-        For ``change``: the earlier period.
-    categories
-        Store categories, ``[groups]`` names or "All crime".
-    sources
-        Source names.
-    area
-        ``layer:name`` to cover (e.g. ``town:Wisbech``); the district when None.
-    cell
-        Cell size in metres (automatic when None).
-    bandwidth
-        KDE bandwidth in metres (automatic when None).
-    harm
-        Weight incidents by the workspace's harm table (``[harm]``).
-    grid
-        ``square`` or ``hex``.
-    permutations, seed
-        Gi* conditional permutations and their seed.
+        ``count``, ``kde``, ``gistar``, ``change`` or ``emerging`` (:data:`METHODS`).
+    options
+        Cell size, grid, bandwidth, harm, significance.
 
     Returns
     -------
@@ -142,126 +230,45 @@ def build_hotspots(
     Raises
     ------
     GeoInputError
-        For a bad option, naming it and what is allowed.
+        For an unknown method, or no incidents in the selection.
     """
-    from geo.analysis.tables import read_coverage, resolve_categories
-
     if method not in METHODS:
-        msg = f"--method was {method!r}; allowed: {', '.join(METHODS)}."
+        msg = f"`method` was {method!r}; allowed: {', '.join(METHODS)}."
         raise GeoInputError(msg)
-    if method == "change" and compare is None:
-        msg = "--method change needs --compare EARLIER (the period before); --period is the later one."
-        raise GeoInputError(msg)
-    coverage = read_coverage(workspace)
-    months = coverage.any_months(sources)
-    if not months:
-        msg = "The store has no incidents for these sources; run `python -m geo ingest` or check --source."
-        raise GeoInputError(msg)
-    per = (
-        parse_period(period)
-        if period is not None
-        else parse_period(f"{months[0]}:{months[-1]}")
-    )
-    earlier = parse_period(compare) if compare is not None else None
-    cats = None
-    if categories:
-        labels = resolve_categories(
-            categories,
-            groups=workspace.groups,
-            available=sorted({c for cs in coverage.categories.values() for c in cs}),
-        )
-        cats = sorted({c for members in labels.values() for c in members})
-    if earlier is not None and not earlier.end < per.start:
-        msg = f"--compare {earlier.label} must end before --period {per.label} starts (earlier first, no overlap)."
-        raise GeoInputError(msg)
-    first = min(per.start, earlier.start) if earlier is not None else per.start
-    last = max(per.end, earlier.end) if earlier is not None else per.end
-    incidents = open_store(
-        workspace,
-        period=(first, last),
-        categories=cats,
-        sources=sources,
-        columns=[MONTH, CATEGORY, LOCATION, X, Y],
-    )
-    if method != "change":
-        incidents = incidents[incidents[MONTH].isin(per.months).to_numpy()]
-    if len(incidents) == 0:
-        msg = (
-            f"No incidents for {per.label}"
-            + (f" or {earlier.label}" if earlier is not None else "")
-            + " with these categories and sources; check --period, --category and --source."
-        )
-        raise GeoInputError(msg)
-    selected = (
-        cats if cats is not None else sorted(incidents[CATEGORY].dropna().unique())
-    )
-    covered = coverage.covered(sources, categories=selected)
-    cover = resolve_area(workspace, area)
-    weight, harm_note = _harm_weights(workspace, incidents) if harm else (None, None)
-    params = HotspotParams(permutations=permutations, seed=seed)
-    # The grid is built once: the engine counts on it, and naming reads its lattice.
-    lattice = make_grid(None, cell_size=cell, grid=grid, area=cover)
-    common: dict[str, Any] = {"grid": lattice, "area": cover}
-    if method == "count":
-        out = hotspot_count(incidents, weight=weight, **common)
-    elif method == "kde":
-        out = hotspot_kde(incidents, weight=weight, bandwidth=bandwidth, **common)
-    elif method == "gistar":
-        out = hotspot_gistar(incidents, weight=weight, params=params, **common)
-    elif method == "change":
-        assert earlier is not None  # checked above
-        out = hotspot_change(
-            incidents,
-            before=earlier,
-            after=per,
-            params=params,
-            covered=covered,
-            **common,
-        )
-    else:
-        out = hotspot_emerging(
-            incidents, period=per, params=params, covered=covered, **common
-        )
+    opts = options or HotspotOptions()
+    selection.require_data(what="hotspots")
+    inputs, harm_note = _inputs(workspace, selection, method, opts)
+    out = METHODS[method](inputs)
     # A clipped edge cell's centre can fall outside the area: locate each
     # cell by a point inside its (clipped) polygon instead.
     inner = shapely.point_on_surface(out.geometry.to_numpy())
     out = _add_areas(workspace, out, shapely.get_x(inner), shapely.get_y(inner))
-    out["name"] = _names(workspace, out, lattice, incidents, method)
+    out["name"] = _names(workspace, out, inputs.grid, inputs.incidents)
+    messages = list(out.attrs["messages"])
     if harm_note is not None:
-        out.attrs["messages"].append(harm_note)
+        messages.append(harm_note)
     if method not in ("change", "emerging"):
-        out.attrs["messages"].extend(coverage.notes(per, sources))
+        relevant = selection.coverage.relevant(selection.categories) or None
+        messages.extend(selection.coverage.notes(selection.period, relevant))
+    out.attrs["messages"] = messages
     out.attrs["params"] = {
         "method": method,
-        "period": per.label,
-        "compare": earlier.label if earlier else None,
-        "categories": list(categories) if categories else "all",
-        "sources": list(sources) if sources else "all",
-        "area": area or "district",
-        "harm": harm,
+        "period": selection.period.label,
+        "compare": selection.compare.label if method == "change" else None,
+        "categories": [lab.label for lab in selection.labels] or "all",
+        "sources": list(selection.sources),
+        "area": selection.area.spec if selection.area is not None else "district",
+        "harm": opts.harm,
         **out.attrs["params"],
     }
     return out
 
 
-def _harm_weights(
-    workspace: Workspace, incidents: pd.DataFrame
-) -> tuple[np.ndarray[Any, Any], str]:
-    from geo.hotspots.harm import load_harm_weights, weights_for
-
-    if workspace.harm is None:
-        msg = 'No harm table in the workspace: add [harm] path = "harm_weights.csv" (category, weight, source, note).'
-        raise GeoInputError(msg)
-    table = load_harm_weights(workspace.harm)
-    weights = weights_for(incidents[CATEGORY].to_numpy(object), table)
-    return np.asarray(weights, dtype=float), table.describe()
-
-
 def _add_areas(
     workspace: Workspace,
     out: gpd.GeoDataFrame,
-    x: np.ndarray[Any, Any],
-    y: np.ndarray[Any, Any],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
 ) -> gpd.GeoDataFrame:
     for layer, spec in workspace.areas.items():
         areas = load_area_layer(spec).areas
@@ -275,20 +282,15 @@ def _add_areas(
 def _names(
     workspace: Workspace,
     out: gpd.GeoDataFrame,
-    lattice: Any,
+    lattice: HotspotGrid,
     incidents: pd.DataFrame,
-    method: str,
 ) -> list[Any]:
-    """Name each hot cluster (Gi* hot classes, or Esri/Chainey hot classes)."""
+    """Name each hot cluster (cells in ``hot``: Gi* at alpha, or Esri's hot classes)."""
     from geo.hotspots.naming import hot_clusters, name_clusters
 
-    if method == "gistar":
-        hot = out["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
-    elif method == "emerging":
-        hot = out["emerging_class"].astype(str).str.endswith("hot spot").to_numpy()
-    else:
+    if "hot" not in out.columns:
         return [None] * len(out)
-    cluster = hot_clusters(lattice, hot)
+    cluster = hot_clusters(lattice, out["hot"].to_numpy(bool))
     places = None
     if workspace.places is not None:
         places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
@@ -306,27 +308,81 @@ def _names(
     return [lookup.get(int(c)) if c >= 0 else None for c in cluster]
 
 
-def hotspot_accuracy(
+def cell_positions(
     workspace: Workspace,
     layer: gpd.GeoDataFrame,
-    *,
-    next_period: str,
-    categories: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-) -> AccuracyResult:
-    """How well a layer's hot cells predicted the next period: hit rate, PAI, PEI.
+    selection: Selection,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+) -> npt.NDArray[np.int64]:
+    """Return the row of ``layer`` each point falls in (-1: none), as the engine counted.
+
+    The layer's grid is rebuilt from its parameters over the selection's
+    area, so a point on a cell edge is in the same cell as in the layer's
+    ``n`` (the lattice rule), and every count made from a layer agrees with it.
 
     Parameters
     ----------
     workspace
         The workspace.
     layer
-        From :func:`build_hotspots` with ``method="gistar"`` (hot =
-        ``hotspot_class`` starting "hot") or ``"emerging"`` (a hot-spot class).
-    next_period
-        The period whose incidents the hot cells should have captured.
-    categories, sources
-        The same selection as the layer (resolved like :func:`build_hotspots`).
+        From :func:`build_hotspots` for ``selection``.
+    selection
+        The selection the layer was built for.
+    x, y
+        Points, EPSG:27700.
+
+    Returns
+    -------
+    ndarray of int64
+        Row positions in ``layer``.
+    """
+    params = layer.attrs.get("params", {})
+    px, py = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if "cell_size_m" in params:
+        grid = make_grid(
+            None,
+            cell_size=float(params["cell_size_m"]),
+            grid=params.get("grid", "square"),
+            area=scope_areas(workspace, selection),
+        )
+        if np.array_equal(
+            grid.cells["cell_id"].to_numpy(object), layer["cell_id"].to_numpy(object)
+        ):
+            return np.asarray(grid.positions(px, py), dtype=np.int64)
+    cells = gpd.GeoDataFrame(
+        {"code": layer["cell_id"].to_numpy(object)},
+        geometry=layer.geometry.to_numpy(),
+        crs=layer.crs,
+    )
+    return np.asarray(locate_points(px, py, cells), dtype=np.int64)
+
+
+def _hot(layer: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    if "hot" not in layer.columns:
+        msg = "This needs a gistar or emerging layer from build_hotspots (its `hot` column)."
+        raise GeoInputError(msg)
+    return np.asarray(layer["hot"].to_numpy(bool), dtype=bool)
+
+
+def hotspot_accuracy(
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    selection: Selection,
+) -> AccuracyResult:
+    """How well a layer's hot cells capture the incidents of the selection's period: hit rate, PAI, PEI.
+
+    This measures where incidents happen next (hotspot stability), not
+    whether anything done there worked.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        A gistar or emerging layer (its ``hot`` cells, at the layer's alpha).
+    selection
+        The incidents to score against: its period, categories, sources and area.
 
     Returns
     -------
@@ -336,43 +392,19 @@ def hotspot_accuracy(
     Raises
     ------
     GeoInputError
-        When the layer has no hotspot classes.
+        When the layer has no hot cells column.
     """
-    from geo.analysis.tables import read_coverage, resolve_categories
-    from geo.hotspots.accuracy import hit_rate_pai
-
-    if "hotspot_class" in layer.columns:
-        hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
-    elif "emerging_class" in layer.columns:
-        hot = layer["emerging_class"].astype(str).str.endswith("hot spot").to_numpy()
-    else:
-        msg = "Hit rate and PAI need a gistar or emerging layer (hot cells)."
-        raise GeoInputError(msg)
-    nxt = parse_period(next_period)
-    cats = None
-    if categories:
-        coverage = read_coverage(workspace)
-        available = sorted({c for cs in coverage.categories.values() for c in cs})
-        labels = resolve_categories(
-            categories, groups=workspace.groups, available=available
-        )
-        cats = sorted({c for members in labels.values() for c in members})
-    incidents = open_store(
+    hot = _hot(layer)
+    per = selection.period
+    incidents = select_incidents(
+        workspace, selection, columns=[X, Y], months=(per.start, per.end)
+    )
+    pos = cell_positions(
         workspace,
-        period=(nxt.start, nxt.end),
-        categories=cats,
-        sources=sources,
-        columns=[X, Y],
-    )
-    # Cells are disjoint polygons: locate next-period points in them with the
-    # same boundary rule as every other area join.
-    cells = gpd.GeoDataFrame(
-        {"code": layer["cell_id"].to_numpy(object)},
-        geometry=layer.geometry.to_numpy(),
-        crs=layer.crs,
-    )
-    pos = locate_points(
-        incidents[X].to_numpy(float), incidents[Y].to_numpy(float), cells
+        layer,
+        selection,
+        incidents[X].to_numpy(float),
+        incidents[Y].to_numpy(float),
     )
     n_next = np.bincount(pos[pos >= 0], minlength=len(layer))
     return hit_rate_pai(hot, n_next, layer.geometry.area.to_numpy(float) / 1e6)
@@ -384,23 +416,29 @@ def hot_cluster_table(layer: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     layer
-        From :func:`build_hotspots` (``gistar``: hot cells are those whose
-        ``hotspot_class`` starts with "hot"; ``emerging``: a hot-spot class).
+        From :func:`build_hotspots` (``gistar`` or ``emerging``): hot cells
+        are those in ``hot``.
 
     Returns
     -------
     pandas.DataFrame
         ``rank``, ``name``, ``cells``, ``incidents``, ``confidence`` (the
-        strongest class in the cluster; empty for emerging layers) and, per
+        strongest Gi* class in the cluster; empty for emerging layers) and, per
         area layer, ``{layer}_code`` of the area holding most of its cells.
+        A cluster whose cells hold no incident (hot only through its
+        neighbours: Gi* is a neighbourhood statistic) is not listed.
     """
-    if "hotspot_class" in layer.columns:
-        hot = layer["hotspot_class"].astype(str).str.startswith("hot")
-    elif "emerging_class" in layer.columns:
-        hot = layer["emerging_class"].astype(str).str.endswith("hot spot")
-    else:
-        hot = pd.Series(False, index=layer.index)
-    cells = layer[hot.to_numpy() & layer["name"].notna().to_numpy()]
+    hot = (
+        layer["hot"].to_numpy(bool)
+        if "hot" in layer.columns
+        else np.zeros(len(layer), bool)
+    )
+    cells = layer[hot & layer["name"].notna().to_numpy()]
+    # Gi* is a neighbourhood statistic: cells with no incident can be hot
+    # through their neighbours. A cluster holding none is not a place to go.
+    if len(cells):
+        busy = cells.groupby("name")["n"].transform("sum").to_numpy() > 0
+        cells = cells[busy]
     codes = [c for c in layer.columns if c.endswith("_code")]
     columns = ["rank", "name", "cells", "incidents", "confidence", *codes]
     if cells.empty:
@@ -418,186 +456,161 @@ def hot_cluster_table(layer: pd.DataFrame) -> pd.DataFrame:
     return out[columns]
 
 
-def hot_cluster_history(
+def _cluster_monthly(
     workspace: Workspace,
     layer: gpd.GeoDataFrame,
-    *,
-    categories: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Each named hot cluster against the previous period of the same length, and its emerging class.
-
-    For the cells of each cluster, the incidents in the layer's period
-    (``after``) and in the equal-length period just before (``before``),
-    with the exact conditional Poisson test of equal monthly rates
-    (:func:`geo.analysis.stats.poisson_rate_test`; exposures are the months with
-    data) and its verdict at 0.05, unadjusted (one test per cluster, read
-    on its own). ``emerging`` is the most common Esri emerging class among
-    the cluster's cells other than "no pattern" (on a tie, the class Esri
-    tests first), from :func:`build_hotspots` with ``method="emerging"``
-    over the months of the period on the same grid; "no pattern" when
-    none, empty when the period is too short to classify.
-
-    Parameters
-    ----------
-    workspace
-        The workspace.
-    layer
-        From :func:`build_hotspots` with ``method="gistar"`` (``name``,
-        ``hotspot_class``, ``attrs["params"]``).
-    categories, sources
-        The selection the layer was built with.
-
-    Returns
-    -------
-    tuple
-        A frame with ``name``, ``before``, ``after``, ``before_period``,
-        ``p_value``, ``change_verdict``, ``emerging`` (one row per cluster,
-        in the order of :func:`hot_cluster_table`), and messages (why a
-        column is empty).
-
-    Raises
-    ------
-    GeoInputError
-        When the layer is not a Gi* layer.
-    """
-    from geo.analysis.stats import poisson_rate_test, verdict
-    from geo.analysis.tables import read_coverage, resolve_categories
-    from geo.hotspots.emerging import EMERGING_CLASSES
-
-    if "hotspot_class" not in layer.columns or "params" not in layer.attrs:
-        msg = "hot_cluster_history needs a gistar layer from build_hotspots (with its params)."
-        raise GeoInputError(msg)
-    params = layer.attrs["params"]
-    per = parse_period(str(params["period"]))
-    before = per.previous()
-    table = hot_cluster_table(layer)
-    columns = ["name", "before", "after", "before_period", "p_value"]
-    columns += ["change_verdict", "emerging"]
-    messages: list[str] = []
-    if table.empty:
-        return pd.DataFrame(columns=columns), messages
-    coverage = read_coverage(workspace)
-    available = sorted({c for cs in coverage.categories.values() for c in cs})
-    cats = None
-    if categories:
-        labels = resolve_categories(
-            categories, groups=workspace.groups, available=available
-        )
-        cats = sorted({c for members in labels.values() for c in members})
-    incidents = open_store(
-        workspace,
-        period=(before.start, per.end),
-        categories=cats,
-        sources=sources,
-        columns=[MONTH, X, Y],
-    )
-    hot = layer["hotspot_class"].astype(str).str.startswith("hot").to_numpy()
+    selection: Selection,
+    names: list[str],
+) -> pd.DataFrame:
+    """Incidents per (cluster, month) in the clusters' cells, over the comparison and the period."""
+    incidents = select_incidents(workspace, selection, columns=[MONTH, X, Y])
+    hot = _hot(layer)
     member = np.where(hot & layer["name"].notna().to_numpy(), layer["name"], None)
-    cells = gpd.GeoDataFrame(
-        {"code": layer["cell_id"].to_numpy(object)},
-        geometry=layer.geometry.to_numpy(),
-        crs=layer.crs,
-    )
-    pos = locate_points(
-        incidents[X].to_numpy(float), incidents[Y].to_numpy(float), cells
+    pos = cell_positions(
+        workspace,
+        layer,
+        selection,
+        incidents[X].to_numpy(float),
+        incidents[Y].to_numpy(float),
     )
     inside = pos >= 0
     found = pd.DataFrame(
         {
             "name": member[pos[inside]],
-            "after": incidents[MONTH].to_numpy(object)[inside] >= per.start,
+            "month": incidents[MONTH].to_numpy(object)[inside],
         }
     ).dropna(subset=["name"])
-    after = found[found["after"]].groupby("name").size()
-    earlier = found[~found["after"]].groupby("name").size()
-    covered = coverage.covered(sources, categories=cats or available)
-    n_before = sum(m in covered for m in before.months)
-    n_after = sum(m in covered for m in per.months)
-    out = table[["name"]].copy()
-    out["after"] = out["name"].map(after).fillna(0).astype("int64")
-    out["before"] = out["name"].map(earlier).fillna(0).astype("int64")
-    out["before_period"] = before.label
-    if n_before and n_after:
-        out["p_value"] = [
-            poisson_rate_test(
-                int(b), int(a), earlier_exposure=n_before, later_exposure=n_after
-            )
-            for b, a in zip(out["before"], out["after"], strict=True)
-        ]
-        out["change_verdict"] = [
-            verdict(b / n_before, a / n_after, p)
-            for b, a, p in zip(out["before"], out["after"], out["p_value"], strict=True)
-        ]
-    else:
-        out["p_value"] = np.nan
-        out["change_verdict"] = "no data before"
-        messages.append(
-            f"No data for {before.label}, the period before: no change to test "
-            "(a period without data is unknown, not zero)."
-        )
+    grid = found.groupby(["name", "month"]).size().unstack("month", fill_value=0)
+    return grid.reindex(index=names, fill_value=0)
+
+
+def _cluster_emerging(
+    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+) -> tuple[dict[str, str], list[str]]:
+    from geo.hotspots.emerging import EMERGING_CLASSES
+
+    params = layer.attrs.get("params", {})
     try:
         emerging = build_hotspots(
             workspace,
+            selection,
             method="emerging",
-            period=per.label,
-            categories=categories,
-            sources=sources,
-            area=None if params.get("area") in (None, "district") else params["area"],
-            cell=float(params["cell_size_m"]),
-            grid=params["grid"],
+            options=HotspotOptions(
+                cell=float(params["cell_size_m"]), grid=params.get("grid", "square")
+            ),
         )
     except GeoInputError as exc:
-        out["emerging"] = ""
-        messages.append(f"Emerging class not available: {exc}")
-    else:
-        rank = {c: i for i, c in enumerate(EMERGING_CLASSES)}
-        by_cell = dict(
-            zip(
-                emerging["cell_id"], emerging["emerging_class"].astype(str), strict=True
-            )
-        )
-        classes: dict[str, str] = {}
-        clustered = pd.DataFrame(
-            {"name": member, "cell_id": layer["cell_id"].to_numpy(object)}
-        ).dropna(subset=["name"])
-        for name, cell_ids in clustered.groupby("name", sort=False)["cell_id"]:
-            seen = pd.Series(
-                [by_cell.get(c, "no pattern") for c in cell_ids], dtype=object
-            )
-            seen = seen[seen != "no pattern"]
-            if seen.empty:
-                classes[str(name)] = "no pattern"
-                continue
-            counts = seen.value_counts()
-            top = counts[counts == counts.max()].index
-            classes[str(name)] = min(map(str, top), key=lambda c: rank.get(c, 99))
-        out["emerging"] = out["name"].map(classes).fillna("no pattern")
-        messages += [f"Emerging: {m}" for m in emerging.attrs.get("messages", [])]
-    return out[columns].reset_index(drop=True), messages
+        return {}, [f"Emerging class not available: {exc}"]
+    rank = {c: i for i, c in enumerate(EMERGING_CLASSES)}
+    by_cell = dict(
+        zip(emerging["cell_id"], emerging["emerging_class"].astype(str), strict=True)
+    )
+    member = np.where(
+        _hot(layer) & layer["name"].notna().to_numpy(), layer["name"], None
+    )
+    clustered = pd.DataFrame(
+        {"name": member, "cell_id": layer["cell_id"].to_numpy(object)}
+    ).dropna(subset=["name"])
+    classes: dict[str, str] = {}
+    for name, cell_ids in clustered.groupby("name", sort=False)["cell_id"]:
+        seen = pd.Series([by_cell.get(c, "no pattern") for c in cell_ids], dtype=object)
+        seen = seen[seen != "no pattern"]
+        if seen.empty:
+            classes[str(name)] = "no pattern"
+            continue
+        counts = seen.value_counts()
+        top = counts[counts == counts.max()].index
+        classes[str(name)] = min(map(str, top), key=lambda c: rank.get(c, 99))
+    return classes, [f"Emerging: {m}" for m in emerging.attrs.get("messages", [])]
 
 
-def previous_hotspot_accuracy(
+def hot_cluster_history(
     workspace: Workspace,
     layer: gpd.GeoDataFrame,
+    selection: Selection,
     *,
-    categories: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-) -> AccuracyResult:
-    """How well the previous period's Gi* hot cells predicted the layer's period.
+    emerging: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each named hot cluster against the selection's comparison period, and its emerging class.
 
-    Builds the Gi* layer for the equal-length period just before (same
-    grid, area and selection) and scores it with :func:`hotspot_accuracy`
-    against the layer's period: hit rate, PAI and PEI.
+    For the cells of each cluster, the incidents in the period and in the
+    comparison period, with change, % change and significance from
+    :func:`geo.analysis.change.change_columns` — the same computation as
+    every table (quasi-Poisson when the clusters' monthly counts are
+    overdispersed, else the exact Poisson test; Benjamini-Hochberg over the
+    clusters). ``emerging`` is the most common Esri emerging class among the
+    cluster's cells other than "no pattern" (on a tie, the class Esri tests
+    first), over the months of the period on the same grid.
 
     Parameters
     ----------
     workspace
         The workspace.
     layer
-        From :func:`build_hotspots` with ``method="gistar"``.
-    categories, sources
-        The selection the layer was built with.
+        From :func:`build_hotspots` with ``method="gistar"`` for ``selection``.
+    selection
+        The selection the layer was built for.
+    emerging
+        Add the emerging class (a second hotspot run).
+
+    Returns
+    -------
+    tuple
+        A frame with ``name``, ``earlier_count``, ``later_count``, the change
+        columns, ``pct_change``, ``p_value``, ``p_adjusted``, ``verdict``,
+        ``compare_period``, ``emerging`` (one row per cluster, in the order
+        of :func:`hot_cluster_table`), and messages.
+    """
+    table = hot_cluster_table(layer)
+    messages: list[str] = []
+    if table.empty:
+        return pd.DataFrame(
+            columns=["name", "earlier_count", "later_count", "verdict"]
+        ), messages
+    names = [str(n) for n in table["name"]]
+    monthly = _cluster_monthly(workspace, layer, selection, names)
+    e_months = selection.months_with_data(selection.compare)
+    l_months = selection.months_with_data(selection.period)
+
+    def pick(months: list[str]) -> npt.NDArray[np.float64]:
+        return np.asarray(monthly.reindex(columns=months, fill_value=0).to_numpy(float))
+
+    out = change_columns(pick(e_months), pick(l_months))
+    out = add_verdicts(out)
+    out.insert(0, "name", names)
+    out["compare_period"] = selection.compare.label
+    messages.append(f"cluster change: {out.attrs.get('method', '')}")
+    if not e_months:
+        messages.append(
+            f"No data for {selection.compare.label}, the comparison period: no change "
+            "to test (a period without data is unknown, not zero)."
+        )
+    if emerging:
+        classes, notes = _cluster_emerging(workspace, layer, selection)
+        out["emerging"] = out["name"].map(classes).fillna("") if classes else ""
+        messages += notes
+    return out.reset_index(drop=True), messages
+
+
+def previous_hotspot_accuracy(
+    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+) -> AccuracyResult:
+    """How well the previous period's Gi* hot cells predicted where this period's incidents were.
+
+    Builds the Gi* layer for the equal-length period just before the
+    selection's (same grid, area and categories) and scores its hot cells
+    against the selection's period (:func:`hotspot_accuracy`). A high hit
+    rate and PAI mean the hotspots are stable, so last period's map is a fair
+    guide to this one; they do not say whether patrols there worked.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        From :func:`build_hotspots` with ``method="gistar"`` for ``selection``.
+    selection
+        The selection.
 
     Returns
     -------
@@ -610,27 +623,22 @@ def previous_hotspot_accuracy(
         When the previous period has no incidents (nothing to predict from).
     """
     params = layer.attrs["params"]
-    per = parse_period(str(params["period"]))
-    before = per.previous()
+    before = selection.period.previous()
     earlier = build_hotspots(
         workspace,
+        selection.replace(period=before, compare=before.previous()),
         method="gistar",
-        period=before.label,
-        categories=categories,
-        sources=sources,
-        area=None if params.get("area") in (None, "district") else params["area"],
-        cell=float(params["cell_size_m"]),
-        grid=params["grid"],
-        permutations=int(params.get("permutations") or 0),
-        seed=params.get("seed"),
+        options=HotspotOptions(
+            cell=float(params["cell_size_m"]),
+            grid=params.get("grid", "square"),
+            params=HotspotParams(
+                alpha=float(params.get("alpha", 0.05)),
+                permutations=int(params.get("permutations") or 0),
+                seed=params.get("seed"),
+            ),
+        ),
     )
-    return hotspot_accuracy(
-        workspace,
-        earlier,
-        next_period=per.label,
-        categories=categories,
-        sources=sources,
-    )
+    return hotspot_accuracy(workspace, earlier, selection)
 
 
 def _most_common(values: pd.Series) -> object:
@@ -640,60 +648,3 @@ def _most_common(values: pd.Series) -> object:
         return None
     top = counts[counts == counts.max()].index
     return sorted(map(str, top))[0]
-
-
-def write_hotspots(layer: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write a hotspot layer with its parameters.
-
-    GeoJSON is written in EPSG:4326 (RFC 7946) with the parameters and
-    messages as a top-level ``hotspot_atlas`` member; GeoPackage in
-    EPSG:27700 with them in the layer's metadata; CSV with WKT geometry
-    (EPSG:27700) and a ``.params.json`` file beside it.
-
-    Parameters
-    ----------
-    layer
-        From :func:`build_hotspots`.
-    path
-        ``.geojson``, ``.gpkg`` or ``.csv``.
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Raises
-    ------
-    GeoInputError
-        For another suffix.
-    """
-    path = Path(path)
-    meta = {
-        "params": layer.attrs.get("params", {}),
-        "messages": layer.attrs.get("messages", []),
-    }
-    suffix = path.suffix.lower()
-    if suffix == ".geojson":
-        doc = json.loads(layer.to_crs(LONLAT_CRS).to_json(drop_id=True))
-        doc["hotspot_atlas"] = meta
-        path.write_text(json.dumps(doc), encoding="utf-8")
-    elif suffix == ".gpkg":
-        layer.to_file(
-            path,
-            driver="GPKG",
-            layer="hotspots",
-            metadata={"hotspot_atlas": json.dumps(meta)},
-        )
-    elif suffix == ".csv":
-        frame = pd.DataFrame(layer.drop(columns="geometry"))
-        frame["geometry_wkt_epsg27700"] = shapely.to_wkt(
-            layer.geometry.to_numpy(), rounding_precision=2
-        )
-        frame.to_csv(path, index=False)
-        path.with_suffix(".params.json").write_text(
-            json.dumps(meta, indent=2), encoding="utf-8"
-        )
-    else:
-        msg = f"--out {path}: write .geojson, .gpkg or .csv."
-        raise GeoInputError(msg)
-    return path

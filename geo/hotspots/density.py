@@ -4,11 +4,15 @@ Everything here works on the grid's dense lattice, so neighbourhood sums are
 2-D convolutions rather than point-by-cell loops (FIELD.md §2.2-2.3):
 
 * :func:`count_cells` - incidents (and summed weights) per cell;
-* :func:`kde` - quartic kernel density at cell centres, in incidents per km²;
+* :func:`kde` - quartic kernel density at cell centres, in incidents per km²,
+  with the bandwidth of Esri's Kernel Density (:func:`silverman_bandwidth`)
+  by default, or MASS ``bandwidth.nrd`` (:func:`nrd_bandwidth`, sfhotspot's);
 * :func:`gistar` - Getis-Ord Gi* with self included and binary weights (the
-  3 x 3 queen block on square grids, the 7-cell block on hex grids), analytic
-  two-sided p-values with Benjamini-Hochberg control, optional seeded
-  conditional permutations;
+  3 x 3 queen block on square grids, the 7-cell block on hex grids), two-sided
+  p-values with Benjamini-Hochberg control: analytic (normal) on grids with at
+  least one incident per cell on average, the exact permutation
+  test (:func:`exact_permutation_p`) on sparser grids, or seeded Monte Carlo
+  permutations when asked;
 * :func:`stacking_warning` - says when incidents pile up on a few snap points.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -27,20 +31,25 @@ from geo.errors import GeoInputError
 from geo.hotspots.grid import HotspotGrid
 
 __all__ = [
+    "BANDWIDTH_RULES",
     "HOTSPOT_CLASSES",
     "MIN_GISTAR_INCIDENTS",
     "NRD_FACTOR",
+    "SPARSE_MEAN",
     "STACKING_SHARE",
     "STACKING_TOP",
     "GiStarResult",
     "KdeParams",
+    "choose_bandwidth",
     "count_cells",
+    "exact_permutation_p",
     "gistar",
     "gistar_block",
     "kde",
     "kde_binning_tolerance",
     "nrd_bandwidth",
     "quartic",
+    "silverman_bandwidth",
     "stacking_warning",
 ]
 
@@ -51,6 +60,11 @@ M2_PER_KM2: Final = 1e6
 #: MASS ``bandwidth.nrd`` multiplies the normal-reference rule by 4 (it is the
 #: full width used by ``kde2d``); sfhotspot uses that value as the quartic radius.
 NRD_FACTOR: Final = 4.0
+#: Automatic KDE bandwidth rules: Esri's spatial Silverman rule (default) or MASS's.
+BANDWIDTH_RULES: Final = ("silverman", "nrd")
+#: Below this mean count per cell a grid is sparse: Gi* p-values come from the
+#: exact permutation test, not the normal approximation.
+SPARSE_MEAN: Final = 1.0
 #: Gi* on fewer incidents than this is flagged as unreliable (Esri OHSA asks for 30).
 MIN_GISTAR_INCIDENTS: Final = 30
 #: :func:`stacking_warning` rule: the top ``STACKING_TOP`` share of distinct
@@ -222,6 +236,89 @@ def nrd_bandwidth(values: npt.ArrayLike) -> float:
     return float(NRD_FACTOR * 1.06 * spread * len(v) ** (-0.2))
 
 
+def silverman_bandwidth(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Esri's default Kernel Density search radius (a spatial Silverman rule of thumb).
+
+    Follows Esri's "How Kernel Density works":
+    ``0.9 · min(SD, √(1/ln 2) · Dm) · n^(-0.2)``, where ``SD`` is the
+    standard distance of the points, ``√(Σ(x-x̄)²/n + Σ(y-ȳ)²/n)``, ``Dm``
+    the median distance to their mean centre and ``n`` the number of points.
+    Taking the smaller of the two spreads keeps outliers (or a few distant
+    towns) from widening the kernel, which the per-axis normal-reference rule
+    of MASS (:func:`nrd_bandwidth`, x4) does: it gives one blob per town at
+    district scale.
+
+    Parameters
+    ----------
+    x, y
+        Point coordinates, metres.
+
+    Returns
+    -------
+    float
+        Metres (NaN for fewer than two points; 0 when every point is at one place).
+
+    Examples
+    --------
+    >>> round(silverman_bandwidth([0, 100, 0, 100], [0, 0, 100, 100]), 1)
+    48.2
+    """
+    px, py = _xy(x, y)
+    if len(px) < 2:
+        return math.nan
+    dx, dy = px - px.mean(), py - py.mean()
+    sd = math.sqrt(float((dx * dx).mean() + (dy * dy).mean()))
+    dm = float(np.median(np.hypot(dx, dy)))
+    return float(0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * len(px) ** -0.2)
+
+
+def choose_bandwidth(
+    x: npt.ArrayLike, y: npt.ArrayLike, *, rule: str = "silverman"
+) -> tuple[float, str]:
+    """Choose a KDE bandwidth from the points, and say how.
+
+    Parameters
+    ----------
+    x, y
+        Point coordinates, metres (those of the area analysed).
+    rule
+        ``silverman`` (Esri's Kernel Density default, :func:`silverman_bandwidth`)
+        or ``nrd`` (sfhotspot's: the mean of MASS ``bandwidth.nrd`` on x and
+        on y, :func:`nrd_bandwidth`).
+
+    Returns
+    -------
+    tuple
+        The bandwidth in metres and one sentence saying how it was chosen.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown rule, or fewer than two points.
+    """
+    px, py = _xy(x, y)
+    if rule not in BANDWIDTH_RULES:
+        msg = f"`bandwidth_rule` was {rule!r}; allowed: {', '.join(BANDWIDTH_RULES)}."
+        raise GeoInputError(msg)
+    if len(px) < 2:
+        msg = f"Cannot choose a KDE bandwidth from {len(px)} point(s); give `bandwidth` in metres."
+        raise GeoInputError(msg)
+    if rule == "silverman":
+        h = silverman_bandwidth(px, py)
+        return h, (
+            f"bandwidth {h:,.0f} m chosen automatically from {len(px):,} incidents: "
+            "Esri's Kernel Density rule, 0.9·min(SD, √(1/ln 2)·Dm)·n^-0.2 (SD the "
+            "standard distance, Dm the median distance to the mean centre)"
+        )
+    bx, by = nrd_bandwidth(px), nrd_bandwidth(py)
+    h = (bx + by) / 2.0
+    return h, (
+        f"bandwidth {h:,.0f} m chosen automatically from {len(px):,} incidents: mean of "
+        f"the normal-reference bandwidths (MASS bandwidth.nrd, sfhotspot's rule) in x "
+        f"({bx:,.0f} m) and y ({by:,.0f} m)"
+    )
+
+
 def kde_binning_tolerance(bandwidth: float, grid: HotspotGrid) -> float:
     """Bound on the error binning adds, per point, in incidents per km².
 
@@ -280,6 +377,8 @@ def kde(
     *,
     bandwidth: float | None = None,
     weight: npt.ArrayLike | None = None,
+    rule: str = "silverman",
+    bandwidth_note: str | None = None,
 ) -> tuple[_F64, KdeParams]:
     """Quartic kernel density at cell centres, in incidents per km².
 
@@ -308,13 +407,19 @@ def kde(
     grid
         The cells.
     bandwidth
-        Kernel radius in metres. When None: MASS ``bandwidth.nrd``
-        (:func:`nrd_bandwidth`) on x and on y, and their mean - sfhotspot
-        documents this but its code uses x only (FIELD.md §2.2). A bandwidth
-        below the cell size is raised to the cell size, with a message.
+        Kernel radius in metres. When None: chosen by ``rule`` from the points
+        (:func:`choose_bandwidth`). A bandwidth below the cell size is raised
+        to the cell size, with a message.
     weight
         Optional weight per incident (e.g. harm); the output is then weighted
         incidents per km².
+    rule
+        ``silverman`` (Esri's rule, the default) or ``nrd`` (MASS
+        ``bandwidth.nrd`` on x and y, their mean; sfhotspot documents this
+        but its code uses x only, FIELD.md §2.2).
+    bandwidth_note
+        How a given ``bandwidth`` was chosen (when the caller chose it
+        automatically from other points), reported instead of "as given".
 
     Returns
     -------
@@ -331,21 +436,16 @@ def kde(
     messages: list[str] = []
     bx = by = math.nan
     if bandwidth is None:
-        if len(px) < 2:
-            msg = f"Cannot choose a KDE bandwidth from {len(px)} point(s); give `bandwidth` in metres."
-            raise GeoInputError(msg)
-        bx, by = nrd_bandwidth(px), nrd_bandwidth(py)
-        h = (bx + by) / 2.0
-        messages.append(
-            f"bandwidth {h:.0f} m chosen automatically: mean of the normal-reference "
-            f"bandwidths (MASS bandwidth.nrd) in x ({bx:.0f} m) and y ({by:.0f} m)"
-        )
+        h, note = choose_bandwidth(px, py, rule=rule)
+        if rule == "nrd":
+            bx, by = nrd_bandwidth(px), nrd_bandwidth(py)
+        messages.append(note)
     else:
         if not (math.isfinite(bandwidth) and bandwidth > 0):
             msg = f"`bandwidth` must be a positive number of metres, got {bandwidth!r}."
             raise GeoInputError(msg)
         h = float(bandwidth)
-        messages.append(f"bandwidth {h:g} m as given")
+        messages.append(bandwidth_note or f"bandwidth {h:g} m as given")
     if not h >= grid.cell_size:
         messages.append(
             f"bandwidth {h:.0f} m is smaller than the cell size ({grid.cell_size:g} m); "
@@ -405,9 +505,15 @@ class GiStarResult:
         Two-sided conditional-permutation pseudo p-values, the smaller tail
         doubled (NaN without permutations).
     hotspot_class
-        One of :data:`HOTSPOT_CLASSES`, from ``p_adj`` and the sign of ``z``.
+        One of :data:`HOTSPOT_CLASSES`, from ``p_adj`` and the sign of ``z``
+        (the confidence shown on maps).
     neighbours
         Cells in each neighbourhood, self included (``w_i``).
+    hot
+        Hotspot membership at the stated ``alpha``: ``p_adj <= alpha`` and
+        ``z > 0`` (a "hot 90%" cell is not a hotspot at alpha 0.05).
+    inference
+        How ``p_adj`` was computed: ``normal``, ``exact`` or ``permutation``.
     messages
         What was chosen and any warnings.
     """
@@ -418,6 +524,8 @@ class GiStarResult:
     p_sim: _F64
     hotspot_class: npt.NDArray[np.str_]
     neighbours: npt.NDArray[np.int64]
+    hot: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    inference: str = "normal"
     messages: tuple[str, ...] = field(default=())
 
 
@@ -519,6 +627,176 @@ def _permutation_p(
     return out
 
 
+def _subset_sum_counts(values: npt.NDArray[np.int64], kmax: int) -> _F64:
+    """``g[j, s]``: the number of j-element subsets of ``values`` (a multiset) with sum s.
+
+    The coefficient of ``t^j z^s`` in ``Π_v (1 + t z^v)^{c_v}``, ``c_v`` the
+    number of cells of value v, for j up to ``kmax``.
+    """
+    distinct, counts = np.unique(values, return_counts=True)
+    smax = int(kmax * distinct.max())
+    g = np.zeros((kmax + 1, smax + 1))
+    g[0, 0] = 1.0
+    for v, c in zip(distinct.tolist(), counts.tolist(), strict=True):
+        new = np.zeros_like(g)
+        for take in range(min(c, kmax) + 1):
+            shift = v * take
+            if shift > smax:
+                break
+            new[take:, shift:] += (
+                math.comb(c, take) * g[: kmax + 1 - take, : smax + 1 - shift]
+            )
+        g = new
+    return g
+
+
+def _tails(pmf: _F64, target: npt.NDArray[np.int64]) -> _F64:
+    """Two-sided p-value ``min(1, 2 min(P(X >= t), P(X <= t)))`` for each target t."""
+    smax = len(pmf) - 1
+    upper = np.cumsum(pmf[::-1])[::-1]
+    lower = np.cumsum(pmf)
+    clip = np.clip(target, 0, smax)
+    up = np.where(target <= 0, 1.0, np.where(target > smax, 0.0, upper[clip]))
+    low = np.where(target >= smax, 1.0, np.where(target < 0, 0.0, lower[clip]))
+    return np.asarray(np.minimum(1.0, 2.0 * np.minimum(up, low)), dtype=np.float64)
+
+
+def exact_permutation_p(
+    values: npt.ArrayLike,
+    sums: npt.ArrayLike,
+    card: npt.ArrayLike,
+    *,
+    conditional: bool = False,
+) -> _F64:
+    """Two-sided Gi* p-values of a permutation test, computed exactly (no random draws).
+
+    Under **total randomisation** (the default) the values are a random
+    arrangement of the grid's values, so a neighbourhood of ``w_i`` cells
+    (self included) holds a random ``w_i``-subset of them: the null whose mean
+    and variance give Getis and Ord's analytic z (Ord & Getis 1995). The
+    normal approximation of its distribution is poor on sparse grids (a few
+    incidents in many empty cells: skewed, discrete), so this counts it
+    exactly instead: the number of k-subsets of the multiset of values with
+    each sum is the coefficient of ``t^k z^s`` in ``Π_v (1 + t z^v)^{c_v}``.
+
+    Under **conditional randomisation** (``conditional=True``, esda's
+    ``G_Local`` permutations, Anselin 1995) cell i keeps its own value and its
+    ``w_i - 1`` neighbours are drawn from the other cells; dividing the
+    generating function by ``(1 + t z^{y_i})`` removes cell i. A lone cell
+    with many incidents is then never a hotspot, whatever its count.
+
+    Either way the p-value is ``min(1, 2 min(P(S ≥ S_obs), P(S ≤ S_obs)))``
+    for the neighbourhood sum ``S`` (Gi* is S over the fixed total).
+
+    Parameters
+    ----------
+    values
+        Whole numbers ≥ 0 per cell (counts).
+    sums
+        Observed neighbourhood sums, self included.
+    card
+        Neighbourhood sizes ``w_i``, self included.
+    conditional
+        Hold each cell's own value fixed (esda's null) instead of permuting it too.
+
+    Returns
+    -------
+    ndarray
+        Two-sided p-values per cell.
+
+    Raises
+    ------
+    GeoInputError
+        For values that are not whole numbers ≥ 0.
+
+    Examples
+    --------
+    Nine cells, one with 9 incidents: its own 3-cell neighbourhood (sum 9)
+    is as extreme as a random 3-subset can be.
+
+    >>> y = [9, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> round(float(exact_permutation_p(y, [9, 0, 0, 0, 0, 0, 0, 0, 0], [3] * 9)[0]), 3)
+    0.667
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if (y < 0).any() or not np.allclose(y, np.rint(y)):
+        msg = "The exact permutation test needs whole counts >= 0 per cell; use Monte Carlo permutations for weights."
+        raise GeoInputError(msg)
+    yi = np.rint(y).astype(np.int64)
+    s_obs = np.rint(np.asarray(sums, dtype=np.float64)).astype(np.int64)
+    w = np.asarray(card, dtype=np.int64)
+    m = len(yi)
+    out = np.ones(m, dtype=np.float64)
+    if m < 2 or int(w.max(initial=0)) <= (1 if conditional else 0):
+        return out
+    if not conditional:
+        kmax = int(min(w.max(), m))
+        g = _subset_sum_counts(yi, kmax)
+        for k in np.unique(w).tolist():
+            if k <= 0:
+                continue
+            rows = np.flatnonzero(w == k)
+            out[rows] = _tails(g[k] / g[k].sum(), s_obs[rows])
+        return out
+    draws = w - 1
+    kmax = int(min(draws.max(), m - 1))
+    g = _subset_sum_counts(yi, kmax)
+    smax = g.shape[1] - 1
+    for u in np.unique(yi).tolist():
+        # h[j, s]: j-subsets of the other cells' values (one cell of value u removed).
+        h = np.zeros_like(g)
+        h[0] = g[0]
+        for j in range(1, kmax + 1):
+            h[j] = g[j]
+            if u <= smax:
+                h[j, u:] -= h[j - 1, : smax + 1 - u]
+        np.clip(h, 0.0, None, out=h)
+        cells = np.flatnonzero(yi == u)
+        for k in np.unique(draws[cells]).tolist():
+            if k <= 0:
+                continue
+            rows = cells[draws[cells] == k]
+            out[rows] = _tails(h[k] / h[k].sum(), s_obs[rows] - u)
+    return out
+
+
+Inference = Literal["auto", "normal", "exact", "permutation"]
+#: How Gi* p-values may be computed.
+INFERENCES: Final[tuple[Inference, ...]] = ("auto", "normal", "exact", "permutation")
+
+
+def choose_inference(
+    values: _F64, inference: Inference, permutations: int
+) -> Inference:
+    """Resolve ``auto``: exact permutations on sparse whole-count grids, else normal.
+
+    Parameters
+    ----------
+    values
+        Value per cell.
+    inference
+        As asked.
+    permutations
+        Monte Carlo permutations asked for (> 0 means ``permutation``).
+
+    Returns
+    -------
+    str
+        ``normal``, ``exact`` or ``permutation``.
+    """
+    if inference not in INFERENCES:
+        msg = f"`inference` was {inference!r}; allowed: {', '.join(INFERENCES)}."
+        raise GeoInputError(msg)
+    if inference != "auto":
+        return inference
+    if permutations > 0:
+        return "permutation"
+    whole = bool(len(values)) and bool(np.all(values == np.rint(values)))
+    if whole and float(values.mean()) < SPARSE_MEAN:
+        return "exact"
+    return "normal"
+
+
 def gistar(
     n: npt.ArrayLike,
     grid: HotspotGrid,
@@ -527,6 +805,7 @@ def gistar(
     seed: int | np.random.Generator | None = None,
     alpha: float = 0.05,
     fdr: bool = True,
+    inference: Inference = "normal",
 ) -> GiStarResult:
     """Getis-Ord Gi* per cell, with self included and binary weights.
 
@@ -548,14 +827,21 @@ def gistar(
     grid
         The cells.
     permutations
-        Conditional permutations for ``p_sim`` (0: none, ``p_sim`` is NaN).
+        Monte Carlo conditional permutations for ``p_sim`` (0: none); with
+        ``inference="auto"``, asking for some makes them decide significance.
     seed
         Seed or Generator for the permutations.
     alpha
-        Level reported in the message (classes are always 99/95/90 %).
+        Significance level of hotspot membership (``hot``); the classes are
+        always 99/95/90 %.
     fdr
         Benjamini-Hochberg adjust the p-values before classifying (default on;
         sfhotspot silently does not, FIELD.md §2.3).
+    inference
+        ``normal`` (analytic z), ``exact`` (:func:`exact_permutation_p`),
+        ``permutation`` (Monte Carlo, ``permutations`` draws, 999 when 0) or
+        ``auto``: exact on sparse grids (mean below :data:`SPARSE_MEAN`
+        incidents per cell, where the normal approximation is poor), else normal.
 
     Returns
     -------
@@ -607,30 +893,44 @@ def gistar(
             f"too few incidents for a reliable Gi* ({total:g} < {MIN_GISTAR_INCIDENTS})"
         )
     p = 2.0 * stats.norm.sf(np.abs(z))
-    if fdr:
-        p_adj = benjamini_hochberg(p)
+    how = choose_inference(yv, inference, permutations)
+    decide = p
+    p_sim = np.full(m, np.nan)
+    if how == "exact":
+        decide = exact_permutation_p(yv, sums, card_i)
+        p_sim = decide
         messages.append(
-            f"p-values two-sided, Benjamini-Hochberg false-discovery control over {m:,} cells "
-            f"({int(np.sum(p_adj <= alpha))} cells significant at {alpha:g})"
+            f"sparse grid ({mean:.2g} incidents per cell on average, below {SPARSE_MEAN:g}): "
+            "p-values from the exact permutation distribution of Gi* (every arrangement "
+            "of the cells' counts counted, no random draws) instead of its normal "
+            "approximation, which is unreliable for sparse counts"
+        )
+    elif how == "permutation":
+        runs = permutations or 999
+        p_sim = _permutation_p(yv, sums, card_i, runs, seed)
+        decide = p_sim
+        messages.append(
+            f"{runs} Monte Carlo conditional permutations (seed {seed!r}) decide "
+            f"significance; the smallest p-value they can give is {2 / (runs + 1):.2g}"
         )
     else:
-        p_adj = p.copy()
-        messages.append(
-            f"p-values two-sided, no multiple-testing correction (fdr=False) "
-            f"({int(np.sum(p <= alpha))} cells significant at {alpha:g})"
-        )
-    if permutations:
-        p_sim = _permutation_p(yv, sums, card_i, permutations, seed)
-        # With permutations asked for, they decide significance (FDR-adjusted
-        # the same way); the analytic p stays in ``p`` for comparison.
-        p_adj = benjamini_hochberg(p_sim) if fdr else p_sim.copy()
-        messages.append(
-            f"{permutations} conditional permutations (seed {seed!r}): classes use the "
-            f"{'Benjamini-Hochberg adjusted ' if fdr else ''}pseudo p-values "
-            f"({int(np.sum(p_adj <= alpha))} cells significant at {alpha:g})"
-        )
-    else:
-        p_sim = np.full(m, np.nan)
+        messages.append("p-values from the normal approximation of Gi* (analytic z)")
+    p_adj = (
+        benjamini_hochberg(decide)
+        if fdr
+        else np.asarray(decide, dtype=np.float64).copy()
+    )
+    with np.errstate(invalid="ignore"):
+        hot = (p_adj <= alpha) & (z > 0)
+    control = (
+        f"two-sided, Benjamini-Hochberg false-discovery control over {m:,} cells"
+        if fdr
+        else "two-sided, no multiple-testing correction (fdr=False)"
+    )
+    messages.append(
+        f"{control}: {int(np.sum(p_adj <= alpha))} cells significant at {alpha:g}, "
+        f"{int(hot.sum())} of them hot (hotspot membership uses alpha = {alpha:g})"
+    )
     classes = np.full(m, "not significant", dtype=object)
     with np.errstate(invalid="ignore"):
         for level, cut in (("90%", 0.10), ("95%", 0.05), ("99%", 0.01)):
@@ -644,6 +944,8 @@ def gistar(
         p_sim=p_sim,
         hotspot_class=classes.astype(np.str_),
         neighbours=card_i,
+        hot=np.asarray(hot, dtype=bool),
+        inference=how,
         messages=tuple(messages),
     )
 

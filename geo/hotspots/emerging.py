@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from geo.analysis.stats import mann_kendall
+from geo.analysis.kendall import mann_kendall
 from geo.errors import GeoInputError
 
 __all__ = [

@@ -9,11 +9,11 @@ function           columns added to ``cell_id``, ``geometry``
 =================  ========================================================
 hotspot_count      ``n`` (+ ``weight_sum`` with a weight)
 hotspot_kde        ``n``, ``kde`` (incidents per km²; weighted with a weight)
-hotspot_gistar     ``n``, ``gi_z``, ``gi_p``, ``gi_p_adj``, ``hotspot_class``
-                   (+ ``gi_p_sim`` with permutations)
+hotspot_gistar     ``n``, ``gi_z``, ``gi_p``, ``gi_p_adj``, ``hotspot_class``,
+                   ``hot`` (+ ``gi_p_sim`` with permutations)
 hotspot_change     ``n_before``, ``n_after``, ``change``, ``change_p``,
                    ``change_p_adj``, ``change_class``
-hotspot_emerging   ``n``, ``emerging_class``, ``chainey_class``
+hotspot_emerging   ``n``, ``emerging_class``, ``chainey_class``, ``hot``
 =================  ========================================================
 
 Parameters chosen automatically (cell size, bandwidth) are never silent:
@@ -38,10 +38,11 @@ from geo.crs import require_projected, require_same_crs
 from geo.errors import GeoInputError
 from geo.hotspots.change import cell_change
 from geo.hotspots.density import (
+    Inference,
+    choose_bandwidth,
     count_cells,
     gistar,
     kde,
-    nrd_bandwidth,
     stacking_warning,
 )
 from geo.hotspots.emerging import (
@@ -54,6 +55,7 @@ from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
 from geo.schema import MONTH
 
 __all__ = [
+    "EMERGING_SCHEMES_NOTE",
     "HotspotParams",
     "hotspot_change",
     "hotspot_count",
@@ -62,6 +64,16 @@ __all__ = [
     "hotspot_kde",
 ]
 
+#: Why a cell's two emerging classes can differ, said wherever both are given.
+EMERGING_SCHEMES_NOTE = (
+    "two classifications of each cell: emerging_class follows Esri's Emerging Hot Spot "
+    "Analysis (a Mann-Kendall trend test on the cell's monthly Gi* z-scores; 'persistent' "
+    "= hot in at least 90% of months with no trend, 'sporadic' = on-and-off hot, hot in "
+    "the last month); chainey_class follows Chainey (2020) as sfhotspot does (the share "
+    "of months the cell is significantly hot: 'persistent' = at least 80%). They ask "
+    "different questions, so one cell can be 'sporadic' in one and 'persistent' in the "
+    "other; hot clusters (column hot) use Esri's classes"
+)
 Area: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None
 
 
@@ -76,15 +88,22 @@ class HotspotParams:
     fdr
         Benjamini-Hochberg false-discovery control over the cells (on by default).
     permutations
-        Conditional permutations for Gi* pseudo p-values (0: analytic only).
+        Monte Carlo conditional permutations for Gi* pseudo p-values (0: none).
     seed
         Seed for the permutations (same seed, same result).
+    inference
+        How Gi* p-values are computed (:func:`geo.hotspots.density.gistar`):
+        ``auto`` (the exact permutation test on sparse grids,
+        under one incident per cell on average; the normal approximation
+        otherwise; Monte Carlo when ``permutations`` are asked for),
+        ``normal``, ``exact`` or ``permutation``.
     """
 
     alpha: float = 0.05
     fdr: bool = True
     permutations: int = 0
     seed: int | None = None
+    inference: Inference = "auto"
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -240,6 +259,7 @@ def hotspot_kde(
     area: Area = None,
     weight: str | npt.ArrayLike | None = None,
     bandwidth: float | None = None,
+    bandwidth_rule: str = "silverman",
 ) -> gpd.GeoDataFrame:
     """Quartic kernel density per cell, in incidents per km² (see :func:`geo.hotspots.density.kde`).
 
@@ -248,8 +268,12 @@ def hotspot_kde(
     incidents, cell_size, grid, area, weight
         As for :func:`hotspot_count`.
     bandwidth
-        Metres; when None, the mean of the x and y ``bandwidth.nrd`` rules
-        (reported; raised to the cell size if smaller).
+        Metres; when None, chosen by ``bandwidth_rule`` from the incidents
+        inside ``area`` (reported; raised to the cell size if smaller).
+    bandwidth_rule
+        ``silverman`` (default: Esri's Kernel Density rule) or ``nrd``
+        (sfhotspot's MASS ``bandwidth.nrd``), see
+        :func:`geo.hotspots.density.choose_bandwidth`.
 
     Returns
     -------
@@ -261,22 +285,29 @@ def hotspot_kde(
     )
     w = _weight(incidents, weight)
     n, _, _ = count_cells(x, y, cells, weight=w)
+    given, note = bandwidth is not None, None
     if bandwidth is None and area is not None:
         # The automatic bandwidth describes the spread of the incidents in the
-        # area: points far outside it (the rest of a force) would inflate it.
+        # area: points outside it (the rest of a district) would inflate it.
         inside = cells.positions(x, y) >= 0
         if inside.sum() >= 2:
-            bandwidth = float(
-                np.mean([nrd_bandwidth(x[inside]), nrd_bandwidth(y[inside])])
+            bandwidth, note = choose_bandwidth(
+                x[inside], y[inside], rule=bandwidth_rule
             )
-            messages.append(
-                f"bandwidth {bandwidth:.0f} m chosen automatically from the {int(inside.sum()):,} incidents "
-                "in the area: mean of the x and y normal-reference bandwidths (MASS bandwidth.nrd)"
-            )
-    values, kp = kde(x, y, cells, bandwidth=bandwidth, weight=w)
+            note += " in the area"
+    values, kp = kde(
+        x,
+        y,
+        cells,
+        bandwidth=bandwidth,
+        weight=w,
+        rule=bandwidth_rule,
+        bandwidth_note=note,
+    )
     messages += list(kp.messages)
     params = {
         "bandwidth_m": kp.bandwidth,
+        "bandwidth_rule": "given" if given else bandwidth_rule,
         "kde_units": "incidents per km2",
         "weighted": w is not None,
     }
@@ -323,6 +354,7 @@ def hotspot_gistar(
         seed=params.seed,
         alpha=params.alpha,
         fdr=params.fdr,
+        inference=params.inference,
     )
     messages += list(res.messages)
     columns: dict[str, Any] = {
@@ -331,13 +363,17 @@ def hotspot_gistar(
         "gi_p": res.p,
         "gi_p_adj": res.p_adj,
         "hotspot_class": res.hotspot_class.astype(object),
+        "hot": res.hot,
     }
     if w is not None:
         columns["weight_sum"] = wsum
-    if params.permutations:
+    if res.inference != "normal":
         columns["gi_p_sim"] = res.p_sim
     return _result(
-        cells, columns, {**asdict(params), "weighted": w is not None}, messages
+        cells,
+        columns,
+        {**asdict(params), "inference": res.inference, "weighted": w is not None},
+        messages,
     )
 
 
@@ -496,7 +532,15 @@ def hotspot_emerging(
         sel = month == m
         n, _, _ = count_cells(x[sel], y[sel], cells)
         total += n.astype(np.int64)
-        res = gistar(n, cells, alpha=params.alpha, fdr=params.fdr)
+        res = gistar(
+            n,
+            cells,
+            alpha=params.alpha,
+            fdr=params.fdr,
+            inference=params.inference,
+            permutations=params.permutations,
+            seed=params.seed,
+        )
         zk = res.z  # NaN (no variation that month) stays NaN: not a z of 0
         sig = np.nan_to_num(res.p_adj, nan=1.0) <= params.alpha
         z[:, k] = zk
@@ -509,7 +553,9 @@ def hotspot_emerging(
         "n": total,
         "emerging_class": emerging_class.astype(object),
         "chainey_class": chainey_class.astype(object),
+        "hot": np.char.endswith(emerging_class.astype(str), "hot spot"),
     }
+    messages.append(EMERGING_SCHEMES_NOTE)
     return _result(
         cells,
         columns,

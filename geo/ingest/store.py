@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -360,6 +360,45 @@ def _check_month(value: str, key: str) -> str:
     return value
 
 
+@overload
+def open_store(
+    workspace: Workspace,
+    *,
+    period: tuple[str, str] | None = ...,
+    categories: Iterable[str] | None = ...,
+    sources: Iterable[str] | None = ...,
+    columns: Sequence[str] | None = ...,
+    geometry: Literal[True] = ...,
+    filter: pc.Expression | None = ...,
+) -> gpd.GeoDataFrame: ...
+
+
+@overload
+def open_store(
+    workspace: Workspace,
+    *,
+    period: tuple[str, str] | None = ...,
+    categories: Iterable[str] | None = ...,
+    sources: Iterable[str] | None = ...,
+    columns: Sequence[str] | None = ...,
+    geometry: Literal[False],
+    filter: pc.Expression | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def open_store(
+    workspace: Workspace,
+    *,
+    period: tuple[str, str] | None = ...,
+    categories: Iterable[str] | None = ...,
+    sources: Iterable[str] | None = ...,
+    columns: Sequence[str] | None = ...,
+    geometry: bool,
+    filter: pc.Expression | None = ...,
+) -> gpd.GeoDataFrame | pd.DataFrame: ...
+
+
 def open_store(
     workspace: Workspace,
     *,
@@ -367,7 +406,9 @@ def open_store(
     categories: Iterable[str] | None = None,
     sources: Iterable[str] | None = None,
     columns: Sequence[str] | None = None,
-) -> gpd.GeoDataFrame:
+    geometry: bool = True,
+    filter: pc.Expression | None = None,
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read incidents from the store, loading only what the query needs.
 
     Parameters
@@ -383,12 +424,19 @@ def open_store(
         Keep these source names only (whole partitions skipped).
     columns
         Columns to read besides ``geometry``; all when ``None``.
+    geometry
+        Decode the points into a GeoDataFrame (the slow part of a read:
+        tables that need only codes, months and categories leave it out and
+        get a plain DataFrame).
+    filter
+        A further pyarrow dataset filter (e.g. on an area code column).
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        Point incidents in EPSG:27700, columns as in :mod:`geo.schema` plus
-        ``{layer}_code``/``{layer}_name`` per area layer.
+    geopandas.GeoDataFrame or pandas.DataFrame
+        Point incidents in EPSG:27700 (a GeoDataFrame with ``geometry``),
+        columns as in :mod:`geo.schema` plus ``{layer}_code``/``{layer}_name``
+        per area layer.
 
     Raises
     ------
@@ -415,31 +463,36 @@ def open_store(
         parts = [p for p in parts if lo <= p["month"] <= hi]
     files = [str(workspace.store / p["path"]) for p in parts]
     schema = _store_schema(manifest)
-    read_cols = None if columns is None else [*dict.fromkeys([*columns, "geometry"])]
-    if read_cols is not None:
-        missing = [c for c in read_cols if c not in schema.names]
-        if missing:
-            msg = f"Unknown store column(s) {', '.join(missing)}; columns: {', '.join(schema.names)}."
-            raise GeoInputError(msg)
-    filt = None
+    if columns is None:
+        read_cols = list(schema.names)
+    else:
+        read_cols = [*dict.fromkeys([*columns, *(["geometry"] if geometry else [])])]
+    if not geometry and "geometry" in read_cols:
+        read_cols.remove("geometry")
+    missing = [c for c in read_cols if c not in schema.names]
+    if missing:
+        msg = f"Unknown store column(s) {', '.join(missing)}; columns: {', '.join(schema.names)}."
+        raise GeoInputError(msg)
+    filt = filter
     if categories is not None:
-        filt = pc.field(CATEGORY).isin(list(categories))
+        wanted = pc.field(CATEGORY).isin(list(categories))
+        filt = wanted if filt is None else filt & wanted
     if files:
         table = pads.dataset(files, format="parquet", schema=schema).to_table(
             columns=read_cols, filter=filt
         )
     else:
-        table = schema.empty_table()
-        if read_cols is not None:
-            table = table.select(read_cols)
+        table = schema.empty_table().select(read_cols)
+    if not geometry:
+        return table.to_pandas()
     frame = table.drop_columns(["geometry"]).to_pandas()
-    geometry = gpd.GeoSeries.from_wkb(
+    points = gpd.GeoSeries.from_wkb(
         np.asarray(
             table.column("geometry").to_numpy(zero_copy_only=False), dtype=object
         ),
         crs=WORKING_CRS,
     )
-    return gpd.GeoDataFrame(frame, geometry=geometry.to_numpy(), crs=WORKING_CRS)
+    return gpd.GeoDataFrame(frame, geometry=points.to_numpy(), crs=WORKING_CRS)
 
 
 def incident_schema(layers: Sequence[str]) -> pa.Schema:

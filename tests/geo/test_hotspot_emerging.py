@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pymannkendall as pmk
 import pytest
 
-from geo.analysis.stats import mann_kendall
+from geo.analysis.kendall import mann_kendall
 from geo.errors import GeoInputError
 from geo.hotspots.emerging import (
     CHAINEY_CLASSES,

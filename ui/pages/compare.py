@@ -1,39 +1,48 @@
-"""Compare page: the period comparison table at the chosen level, with downloads."""
+"""Compare page: the performance table at the chosen level, with the same downloads as the CLI."""
 
 import streamlit as st
 
+from geo.export import table_bytes
 from ui import cached
-from ui.filters import current_filters
-from ui.render import COLUMNS, describe, for_display, level_label, show_notes, to_xlsx
-from ui.upload import md
+from ui.filters import current_filters, current_selection
+from ui.render import change_columns_config, for_display, level_label, md, show_notes
 from ui.workspace import workspace_path
 
 path = workspace_path()
 f = current_filters()
-stamp = cached.store_id(path)
+sel = current_selection()
 
-st.title(f"Compare: {f.period} against {f.compare}")
+st.title(f"Compare: {sel.period.label} against {sel.compare.label}")
 st.caption(
-    f"By {md(level_label(f.level).lower())}: {md(describe(f))} Click a column heading "
-    'to sort. A blank % change is "No Calc": none in the earlier period.'
+    f"By {md(level_label(f.level).lower())}: {md(sel.describe())} Click a column heading "
+    'to sort. A blank % change is "No Calc" (none in the earlier period) or unknown '
+    "(no data in one period)."
 )
-table, notes = cached.table(path, stamp, f.level, f.period, f.compare, f.categories)
+table, notes = cached.table(path, sel, by=f.level, kind="compare")
+table.attrs["notes"] = list(notes)
 st.dataframe(
-    for_display(table), hide_index=True, column_config=COLUMNS, key="compare_table"
+    for_display(table),
+    hide_index=True,
+    column_config=change_columns_config(
+        table, earlier=sel.compare.label, later=sel.period.label
+    ),
+    key="compare_table",
 )
-name = f"comparison_{f.level}_{f.period}_vs_{f.compare}".replace(":", "-")
+name = f"comparison_{f.level}_{sel.period.label}_vs_{sel.compare.label}".replace(
+    ":", "-"
+)
 csv_col, xlsx_col = st.columns(2)
 csv_col.download_button(
     "Download CSV",
-    table.to_csv(index=False).encode("utf-8"),
+    table_bytes(table, ".csv"),
     file_name=f"{name}.csv",
     mime="text/csv",
     key="compare_csv",
     icon=":material/download:",
 )
 xlsx_col.download_button(
-    "Download Excel",
-    to_xlsx(table, "comparison"),
+    "Download Excel (with a notes sheet)",
+    table_bytes(table, ".xlsx", sheet="comparison"),
     file_name=f"{name}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="compare_xlsx",

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from ui import cached
+from ui.render import md
 from ui.upload import (
     DATE_FORMATS,
     UPLOAD_SUFFIXES,
     UploadMapping,
     add_upload,
-    md,
     read_columns,
 )
 from ui.workspace import use_derived_workspace, workspace_path

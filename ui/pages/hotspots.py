@@ -1,44 +1,67 @@
-"""Hotspots page: the named hot clusters found by Gi*, their change and emerging class,
-the method in plain words, how well last period's hotspots predicted this one, and downloads.
+"""Hotspots page: the named hot clusters found by Gi* in the sidebar's area, their change
+and emerging class, the method in plain words, how stable last period's hotspots were,
+and downloads.
 """
 
 import math
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
+from geo.export import table_bytes
 from ui import cached
-from ui.filters import current_filters
-from ui.render import show_notes
-from ui.upload import md
+from ui.filters import current_selection
+from ui.render import md, number, show_notes
 from ui.workspace import workspace_path
 
-DISTRICT = "The whole district"
-
 path = workspace_path()
-f = current_filters()
-stamp = cached.store_id(path)
-areas = cached.workspace(path).areas
+sel = current_selection()
 
 st.title("Hotspots")
-st.caption(md(f"{f.period}; {', '.join(f.categories) or 'all categories'}."))
-towns = (
-    [f"town:{n}" for n in cached.area_names(path, "town")] if "town" in areas else []
+st.caption(md(sel.describe()))
+if not sel.months_with_data(sel.period):
+    st.info(
+        md(
+            f"No data for {sel.category_text} in {sel.period.label}: no hotspots to find."
+        ),
+        icon=":material/info:",
+    )
+    st.stop()
+
+layer = cached.hotspot_layer(path, sel)
+params, messages = dict(layer.attrs["params"]), tuple(layer.attrs["messages"])
+clusters = cached.hot_clusters(path, sel)
+history, history_notes = cached.cluster_history(path, sel)
+total_frame, total_attrs = cached.summary_table(path, sel, "district")
+total = total_frame.iloc[0]["count"]
+in_hot = int(layer.loc[layer["hot"], "n"].sum())
+share = in_hot / float(total) if total is not pd.NA and float(total) > 0 else math.nan
+a, b, c = st.columns(3)
+a.metric(md(f"Incidents in {sel.area_text}"), number(total))
+b.metric(
+    "In hot clusters",
+    f"{in_hot:,}",
+    help="Incidents in the cells of the clusters below.",
 )
-area = st.selectbox(
-    "Area",
-    [DISTRICT, *towns],
-    key="hotspots_area",
-    format_func=lambda v: v.partition(":")[2] or v,
-)
-cover = None if area == DISTRICT else area
-cells, params, messages = cached.hotspots(path, stamp, f.period, f.categories, cover)
-clusters = cached.hot_clusters(path, stamp, f.period, f.categories, cover)
-history, history_notes = cached.cluster_history(
-    path, stamp, f.period, f.categories, cover
-)
-if not clusters.empty:
-    clusters = clusters.merge(history, on="name", how="left")
+c.metric("Share in hot clusters", "n/a" if math.isnan(share) else f"{share:.0%}")
+
+if not clusters.empty and not history.empty:
+    keep = [
+        col
+        for col in (
+            "name",
+            "earlier_count",
+            "change",
+            "change_per_month",
+            "pct_change",
+            "p_adjusted",
+            "verdict",
+            "emerging",
+        )
+        if col in history.columns
+    ]
+    clusters = clusters.merge(history[keep], on="name", how="left")
 
 st.subheader("Named hot clusters", anchor=False)
 if clusters.empty:
@@ -48,70 +71,84 @@ if clusters.empty:
     )
 else:
     st.dataframe(
-        clusters,
+        clusters.assign(
+            pct_change=pd.to_numeric(clusters.get("pct_change"), errors="coerce")
+        ),
         hide_index=True,
         key="hotspots_clusters",
         column_config={
             "rank": st.column_config.NumberColumn("Rank", format="%d"),
             "name": "Name",
             "cells": st.column_config.NumberColumn("Cells", format="%d"),
-            "incidents": st.column_config.NumberColumn("Incidents", format="%d"),
+            "incidents": st.column_config.NumberColumn(
+                sel.period.label, format="%d", help="Incidents in the cluster's cells."
+            ),
             "confidence": "Gi* confidence",
             "ward": "Ward",
             "town": "Town",
-            "before": st.column_config.NumberColumn(
-                "Before",
+            "earlier_count": st.column_config.NumberColumn(
+                sel.compare.label,
                 format="%d",
-                help="Incidents in the same cells in the period of the same "
-                "length just before.",
+                help="Incidents in the same cells in the comparison period.",
             ),
-            "after": st.column_config.NumberColumn(
-                "This period", format="%d", help="Incidents in the cluster's cells."
+            "change": st.column_config.NumberColumn("Change", format="%+d"),
+            "change_per_month": st.column_config.NumberColumn(
+                "Change per month", format="%+.1f"
             ),
-            "before_period": "Period before",
-            "p_value": st.column_config.NumberColumn(
-                "p (change)",
+            "pct_change": st.column_config.NumberColumn("% change", format="%+.1f"),
+            "p_adjusted": st.column_config.NumberColumn(
+                "p (change, adjusted)",
                 format="%.3f",
-                help="Exact conditional Poisson test of equal monthly rates.",
+                help="Quasi-Poisson or exact Poisson test, Benjamini-Hochberg over the clusters.",
             ),
-            "change_verdict": "Change",
+            "verdict": "Change",
             "emerging": st.column_config.TextColumn(
-                "Emerging class",
-                help="Most common Esri emerging hot spot class among the cluster's "
-                "cells, over the months of the period.",
+                "Emerging class (Esri)",
+                help="Most common Esri emerging hot spot class among the cluster's cells, "
+                "over the months of the period.",
             ),
         },
     )
+    st.caption(
+        "Emerging class (Esri's Emerging Hot Spot Analysis): a Mann-Kendall trend test "
+        "on each cell's monthly Gi* z-scores. New = hot only in the last month; "
+        "consecutive = hot in an unbroken run of the last months; intensifying / "
+        "persistent / diminishing = hot in at least 90% of months with a rising / no / "
+        "falling trend; sporadic = on-and-off hot; oscillating = hot now, cold before; "
+        "historical = hot in at least 90% of months but not lately."
+    )
+    export = clusters.copy()
+    export.attrs["notes"] = [*messages, *history_notes]
     st.download_button(
         "Download the cluster table (CSV)",
-        clusters.to_csv(index=False).encode("utf-8"),
-        file_name=f"hot_clusters_{f.period.replace(':', '-')}.csv",
+        table_bytes(export, ".csv"),
+        file_name=f"hot_clusters_{sel.period.label.replace(':', '-')}.csv",
         mime="text/csv",
         key="hotspots_clusters_csv",
         icon=":material/download:",
     )
 
 st.subheader("How they were found", anchor=False)
-where = (params["area"] or "").partition(":")[2] or "the district"
-what = (
-    "all categories"
-    if params["categories"] == "all"
-    else ", ".join(params["categories"])
-)
-control = " after false-discovery control" if params["fdr"] else ""
-runs = params["permutations"]
-perms = f", with {runs} permutations" if runs else ""
+inference = {
+    "exact": "p-values from the exact permutation distribution of Gi* (the grid is "
+    "sparse, under one incident per cell on average, where the normal approximation fails)",
+    "normal": "p-values from the normal approximation of Gi*",
+    "permutation": f"p-values from {params.get('permutations') or 999} Monte Carlo permutations",
+}.get(str(params.get("inference")), "")
 st.markdown(
-    f"Getis-Ord Gi* on a {params['grid']} grid of {params['cell_size_m']:g} m "
-    f"cells over {md(where)}, counting {md(what)} in {params['period']}. A cell is hot "
-    "(or cold) when it and its neighbours have significantly more (or fewer) "
-    f"incidents than the area's average, at the {1 - params['alpha']:.0%} "
-    f"level{control}{perms}."
+    md(
+        f"Getis-Ord Gi* on a {params['grid']} grid of {params['cell_size_m']:g} m "
+        f"cells over {sel.area_text}, counting {sel.category_text} in {sel.period.label}. "
+        "A cell is hot when it and its neighbours have significantly more incidents "
+        "than the area's average, at the "
+        f"{1 - float(params['alpha']):.0%} level after false-discovery control; "
+        f"{inference}."
+    )
 )
 show_notes(map(md, messages), map(md, history_notes))
 
-st.subheader("Did last period's hotspots predict this one?", anchor=False)
-scored = cached.previous_accuracy(path, stamp, f.period, f.categories, cover)
+st.subheader("Were last period's hotspots a guide to this one?", anchor=False)
+scored = cached.previous_accuracy(path, sel)
 if "error" in scored:
     st.info(md(scored["error"]), icon=":material/info:")
 else:
@@ -130,12 +167,18 @@ else:
         "area the hot cells cover (1 = no better than chance).",
     )
     cells_col.metric("Hot cells last period", f"{scored['hot_cells']:,}")
-    st.caption(md(scored["message"]))
+    st.caption(
+        md(
+            f"{scored['message']}. This measures how stable the hotspots are (where "
+            "incidents recur), not whether anything done there worked."
+        )
+    )
 
 st.subheader("Downloads", anchor=False)
-stem = f"hotspots_gistar_{f.period.replace(':', '-')}"
+stem = f"hotspots_gistar_{sel.period.label.replace(':', '-')}"
 # The files are written only when a button is clicked (deferred downloads).
-layer = cached.hotspot_layer(path, stamp, f.period, f.categories, cover)
+cells = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+cells.attrs = {"notes": list(messages)}
 geojson_col, gpkg_col, csv_col = st.columns(3)
 geojson_col.download_button(
     "Hotspot layer (GeoJSON, EPSG:4326)",
@@ -155,8 +198,8 @@ gpkg_col.download_button(
 )
 csv_col.download_button(
     "Download the cell table (CSV)",
-    cells.to_csv(index=False).encode("utf-8"),
-    file_name=f"hotspots_gistar_{f.period.replace(':', '-')}.csv",
+    table_bytes(cells, ".csv"),
+    file_name=f"{stem}.csv",
     mime="text/csv",
     key="hotspots_csv",
     icon=":material/download:",

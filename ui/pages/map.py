@@ -15,15 +15,17 @@ import math
 import os
 
 import folium
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.analysis.change import change_column
+from geo.style import SCHEMES
 from ui import cached
-from ui.filters import current_filters
+from ui.filters import current_filters, current_selection
 from ui.map import (
     CARTO_KEY_ENV,
     INCIDENT_LIMIT,
-    SCHEMES,
     base_map,
     base_tiles,
     choropleth_layer,
@@ -32,14 +34,13 @@ from ui.map import (
     places_layer,
     standalone_html,
 )
-from ui.render import describe, level_label, show_notes
-from ui.upload import md
+from ui.render import level_label, md, number, show_notes
 from ui.workspace import workspace_path
 
 MEASURES = {
     "count": "Incidents",
-    "rate_per_1000": "Rate per 1,000 residents",
-    "change": "Change in incidents",
+    "rate_per_1000_year": "Rate per 1,000 residents a year",
+    "change": "Change",
     "pct_change": "% change",
 }
 HOTSPOT_LAYERS = {
@@ -51,12 +52,12 @@ SELECTED = "map_selected_area"
 
 path = workspace_path()
 f = current_filters()
-stamp = cached.store_id(path)
+sel = current_selection()
 ws = cached.workspace(path)
 layers = list(ws.areas)
 
 st.title("Map")
-st.caption(md(describe(f)))
+st.caption(md(sel.describe()))
 if not layers:
     st.warning(
         "This workspace has no area layer (`[areas.ward]`), so there is nothing to "
@@ -101,39 +102,43 @@ show_places = t1.toggle(
 )
 show_points = t2.toggle("Incidents (clustered points)", value=True, key="map_points")
 
-area = f.area_spec
-values = cached.area_values(path, stamp, layer, f.period, f.compare, f.categories)
+values, value_attrs = cached.area_values(path, sel, layer)
+months = int(value_attrs.get("months") or 0)
+per_month = bool(value_attrs.get("per_month"))
+change_col = change_column(values)
+shade = change_col if measure == "change" else measure
+values[shade] = pd.to_numeric(values[shade], errors="coerce").astype(float)
 label = {
-    "count": f"Incidents, {f.period}",
-    "rate_per_1000": f"Incidents per 1,000 residents, {f.period}",
-    "change": f"Change in incidents, {f.period} against {f.compare}",
-    "pct_change": f"% change in incidents, {f.period} against {f.compare}",
+    "count": f"Incidents, {sel.period.label}",
+    "rate_per_1000_year": f"Incidents per 1,000 residents a year, {sel.period.label}"
+    + ("" if months in (0, 12) else f" (annualised from {months} months)"),
+    "change": f"Change in incidents{' per month' if per_month else ''}, "
+    f"{sel.period.label} against {sel.compare.label}",
+    "pct_change": f"% change{' per month' if per_month else ''}, {sel.period.label} "
+    f"against {sel.compare.label}",
 }[measure]
 shown = values
-if area is not None and f.level == layer:
-    shown = values[values[cached.NAME] == f.area]
 
 
 # Everything the map needs is read here, in the page run: the download's
 # callable (run by Streamlit on another thread, on click) only draws it.
-if hot == "gistar":
-    cells = cached.hotspot_layer(path, stamp, f.period, f.categories, area)
-elif hot == "kde":
-    cells = cached.density_layer(path, stamp, f.period, f.categories, area)
+has_data = months > 0
+if hot == "gistar" and has_data:
+    cells = cached.hotspot_layer(path, sel)
+elif hot == "kde" and has_data:
+    cells = cached.density_layer(path, sel)
 else:
     cells = None
 gaz = cached.places(path) if show_places else None
 points, n_points = (
-    cached.incident_points(path, stamp, f.period, f.categories, area, INCIDENT_LIMIT)
-    if show_points
-    else (None, 0)
+    cached.incident_points(path, sel, INCIDENT_LIMIT) if show_points else (None, 0)
 )
 # The base map is fitted to the sidebar's area, else to the whole district, and
 # stays the same while the choices above change, so the view is kept.
 extent = (
     cached.area_extent(path, f.level, f.area)
-    if area is not None and f.level in layers
-    else cached.area_extent(path, "ward" if "ward" in layers else layers[0])
+    if f.area is not None and f.level in layers
+    else cached.area_extent(path, sel.district_layer)
 )
 
 
@@ -142,7 +147,7 @@ def build_layers() -> list[folium.FeatureGroup]:
     groups = [
         choropleth_layer(
             shown,
-            value=measure,
+            value=shade,
             label=label,
             layer_name=f"{level_label(layer)}s: {MEASURES[measure].lower()}",
             name=cached.NAME,
@@ -150,11 +155,13 @@ def build_layers() -> list[folium.FeatureGroup]:
             code=cached.CODE,
             scheme=scheme,
             diverging=measure in ("change", "pct_change"),
-            decimals=1 if measure in ("rate_per_1000", "pct_change") else 0,
+            decimals=1
+            if measure in ("rate_per_1000_year", "pct_change") or per_month
+            else 0,
             suffix="%" if measure == "pct_change" else "",
             no_calc="no population"
-            if measure == "rate_per_1000"
-            else "none in the comparison period",
+            if measure == "rate_per_1000_year"
+            else "none in the comparison period, or no data",
         )
     ]
     if cells is not None:
@@ -192,9 +199,12 @@ with map_col:
         use_container_width=True,
         height=560,
     )
+    counted = pd.to_numeric(values["count"], errors="coerce")
     notes = [
-        f"{int(values['count'].sum()):,} incidents in the {len(values)} "
-        f"{level_label(layer).lower()}s in {f.period}."
+        f"{number(counted.sum(min_count=1))} incidents in the {len(values)} "
+        f"{level_label(layer).lower()}s in {sel.period.label}."
+        if has_data
+        else f"No data for {sel.category_text} in {sel.period.label}: every area is unknown."
     ]
     if show_points and points is None:
         notes.append(
@@ -206,12 +216,12 @@ with map_col:
         notes.append(
             f"{n_points:,} incidents drawn as clustered points; zoom in to separate them."
         )
-    if measure == "rate_per_1000" and values["rate_per_1000"].isna().all():
+    if measure == "rate_per_1000_year" and values["rate_per_1000_year"].isna().all():
         notes.append(
             "No population table for this layer, so no rates: all areas are No Calc."
         )
-    show_notes(map(md, notes))
-    stem = f"map_{layer}_{measure}_{f.period}".replace(":", "-")
+    show_notes(map(md, notes), map(md, value_attrs.get("notes", ())))
+    stem = f"map_{layer}_{measure}_{sel.period.label}".replace(":", "-")
     st.download_button(
         "Download this map (HTML)",
         lambda: standalone_html(build_map()).encode("utf-8"),
@@ -228,17 +238,33 @@ props = clicked.get("properties") or {}
 if props.get("layer") == "area" and props.get("code"):
     st.session_state[SELECTED] = (layer, html.unescape(str(props["code"])))
 selected = st.session_state.get(SELECTED)
-if (selected is None or selected[0] != layer) and area is not None and f.level == layer:
+if (
+    (selected is None or selected[0] != layer)
+    and f.area is not None
+    and f.level == layer
+):
     match = values.loc[values[cached.NAME] == f.area, cached.CODE]
     selected = (layer, str(match.iloc[0])) if len(match) else None
 
 
-def _fmt(value: float, decimals: int = 1) -> str:
-    return (
-        "No Calc"
-        if value is None or not math.isfinite(value)
-        else f"{value:,.{decimals}f}"
-    )
+def _fmt(value: object, decimals: int = 1) -> str:
+    return number(value, decimals, unknown="No Calc")
+
+
+def _change(r: pd.Series) -> tuple[str, str | None]:
+    """The profile's change metric: value and % (None: no arrow), unknown when a period has no data."""
+    value = r[change_col]
+    if (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+    ):
+        return "unknown", None
+    pct = r["pct_change"]
+    text = f"{float(value):+,.1f}" if per_month else f"{int(value):+,}"
+    if pct is None or (isinstance(pct, float) and math.isnan(pct)):
+        return text, None
+    return text, (f"{float(pct):+.1f}%" if not isinstance(pct, str) else pct)
 
 
 with profile_col:
@@ -257,55 +283,73 @@ with profile_col:
         r = row.iloc[0]
         name = str(r[cached.NAME])
         st.subheader(md(name), anchor=False)
-        st.caption(md(f"{level_label(layer)} {r[cached.CODE]} · {f.period}"))
-        total = values["count"].sum()
-        known = values[values["population"] > 0]
+        st.caption(md(f"{level_label(layer)} {r[cached.CODE]} · {sel.period.label}"))
+        counts = pd.to_numeric(values["count"], errors="coerce")
+        known = (
+            values[(values["population"] > 0) & counts.notna()]
+            if "population" in values
+            else values.iloc[0:0]
+        )
         district_rate = (
-            float(1000 * known["count"].sum() / known["population"].sum())
-            if len(known)
+            float(
+                1000
+                * 12
+                / months
+                * pd.to_numeric(known["count"]).sum()
+                / known["population"].sum()
+            )
+            if len(known) and months
+            else float("nan")
+        )
+        share = (
+            float(r["count"]) / max(float(counts.sum()), 1.0)
+            if pd.notna(r["count"])
             else float("nan")
         )
         a, b, c = st.columns(3)
         a.metric(
             "Incidents",
-            f"{int(r['count']):,}",
-            help=f"{r['count'] / max(total, 1):.1%} of all in the {level_label(layer).lower()}s",
+            number(r["count"]),
+            help=f"{share:.1%} of all in the {level_label(layer).lower()}s"
+            if math.isfinite(share)
+            else "No data for this period.",
         )
         b.metric(
-            "Rate per 1,000",
-            _fmt(r["rate_per_1000"]),
-            help=f"All {level_label(layer).lower()}s together: {_fmt(district_rate)} per 1,000.",
+            "Rate per 1,000 a year",
+            _fmt(r.get("rate_per_1000_year")),
+            help=f"All {level_label(layer).lower()}s together: {_fmt(district_rate)} per 1,000 a year"
+            + ("" if months in (0, 12) else f" (annualised from {months} months)")
+            + ".",
         )
-        pct = r["pct_change"]
+        value, delta = _change(r)
         c.metric(
-            f"Against {f.compare}",
-            f"{int(r['change']):+,}",
-            delta=None if not math.isfinite(pct) else f"{pct:+.1f}%",
+            f"Against {sel.compare.label}" + (" (per month)" if per_month else ""),
+            value,
+            delta=delta,
             delta_color="inverse",
+            help=f"Verdict: {r['verdict']}.",
         )
-        if math.isfinite(district_rate) and math.isfinite(r["rate_per_1000"]):
-            ratio = (
-                r["rate_per_1000"] / district_rate if district_rate else float("nan")
-            )
+        rate = r.get("rate_per_1000_year")
+        if math.isfinite(district_rate) and rate is not None and pd.notna(rate):
+            ratio = float(rate) / district_rate if district_rate else float("nan")
             st.caption(
                 f"Rate {ratio:.1f} times that of all {level_label(layer).lower()}s "
-                f"together ({_fmt(district_rate)} per 1,000)."
+                f"together ({_fmt(district_rate)} per 1,000 a year)."
             )
-        trend, _ = cached.table(
-            path, stamp, layer, f.period, categories=f.categories, interval="month"
-        )
+        trend, _ = cached.table(path, sel, by=layer, kind="trend", interval="month")
         mine = trend[trend["area_code"] == r[cached.CODE]]
         if len(mine):
             st.line_chart(
-                mine.set_index("period")[["count"]].rename(
-                    columns={"count": "Incidents"}
-                ),
+                mine.set_index("period")[["count"]]
+                .astype("Float64")
+                .rename(columns={"count": "Incidents"}),
                 y_label="Incidents per month",
                 height=180,
             )
-        cats, _ = cached.table(path, stamp, layer, f.period, f.compare, f.categories)
+        cats, _ = cached.table(path, sel, by=layer, kind="compare")
         top = cats[
-            (cats["area_code"] == r[cached.CODE]) & (cats["category"] != "All crime")
+            (cats["area_code"] == r[cached.CODE])
+            & ~cats["category"].isin(["All crime", "All chosen categories"])
         ]
         top = top.sort_values("later_count", ascending=False).head(5)
         if len(top):
@@ -315,15 +359,17 @@ with profile_col:
                 hide_index=True,
                 column_config={
                     "category": "Category",
-                    "later_count": st.column_config.NumberColumn(f.period, format="%d"),
+                    "later_count": st.column_config.NumberColumn(
+                        sel.period.label, format="%d"
+                    ),
                     "earlier_count": st.column_config.NumberColumn(
-                        f.compare, format="%d"
+                        sel.compare.label, format="%d"
                     ),
                     "verdict": "Change",
                 },
                 key="map_profile_categories",
             )
-        clusters = cached.hot_clusters(path, stamp, f.period, f.categories, None)
+        clusters = cached.hot_clusters(path, sel) if has_data else pd.DataFrame()
         here = (
             clusters[clusters[layer] == name]
             if layer in clusters.columns

@@ -3,14 +3,12 @@
 import streamlit as st
 
 from ui import cached
-from ui.filters import current_filters
-from ui.render import COLUMNS, describe, for_display, show_notes
-from ui.upload import md
+from ui.filters import current_selection
+from ui.render import change_columns_config, for_display, md, show_notes
 from ui.workspace import workspace_path
 
 path = workspace_path()
-f = current_filters()
-stamp = cached.store_id(path)
+sel = current_selection()
 
 st.title("Named places")
 if cached.workspace(path).places is None:
@@ -21,23 +19,30 @@ if cached.workspace(path).places is None:
     )
     st.stop()
 
-st.caption(md(describe(f)))
-table, notes = cached.table(path, stamp, "place", f.period, f.compare, f.categories)
+st.caption(md(sel.describe()))
+table, notes = cached.table(path, sel, by="place", kind="compare")
 st.dataframe(
     for_display(table.drop(columns=["area_code"])),
     hide_index=True,
-    column_config={**COLUMNS, "area_name": "Place"},
+    column_config={
+        **change_columns_config(
+            table, earlier=sel.compare.label, later=sel.period.label
+        ),
+        "area_name": "Place",
+    },
     key="places_table",
 )
 show_notes(map(md, notes))
 
 st.subheader("Time of week", anchor=False)
-place = st.selectbox("Place", cached.area_names(path, "place"), key="places_area")
-profile, profile_notes = cached.table(
-    path, stamp, "place", f.period, categories=f.categories, profile=True, area=place
-)
+names = cached.area_names(path, "place")
+inside = [n for n in names if n in set(table["area_name"])] or list(names)
+place = st.selectbox("Place", inside, key="places_area")
+at_place = cached.narrowed(path, sel, f"place:{place}")
+profile, profile_notes = cached.table(path, at_place, by="place", kind="profile")
 st.caption(
-    f"Incidents at {md(place)} in {f.period} by day and hour (rows: days; columns: hour starting)."
+    f"Incidents at {md(place)} in {sel.period.label} by day and hour (rows: days; "
+    "columns: hour starting)."
 )
 st.dataframe(
     profile,
@@ -46,9 +51,7 @@ st.dataframe(
     },
     key="places_profile",
 )
-profile_title = (
-    f"{', '.join(f.categories) or 'All incidents'} at {place}, {f.period}: time of week"
-)
+profile_title = f"{sel.category_text} at {place}, {sel.period.label}: time of week"
 
 
 def profile_file() -> bytes:
@@ -61,7 +64,7 @@ def profile_file() -> bytes:
 st.download_button(
     "Download chart (PNG)",
     profile_file,
-    file_name=f"time_of_week_{place}_{f.period}.png".replace(":", "-").replace(
+    file_name=f"time_of_week_{place}_{sel.period.label}.png".replace(":", "-").replace(
         "/", "-"
     ),
     mime="image/png",

@@ -13,31 +13,31 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.analysis.periods import add_months, parse_period
+from geo.analysis.periods import add_months
+from geo.export import table_bytes
 from ui import cached
-from ui.filters import current_filters
+from ui.filters import current_selection
 from ui.map import CARTO_KEY_ENV, base_tiles, plan_map, standalone_html
-from ui.render import level_label
-from ui.upload import md
+from ui.render import level_label, md
 from ui.workspace import workspace_path
 
-DISTRICT = "The rest of the district"
 PLACE = "place"
 POLYGON = "polygon"
 
 path = workspace_path()
-f = current_filters()
+sel = current_selection()
 stamp = cached.store_id(path)
 ws = cached.workspace(path)
 layers = list(ws.areas)
 tiles = base_tiles(os.environ.get(CARTO_KEY_ENV))
-cats = ", ".join(f.categories) or "all categories"
-where = f"{level_label(f.level)} {f.area}" if f.area_spec else "the whole district"
+cats = sel.category_text
+where = sel.area_text
+DISTRICT = f"The rest of {where}"
 
 st.title("Plan & evaluate")
 st.caption(
     md(
-        f"Plan from the hotspots of {f.period} ({cats}, {where}); site engagement "
+        f"Plan from the hotspots of {sel.period.label} ({cats}, {where}); site engagement "
         "events; then show whether an intervention worked."
     )
 )
@@ -62,7 +62,7 @@ def _show_map(m: object, key: str, file_stem: str) -> None:
 
 with plan_tab:
     st.markdown(
-        f"The top hot places of {md(f.period)} (Getis-Ord Gi*, named as on the "
+        f"The top hot places of {md(sel.period.label)} (Getis-Ord Gi*, named as on the "
         "Hotspots page), when they are busiest (day of week by hour, where the "
         "data has times) and how many of the year's patrols each should get, "
         "in proportion to demand. Prints on one A4 page."
@@ -81,15 +81,13 @@ with plan_tab:
     if go:
         st.session_state["plan_run"] = True
     if st.session_state.get("plan_run"):
-        from geo.action.plan import plan_csv, plan_html
+        from geo.action.plan import plan_csv
+        from geo.action.plan_page import plan_html
 
         try:
             plan = cached.patrol_plan(
                 path,
-                stamp,
-                period=f.period,
-                categories=f.categories,
-                area=f.area_spec,
+                sel,
                 top=int(top),
                 visits=int(visits),
                 weight=plan_weight,
@@ -139,13 +137,14 @@ with plan_tab:
                     },
                     key="plan_table",
                 )
+            st.markdown("**The area:** " + md(plan.summary_text))
             st.markdown(
-                "**Is targeting hotspots paying off?** " + md(plan.forecast_text)
+                "**Were last period's hotspots a guide?** " + md(plan.forecast_text)
             )
             for note in plan.messages:
                 st.caption(md(note))
             page_html = plan_html(plan)
-            stem = f"patrol_plan_{f.period.replace(':', '-')}"
+            stem = f"patrol_plan_{sel.period.label.replace(':', '-')}"
             h, c = st.columns(2)
             h.download_button(
                 "Printable plan (HTML, one A4 page)",
@@ -173,7 +172,7 @@ with plan_tab:
 with sites_tab:
     st.markdown(
         "Choose where to hold **p** events (a stall, a drop-in) so that as many "
-        f"incidents as possible of {md(f.period)} lie within walking distance of "
+        f"incidents as possible of {md(sel.period.label)} lie within walking distance of "
         "one: the Maximal Covering Location Problem, solved exactly (spopt) or, "
         "for very large problems, greedily with a stated guarantee."
     )
@@ -214,10 +213,7 @@ with sites_tab:
             try:
                 chosen, totals = cached.sites(
                     path,
-                    stamp,
-                    period=f.period,
-                    categories=f.categories,
-                    area=f.area_spec,
+                    sel,
                     candidates="gazetteer" if candidates == "venues" else candidates,
                     venues=venues.getvalue()
                     if candidates == "venues" and venues
@@ -252,10 +248,8 @@ with sites_tab:
                 )
                 st.download_button(
                     "Download the sites (CSV)",
-                    pd.DataFrame(chosen.drop(columns="geometry"))
-                    .to_csv(index=False)
-                    .encode("utf-8"),
-                    file_name=f"event_sites_{f.period.replace(':', '-')}.csv",
+                    table_bytes(pd.DataFrame(chosen.drop(columns="geometry")), ".csv"),
+                    file_name=f"event_sites_{sel.period.label.replace(':', '-')}.csv",
                     mime="text/csv",
                     key="sites_csv",
                     icon=":material/download:",
@@ -275,7 +269,7 @@ def _default_date() -> dt.date:
     months = sorted(
         {m for s in cached.summary(path, stamp).values() for m in s["months"]}
     )
-    last = months[-1] if months else parse_period(f.period).end
+    last = months[-1] if months else sel.period.end
     year, month = add_months(last, -5).split("-")
     return dt.date(int(year), int(month), 1)
 
@@ -347,12 +341,11 @@ with evaluate_tab:
         try:
             result = cached.evaluation(
                 path,
-                stamp,
+                sel,
                 target=target,
                 date=date.isoformat(),
                 buffer_m=float(buffer),
                 control=None if control == DISTRICT else control,
-                categories=f.categories,
                 radius_m=float(radius) if kind == PLACE else None,
                 months_before=int(before) or None,
                 months_after=int(after) or None,
@@ -415,9 +408,11 @@ with evaluate_tab:
         summary["wdd"], summary["wdd_se"], summary["wdd_z"] = w.estimate, w.se, w.z
         summary["wdq"] = q.wdq
         summary["verdict"] = result.verdict
+        summary["wdd_form"] = w.form
+        summary.attrs["notes"] = [result.verdict, *result.warnings]
         st.download_button(
             "Download the evaluation (CSV)",
-            summary.to_csv(index=False).encode("utf-8"),
+            table_bytes(summary, ".csv"),
             file_name="evaluation.csv",
             mime="text/csv",
             key="eval_csv",

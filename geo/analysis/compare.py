@@ -1,0 +1,211 @@
+"""The performance table: each area and category, one period against another.
+
+Counts, change and significance come from :mod:`geo.analysis.change`, the one
+change computation of the tool; this module counts the incidents of each
+(area, category label, month) once and hands the monthly counts over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from geo.analysis.areas import Areas, area_index, member_columns, select_rows
+from geo.analysis.change import add_verdicts, change_columns, per_month_basis
+from geo.analysis.counts import add_rates
+from geo.analysis.coverage import Coverage
+from geo.analysis.periods import Period
+from geo.errors import GeoInputError
+from geo.schema import CATEGORY, MONTH
+from geo.selection import CategoryLabel
+
+__all__ = ["compare_periods"]
+
+
+def _cube(
+    incidents: pd.DataFrame, areas: Areas, months: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Count per (area, category, month) in a dense cube, in one pass over the rows."""
+    rows = select_rows(
+        incidents,
+        months=months,
+        columns=[MONTH, CATEGORY, *member_columns(incidents, areas)],
+    )
+    pos, idx = area_index(rows, areas)
+    month_code, month_names = pd.factorize(rows[MONTH])
+    cat_code, cat_names = pd.factorize(rows[CATEGORY])
+    cat_of = cat_code[pos]
+    known = cat_of >= 0  # a row without a category is in no label
+    n_areas, n_cats, n_months = len(areas.codes), len(cat_names), len(month_names)
+    key = (idx[known] * n_cats + cat_of[known]) * n_months + month_code[pos[known]]
+    cube = np.bincount(key, minlength=n_areas * n_cats * n_months).reshape(
+        n_areas, n_cats, n_months
+    )
+    return cube, [str(c) for c in cat_names], [str(m) for m in month_names]
+
+
+def compare_periods(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    earlier: Period,
+    later: Period,
+    labels: Sequence[CategoryLabel],
+    coverage: Coverage,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Compare two periods per area and category label: the CSP performance table.
+
+    For each label, only the months in which every source recording its
+    categories has data are counted, in both periods. When the two periods
+    have the same number of such months the change is in incidents
+    (``change``), otherwise per month (``change_per_month``, with
+    ``earlier_per_month`` and ``later_per_month``) — one basis for the whole
+    table. ``p_value`` is :func:`geo.analysis.stats.rate_change_tests`
+    (quasi-Poisson when the label's monthly counts are overdispersed, else
+    the exact Poisson test); ``verdict`` reads Benjamini-Hochberg adjusted
+    p-values over all rows at ``alpha``.
+
+    Parameters
+    ----------
+    incidents
+        Store rows with ``month``, ``category`` and the breakdown's column.
+    areas
+        The breakdown.
+    earlier, later
+        The two periods (``earlier`` ends before ``later`` starts).
+    labels
+        The category labels, one block of rows each.
+    coverage
+        Months each source covers.
+    alpha
+        Significance level of the verdict.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code``, ``area_name``, ``category``, ``earlier_count``,
+        ``later_count``, [``earlier_per_month``, ``later_per_month``],
+        ``change`` or ``change_per_month``, ``pct_change``, ``p_value``,
+        ``p_adjusted``, ``verdict``; with a population also ``population``
+        and ``rate_per_1000_year`` (of the later period). Notes in ``attrs``.
+
+    Raises
+    ------
+    GeoInputError
+        When ``earlier`` does not end before ``later`` starts.
+    """
+    if not earlier.end < later.start:
+        msg = (
+            f"The earlier period ({earlier.label}) must end before the later one "
+            f"({later.label}) starts: periods that overlap or are reversed give false changes."
+        )
+        raise GeoInputError(msg)
+    cube, cat_list, month_list = _cube(
+        incidents, areas, [*earlier.months, *later.months]
+    )
+    spans = {}
+    for lab in labels:
+        have = coverage.covered(lab.members)
+        spans[lab.label] = (
+            [m for m in earlier.months if m in have],
+            [m for m in later.months if m in have],
+        )
+    monthly = any(per_month_basis(len(e), len(lt)) for e, lt in spans.values())
+    codes = list(areas.codes)
+    names = areas.names.reindex(codes).to_numpy(object)
+    parts, methods = [], []
+    for lab in labels:
+        hit = np.isin(np.asarray(cat_list, dtype=object), list(lab.members))
+        by_month = cube[:, hit, :].sum(axis=1)  # (areas, months in the cube)
+        e_months, l_months = spans[lab.label]
+
+        def block(wanted: list[str], by_month: np.ndarray = by_month) -> np.ndarray:
+            cols = [month_list.index(m) if m in month_list else -1 for m in wanted]
+            out = np.zeros((len(codes), len(cols)))
+            for k, c in enumerate(cols):
+                if c >= 0:
+                    out[:, k] = by_month[:, c]
+            return out
+
+        part = change_columns(block(e_months), block(l_months), per_month=monthly)
+        part.insert(0, "category", lab.label)
+        part.insert(0, "area_name", names)
+        part.insert(0, "area_code", codes)
+        methods.append(f"{lab.label}: {part.attrs['method']}")
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if frame.empty:
+        frame = pd.DataFrame(
+            columns=[
+                "area_code",
+                "area_name",
+                "category",
+                "earlier_count",
+                "later_count",
+                "change",
+                "pct_change",
+                "p_value",
+            ]
+        )
+    frame = add_verdicts(frame, alpha=alpha)
+    if areas.population is not None and len(frame):
+        later_months = {lab.label: len(spans[lab.label][1]) for lab in labels}
+        rated = []
+        for lab in labels:
+            sub = frame[frame["category"] == lab.label].copy()
+            sub = add_rates(
+                sub.assign(count=sub["later_count"]),
+                areas,
+                months=later_months[lab.label],
+            )
+            rated.append(sub.drop(columns=["count", "rate_per_1000", "flag"]))
+        frame = pd.concat(rated, ignore_index=True)
+    frame.attrs["notes"] = _notes(
+        earlier, later, spans, methods, len(frame), alpha, coverage, labels
+    )
+    frame.attrs["per_month"] = monthly
+    return frame
+
+
+def _notes(
+    earlier: Period,
+    later: Period,
+    spans: dict[str, tuple[list[str], list[str]]],
+    methods: list[str],
+    rows: int,
+    alpha: float,
+    coverage: Coverage,
+    labels: Sequence[CategoryLabel],
+) -> list[str]:
+    counts = {(len(e), len(lt)) for e, lt in spans.values()}
+    if len(counts) == 1:
+        e_n, l_n = next(iter(counts))
+        months = f"{e_n} and {l_n} months with data"
+    else:
+        months = "; ".join(
+            f"{k}: {len(e)} and {len(lt)} months" for k, (e, lt) in spans.items()
+        )
+    monthly = any(len(e) != len(lt) for e, lt in spans.values())
+    notes = [
+        f"{earlier.label} against {later.label} ({months}); "
+        + (
+            "the periods differ in length, so change and % change are per month "
+            "(change_per_month)."
+            if monthly
+            else "change is in incidents."
+        ),
+        f"verdicts read Benjamini-Hochberg adjusted p-values over {rows} rows at {alpha:g}.",
+        *(f"test for {m}" for m in dict.fromkeys(methods)),
+    ]
+    blind = [k for k, (e, lt) in spans.items() if not e or not lt]
+    if blind:
+        notes.append(
+            f"no comparison for {', '.join(blind)}: one period has no data at all "
+            "(a period without data is unknown, not zero)."
+        )
+    relevant = coverage.relevant({c for lab in labels for c in lab.members}) or None
+    notes += coverage.notes(earlier, relevant) + coverage.notes(later, relevant)
+    return notes

@@ -1,0 +1,110 @@
+"""Ward flags: areas in the top fifth by rate, or with a significant rise (FIELD.md §3, item 13)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from geo.analysis.areas import Areas
+from geo.analysis.compare import compare_periods
+from geo.analysis.counts import counts_by_area
+from geo.analysis.coverage import Coverage
+from geo.analysis.periods import Period, add_months
+from geo.selection import CategoryLabel
+
+__all__ = ["area_flags"]
+
+
+def area_flags(
+    incidents: pd.DataFrame,
+    areas: Areas,
+    *,
+    end: str,
+    coverage: Coverage,
+    categories: Iterable[str] | None = None,
+    top_share: float = 0.2,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Flag areas in the top fifth by rate, or with a significant rise, over the last 12 months.
+
+    The CSP practice (FIELD.md §3, item 13): over the 12 months ending at
+    ``end``, flag (a) the areas whose rate per 1,000 residents per year is in
+    the top ``top_share`` of the district (rank <= ceil(share x areas with a
+    rate)), and (b) the areas whose count rose significantly against the 12
+    months before (:func:`geo.analysis.compare.compare_periods`: quasi-Poisson
+    or exact Poisson, Benjamini-Hochberg over all areas, at ``alpha``).
+
+    Parameters
+    ----------
+    incidents, areas, coverage, categories
+        As for :func:`geo.analysis.counts.counts_by_area`.
+    end
+        Last month of the 12, ``YYYY-MM``.
+    top_share
+        Share of areas flagged by rate.
+    alpha
+        Level for a significant rise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flagged areas only, by rate rank: ``area_code``, ``area_name``,
+        ``count``, ``population``, ``rate_per_1000``, ``rate_per_1000_year``,
+        ``rank``, ``earlier_count`` (empty when the 12 months before have no
+        data), ``p_value``, ``p_adjusted``, ``flag_reason``.
+    """
+    last = Period(add_months(end, -11), end)
+    before = last.previous()
+    cats = None if categories is None else tuple(sorted(set(categories)))
+    now = counts_by_area(
+        incidents, areas, period=last, categories=cats, coverage=coverage
+    )
+    members = cats if cats is not None else tuple(sorted(coverage.categories()))
+    cmp = compare_periods(
+        incidents,
+        areas,
+        earlier=before,
+        later=last,
+        labels=[CategoryLabel("selected", members)],
+        coverage=coverage,
+        alpha=alpha,
+    )
+    now = now.merge(
+        cmp[["area_code", "earlier_count", "p_value", "p_adjusted", "verdict"]],
+        on="area_code",
+    )
+    reasons: list[list[str]] = [[] for _ in range(len(now))]
+    if "rate_per_1000_year" in now.columns:
+        rated = now["rate_per_1000_year"].notna()
+        now["rank"] = (
+            now["rate_per_1000_year"]
+            .rank(ascending=False, method="min")
+            .astype("Int64")
+        )
+        cut = math.ceil(top_share * int(rated.sum()))
+        for i in np.flatnonzero(
+            rated.to_numpy() & (now["rank"].fillna(10**9).to_numpy() <= cut)
+        ):
+            reasons[i].append(
+                f"top {top_share:.0%} by rate: {now['rate_per_1000_year'].iloc[i]:.1f} per 1,000 a year "
+                f"(rank {now['rank'].iloc[i]} of {int(rated.sum())})"
+            )
+    for i in np.flatnonzero(now["verdict"].to_numpy() == "significant rise"):
+        reasons[i].append(
+            f"significant rise: {now['earlier_count'].iloc[i]} in {before.label} → "
+            f"{now['count'].iloc[i]} in {last.label} (adjusted p = {now['p_adjusted'].iloc[i]:.3g})"
+        )
+    now["flag_reason"] = ["; ".join(r) for r in reasons]
+    out = now[now["flag_reason"] != ""].drop(columns=["verdict"])
+    if "rank" in out.columns:
+        out = out.sort_values(["rank", "area_code"], na_position="last")
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = [
+        f"last 12 months {last.label} against {before.label}.",
+        *now.attrs.get("notes", []),
+        *cmp.attrs.get("notes", [])[1:],
+    ]
+    return out

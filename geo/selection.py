@@ -1,0 +1,840 @@
+"""The user's selection, resolved once: period, comparison, categories, sources, area.
+
+Every analysis (tables, hotspots, plans, sites, evaluations) takes a
+:class:`Selection`. :func:`resolve_selection` is the only place where what a
+user typed — ``"2024-01:2024-06"``, ``"Burglary"``, ``"town:Wisbech"`` — is
+read and checked, so a typo gets the same message on the command line and in
+the app, and every page means the same by the same choice.
+
+What a selection means
+----------------------
+``period``
+    The months analysed.
+``compare``
+    The months compared with. By default the same months one year earlier
+    when every source of the selection has data for them (seasonal patterns
+    then cancel), else the equal-length period just before, with a note that
+    seasonality can look like change.
+``labels``
+    The categories asked for, as asked: store categories, workspace
+    ``[groups]`` and "All crime" (police.uk's: every police.uk category but
+    anti-social behaviour), each expanded to the store categories it covers.
+    None asked for means every category.
+``sources``
+    The sources read (every source of the store by default).
+``area``
+    The scope: one area (or named place) every count is restricted to; the
+    whole district (every area of the ``ward`` layer, or of the first layer)
+    when ``None``. Incidents outside the district are never counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+import geopandas as gpd
+import shapely
+
+from geo.analysis.coverage import Coverage, read_coverage
+from geo.analysis.periods import Period, parse_period
+from geo.errors import GeoInputError
+from geo.ingest.boundaries import CODE, NAME, load_area_layer
+from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.store import open_store, read_manifest
+from geo.ingest.workspace import Workspace
+from geo.schema import PLACE, POLICE_UK_CATEGORIES, X, Y, area_columns
+
+__all__ = [
+    "ALL_CRIME",
+    "ALL_CRIME_CATEGORIES",
+    "ANTI_SOCIAL_BEHAVIOUR",
+    "COMPARE_RULES",
+    "DEFAULT_PLACE_RADIUS_M",
+    "PLACE_LAYER",
+    "AreaRef",
+    "CategoryLabel",
+    "Selection",
+    "district_layer",
+    "place_membership",
+    "resolve_area",
+    "resolve_selection",
+    "select_incidents",
+]
+
+#: police.uk's "All crime": every police.uk category except anti-social behaviour.
+ALL_CRIME: Final = "All crime"
+ANTI_SOCIAL_BEHAVIOUR: Final = "Anti-social behaviour"
+ALL_CRIME_CATEGORIES: Final = tuple(
+    c for c in POLICE_UK_CATEGORIES if c != ANTI_SOCIAL_BEHAVIOUR
+)
+#: The pseudo-layer of the gazetteer's named places.
+PLACE_LAYER: Final = "place"
+#: Radius of a named place that has none in the gazetteer, for maps and hotspots.
+DEFAULT_PLACE_RADIUS_M: Final = 150.0
+#: How ``compare`` may be written besides a period.
+COMPARE_RULES: Final = ("auto", "last-year", "previous")
+CompareBasis = Literal["as given", "same months a year before", "the period before"]
+
+
+@dataclass(frozen=True)
+class CategoryLabel:
+    """One category choice and the store categories it stands for.
+
+    Attributes
+    ----------
+    label
+        As the user wrote it ("All crime", a ``[groups]`` name, a category).
+    members
+        Store categories it covers, sorted.
+    """
+
+    label: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """A typed reference to the area a selection is scoped to.
+
+    Attributes
+    ----------
+    layer
+        A workspace area layer (``"town"``) or ``"place"``.
+    codes
+        The areas' codes (for a place, its gazetteer name).
+    names
+        Their names, same order.
+    wkb
+        Their union as WKB, EPSG:27700 (a place: the circle of its radius,
+        or of :data:`DEFAULT_PLACE_RADIUS_M`).
+    radius_m
+        For a place, the gazetteer's radius (NaN when none: only incidents
+        geocoded to it by name belong to it).
+    x, y
+        For a place, its position (EPSG:27700).
+    """
+
+    layer: str
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    wkb: bytes = field(repr=False)
+    radius_m: float = math.nan
+    x: float = math.nan
+    y: float = math.nan
+
+    @property
+    def label(self) -> str:
+        """The area's name(s), for reading."""
+        return ", ".join(self.names)
+
+    @property
+    def spec(self) -> str:
+        """The area as it is written: ``town:Wisbech``."""
+        return f"{self.layer}:{self.label}"
+
+    @property
+    def geometry(self) -> shapely.Geometry:
+        """The area's polygon(s), EPSG:27700."""
+        return shapely.from_wkb(self.wkb)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user chose, checked and resolved against one store (hashable).
+
+    Build it with :func:`resolve_selection`; every analysis takes one.
+
+    Attributes
+    ----------
+    period, compare
+        The months analysed and the months compared with.
+    compare_basis
+        How ``compare`` was chosen: "as given", "same months a year before"
+        or "the period before".
+    labels
+        The category choices as asked, each with its store categories;
+        empty for every category.
+    sources
+        Source names read, in store order.
+    area
+        The scope, or ``None`` for the whole district.
+    district_layer
+        The layer whose areas make up the district.
+    district_name
+        The workspace's name for its study area ("Fenland").
+    coverage
+        Months with data per source, for these sources.
+    store_id
+        The store write the selection was resolved against (a cache key).
+    notes
+        What the reader should know about the choice (seasonality, data).
+    """
+
+    period: Period
+    compare: Period
+    compare_basis: CompareBasis
+    labels: tuple[CategoryLabel, ...]
+    sources: tuple[str, ...]
+    area: AreaRef | None
+    district_layer: str
+    district_name: str
+    coverage: Coverage
+    store_id: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def categories(self) -> tuple[str, ...] | None:
+        """Every store category the labels cover (union, sorted); ``None`` for all."""
+        if not self.labels:
+            return None
+        return tuple(sorted({c for lab in self.labels for c in lab.members}))
+
+    @property
+    def category_text(self) -> str:
+        """The categories for reading: "Burglary, Robbery" or "all categories"."""
+        return ", ".join(lab.label for lab in self.labels) or "all categories"
+
+    @property
+    def area_text(self) -> str:
+        """The scope for reading: "Wisbech" or the district's name."""
+        return self.area.label if self.area is not None else self.district_name
+
+    @property
+    def key(self) -> str:
+        """A short stable digest of the selection: the same choices give the same key.
+
+        Caches key results by it (a frozenset's order is not stable across
+        processes, a digest of the sorted choices is).
+        """
+        area = None if self.area is None else (self.area.layer, self.area.codes)
+        parts = (
+            self.period,
+            self.compare,
+            self.compare_basis,
+            tuple((lab.label, lab.members) for lab in self.labels),
+            self.sources,
+            area,
+            self.district_layer,
+            self.store_id,
+        )
+        return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[
+            :20
+        ]
+
+    @property
+    def read_span(self) -> tuple[str, str]:
+        """First and last month of the period and the comparison together."""
+        return (
+            min(self.period.start, self.compare.start),
+            max(self.period.end, self.compare.end),
+        )
+
+    def covered(self, categories: Iterable[str] | None = None) -> frozenset[str]:
+        """Months in which every source recording the categories has data.
+
+        Parameters
+        ----------
+        categories
+            Store categories; the selection's when ``None``.
+
+        Returns
+        -------
+        frozenset of str
+            ``YYYY-MM``.
+        """
+        cats = self.categories if categories is None else tuple(categories)
+        return self.coverage.covered(cats)
+
+    def months_with_data(
+        self, period: Period, categories: Iterable[str] | None = None
+    ) -> list[str]:
+        """Return the months of ``period`` the selection has data for.
+
+        Parameters
+        ----------
+        period
+            Usually :attr:`period` or :attr:`compare`.
+        categories
+            Store categories; the selection's when ``None``.
+
+        Returns
+        -------
+        list of str
+            In order.
+        """
+        have = self.covered(categories)
+        return [m for m in period.months if m in have]
+
+    def category_labels(self) -> tuple[CategoryLabel, ...]:
+        """Return the rows of a table by category: the labels asked for, else every category.
+
+        With no categories asked for, every category the sources record, one
+        by one, plus "All crime" when police.uk categories are among them.
+
+        Returns
+        -------
+        tuple of CategoryLabel
+            In order.
+        """
+        if self.labels:
+            return self.labels
+        present = sorted(self.coverage.categories())
+        out = [CategoryLabel(c, (c,)) for c in present]
+        if set(present) & set(ALL_CRIME_CATEGORIES):
+            out.append(CategoryLabel(ALL_CRIME, ALL_CRIME_CATEGORIES))
+        return tuple(out)
+
+    def union_label(self) -> CategoryLabel:
+        """Return the chosen categories together, each incident counted once.
+
+        Returns
+        -------
+        CategoryLabel
+            "All categories" (every store category), the one label chosen,
+            or "All chosen categories".
+        """
+        if not self.labels:
+            return CategoryLabel(
+                "All categories", tuple(sorted(self.coverage.categories()))
+            )
+        if len(self.labels) == 1:
+            return self.labels[0]
+        return CategoryLabel("All chosen categories", self.categories or ())
+
+    def narrow(
+        self,
+        *,
+        labels: tuple[CategoryLabel, ...] | None = None,
+        sources: tuple[str, ...] | None = None,
+    ) -> Selection:
+        """Return the selection with other categories or fewer sources; periods unchanged.
+
+        Parameters
+        ----------
+        labels
+            The category labels (``()`` for every category of the sources).
+        sources
+            A subset of :attr:`sources`.
+
+        Returns
+        -------
+        Selection
+            Same periods and area; coverage restricted to the sources.
+        """
+        kept = (
+            self.sources
+            if sources is None
+            else tuple(s for s in self.sources if s in sources)
+        )
+        return dataclasses.replace(
+            self,
+            labels=self.labels if labels is None else labels,
+            sources=kept,
+            coverage=self.coverage.restrict(kept),
+        )
+
+    def replace(self, **changes: object) -> Selection:
+        """Return a copy with some fields changed (``dataclasses.replace``).
+
+        Parameters
+        ----------
+        **changes
+            Field values.
+
+        Returns
+        -------
+        Selection
+            The copy.
+        """
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        """One sentence saying what the selection is.
+
+        Returns
+        -------
+        str
+            E.g. "2024-01:2024-06 compared with 2023-01:2023-06 (same months a
+            year before); Burglary; Wisbech."
+        """
+        return (
+            f"{self.period.label} compared with {self.compare.label} "
+            f"({self.compare_basis}); {self.category_text}; {self.area_text}."
+        )
+
+    def require_data(self, *, what: str) -> None:
+        """Raise when no source of the selection has data in the period.
+
+        Parameters
+        ----------
+        what
+            What needs the data ("hotspots"), for the message.
+
+        Raises
+        ------
+        GeoInputError
+            Naming ``period`` and the months each source covers.
+        """
+        if self.months_with_data(self.period):
+            return
+        spans = "; ".join(f"{s}: {self.coverage.span(s)}" for s in self.sources)
+        msg = (
+            f"`period` {self.period.label}: no data for {self.category_text} in any "
+            f"source, so there are no {what} to make (a period without data is "
+            f"unknown, not zero). Months with data: {spans}."
+        )
+        raise GeoInputError(msg)
+
+
+# --- resolving ------------------------------------------------------------------------
+
+
+def district_layer(workspace: Workspace) -> str:
+    """Return the layer whose areas make up the district: ``ward``, else the first.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    str
+        A layer name.
+
+    Raises
+    ------
+    GeoInputError
+        When the workspace has no area layer.
+    """
+    if "ward" in workspace.areas:
+        return "ward"
+    if not workspace.areas:
+        msg = "The workspace has no area layer; add [areas.ward] with path, code and name."
+        raise GeoInputError(msg)
+    return next(iter(workspace.areas))
+
+
+def _suggest(text: str, options: Sequence[str]) -> str:
+    lower = {o.lower(): o for o in options}
+    close = difflib.get_close_matches(text.lower(), list(lower), n=3, cutoff=0.6)
+    return (
+        f" Did you mean {' or '.join(repr(lower[c]) for c in close)}?" if close else ""
+    )
+
+
+def _resolve_categories(
+    names: Sequence[str] | None,
+    *,
+    workspace: Workspace,
+    available: frozenset[str],
+    police: bool,
+) -> tuple[CategoryLabel, ...]:
+    if not names:
+        return ()
+    groups = dict(workspace.groups)
+    known = set(available) | (set(POLICE_UK_CATEGORIES) if police else set())
+    out: list[CategoryLabel] = []
+    for raw in names:
+        name = raw.strip()
+        if name in groups:
+            members = tuple(sorted(set(groups[name])))
+        elif name == ALL_CRIME:
+            members = tuple(sorted(ALL_CRIME_CATEGORIES))
+        elif name in known:
+            members = (name,)
+        else:
+            options = sorted(known)
+            msg = (
+                f"`categories`: Category {name!r} is not in the store.{_suggest(name, [*options, *groups, ALL_CRIME])} "
+                f"Categories: {', '.join(options)}; groups: {', '.join([ALL_CRIME, *groups])}."
+            )
+            raise GeoInputError(msg)
+        if all(lab.label != name for lab in out):
+            out.append(CategoryLabel(name, members))
+    return tuple(out)
+
+
+def _resolve_sources(
+    names: Sequence[str] | None, coverage: Coverage, workspace: Workspace
+) -> tuple[str, ...]:
+    stored = coverage.sources
+    if not stored:
+        where = workspace.path or "WORKSPACE.toml"
+        msg = f"The store of {workspace.name!r} has no sources; run `python -m geo ingest {where}`."
+        raise GeoInputError(msg)
+    if not names:
+        return stored
+    out = []
+    for raw in names:
+        if raw in stored:
+            out.append(raw)
+            continue
+        configured = [s.name for s in workspace.sources]
+        hint = (
+            " It is in the workspace file but not in the store: run the ingest again."
+            if raw in configured
+            else _suggest(raw, stored)
+        )
+        msg = f"`sources`: no source {raw!r} in the store.{hint} Sources: {', '.join(stored)}."
+        raise GeoInputError(msg)
+    return tuple(s for s in stored if s in set(out))
+
+
+def resolve_area(workspace: Workspace, text: str | AreaRef | None) -> AreaRef | None:
+    """Turn ``town:Wisbech`` (layer:name or layer:code) or ``place:NAME`` into an :class:`AreaRef`.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    text
+        ``layer:name-or-code`` (names match case-insensitively; a place
+        through the gazetteer's aliases), an :class:`AreaRef` (returned as
+        is) or ``None`` for the whole district.
+
+    Returns
+    -------
+    AreaRef or None
+        The area.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown layer, area or place, naming ``area``, with suggestions.
+    """
+    if text is None or isinstance(text, AreaRef):
+        return text
+    layer, sep, which = text.partition(":")
+    layer, which = layer.strip(), which.strip()
+    layers = [*workspace.areas, *([PLACE_LAYER] if workspace.places else [])]
+    if not sep or layer not in layers or not which:
+        msg = (
+            f"`area` was {text!r}: write LAYER:NAME, e.g. town:Wisbech or "
+            f"place:Tillery Park; layers: {', '.join(layers)}."
+        )
+        raise GeoInputError(msg)
+    if layer == PLACE_LAYER:
+        assert workspace.places is not None
+        gaz = load_gazetteer(workspace.places.path)
+        pos = int(gaz.match([which])[0])
+        if pos < 0:
+            hint = gaz.suggest(which)
+            msg = f"`area` was {text!r}: no named place {which!r} in the gazetteer." + (
+                f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            )
+            raise GeoInputError(msg)
+        row = gaz.places.iloc[pos]
+        radius = float(row["radius_m"])
+        x, y = float(row["x"]), float(row["y"])
+        drawn = (
+            radius if math.isfinite(radius) and radius > 0 else DEFAULT_PLACE_RADIUS_M
+        )
+        circle = shapely.Point(x, y).buffer(drawn)
+        name = str(row["name"])
+        return AreaRef(
+            PLACE_LAYER, (name,), (name,), shapely.to_wkb(circle), radius, x, y
+        )
+    areas = load_area_layer(workspace.areas[layer]).areas
+    hit = (areas[CODE].astype(str) == which) | (
+        areas[NAME].astype(str).str.lower() == which.lower()
+    )
+    if not hit.any():
+        names = areas[NAME].astype(str).tolist()
+        msg = (
+            f"`area` was {text!r}: no {layer} called {which!r}.{_suggest(which, names)} "
+            f"{layer.capitalize()}s: {', '.join(names[:40])}{' …' if len(names) > 40 else ''}."
+        )
+        raise GeoInputError(msg)
+    chosen = areas[hit.to_numpy()]
+    union = shapely.union_all(chosen.geometry.to_numpy())
+    return AreaRef(
+        layer,
+        tuple(chosen[CODE].astype(str)),
+        tuple(chosen[NAME].astype(str)),
+        shapely.to_wkb(union),
+    )
+
+
+def _seasonality_note(period: Period, compare: Period) -> str | None:
+    shift = (int(period.start[:4]) - int(compare.start[:4])) * 12 + (
+        int(period.start[5:]) - int(compare.start[5:])
+    )
+    whole_years = period.n_months % 12 == 0 and compare.n_months % 12 == 0
+    same_months = shift % 12 == 0 and period.n_months == compare.n_months
+    if whole_years or same_months:
+        return None
+    return (
+        f"{compare.label} covers other months of the year than {period.label}: "
+        "seasonal patterns (more anti-social behaviour in summer, more burglary in "
+        "winter) can look like a change. Compare with the same months a year before "
+        "when the data has them."
+    )
+
+
+def _resolve_compare(
+    compare: str | Period | None,
+    period: Period,
+    covered: frozenset[str],
+) -> tuple[Period, CompareBasis]:
+    if isinstance(compare, Period):
+        return compare, "as given"
+    rule = (compare or "auto").strip().lower()
+    last_year, previous = period.shift(-12), period.previous()
+    if rule == "last-year":
+        return last_year, "same months a year before"
+    if rule == "previous":
+        return previous, "the period before"
+    if rule == "auto":
+        if all(m in covered for m in last_year.months):
+            return last_year, "same months a year before"
+        return previous, "the period before"
+    try:
+        return parse_period(compare or ""), "as given"
+    except GeoInputError as exc:
+        msg = f"`compare`: {exc} Or write one of {', '.join(COMPARE_RULES)}."
+        raise GeoInputError(msg) from None
+
+
+def resolve_selection(
+    workspace: Workspace,
+    *,
+    period: str | Period | None = None,
+    compare: str | Period | None = None,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    area: str | AreaRef | None = None,
+) -> Selection:
+    """Check and resolve what the user chose, once, against the workspace's store.
+
+    Parameters
+    ----------
+    workspace
+        An ingested workspace.
+    period
+        ``2024-01:2024-06``, ``2024-05``, ``2024`` or ``2016/17``
+        (:func:`geo.analysis.periods.parse_period`); every month with data
+        when ``None``.
+    compare
+        A period, or ``"auto"`` (the default: the same months a year before
+        when the data covers them, else the period before), ``"last-year"``
+        or ``"previous"``.
+    categories
+        Store categories, ``[groups]`` names or "All crime"; every category
+        when ``None`` or empty.
+    sources
+        Source names; every source in the store when ``None`` or empty.
+    area
+        ``layer:name`` (``town:Wisbech``, ``ward:E05…``) or ``place:NAME``;
+        the whole district when ``None``.
+
+    Returns
+    -------
+    Selection
+        Resolved and checked.
+
+    Raises
+    ------
+    GeoInputError
+        Naming the parameter, what was given and what is allowed (with
+        suggestions for a misspelt category, source or area).
+
+    Examples
+    --------
+    The text a user types is read once; the result is a typed value:
+
+    >>> from geo.analysis.periods import Period
+    >>> Period("2024-01", "2024-06").shift(-12).label
+    '2023-01:2023-06'
+    """
+    all_coverage = read_coverage(workspace)
+    chosen_sources = _resolve_sources(sources, all_coverage, workspace)
+    coverage = all_coverage.restrict(chosen_sources)
+    police = any(
+        s.format == "police_uk" for s in workspace.sources if s.name in chosen_sources
+    )
+    labels = _resolve_categories(
+        categories,
+        workspace=workspace,
+        available=coverage.categories(),
+        police=police,
+    )
+    cats = tuple(sorted({c for lab in labels for c in lab.members})) if labels else None
+    covered = coverage.covered(cats)
+    if period is None:
+        months = coverage.any_months()
+        if not months:
+            msg = "`period`: the store has no incidents for these sources; run the ingest or check `sources`."
+            raise GeoInputError(msg)
+        per = Period(months[0], months[-1])
+    elif isinstance(period, Period):
+        per = period
+    else:
+        try:
+            per = parse_period(period)
+        except GeoInputError as exc:
+            msg = f"`period`: {exc}"
+            raise GeoInputError(msg) from None
+    earlier, basis = _resolve_compare(compare, per, covered)
+    if not earlier.end < per.start:
+        msg = (
+            f"`compare` ({earlier.label}) must end before `period` ({per.label}) "
+            "starts: periods that overlap or are reversed give false changes."
+        )
+        raise GeoInputError(msg)
+    notes = []
+    if (note := _seasonality_note(per, earlier)) is not None:
+        notes.append(note)
+    return Selection(
+        period=per,
+        compare=earlier,
+        compare_basis=basis,
+        labels=labels,
+        sources=chosen_sources,
+        area=resolve_area(workspace, area),
+        district_layer=district_layer(workspace),
+        district_name=workspace.name,
+        coverage=coverage,
+        store_id=str(read_manifest(workspace).get("store_id", "")),
+        notes=tuple(notes),
+    )
+
+
+# --- reading the incidents of a selection ----------------------------------------------
+
+
+def place_membership(
+    frame: pd.DataFrame, name: str, x: float, y: float, radius_m: float
+) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
+    """Which incidents belong to a named place: geocoded to it by name, or within its radius.
+
+    Parameters
+    ----------
+    frame
+        Incidents with ``place``, ``x``, ``y`` (any may be missing).
+    name
+        The place's gazetteer name.
+    x, y
+        Its position (EPSG:27700).
+    radius_m
+        Its radius; NaN for "by name only".
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per row; an incident is counted once however it matches.
+    """
+    n = len(frame)
+    hit = (
+        (frame[PLACE].to_numpy(object) == name)
+        if PLACE in frame.columns
+        else np.zeros(n, dtype=bool)
+    )
+    if math.isfinite(radius_m) and X in frame.columns and Y in frame.columns:
+        dx = frame[X].to_numpy(float) - x
+        dy = frame[Y].to_numpy(float) - y
+        with np.errstate(invalid="ignore"):
+            hit = hit | (dx * dx + dy * dy <= radius_m * radius_m)
+    return np.asarray(hit, dtype=bool)
+
+
+def select_incidents(
+    workspace: Workspace,
+    selection: Selection,
+    *,
+    columns: Sequence[str] | None = None,
+    months: tuple[str, str] | None = None,
+    categories: Iterable[str] | None = None,
+    geometry: bool = False,
+    in_scope: bool = True,
+) -> pd.DataFrame:
+    """Read the incidents of a selection from the store: sources, categories, months, area.
+
+    Parameters
+    ----------
+    workspace
+        The workspace the selection was resolved against.
+    selection
+        From :func:`resolve_selection`.
+    columns
+        Store columns to read (besides those the area needs); all when ``None``.
+    months
+        Inclusive month range; the period and the comparison together when ``None``.
+    categories
+        Store categories; the selection's when ``None``.
+    geometry
+        Return a GeoDataFrame with point geometry (slower: WKB is decoded).
+    in_scope
+        Keep only incidents in the selection's area (in the district when it
+        has none); ``False`` keeps every incident of the sources (e.g. for a
+        control area outside the district).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per incident, EPSG:27700 when with geometry.
+    """
+    cats = selection.categories if categories is None else tuple(categories)
+    span = selection.read_span if months is None else months
+    wanted = None if columns is None else list(dict.fromkeys(columns))
+    area = selection.area
+    filt = None
+    if in_scope:
+        layer = selection.district_layer if area is None else area.layer
+        if layer != PLACE_LAYER:
+            code = area_columns(layer)[0]
+            filt = (
+                pc.field(code).is_valid()
+                if area is None
+                else pc.field(code).isin(list(area.codes))
+            )
+        elif wanted is not None:
+            wanted += [c for c in (PLACE, X, Y) if c not in wanted]
+    frame = open_store(
+        workspace,
+        period=span,
+        categories=cats,
+        sources=selection.sources,
+        columns=wanted,
+        geometry=geometry,
+        filter=filt,
+    )
+    if in_scope and area is not None and area.layer == PLACE_LAYER:
+        keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
+        frame = frame[keep]
+    return frame
+
+
+def scope_areas(workspace: Workspace, selection: Selection) -> gpd.GeoDataFrame:
+    """Return the polygons a selection covers: its area, or every area of the district.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    selection
+        The selection.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``code``, ``name``, ``geometry``, EPSG:27700.
+    """
+    if selection.area is None:
+        return load_area_layer(workspace.areas[selection.district_layer]).areas
+    area = selection.area
+    return gpd.GeoDataFrame(
+        {CODE: [area.codes[0]], NAME: [area.label]},
+        geometry=[area.geometry],
+        crs="EPSG:27700",
+    )
