@@ -224,3 +224,55 @@ time = { column = "Time" }
 place = { column = "Camera location" }
 category = { column = "Incident" }
 """
+
+
+FENLAND_CCTV = [
+    ["02/03/2024", "20:15", "Tillery Park", "Street drinking"],
+    ["02/03/2024", "21:40", "ST PETERS GDNS", "Street drinking"],
+    ["09/03/2024", "22:05", "St. Peter's Gardens", "Street drinking"],
+    ["15/03/2024", "19:30", "market place", "Street drinking"],
+    ["16/03/2024", "23:55", "Nene Parade", "Street drinking"],
+    ["16/03/2024", "23:55", "Camera 12 (unknown)", "Street drinking"],
+    ["31/04/2024", "18:00", "Town Park", "Street drinking"],
+]
+
+
+def write_fenland(root: Path) -> Path:
+    """Write the shipped fenland.toml into ``root`` with ../shared made absolute; return it."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (
+        (repo / "fenland.toml")
+        .read_text("utf-8")
+        .replace('"../shared/', f'"{SHARED.parent.as_posix()}/')
+    )
+    (root / "fenland.toml").write_text(text, "utf-8")
+    shutil.copy(repo / "places.csv", root / "places.csv")
+    write_csv(root / "cctv.csv", ["Date", "Time", "Camera location", "Incident"], FENLAND_CCTV)
+    return root / "fenland.toml"
+
+
+@pytest.fixture(scope="session")
+def fenland_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The Fenland workspace on ../shared/data, ingested once per test session."""
+    if not (SHARED / "police_uk").is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+
+    ws = load_workspace(write_fenland(tmp_path_factory.mktemp("fenland_ws")))
+    ingest(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The synthetic demo workspace, written and ingested once per test session."""
+    from geo.demo import write_demo
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+
+    ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo_ws")))
+    ingest(ws)
+    return ws

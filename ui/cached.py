@@ -262,7 +262,7 @@ def _summary(
     by: str,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     frame = area_summary(load_workspace(path), _selection, by=by)
-    attrs = dict(frame.attrs)
+    attrs = {str(k): v for k, v in frame.attrs.items()}
     frame.attrs = {}
     return frame, attrs
 

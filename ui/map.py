@@ -111,7 +111,7 @@ def _cluster_css() -> list[tuple[str, str]]:
     ]
 
 
-class _Map(folium.Map):  # type: ignore[misc]
+class _Map(folium.Map):
     """folium.Map with vendored Leaflet only (no jQuery, Bootstrap, awesome-markers).
 
     With ``cluster_assets``, Leaflet.markercluster is loaded too, so clustered
@@ -120,24 +120,24 @@ class _Map(folium.Map):  # type: ignore[misc]
 
     cluster_assets = False
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         self.default_js = _leaflet_js() + (_cluster_js() if self.cluster_assets else [])
         self.default_css = _leaflet_css() + (
             _cluster_css() if self.cluster_assets else []
         )
-        super().render(**kwargs)
+        return super().render(**kwargs)  # type: ignore[no-untyped-call]
 
 
-class _Cluster(FastMarkerCluster):  # type: ignore[misc]
+class _Cluster(FastMarkerCluster):
     """FastMarkerCluster with the vendored Leaflet.markercluster."""
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         self.default_js = _cluster_js()
         self.default_css = _cluster_css()
-        super().render(**kwargs)
+        return super().render(**kwargs)  # type: ignore[no-untyped-call]
 
 
-class _Legend(folium.MacroElement):  # type: ignore[misc]
+class _Legend(folium.MacroElement):
     """A Leaflet control holding pre-escaped legend HTML, shown while its parent is.
 
     The control rides on an empty layer added to the parent (a map or a
@@ -174,7 +174,7 @@ class _Legend(folium.MacroElement):  # type: ignore[misc]
     def __init__(
         self, title: str, subtitle: str, entries: list[tuple[str, str]]
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
         rows = "".join(
             f'<div><span style="display:inline-block;width:14px;height:10px;'
@@ -641,7 +641,7 @@ def incidents_layer(
         return marker;
     }"""
     group = folium.FeatureGroup(name="Incidents (clustered)")
-    _Cluster(data, callback=callback, control=False).add_to(group)
+    _Cluster(data, callback=callback, control=False).add_to(group)  # type: ignore[no-untyped-call]
     return group
 
 

@@ -224,7 +224,7 @@ def _absolute(root: Path, value: str) -> str:
 
 def _absolute_paths(data: Mapping[str, Any], root: Path) -> dict[str, Any]:
     """The workspace's TOML with every file path made absolute (it moves folder)."""
-    out = json.loads(json.dumps(data))  # a deep, plain copy
+    out: dict[str, Any] = json.loads(json.dumps(data))  # a deep, plain copy
     for spec in out.get("areas", {}).values():
         if isinstance(spec, dict):
             if isinstance(spec.get("path"), str):

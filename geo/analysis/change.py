@@ -49,6 +49,9 @@ NOT_COMPARABLE: Final = "no data in one period"
 def per_month_basis(earlier_months: int, later_months: int) -> bool:
     """Return whether a change must be given per month (the periods differ in length).
 
+    A period without data (0 months) has no change at all, so it does not
+    decide the basis.
+
     Parameters
     ----------
     earlier_months, later_months
@@ -57,14 +60,14 @@ def per_month_basis(earlier_months: int, later_months: int) -> bool:
     Returns
     -------
     bool
-        True when they differ.
+        True when both have data and their lengths differ.
 
     Examples
     --------
-    >>> per_month_basis(6, 6), per_month_basis(3, 6)
-    (False, True)
+    >>> per_month_basis(6, 6), per_month_basis(3, 6), per_month_basis(0, 6)
+    (False, True, False)
     """
-    return earlier_months != later_months
+    return earlier_months > 0 and later_months > 0 and earlier_months != later_months
 
 
 def change_column(frame: pd.DataFrame) -> str:

@@ -167,6 +167,8 @@ def _acf(x: _F64, nlags: int) -> _F64:
     y = x - x.mean()
     n = len(x)
     acov = np.correlate(y, y, "full")[n - 1 :] / n
+    if acov[0] == 0:  # a constant (detrended) series: no autocorrelation to correct for
+        return np.zeros(nlags + 1)
     return np.asarray(acov[: nlags + 1] / acov[0], dtype=np.float64)
 
 

@@ -209,3 +209,47 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert "already holds a workspace.toml" in out
     code, _ = _run("demo", "--force", str(tmp_path / "demo"))
     assert code == 0
+
+
+def test_table_messages_name_the_command_line_flags(small_world: Path) -> None:
+    code, out = _run("ingest", "--quiet", str(small_world))
+    assert code == 0, out
+    code, out = _run("table", str(small_world), "--category", "Burgalry")
+    assert code == 2
+    assert "Error: --category: Category 'Burgalry' is not in the store." in out
+    assert "Did you mean 'Burglary'?" in out
+    assert "`categories`" not in out
+    code, out = _run("table", str(small_world), "--area", "town:Nowhere")
+    assert code == 2
+    assert "--area was 'town:Nowhere': no town called 'Nowhere'." in out
+    code, out = _run("table", str(small_world), "--source", "police")
+    assert code == 2
+    assert "--source: no source 'police' in the store." in out
+    assert "Traceback" not in out
+
+
+def test_table_counts_the_chosen_categories_and_area(small_world: Path) -> None:
+    code, out = _run("ingest", "--quiet", str(small_world))
+    assert code == 0, out
+    # Kept: burglary "a" in W00 (January), drugs "b" in W11 (January), burglary
+    # "c" in W11 (February); the row without a location and the far one are rejected
+    # or outside every ward.
+    code, out = _run(
+        "table", str(small_world), "--by", "ward", "--period", "2024-01:2024-02"
+    )
+    assert code == 0, out
+    assert _int(_cells(out, "W00")[2]) == 1
+    assert _int(_cells(out, "W11")[2]) == 2
+    code, out = _run(
+        "table",
+        str(small_world),
+        "--period",
+        "2024-01:2024-02",
+        "--category",
+        "Burglary",
+        "--area",
+        "ward:W11",
+    )
+    assert code == 0, out
+    assert _int(_cells(out, "W11")[2]) == 1
+    assert "W00" not in out

@@ -17,15 +17,20 @@ import pyogrio
 
 from geo.cli import app
 from geo.errors import GeoInputError
-from geo.hotspots.build import (
-    build_hotspots,
-    hotspot_accuracy,
-    resolve_area,
-    write_hotspots,
-)
+from geo.export import write_layer
+from geo.hotspots.build import HotspotOptions, build_hotspots, hotspot_accuracy
 from geo.ingest.pipeline import ingest
-from geo.ingest.workspace import load_workspace
-from tests.conftest import POLICE_SOURCE, X0, Y0, place_xy, police_row, write_police_csv
+from geo.ingest.workspace import Workspace, load_workspace
+from geo.selection import resolve_area, resolve_selection
+from tests.conftest import (
+    POLICE_SOURCE,
+    X0,
+    Y0,
+    place_xy,
+    police_row,
+    write_csv,
+    write_police_csv,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,11 +71,27 @@ def hot_world(tmp_path: Path, world: Callable[..., Path]) -> Path:
     return path
 
 
+def _layer(
+    ws: Workspace,
+    method: str = "gistar",
+    *,
+    cell: float = 100.0,
+    harm: bool = False,
+    **selection: object,
+) -> gpd.GeoDataFrame:
+    return build_hotspots(
+        ws,
+        resolve_selection(ws, **selection),  # type: ignore[arg-type]
+        method=method,
+        options=HotspotOptions(cell=cell, harm=harm),
+    )
+
+
 def test_gistar_layer_has_area_codes_and_names_the_cluster_after_the_place(
     hot_world: Path,
 ) -> None:
     ws = load_workspace(hot_world)
-    layer = build_hotspots(ws, method="gistar", cell=100.0)
+    layer = _layer(ws)
     for col in (
         "cell_id",
         "n",
@@ -78,16 +99,19 @@ def test_gistar_layer_has_area_codes_and_names_the_cluster_after_the_place(
         "gi_p",
         "gi_p_adj",
         "hotspot_class",
+        "hot",
         "ward_code",
         "town_code",
         "name",
     ):
         assert col in layer.columns
-    hot = layer[layer["hotspot_class"].str.startswith("hot")]
+    hot = layer[layer["hot"].to_numpy(bool)]
     assert len(hot) > 0
+    assert hot["hotspot_class"].str.startswith("hot").all()
     assert set(hot["name"]) == {"Tillery Park"}
     assert set(hot["ward_code"]) == {"W01"}
-    assert layer.loc[~layer["hotspot_class"].str.startswith("hot"), "name"].isna().all()
+    # Names belong to hot cells (membership at alpha) only.
+    assert layer.loc[~layer["hot"].to_numpy(bool), "name"].isna().all()
     assert layer.attrs["params"]["method"] == "gistar"
     assert layer.attrs["params"]["area"] == "district"
 
@@ -95,25 +119,37 @@ def test_gistar_layer_has_area_codes_and_names_the_cluster_after_the_place(
 def test_area_option_limits_the_grid_and_names_what_exists(hot_world: Path) -> None:
     ws = load_workspace(hot_world)
     town = resolve_area(ws, "town:southtown")  # names match case-insensitively
-    assert town["code"].tolist() == ["T1"]
-    layer = build_hotspots(ws, method="count", area="town:T1", cell=100.0)
+    assert town is not None
+    assert town.codes == ("T1",)
+    assert town.names == ("Southtown",)
+    layer = _layer(ws, "count", area="town:T1")
     assert layer.geometry.union_all().area == pytest.approx(
-        town.geometry.area.sum(), rel=1e-6
+        town.geometry.area, rel=1e-6
     )
+    assert layer.attrs["params"]["area"] == "town:Southtown"
+    # The area restricts the counts too: only incidents inside Southtown.
+    from geo.ingest.store import open_store
+
+    store = open_store(ws)
+    inside = store.geometry.apply(town.geometry.covers)
+    assert layer["n"].sum() == int(inside.sum()) < len(store)
     with pytest.raises(
-        GeoInputError, match=r"no town called 'Nowhere'; towns: Southtown, Northtown"
+        GeoInputError,
+        match=r"`area` was 'town:Nowhere': no town called 'Nowhere'\..* "
+        r"Towns: Southtown, Northtown\.",
     ):
         resolve_area(ws, "town:Nowhere")
     with pytest.raises(
         GeoInputError,
-        match=r"write LAYER:NAME, e\.g\. town:Wisbech; layers: ward, town",
+        match=r"write LAYER:NAME, e\.g\. town:Wisbech or place:Tillery Park; "
+        r"layers: ward, town, place",
     ):
         resolve_area(ws, "parish:X")
 
 
 def test_harm_weights_the_counts(hot_world: Path) -> None:
     ws = load_workspace(hot_world)
-    layer = build_hotspots(ws, method="count", harm=True, cell=100.0)
+    layer = _layer(ws, "count", harm=True)
     asb_weight = (
         pd.read_csv(REPO / "data" / "harm_weights_example.csv")
         .set_index("category")
@@ -125,9 +161,10 @@ def test_harm_weights_the_counts(hot_world: Path) -> None:
 
 def test_accuracy_of_last_quarters_hotspots(hot_world: Path) -> None:
     ws = load_workspace(hot_world)
-    layer = build_hotspots(ws, method="gistar", period="2024-01:2024-02", cell=100.0)
-    result = hotspot_accuracy(ws, layer, next_period="2024-03")
-    hot = layer["hotspot_class"].str.startswith("hot").to_numpy()
+    layer = _layer(ws, period="2024-01:2024-02")
+    result = hotspot_accuracy(ws, layer, resolve_selection(ws, period="2024-03"))
+    hot = layer["hot"].to_numpy(bool)
+    assert hot.any()
     # independent: count March incidents inside the hot cells' polygons
     from geo.ingest.store import open_store
 
@@ -144,8 +181,8 @@ def test_exports_carry_the_parameters(
     hot_world: Path, tmp_path: Path, suffix: str
 ) -> None:
     ws = load_workspace(hot_world)
-    layer = build_hotspots(ws, method="gistar", cell=100.0)
-    out = write_hotspots(layer, tmp_path / f"hot{suffix}")
+    layer = _layer(ws)
+    out = write_layer(layer, tmp_path / f"hot{suffix}")
     if suffix == ".geojson":
         doc = json.loads(out.read_text("utf-8"))
         assert doc["hotspot_atlas"]["params"]["cell_size_m"] == 100.0
@@ -166,7 +203,7 @@ def test_exports_carry_the_parameters(
             == "square"
         )
     with pytest.raises(GeoInputError, match=r"write \.geojson, \.gpkg or \.csv"):
-        write_hotspots(layer, tmp_path / "hot.shp")
+        write_layer(layer, tmp_path / "hot.shp")
 
 
 def test_cli_hotspots_prints_parameters_and_named_clusters(
@@ -177,6 +214,8 @@ def test_cli_hotspots_prints_parameters_and_named_clusters(
         [
             "hotspots",
             str(hot_world),
+            "--period",
+            "2024-01:2024-02",
             "--cell",
             "100",
             "--accuracy",
@@ -196,21 +235,91 @@ def test_cli_hotspots_prints_parameters_and_named_clusters(
         "--method was 'heat'; allowed: count, kde, gistar, change, emerging"
         in bad.output
     )
-    bad = CliRunner().invoke(app, ["hotspots", str(hot_world), "--method", "change"])
-    assert "needs --compare" in bad.output
+    # change compares with the selection's comparison period: by default the
+    # period before (no data a year earlier), which here has no data.
+    bad = CliRunner().invoke(
+        app, ["hotspots", str(hot_world), "--method", "change"], env={"COLUMNS": "200"}
+    )
+    assert bad.exit_code == 2
+    assert "No data at all for 2023-10:2023-12" in bad.output
+    assert "unknown, not zero" in bad.output
 
 
 def test_no_hot_cells_and_no_incidents_are_handled(hot_world: Path) -> None:
     ws = load_workspace(hot_world)
-    calm = build_hotspots(
-        ws, method="gistar", cell=1000.0
-    )  # 9 big cells: too coarse for a hotspot
-    assert (
-        calm["name"].isna().all() or calm["hotspot_class"].str.startswith("hot").any()
-    )
-    with pytest.raises(GeoInputError, match=r"No incidents for 2020"):
-        build_hotspots(ws, method="gistar", period="2020")
-    with pytest.raises(GeoInputError, match=r"must end before --period"):
-        build_hotspots(
-            ws, method="change", period="2024-02:2024-03", compare="2024-01:2024-02"
+    calm = _layer(ws, cell=1000.0)  # 9 big cells: too coarse for a hotspot
+    assert calm["name"].isna().all() or calm["hot"].any()
+    assert calm.loc[~calm["hot"].to_numpy(bool), "name"].isna().all()
+    with pytest.raises(
+        GeoInputError,
+        match=r"`period` 2020: no data for all categories in any source, "
+        r"so there are no hotspots to make",
+    ):
+        _layer(ws, period="2020")
+    # Covered months (police.uk records every police.uk category) but none of them.
+    with pytest.raises(
+        GeoInputError,
+        match=r"No incidents for 2024-01 of Burglary in Testshire; check `period`",
+    ):
+        _layer(ws, period="2024-01", categories=["Burglary"])
+    with pytest.raises(
+        GeoInputError,
+        match=r"`compare` \(2024-01:2024-02\) must end before `period` "
+        r"\(2024-02:2024-03\) starts",
+    ):
+        _layer(ws, "change", period="2024-02:2024-03", compare="2024-01:2024-02")
+
+
+WARDENS_SOURCE = """
+[[sources]]
+name = "Wardens"
+format = "table"
+paths = ["wardens.csv"]
+date = { column = "Date", format = "%Y-%m-%d" }
+easting = { column = "E" }
+northing = { column = "N" }
+category = { column = "Incident" }
+"""
+
+
+def test_layers_count_only_months_every_relevant_source_covers(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    rng = np.random.default_rng(5)
+    rows = [
+        police_row(x, y, month=month, category="Anti-social behaviour")
+        for month in ("2024-01", "2024-02", "2024-03")
+        for x, y in zip(
+            rng.uniform(X0, X0 + 3000, 30), rng.uniform(Y0, Y0 + 3000, 30), strict=True
         )
+    ]
+    write_police_csv(tmp_path / "police" / "2024-q1-street.csv", rows)
+    # The wardens' log stops after February: March is a gap, not a month of zero.
+    logged = [
+        [f"2024-0{m}-{d:02d}", f"{x:.0f}", f"{y:.0f}", "Street drinking"]
+        for m in (1, 2)
+        for d, x, y in zip(
+            range(1, 21),
+            rng.uniform(X0, X0 + 3000, 20),
+            rng.uniform(Y0, Y0 + 3000, 20),
+            strict=True,
+        )
+    ]
+    write_csv(tmp_path / "wardens.csv", ["Date", "E", "N", "Incident"], logged)
+    path = world(POLICE_SOURCE + WARDENS_SOURCE)
+    ws = load_workspace(path)
+    ingest(ws)
+    both = _layer(ws, "count", cell=500.0, period="2024-01:2024-03")
+    assert both["n"].sum() == 30 * 2 + 20 * 2  # January and February only
+    assert any(
+        m.startswith("Wardens: no data for 2024-03") for m in both.attrs["messages"]
+    )
+    police = _layer(
+        ws,
+        "count",
+        cell=500.0,
+        period="2024-01:2024-03",
+        categories=["Anti-social behaviour"],
+    )
+    assert police["n"].sum() == 30 * 3  # police.uk alone covers all three months
+    assert not any(m.startswith("Wardens") for m in police.attrs["messages"])

@@ -2,7 +2,9 @@
 
 References: esda ``G_Local`` (with weights built here from the cell centres by
 libpysal ``DistanceBand``), ``esda.fdr``, a hand-worked Benjamini-Hochberg case,
-direct point-by-cell kernel evaluation, MASS ``bandwidth.nrd`` worked by hand.
+direct point-by-cell kernel evaluation, MASS ``bandwidth.nrd`` and Esri's Kernel
+Density radius worked by hand, Getis-Ord's analytic moments and Monte Carlo draws
+for the exact permutation test.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ from shapely.geometry import Polygon, box
 
 from geo.errors import GeoInputError
 from geo.hotspots.density import (
+    _subset_sum_counts,
+    choose_bandwidth,
     count_cells,
+    exact_permutation_p,
     gistar,
     kde,
     kde_binning_tolerance,
     nrd_bandwidth,
     quartic,
+    silverman_bandwidth,
     stacking_warning,
 )
 from geo.hotspots.grid import MIN_CELL_SIZE, HotspotGrid, choose_cell_size, make_grid
@@ -40,12 +46,17 @@ def _grid(
     return make_grid(area=box(X0, Y0, X0 + w, Y0 + h), cell_size=cell, grid=kind)  # type: ignore[arg-type]
 
 
-def _esda_z(y: np.ndarray, grid: HotspotGrid) -> np.ndarray:
-    """esda Gi* with binary distance-band weights built from the cell centres."""
+def _band_weights(grid: HotspotGrid) -> DistanceBand:
+    """Binary libpysal weights of the Gi* neighbourhood, from the cell centres (no self)."""
     pts = np.column_stack([grid.cells["x"], grid.cells["y"]])
     # queen block: centres within cell·√2; hex neighbours: within cell (next ring is √3·cell)
     thr = grid.cell_size * (math.sqrt(2.0) if grid.kind == "square" else 1.0) * 1.01
-    w = DistanceBand(pts, threshold=thr, binary=True, silence_warnings=True)
+    return DistanceBand(pts, threshold=thr, binary=True, silence_warnings=True)
+
+
+def _esda_z(y: np.ndarray, grid: HotspotGrid) -> np.ndarray:
+    """esda Gi* with binary distance-band weights built from the cell centres."""
+    w = _band_weights(grid)
     assert (
         w.sparse.diagonal() == 0
     ).all()  # esda adds self-weight 1 for star=True, transform B
@@ -167,24 +178,58 @@ def test_kde_binned_matches_direct_within_tolerance(kind: str) -> None:
     assert err > 0  # binning does move points; the comparison is not vacuous
 
 
-def test_bandwidth_uses_both_axes() -> None:
+def _mass_nrd(v: np.ndarray) -> float:
+    """MASS::bandwidth.nrd, worked independently."""
+    q = np.percentile(v, [25, 75])
+    return float(
+        4 * 1.06 * min(np.std(v, ddof=1), (q[1] - q[0]) / 1.34) * len(v) ** -0.2
+    )
+
+
+def test_nrd_bandwidth_uses_both_axes() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(X0 + 5000, 1000, 500)
+    y = rng.normal(Y0 + 5000, 250, 500)
+    g = _grid("square", cell=100, w=10_000, h=10_000)
+    _, params = kde(x, y, g, rule="nrd")
+    assert params.bandwidth_x == pytest.approx(_mass_nrd(x))
+    assert params.bandwidth_y == pytest.approx(_mass_nrd(y))
+    assert params.bandwidth == pytest.approx((_mass_nrd(x) + _mass_nrd(y)) / 2)
+    assert params.bandwidth < 0.75 * params.bandwidth_x  # not x only
+    assert nrd_bandwidth(x) == pytest.approx(_mass_nrd(x))
+    assert any("MASS bandwidth.nrd" in m for m in params.messages)
+
+
+def _esri_radius(x: np.ndarray, y: np.ndarray) -> float:
+    """Esri's "How Kernel Density works" search radius, worked independently."""
+    mx, my = x.mean(), y.mean()
+    sd = math.sqrt(np.sum((x - mx) ** 2) / len(x) + np.sum((y - my) ** 2) / len(y))
+    dm = float(np.median(np.sqrt((x - mx) ** 2 + (y - my) ** 2)))
+    return 0.9 * min(sd, math.sqrt(1 / math.log(2)) * dm) * len(x) ** -0.2
+
+
+def test_default_bandwidth_is_esris_rule() -> None:
+    # Deliberate change: the automatic bandwidth is Esri's (silverman), not MASS nrd.
     rng = np.random.default_rng(2)
     x = rng.normal(X0 + 5000, 1000, 500)
     y = rng.normal(Y0 + 5000, 250, 500)
     g = _grid("square", cell=100, w=10_000, h=10_000)
     _, params = kde(x, y, g)
-
-    def mass_nrd(v: np.ndarray) -> float:  # MASS::bandwidth.nrd, worked independently
-        q = np.percentile(v, [25, 75])
-        return float(
-            4 * 1.06 * min(np.std(v, ddof=1), (q[1] - q[0]) / 1.34) * len(v) ** -0.2
-        )
-
-    assert params.bandwidth_x == pytest.approx(mass_nrd(x))
-    assert params.bandwidth_y == pytest.approx(mass_nrd(y))
-    assert params.bandwidth == pytest.approx((mass_nrd(x) + mass_nrd(y)) / 2)
-    assert params.bandwidth < 0.75 * params.bandwidth_x  # not x only
-    assert nrd_bandwidth(x) == pytest.approx(mass_nrd(x))
+    assert params.bandwidth == pytest.approx(_esri_radius(x, y))
+    assert silverman_bandwidth(x, y) == pytest.approx(_esri_radius(x, y))
+    assert math.isnan(params.bandwidth_x)
+    assert math.isnan(params.bandwidth_y)
+    assert any("Esri's Kernel Density rule" in m for m in params.messages)
+    # Two distant towns: the rules differ (MASS's x4 per-axis rule is far wider).
+    tx = np.concatenate([rng.normal(X0, 300, 300), rng.normal(X0 + 20_000, 300, 300)])
+    ty = np.concatenate([rng.normal(Y0, 300, 300), rng.normal(Y0, 300, 300)])
+    assert choose_bandwidth(tx, ty)[0] == pytest.approx(_esri_radius(tx, ty))
+    assert choose_bandwidth(tx, ty, rule="nrd")[0] == pytest.approx(
+        (_mass_nrd(tx) + _mass_nrd(ty)) / 2
+    )
+    assert choose_bandwidth(tx, ty)[0] < choose_bandwidth(tx, ty, rule="nrd")[0]
+    with pytest.raises(GeoInputError, match=r"`bandwidth_rule` was 'scott'"):
+        choose_bandwidth(tx, ty, rule="scott")
 
 
 def test_small_bandwidth_raised_to_cell_size_with_message() -> None:
@@ -284,15 +329,34 @@ def test_permutations_seeded_and_planted_hotspot() -> None:
         (np.abs(g.cells["row"] - r0) <= 1) & (np.abs(g.cells["col"] - c0) <= 1)
     ).to_numpy()
     y[near] += 20
-    a = gistar(y, g, permutations=199, seed=42)
-    b = gistar(y, g, permutations=199, seed=42)
-    c = gistar(y, g, permutations=199, seed=43)
+    # The array-level default inference is "normal": ask for permutations by name.
+    perm = {"permutations": 199, "inference": "permutation"}
+    a = gistar(y, g, seed=42, **perm)  # type: ignore[arg-type]
+    b = gistar(y, g, seed=42, **perm)  # type: ignore[arg-type]
+    c = gistar(y, g, seed=43, **perm)  # type: ignore[arg-type]
+    assert a.inference == "permutation"
     assert np.array_equal(a.p_sim, b.p_sim)
     assert not np.array_equal(a.p_sim, c.p_sim)
     assert ((a.p_sim > 0) & (a.p_sim <= 1)).all()
     assert a.p_sim[centre] <= 0.02
     assert np.median(a.p_sim[~near]) > 0.2
     assert np.isnan(gistar(y, g).p_sim).all()
+    # Permutations decide significance: p_adj is BH over p_sim.
+    from geo.analysis.stats import benjamini_hochberg
+
+    np.testing.assert_allclose(a.p_adj, benjamini_hochberg(a.p_sim))
+
+
+def test_permutations_asked_for_give_p_sim_with_the_default_inference() -> None:
+    """gistar documents ``permutations`` as "for ``p_sim`` (0: none)" and ``p_sim``
+    as "NaN without permutations": asking for 199 under the default (normal)
+    inference must still give them (normal p-values decide), not drop them silently.
+    """
+    g = _grid("square", w=1500, h=1500)
+    y = np.random.default_rng(9).poisson(2, len(g.cells)).astype(float)
+    res = gistar(y, g, permutations=199, seed=42)
+    assert res.inference == "normal"
+    assert np.isfinite(res.p_sim).all()
 
 
 def test_gistar_messages_and_input_checks() -> None:
@@ -396,3 +460,114 @@ def test_binning_tolerance_is_nearly_attained() -> None:
     direct = quartic(np.hypot(cx + 90 - px, cy + 90 - py), 200)[()] * 1e6
     err = abs(values[at] - direct)
     assert 0.95 * params.tolerance <= err <= params.tolerance
+
+
+# --------------------------------------------------------------------------- exact permutation test
+
+
+def _sums_and_card(y: np.ndarray, grid: HotspotGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbourhood sums and sizes (self included) from libpysal weights, not from geo."""
+    w = _band_weights(grid)
+    a = w.sparse.toarray()
+    return y + a @ y, 1 + a.sum(axis=1).astype(np.int64)
+
+
+def _poisson_grid(seed: int, mean: float) -> tuple[HotspotGrid, np.ndarray]:
+    g = _grid("square", w=1000, h=1000)  # 10 x 10 cells: w = 4, 6 and 9
+    y = np.random.default_rng(seed).poisson(mean, len(g.cells)).astype(float)
+    return g, y
+
+
+def test_exact_total_randomisation_has_getis_ords_moments() -> None:
+    _, y = _poisson_grid(21, 0.8)
+    m = len(y)
+    ybar = y.mean()
+    s2 = (y * y).mean() - ybar**2  # Getis-Ord's s² (divided by m)
+    g = _subset_sum_counts(y.astype(np.int64), 9)
+    for w in range(1, 10):
+        counts = g[w]
+        assert counts.sum() == pytest.approx(math.comb(m, w))  # every w-subset once
+        pmf = counts / counts.sum()
+        s = np.arange(len(pmf))
+        mean = float((s * pmf).sum())
+        var = float(((s - mean) ** 2 * pmf).sum())
+        assert mean == pytest.approx(w * ybar, rel=1e-9)
+        assert var == pytest.approx(w * (m - w) / (m - 1) * s2, rel=1e-9)
+
+
+def test_exact_total_randomisation_matches_monte_carlo_subsets() -> None:
+    g, y = _poisson_grid(22, 0.6)
+    y[[44, 45, 54, 55]] += [3, 2, 4, 2]  # a small bump so some p-values are small
+    sums, card = _sums_and_card(y, g)
+    p_exact = exact_permutation_p(y, sums, card)
+    m, draws = len(y), 20_000
+    rng = np.random.default_rng(23)
+    order = rng.random((draws, m)).argsort(axis=1)  # random arrangements
+    p_mc = np.empty(m)
+    for w in np.unique(card):
+        ref = y[order[:, :w]].sum(axis=1)  # a random w-subset of the values
+        rows = np.flatnonzero(card == w)
+        up = (ref[None, :] >= sums[rows, None]).mean(axis=1)
+        low = (ref[None, :] <= sums[rows, None]).mean(axis=1)
+        p_mc[rows] = np.minimum(1.0, 2 * np.minimum(up, low))
+    tail = np.clip(p_exact / 2, 1e-4, 0.5)
+    se = 2 * np.sqrt(tail * (1 - tail) / draws)
+    assert (np.abs(p_mc - p_exact) <= 4 * se + 1e-3).all()
+    assert p_exact.min() < 0.01  # the bump is tested, not only p = 1 cells
+
+
+def test_exact_conditional_matches_esda_permutations() -> None:
+    g, y = _poisson_grid(24, 0.8)
+    y[[44, 45, 54, 55]] += [3, 2, 4, 1]
+    sums, card = _sums_and_card(y, g)
+    p_exact = exact_permutation_p(y, sums, card, conditional=True)
+    perms = 9_999
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lg = esda.G_Local(
+            y,
+            _band_weights(g),
+            star=True,
+            transform="B",
+            permutations=perms,
+            seed=25,
+        )
+    # esda's p_sim is one-sided (folded to the nearer tail): compare our
+    # one-sided upper tail, half the two-sided p, for cells above expectation.
+    above = (sums > card * y.mean()) & (p_exact < 0.8)
+    assert above.sum() >= 10
+    ours = p_exact[above] / 2
+    se = np.sqrt(ours * (1 - ours) / perms)
+    np.testing.assert_array_less(
+        np.abs(np.asarray(lg.p_sim)[above] - ours), 4 * se + 2 / (perms + 1)
+    )
+    assert ours.min() < 0.05  # the bump is tested, not only middling cells
+
+
+def test_a_lone_busy_cell_is_hot_only_under_total_randomisation() -> None:
+    """Conditional (esda's) null keeps the cell's own value: a lone cell is never a hotspot.
+
+    Under total randomisation its neighbourhood sum can be no larger than when
+    the busy cell falls in a random w-subset, which happens with probability
+    w/m: the two-sided p is 2 w/m however many incidents it holds.
+    """
+    g = _grid("square", w=3000, h=3000)  # 30 x 30 = 900 cells
+    m = len(g.cells)
+    y = np.zeros(m)
+    lone = g.positions([X0 + 1550], [Y0 + 1550])[0]
+    y[lone] = 60
+    sums, card = _sums_and_card(y, g)
+    touched = sums > 0  # the busy cell and its 8 neighbours
+    assert touched.sum() == 9
+    total = exact_permutation_p(y, sums, card)
+    np.testing.assert_allclose(total[touched], 2 * card[touched] / m)
+    assert total[lone] == pytest.approx(2 * 9 / 900)
+    assert (total[~touched] == 1.0).all()
+    conditional = exact_permutation_p(y, sums, card, conditional=True)
+    assert conditional[lone] == 1.0
+    # The normal approximation calls it overwhelming (z ≈ 10).
+    res = gistar(y, g)
+    assert res.z[lone] > 9
+    assert res.p[lone] < 1e-20
+    exact = gistar(y, g, inference="exact")
+    np.testing.assert_allclose(exact.p_sim, total)

@@ -53,8 +53,19 @@ FAMILY = [
     (hotspot_kde, {}, ["cell_id", "n", "kde", "geometry"]),
     (
         hotspot_gistar,
-        {},
-        ["cell_id", "n", "gi_z", "gi_p", "gi_p_adj", "hotspot_class", "geometry"],
+        # Fixed columns under the normal approximation; "auto" adds gi_p_sim on
+        # sparse grids (test_gistar_inference_auto_is_exact_on_sparse_grids).
+        {"params": HotspotParams(inference="normal")},
+        [
+            "cell_id",
+            "n",
+            "gi_z",
+            "gi_p",
+            "gi_p_adj",
+            "hotspot_class",
+            "hot",
+            "geometry",
+        ],
     ),
     (
         hotspot_change,
@@ -76,7 +87,7 @@ FAMILY = [
     (
         hotspot_emerging,
         {"period": parse_period("2024")},
-        ["cell_id", "n", "emerging_class", "chainey_class", "geometry"],
+        ["cell_id", "n", "emerging_class", "chainey_class", "hot", "geometry"],
     ),
 ]
 
@@ -121,13 +132,63 @@ def test_automatic_cell_size_is_reported_and_never_zero_for_a_small_town() -> No
 
 def test_gistar_finds_the_planted_hotspot() -> None:
     out = hotspot_gistar(_incidents(), cell_size=100.0, area=AREA)
-    hot = out[out["hotspot_class"].str.startswith("hot")]
+    hot = out[out["hot"].to_numpy(bool)]
     assert len(hot) > 0
     centres = hot.geometry.centroid
     d = np.hypot(centres.x - HOT[0], centres.y - HOT[1])
     assert d.min() < 100
     top = out.loc[out["gi_z"].idxmax()].geometry.centroid
     assert np.hypot(top.x - HOT[0], top.y - HOT[1]) < 150
+
+
+def test_hot_is_membership_at_alpha_not_the_90_percent_class() -> None:
+    params = HotspotParams(inference="normal")
+    # 150 m cells: this layout has a "hot 90%" cell.
+    out = hotspot_gistar(_incidents(), cell_size=150.0, area=AREA, params=params)
+    want = (out["gi_p_adj"] <= 0.05) & (out["gi_z"] > 0)
+    assert out["hot"].tolist() == want.tolist()
+    assert out.loc[out["hot"], "hotspot_class"].isin(["hot 99%", "hot 95%"]).all()
+    # A "hot 90%" cell is not a hotspot at alpha 0.05, but is at alpha 0.10.
+    ninety = (out["hotspot_class"] == "hot 90%").to_numpy()
+    assert ninety.any()
+    assert not out["hot"].to_numpy()[ninety].any()
+    loose = hotspot_gistar(
+        _incidents(),
+        cell_size=150.0,
+        area=AREA,
+        params=HotspotParams(alpha=0.10, inference="normal"),
+    )
+    assert loose["hot"].to_numpy()[ninety].all()
+    assert any(
+        "hotspot membership uses alpha = 0.05" in m for m in out.attrs["messages"]
+    )
+
+
+def test_gistar_inference_auto_is_exact_on_sparse_grids() -> None:
+    sparse = _incidents().iloc[::4]  # 125 incidents in 400 cells
+    out = hotspot_gistar(sparse, cell_size=100.0, area=AREA)
+    assert out.attrs["params"]["inference"] == "exact"
+    assert "gi_p_sim" in out.columns
+    assert any("exact permutation distribution" in m for m in out.attrs["messages"])
+    from geo.analysis.stats import benjamini_hochberg
+
+    np.testing.assert_allclose(out["gi_p_adj"], benjamini_hochberg(out["gi_p_sim"]))
+    normal = hotspot_gistar(
+        sparse,
+        cell_size=100.0,
+        area=AREA,
+        params=HotspotParams(inference="normal"),
+    )
+    assert normal.attrs["params"]["inference"] == "normal"
+    assert "gi_p_sim" not in normal.columns
+    np.testing.assert_allclose(out["gi_z"], normal["gi_z"])
+    assert any(
+        "normal approximation of Gi* (analytic z)" in m
+        for m in normal.attrs["messages"]
+    )
+    # Dense enough (500 incidents in 400 cells): auto keeps the normal approximation.
+    dense = hotspot_gistar(_incidents(), cell_size=100.0, area=AREA)
+    assert dense.attrs["params"]["inference"] == "normal"
 
 
 def test_gistar_permutations_are_reproducible_with_a_seed() -> None:
@@ -138,7 +199,10 @@ def test_gistar_permutations_are_reproducible_with_a_seed() -> None:
     assert a.attrs["params"]["seed"] == 7
 
 
-def test_kde_bandwidth_comes_from_incidents_in_the_area() -> None:
+@pytest.mark.parametrize("rule", ["silverman", "nrd"])
+def test_kde_bandwidth_comes_from_incidents_in_the_area(rule: str) -> None:
+    from geo.hotspots.density import choose_bandwidth
+
     incidents = _incidents()
     far = gpd.GeoDataFrame(
         {"month": ["2024-01"] * 50, "category": "x", "harm": 1.0},
@@ -148,12 +212,21 @@ def test_kde_bandwidth_comes_from_incidents_in_the_area() -> None:
         crs="EPSG:27700",
     )
     both = pd.concat([incidents, far], ignore_index=True)
-    with_far = hotspot_kde(both, cell_size=100.0, area=AREA)
-    without = hotspot_kde(incidents, cell_size=100.0, area=AREA)
+    with_far = hotspot_kde(both, cell_size=100.0, area=AREA, bandwidth_rule=rule)
+    without = hotspot_kde(incidents, cell_size=100.0, area=AREA, bandwidth_rule=rule)
     assert with_far.attrs["params"]["bandwidth_m"] == pytest.approx(
         without.attrs["params"]["bandwidth_m"]
     )
     assert with_far.attrs["params"]["bandwidth_m"] < 2000
+    assert with_far.attrs["params"]["bandwidth_rule"] == rule
+    inside = (
+        incidents.within(AREA.iloc[0]) | incidents.touches(AREA.iloc[0])
+    ).to_numpy()
+    x = incidents.geometry.x.to_numpy()[inside]
+    y = incidents.geometry.y.to_numpy()[inside]
+    want, _ = choose_bandwidth(x, y, rule=rule)
+    assert with_far.attrs["params"]["bandwidth_m"] == pytest.approx(want)
+    assert any("in the area" in m for m in with_far.attrs["messages"])
 
 
 def test_change_sees_the_new_hotspot() -> None:
@@ -268,6 +341,15 @@ def test_change_exposure_counts_months_with_data_only() -> None:
     assert out.attrs["params"]["before"] == "2024-01:2024-09"
 
 
+def test_emerging_hot_is_esris_hot_spot_classes() -> None:
+    out = hotspot_emerging(
+        _incidents(), cell_size=200.0, area=AREA, period=parse_period("2024")
+    )
+    want = out["emerging_class"].str.endswith("hot spot")
+    assert out["hot"].tolist() == want.tolist()
+    assert out["hot"].any()
+
+
 def test_emerging_leaves_months_without_data_out() -> None:
     covered = [f"2024-{m:02d}" for m in range(1, 13) if m != 6]
     out = hotspot_emerging(
@@ -289,10 +371,13 @@ def test_permutations_decide_the_classes() -> None:
         area=AREA,
         params=HotspotParams(permutations=9, seed=1),
     )
-    # with 9 permutations no pseudo p-value can go below 0.1: nothing is 99% or 95%
-    assert (
-        not few["hotspot_class"]
-        .isin(["hot 99%", "hot 95%", "cold 99%", "cold 95%"])
-        .any()
+    # With 9 permutations no two-sided pseudo p-value can go below 2/10 = 0.2:
+    # nothing is significant, not even at 90%.
+    assert (few["hotspot_class"] == "not significant").all()
+    assert not few["hot"].any()
+    assert few["gi_p_sim"].min() >= 0.2
+    assert any(
+        "9 Monte Carlo conditional permutations (seed 1) decide significance" in m
+        and "smallest p-value they can give is 0.2" in m
+        for m in few.attrs["messages"]
     )
-    assert any("classes use the" in m for m in few.attrs["messages"])

@@ -24,13 +24,14 @@ from geo.action.plan import (
     busiest_windows,
     make_plan,
     plan_csv,
-    plan_html,
-    week_hours,
     window_label,
 )
+from geo.action.plan_page import plan_html
+from geo.analysis.profile import week_hours
 from geo.cli import app
 from geo.errors import GeoInputError
 from geo.hotspots.build import (
+    HotspotOptions,
     build_hotspots,
     hot_cluster_table,
     previous_hotspot_accuracy,
@@ -38,6 +39,7 @@ from geo.hotspots.build import (
 from geo.ingest.pipeline import ingest
 from geo.ingest.store import open_store
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.selection import resolve_selection
 from tests.conftest import (
     POLICE_SOURCE,
     X0,
@@ -117,11 +119,21 @@ def plan_world(tmp_path: Path, world: Callable[..., Path]) -> Path:
     return path
 
 
-def _plan(path: Path, **kwargs: object) -> tuple[Workspace, PatrolPlan]:
+def _plan(
+    path: Path,
+    *,
+    period: str = "2024-03:2024-04",
+    compare: str | None = None,
+    categories: list[str] | None = None,
+    **kwargs: object,
+) -> tuple[Workspace, PatrolPlan]:
     ws = load_workspace(path)
-    options: dict[str, object] = {"period": "2024-03:2024-04", "cell": 100.0}
+    selection = resolve_selection(
+        ws, period=period, compare=compare, categories=categories
+    )
+    options: dict[str, object] = {"cell": 100.0}
     options.update(kwargs)
-    return ws, make_plan(ws, **options)  # type: ignore[arg-type]
+    return ws, make_plan(ws, selection, **options)  # type: ignore[arg-type]
 
 
 def _row_at(plan: PatrolPlan, x: float, y: float) -> int:
@@ -174,26 +186,58 @@ def test_plan_names_the_friday_night_window_of_the_hot_place(plan_world: Path) -
 def test_plan_counts_trend_and_forecast_match_the_hotspot_engine(
     plan_world: Path,
 ) -> None:
-    ws, plan = _plan(plan_world, top=3)
-    layer = build_hotspots(ws, period="2024-03:2024-04", cell=100.0)
+    # The police.uk categories: police.uk covers Jan-Apr (the CCTV log starts in
+    # March). No data a year before: the comparison is the period before.
+    police = ["Drugs", "Public order"]
+    ws, plan = _plan(plan_world, top=3, categories=police)
+    selection = resolve_selection(ws, period="2024-03:2024-04", categories=police)
+    layer = build_hotspots(ws, selection, options=HotspotOptions(cell=100.0))
     clusters = hot_cluster_table(layer).set_index("name")
     assert 1 <= len(plan.table) <= 3
     assert plan.table["rank"].tolist() == list(range(1, len(plan.table) + 1))
     assert plan.table["incidents"].is_monotonic_decreasing
+    before = open_store(ws, period=("2024-01", "2024-02"), categories=police)
+    after = open_store(ws, period=("2024-03", "2024-04"), categories=police)
     for rec in plan.table.itertuples():
         assert rec.incidents == clusters.loc[rec.name, "incidents"]
         cells = shapely.from_wkt(plan.shapes[rec.Index])
-        before = open_store(ws, period=("2024-01", "2024-02")).geometry
-        assert rec.before == int(before.apply(cells.covers).sum())
+        assert rec.incidents == int(after.geometry.apply(cells.covers).sum())
+        assert rec.before == int(before.geometry.apply(cells.covers).sum())
+        assert rec.change.endswith(
+            f"({rec.before} \N{RIGHTWARDS ARROW} {rec.incidents})"
+        )
+        assert rec.trend in (
+            "significant rise",
+            "significant fall",
+            "no significant change",
+        )
     assert plan.before_period == "2024-01:2024-02"
+    assert plan.categories == ("Drugs", "Public order")
     # Tillery Park (ward W01 = "Ward 01", town Southtown) is in the plan.
     j = _row_at(plan, *place_xy(1, 0))
     assert plan.table.iloc[j]["ward"] == "Ward 01"
     assert plan.table.iloc[j]["town"] == "Southtown"
-    want = previous_hotspot_accuracy(ws, layer)
+    want = previous_hotspot_accuracy(ws, layer, selection)
     assert plan.forecast == want
     assert f"{want.hit_rate:.0%}" in plan.forecast_text
     assert f"PAI {want.pai:.1f}" in plan.forecast_text
+    assert plan.summary_text.startswith("Testshire: ")
+    assert "against 2024-01:2024-02" in plan.summary_text
+
+
+def test_plan_change_is_unknown_when_a_source_lacks_the_comparison_period(
+    plan_world: Path,
+) -> None:
+    # Every category: the CCTV log has no data for Jan-Feb, so those months are
+    # not covered and the change is unknown, not a rise from zero.
+    _, plan = _plan(plan_world)
+    assert plan.before_period == "2024-01:2024-02"
+    assert len(plan.table) > 0
+    assert plan.table["before"].isna().all()
+    assert set(plan.table["trend"]) == {"no data in one period"}
+    assert set(plan.table["change"]) == {"unknown (no data in one period)"}
+    assert plan.forecast is None
+    assert plan.forecast_text.startswith("Forecast check not possible")
 
 
 def test_plan_visits_sum_and_are_proportional(plan_world: Path) -> None:
@@ -321,9 +365,22 @@ def test_plan_html_escapes_user_text_and_is_self_contained(plan_world: Path) -> 
 
 
 def test_plan_csv_round_trips(plan_world: Path) -> None:
-    _, plan = _plan(plan_world)
-    back = pd.read_csv(io.StringIO(plan_csv(plan)), keep_default_na=False)
-    pd.testing.assert_frame_equal(back, plan.table, check_dtype=False)
+    for categories in (None, ["Drugs", "Public order"]):
+        _, plan = _plan(plan_world, categories=categories)
+        text = plan_csv(plan)
+        back = pd.read_csv(
+            io.StringIO(text),
+            keep_default_na=False,
+            na_values={"before": [""]},  # unknown, not zero: an empty field
+        )
+        back["before"] = back["before"].astype("Int64")
+        # Text starting like a formula ("+50% (4 → 6)", "-2% ...") is quoted with
+        # a leading ' so a spreadsheet shows it as text (geo.export.safe_text).
+        signed = plan.table["change"].str.match(r"[+-]")
+        assert back.loc[signed, "change"].str.startswith("'").all()
+        back["change"] = back["change"].str.removeprefix("'")
+        pd.testing.assert_frame_equal(back, plan.table, check_dtype=False)
+    assert signed.any()  # the police.uk plan has a signed change: the quote is tested
 
 
 def test_cli_writes_the_plan(plan_world: Path, tmp_path: Path) -> None:
@@ -352,12 +409,15 @@ def test_cli_writes_the_plan(plan_world: Path, tmp_path: Path) -> None:
 
 def test_bad_options_are_refused(plan_world: Path) -> None:
     ws = load_workspace(plan_world)
+    selection = resolve_selection(ws, period="2024-03:2024-04")
     with pytest.raises(GeoInputError, match="--top"):
-        make_plan(ws, top=0)
+        make_plan(ws, selection, top=0)
     with pytest.raises(GeoInputError, match="weight"):
-        make_plan(ws, weight="risk")  # type: ignore[arg-type]
+        make_plan(ws, selection, weight="risk")  # type: ignore[arg-type]
     with pytest.raises(GeoInputError, match="No harm table"):
-        make_plan(ws, weight="harm")
+        make_plan(ws, selection, weight="harm")
+    with pytest.raises(GeoInputError, match="window_hours"):
+        make_plan(ws, selection, window_hours=25)
 
 
 def test_harm_plan_weights_places_and_visits_by_the_harm_table(
@@ -432,13 +492,16 @@ def test_printed_plan_fits_on_one_a4_page(plan_world: Path, tmp_path: Path) -> N
 
 
 def test_first_months_have_no_trend_and_no_forecast(plan_world: Path) -> None:
-    _, plan = _plan(plan_world, period="2024-01")
+    # police.uk's categories: the CCTV log has no January, so every category
+    # together has no covered month in 2024-01.
+    _, plan = _plan(plan_world, period="2024-01", categories=["Drugs", "Public order"])
     assert len(plan.table) > 0
     assert plan.forecast is None
     assert plan.forecast_text.startswith("Forecast check not possible")
     assert "2023-12" in plan.forecast_text
-    assert set(plan.table["trend"]) == {"no data before"}
-    assert set(plan.table["change"]) == {"no data before"}
+    assert plan.table["before"].isna().all()
+    assert set(plan.table["trend"]) == {"no data in one period"}
+    assert set(plan.table["change"]) == {"unknown (no data in one period)"}
     assert any("unknown, not zero" in m for m in plan.messages)
     page = plan_html(plan)
     assert "Forecast check not possible" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from geo.action.siting import mclp, read_candidates
 from geo.errors import GeoInputError
+from tests.conftest import POLICE_SOURCE, place_xy, police_row, write_police_csv
 
 
 def brute_force(demand, w, cand, radius, p) -> float:
@@ -74,3 +76,34 @@ def test_bad_csv_row_names_file_row_column(tmp_path: Path) -> None:
     ok.write_text("name,easting,northing\nHall,546000,309000\n", encoding="utf-8")
     frame = read_candidates(ok)
     assert frame["x"].tolist() == [546000.0]
+
+
+def test_site_events_covers_the_selection_incidents(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    from geo.action.siting import site_events
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+    from geo.selection import resolve_selection
+
+    # Five burglaries at St Peter's Gardens (ward W00), one drugs offence at
+    # Tillery Park (W01, both in Southtown) and two burglaries at Market Place (W22).
+    rows = [police_row(*place_xy(0, 0)) for _ in range(5)]
+    rows += [police_row(*place_xy(1, 0), category="Drugs")]
+    rows += [police_row(*place_xy(2, 2)) for _ in range(2)]
+    write_police_csv(tmp_path / "police" / "2024-01-t-street.csv", rows)
+    ws = load_workspace(world(POLICE_SOURCE))
+    ingest(ws)
+
+    def sites(**choice: object) -> tuple[list[str], float, float]:
+        sel = resolve_selection(ws, **choice)  # type: ignore[arg-type]
+        out = site_events(
+            ws, sel, candidates="gazetteer", p=1, walk_m=300.0, cell=100.0
+        )
+        return list(out["name"]), out.attrs["covered"], out.attrs["total"]
+
+    assert sites() == (["St Peter's Gardens"], 5, 8)
+    assert sites(categories=["Drugs"]) == (["Tillery Park"], 1, 1)
+    # The area restricts the demand: Market Place's two are outside Southtown.
+    assert sites(area="town:Southtown") == (["St Peter's Gardens"], 5, 6)
+    assert sites(categories=["Burglary"], area="ward:W22") == (["Market Place"], 2, 2)

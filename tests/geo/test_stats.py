@@ -7,13 +7,21 @@ import pymannkendall as pmk
 import pytest
 from scipy import stats
 
+from geo.analysis.kendall import (
+    hamed_rao,
+    mann_kendall,
+    seasonal_kendall,
+    trend_test,
+)
 from geo.analysis.stats import (
     HOURS_PER_WEEK,
     aoristic_hours,
     benjamini_hochberg,
-    mann_kendall,
+    dispersion,
     poisson_rate_test,
     poisson_rate_tests,
+    quasi_poisson_rate_tests,
+    rate_change_tests,
     verdict,
 )
 
@@ -259,6 +267,266 @@ def test_mann_kendall_fewer_than_three_values(values: list[float]) -> None:
 def test_mann_kendall_constant_series() -> None:
     got = mann_kendall([3, 3, 3, 3, 3])
     assert (got.trend, got.p_value, got.s, got.slope) == ("no trend", 1.0, 0.0, 0.0)
+
+
+def _pmk(test: object, x: np.ndarray, **kw: object) -> object:
+    # pymannkendall takes the square root of a corrected variance that can be
+    # negative (then p is NaN, as ours): silence numpy's warning about it.
+    with np.errstate(invalid="ignore"):
+        return test(x, **kw)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_hamed_rao_equals_pymannkendall(seed: int) -> None:
+    x = _series(seed)
+    ref = _pmk(pmk.hamed_rao_modification_test, x, alpha=0.05)
+    got = hamed_rao(x, alpha=0.05)
+    assert got.trend == ref.trend
+    assert got.s == pytest.approx(ref.s)
+    assert got.var_s == pytest.approx(ref.var_s, rel=1e-9)
+    assert got.p_value == pytest.approx(ref.p, rel=1e-9, abs=1e-14, nan_ok=True)
+    assert got.tau == pytest.approx(ref.Tau, rel=1e-9, abs=1e-14)
+    assert got.slope == pytest.approx(ref.slope, rel=1e-9, abs=1e-14)
+    assert got.n == len(x)
+    assert got.method == "Mann-Kendall with the Hamed-Rao autocorrelation correction"
+
+
+def test_hamed_rao_with_gaps_and_a_lag_equals_pymannkendall() -> None:
+    x = np.array(
+        [3, 4, np.nan, 6, 5, 8, 7, 9, np.nan, 11, 10, 12, 14, 13, 15], dtype=float
+    )
+    for lag in (None, 3):
+        ref = _pmk(pmk.hamed_rao_modification_test, x, lag=lag)
+        got = hamed_rao(x, lag=lag)
+        assert got.n == 13
+        assert (got.trend, got.s) == (ref.trend, ref.s)
+        assert got.var_s == pytest.approx(ref.var_s, rel=1e-9)
+        assert got.p_value == pytest.approx(ref.p, rel=1e-9)
+        assert got.slope == pytest.approx(ref.slope, rel=1e-9)
+
+
+def test_hamed_rao_widens_the_variance_of_an_autocorrelated_series() -> None:
+    # An AR(1) series (each value 0.9 of the one before plus noise): runs of
+    # high and low values, which the original test over-reads.
+    rng = np.random.default_rng(5)
+    x = np.zeros(30)
+    for i in range(1, 30):
+        x[i] = 0.9 * x[i - 1] + rng.normal()
+    original, corrected = mann_kendall(x), hamed_rao(x)
+    assert corrected.s == original.s
+    assert corrected.var_s > 1.5 * original.var_s
+    assert corrected.p_value > original.p_value
+    ref = _pmk(pmk.hamed_rao_modification_test, x)
+    assert corrected.var_s == pytest.approx(ref.var_s, rel=1e-9)
+
+
+def _seasonal_series(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(24, 72))
+    season = 3 * np.sin(2 * np.pi * np.arange(n) / 12)
+    x = rng.poisson(np.maximum(0.5, 8 + season + 0.05 * (seed % 3) * np.arange(n)))
+    x = x.astype(float)
+    if seed % 2:
+        x[rng.choice(n, 3, replace=False)] = np.nan  # gaps, in place
+    return x
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_seasonal_kendall_equals_pymannkendall(seed: int) -> None:
+    x = _seasonal_series(seed)
+    ref = _pmk(pmk.seasonal_test, x, period=12, alpha=0.05)
+    got = seasonal_kendall(x, period=12, alpha=0.05)
+    assert got.trend == ref.trend
+    assert got.s == pytest.approx(ref.s)
+    assert got.var_s == pytest.approx(ref.var_s, rel=1e-9)
+    assert got.p_value == pytest.approx(ref.p, rel=1e-9, abs=1e-14)
+    assert got.z == pytest.approx(ref.z, rel=1e-9, abs=1e-14)
+    assert got.tau == pytest.approx(ref.Tau, rel=1e-9, abs=1e-14)
+    # pymannkendall's slope is per cycle (year); ours is per step (month).
+    assert got.slope == pytest.approx(ref.slope / 12, rel=1e-9, abs=1e-14)
+    assert got.n == int((~np.isnan(x)).sum())
+
+
+def test_seasonal_kendall_hand_worked() -> None:
+    # Period 2: seasons (1, 2, 3) and (5, 6, 7), S = 3 + 3 = 6; each variance
+    # 3*2*11/18 = 11/3, so Var = 22/3; z = (6-1)/sqrt(22/3) = 1.8464,
+    # p = 0.0648: "no trend" at 0.05. Every within-season slope is 1 per
+    # cycle = 0.5 per step; tau = 6 / 6 pairs = 1.
+    got = seasonal_kendall([1, 5, 2, 6, 3, 7], period=2)
+    assert got.s == 6
+    assert got.var_s == pytest.approx(22 / 3, rel=1e-12)
+    assert got.z == pytest.approx(5 / np.sqrt(22 / 3), rel=1e-12)
+    assert got.p_value == pytest.approx(0.064838, abs=1e-6)
+    assert got.trend == "no trend"
+    assert got.tau == 1.0
+    assert got.slope == 0.5
+
+
+def test_seasonal_kendall_ignores_the_seasonal_cycle() -> None:
+    # A strong yearly cycle with no trend: the original test is fooled by where
+    # the series starts and stops in the cycle; the seasonal one is not.
+    cycle = [1, 2, 4, 8, 12, 15, 15, 12, 8, 4, 2, 1]
+    x = np.array(cycle * 3, dtype=float)
+    got = seasonal_kendall(x)
+    assert (got.s, got.trend, got.slope) == (0.0, "no trend", 0.0)
+    assert got.p_value == 1.0
+
+
+def test_trend_test_chooses_the_test() -> None:
+    rng = np.random.default_rng(3)
+    short = rng.poisson(6, 23).astype(float)
+    long = rng.poisson(6, 24).astype(float)
+    res, _ = trend_test(short)
+    assert res.method == hamed_rao(short).method
+    assert res.p_value == pytest.approx(hamed_rao(short).p_value, nan_ok=True)
+    res, _ = trend_test(long)
+    assert res.method == "seasonal Kendall (12 seasons)"
+    assert res.p_value == pytest.approx(seasonal_kendall(long).p_value)
+    res, _ = trend_test(long, method="original")
+    assert res.method == "Mann-Kendall (original)"
+    assert res.p_value == pytest.approx(mann_kendall(long).p_value)
+    res, _ = trend_test(long, method="hamed-rao")
+    assert res.var_s == pytest.approx(hamed_rao(long).var_s)
+
+
+def test_trend_test_notes_a_short_series_and_refuses_an_unknown_method() -> None:
+    _, notes = trend_test([1, 2, np.nan, 4, 5, 6, 7, 8, 9, 10])
+    assert any("only 9 months with data" in n for n in notes)
+    _, notes = trend_test(np.arange(12, dtype=float))
+    assert notes == []
+    with pytest.raises(ValueError, match=r"`method` was 'sen'.*auto, hamed-rao"):
+        trend_test([1, 2, 3], method="sen")  # type: ignore[arg-type]
+
+
+# --- overdispersion and the quasi-Poisson test --------------------------------------
+
+
+def _pearson_dispersion(*blocks: np.ndarray) -> tuple[float, int]:
+    """X² about each row's mean in each block, and its df (rows with mean 0 left out)."""
+    x2, df = 0.0, 0
+    for block in blocks:
+        for row in np.atleast_2d(block):
+            mu = row.mean()
+            if mu > 0:
+                x2 += float(((row - mu) ** 2 / mu).sum())
+                df += len(row) - 1
+    return x2, df
+
+
+def _quasi_p(e_row: np.ndarray, l_row: np.ndarray, phi: float, df: int) -> float:
+    """Deviance of one rate against one per period, from the monthly log-likelihoods."""
+    y = np.concatenate([e_row, l_row])
+    e_n, l_n = len(e_row), len(l_row)
+    total = e_row.sum() + l_row.sum()
+    one = np.full(len(y), total / (e_n + l_n))
+    two = np.concatenate(
+        [np.full(e_n, e_row.sum() / e_n), np.full(l_n, l_row.sum() / l_n)]
+    )
+    dev = 2 * (stats.poisson.logpmf(y, two).sum() - stats.poisson.logpmf(y, one).sum())
+    return float(stats.f.sf(dev / phi, 1, df))
+
+
+def test_dispersion_hand_worked() -> None:
+    # [2, 8, 2, 8]: mean 5, X² = 4 * 9/5 = 7.2 on 3 df: phi = 2.4, but
+    # P(chi2_3 >= 7.2) = 0.066, so not material at 0.05.
+    got = dispersion([[2, 8, 2, 8]])
+    assert got.pearson == pytest.approx(7.2)
+    assert got.df == 3
+    assert got.phi == pytest.approx(2.4)
+    assert got.p_value == pytest.approx(stats.chi2.sf(7.2, 3))
+    assert not got.overdispersed
+    # A row of zeros adds nothing; no df at all gives NaN.
+    assert dispersion([[2, 8, 2, 8], [0, 0, 0, 0]]).df == 3
+    assert np.isnan(dispersion([[3]], [[5]]).phi)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dispersion_equals_an_independent_computation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    earlier = rng.negative_binomial(2, 0.25, size=(6, 5)).astype(float)
+    later = rng.negative_binomial(2, 0.2, size=(6, 7)).astype(float)
+    earlier[0] = 0  # a row without incidents before
+    x2, df = _pearson_dispersion(earlier, later)
+    got = dispersion(earlier, later)
+    assert got.pearson == pytest.approx(x2, rel=1e-12)
+    assert got.df == df
+    assert got.phi == pytest.approx(x2 / df, rel=1e-12)
+    assert got.p_value == pytest.approx(stats.chi2.sf(x2, df), rel=1e-9)
+    assert got.overdispersed == (x2 / df > 1 and stats.chi2.sf(x2, df) < 0.05)
+
+
+def test_quasi_poisson_equals_the_deviance_of_the_monthly_counts() -> None:
+    rng = np.random.default_rng(11)
+    earlier = rng.negative_binomial(3, 0.3, size=(8, 4)).astype(float)
+    later = rng.negative_binomial(3, 0.2, size=(8, 6)).astype(float)
+    later[1] = 0  # a row that fell to nothing
+    earlier[2] = later[2] = 0  # a row without any incident: p = 1
+    x2, df = _pearson_dispersion(earlier, later)
+    phi = x2 / df
+    got = quasi_poisson_rate_tests(
+        earlier.sum(axis=1),
+        later.sum(axis=1),
+        earlier_exposure=4,
+        later_exposure=6,
+        phi=phi,
+        df=df,
+    )
+    expected = [
+        1.0 if e.sum() + lt.sum() == 0 else _quasi_p(e, lt, phi, df)
+        for e, lt in zip(earlier, later, strict=True)
+    ]
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
+    assert got[2] == 1.0
+
+
+def test_quasi_poisson_refuses_a_bad_dispersion() -> None:
+    with pytest.raises(ValueError, match=r"must be > 0"):
+        quasi_poisson_rate_tests(
+            [1], [2], earlier_exposure=1, later_exposure=1, phi=0.0, df=3
+        )
+
+
+def test_rate_change_tests_use_the_exact_test_without_overdispersion() -> None:
+    # Steady months: X² = 1.48 on 10 df, no overdispersion -> exact Poisson.
+    earlier = np.array([[3, 4, 3], [1, 1, 2]], dtype=float)
+    later = np.array([[5, 6, 5, 6], [1, 2, 1, 1]], dtype=float)
+    got = rate_change_tests(earlier, later)
+    assert not got.dispersion.overdispersed
+    assert "exact conditional Poisson" in got.method
+    for k in range(2):
+        expected = stats.binomtest(
+            int(later[k].sum()), int(earlier[k].sum() + later[k].sum()), 4 / 7
+        ).pvalue
+        assert got.p_value[k] == pytest.approx(expected, rel=1e-9)
+
+
+def test_rate_change_tests_use_quasi_poisson_when_overdispersed() -> None:
+    # Months swinging between 0 and 20: far more variable than Poisson counts.
+    earlier = np.array([[0, 20, 0, 20, 0, 20], [10, 0, 10, 0, 10, 0]], dtype=float)
+    later = np.array([[30, 0, 30, 0, 30, 0], [0, 5, 0, 5, 0, 5]], dtype=float)
+    got = rate_change_tests(earlier, later)
+    x2, df = _pearson_dispersion(earlier, later)
+    assert got.dispersion.overdispersed
+    assert got.dispersion.phi == pytest.approx(x2 / df)
+    assert "quasi-Poisson" in got.method
+    for k in range(2):
+        assert got.p_value[k] == pytest.approx(
+            _quasi_p(earlier[k], later[k], x2 / df, df), rel=1e-9
+        )
+        # ... and less sure than the exact test would be.
+        exact = poisson_rate_test(
+            int(earlier[k].sum()),
+            int(later[k].sum()),
+            earlier_exposure=6,
+            later_exposure=6,
+        )
+        assert got.p_value[k] > exact
+
+
+def test_rate_change_tests_without_months_in_a_period_give_no_p_value() -> None:
+    got = rate_change_tests(np.zeros((3, 0)), np.ones((3, 2)))
+    assert np.isnan(got.p_value).all()
+    assert got.method == "no test: a period has no data"
 
 
 # --- aoristic hours ---------------------------------------------------------------

@@ -21,12 +21,14 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
-from geo.analysis.periods import parse_period
-from geo.analysis.tables import counts_by_area, load_areas, resolve_categories
+from geo.analysis.areas import load_areas
+from geo.analysis.counts import counts_by_area
+from geo.analysis.tables import build_table
 from geo.ingest.pipeline import ingest
 from geo.ingest.store import open_store, read_rejects
 from geo.ingest.workspace import load_workspace
 from geo.schema import Reason
+from geo.selection import ALL_CRIME_CATEGORIES, resolve_selection, select_incidents
 from tests.conftest import SHARED, write_csv
 
 pytestmark = [
@@ -215,12 +217,14 @@ def test_ward_counts_and_rates_equal_independent_computation(fenland: Path) -> N
     expected, codes = _independent_ward_counts(lambda _: True)
     population = _ward_population()
     ws = load_workspace(fenland / "fenland.toml")
-    incidents = open_store(ws, sources=["police.uk"])
+    sel = resolve_selection(ws, period="2024-01:2024-09", sources=["police.uk"])
+    incidents = select_incidents(ws, sel, columns=["month", "category", "ward_code"])
     table = counts_by_area(
-        incidents, load_areas(ws, "ward"), period=parse_period("2024-01:2024-09")
+        incidents, load_areas(ws, "ward"), period=sel.period, coverage=sel.coverage
     )
     assert sorted(table["area_code"]) == codes  # all 24 wards, once each
     assert len(codes) == 24
+    assert table.attrs["months"] == 9  # police.uk has every month of the period
     by = table.set_index("area_code")
     for code in codes:
         assert by.loc[code, "count"] == expected[code], code
@@ -228,10 +232,17 @@ def test_ward_counts_and_rates_equal_independent_computation(fenland: Path) -> N
         assert by.loc[code, "rate_per_1000"] == pytest.approx(
             1000.0 * expected[code] / population[code], rel=1e-12
         ), code
+        # Annualised: nine months scaled to a year.
+        assert by.loc[code, "rate_per_1000_year"] == pytest.approx(
+            1000.0 * expected[code] * 12 / 9 / population[code], rel=1e-12
+        ), code
     assert (by["flag"] == "").all()
     assert (
         by["count"].sum() > 5_000
     )  # not an empty store: thousands of incidents in 9 months
+    # The table the CLI and the app show gives the same counts.
+    built = build_table(ws, sel, by="ward").set_index("area_code")
+    assert built["count"].to_dict() == {c: expected[c] for c in codes}
 
 
 def test_district_all_crime_equals_independent_count(fenland: Path) -> None:
@@ -240,12 +251,14 @@ def test_district_all_crime_equals_independent_count(fenland: Path) -> None:
     )
     population = _ward_population()
     ws = load_workspace(fenland / "fenland.toml")
-    labels = resolve_categories(["All crime"], available=["Burglary"])
+    sel = resolve_selection(ws, period="2024-01:2024-09", categories=["All crime"])
+    assert sel.categories == tuple(sorted(ALL_CRIME_CATEGORIES))
     table = counts_by_area(
-        open_store(ws),
+        open_store(ws, geometry=False),
         load_areas(ws, "district"),
-        period=parse_period("2024-01:2024-09"),
-        categories=labels["All crime"],
+        period=sel.period,
+        coverage=sel.coverage,
+        categories=sel.categories,
     )
     assert len(table) == 1
     row = table.iloc[0]
@@ -254,6 +267,10 @@ def test_district_all_crime_equals_independent_count(fenland: Path) -> None:
     assert row["rate_per_1000"] == pytest.approx(
         1000.0 * sum(expected.values()) / sum(population[c] for c in codes), rel=1e-12
     )
+    # The same through build_table (the CCTV log records no police.uk category,
+    # so its gaps do not leave months out).
+    built = build_table(ws, sel, by="district")
+    assert built.iloc[0]["count"] == sum(expected.values())
 
 
 def test_gistar_finds_wisbech_town_centre_for_asb(fenland: Path) -> None:
@@ -261,14 +278,14 @@ def test_gistar_finds_wisbech_town_centre_for_asb(fenland: Path) -> None:
     from geo.hotspots.build import build_hotspots
 
     ws = load_workspace(fenland / "fenland.toml")
-    layer = build_hotspots(
+    sel = resolve_selection(
         ws,
-        method="gistar",
         period="2024-01:2024-09",
         categories=["Anti-social behaviour"],
         sources=["police.uk"],
         area="town:Wisbech",
     )
+    layer = build_hotspots(ws, sel, method="gistar")
     # Market Place, as police.uk's own snap point gives it (PROVENANCE.md).
     mx, my = Transformer.from_crs(4326, 27700, always_xy=True).transform(
         0.160870, 52.665000
@@ -279,5 +296,6 @@ def test_gistar_finds_wisbech_town_centre_for_asb(fenland: Path) -> None:
     top = layer.loc[layer["gi_z"].idxmax()].geometry.centroid
     assert np.hypot(top.x - mx, top.y - my) < 300
     assert set(hot["town_code"]) == {"E04001668"}
+    assert hot["hot"].all()  # 99% hot cells are members of the hotspots
     named = layer.loc[layer["name"].notna(), "name"]
     assert named.str.startswith("Market Place").any()

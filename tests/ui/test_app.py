@@ -132,14 +132,35 @@ def small_workspace(world: Callable[..., Path], tmp_path: Path) -> Path:
 
 
 def test_area_counts_list_every_ward_zero_filled(small_workspace: Path) -> None:
-    counts = cached.area_counts(
-        str(small_workspace), "ward", cached.store_id(str(small_workspace))
-    )
+    path = str(small_workspace)
+    sel = cached.selection(path, cached.store_id(path), "2024-01:2024-01", None)
+    counts, attrs = cached.area_values(path, sel, "ward")
     assert len(counts) == 9
-    by_code = dict(zip(counts[cached.CODE], counts[cached.COUNT], strict=True))
+    assert attrs["months"] == 1
+    by_code = dict(zip(counts[cached.CODE], counts["count"], strict=True))
     assert by_code.pop("W00") == 3
     assert by_code.pop("W22") == 1
-    assert set(by_code.values()) == {0}
+    assert set(by_code.values()) == {0}  # a month with data: zero, not unknown
+    # The incident outside every ward is not in the district.
+    assert int(counts["count"].sum()) == 4
+    # Population 1000 * (1 + 3 row + col): W00 has 1,000 residents, W22 9,000.
+    rate = counts.set_index(cached.CODE)["rate_per_1000_year"]
+    assert rate["W00"] == pytest.approx(3 * 12 / 1000 * 1000)
+    assert rate["W22"] == pytest.approx(1 * 12 / 9000 * 1000)
+
+
+def test_a_month_without_data_is_unknown_not_zero(small_workspace: Path) -> None:
+    path = str(small_workspace)
+    # 2024-01 has data, 2024-02 none: only January is counted, and said.
+    sel = cached.selection(path, cached.store_id(path), "2024-01:2024-02", None)
+    counts, attrs = cached.summary_table(path, sel, "ward")
+    assert attrs["months"] == 1
+    assert int(counts["count"].sum()) == 4
+    assert any("2024-02" in n for n in attrs["notes"])
+    none = cached.selection(path, cached.store_id(path), "2024-02:2024-02", None)
+    empty, attrs = cached.summary_table(path, none, "ward")
+    assert attrs["months"] == 0
+    assert empty["count"].isna().all()
 
 
 def test_environment_workspace_opens_without_demo_notice(

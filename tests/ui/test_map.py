@@ -17,6 +17,7 @@ import geopandas as gpd
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, Polygon, box
 
+from geo.style import class_breaks, diverging_breaks
 from ui.map import (
     INCIDENT_LIMIT,
     add_hotspot_cells,
@@ -24,8 +25,6 @@ from ui.map import (
     add_places,
     base_tiles,
     choropleth_map,
-    class_breaks,
-    diverging_breaks,
     standalone_html,
 )
 
@@ -464,6 +463,17 @@ def test_gistar_draws_only_significant_cells_in_their_colours() -> None:
     assert "Getis-Ord Gi*" in legend
     assert {c for c, _ in legend_rows(legend)} == set(GI_COLOUR.values())
     assert "<img src=x" not in page
+
+
+@pytest.mark.parametrize("method", ["gistar", "kde"])
+def test_a_layer_with_no_cell_to_draw_still_renders(method: str) -> None:
+    # A sparse selection (a few incidents, exact Gi* inference) can have no
+    # significant cell, and a KDE can be zero everywhere: the map must still draw.
+    cells = cells_frame(["not significant"] * 3).assign(kde=0.0)
+    m = base_map([1.0, 2.0])
+    assert add_hotspot_cells(m, cells, method=method) == 0
+    page = render(m)
+    assert "Wards: incidents" in overlays(page)
 
 
 def test_kde_cells_are_quantile_classes_of_the_positive_density() -> None:

@@ -7,9 +7,11 @@ counts made independently from the store.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.ingest.store import open_store
@@ -36,10 +38,14 @@ def _period(at: AppTest) -> tuple[str, str]:
     return at.selectbox(key="filter_start").value, at.selectbox(key="filter_end").value
 
 
-def _ward_counts(demo_dir: Path, period: tuple[str, str]) -> pd.DataFrame:
+def _ward_counts(
+    demo_dir: Path, period: tuple[str, str], categories: list[str] | None = None
+) -> pd.DataFrame:
     """Incidents per ward in ``period``, counted straight from the store."""
     ws = load_workspace(demo_dir / "workspace.toml")
-    incidents = open_store(ws, period=period, columns=["ward_code", "ward_name"])
+    incidents = open_store(
+        ws, period=period, categories=categories, columns=["ward_code", "ward_name"]
+    )
     return (
         incidents.dropna(subset=["ward_code"])
         .groupby(["ward_code", "ward_name"])
@@ -78,7 +84,12 @@ def test_the_profile_compares_the_rate_with_all_wards(demo_dir: Path) -> None:
     code = counts.iloc[-1]["ward_code"]
     at.session_state[SELECTED] = ("ward", code)
     _run(at)
-    rate = float(_metric(at, "Rate per 1,000").replace(",", ""))
+    rate = float(_metric(at, "Rate per 1,000 a year").replace(",", ""))
+    # A year of data: the annual rate is the count per 1,000 residents.
+    population = pd.read_csv(demo_dir / "population" / "ward_population.csv")
+    residents = float(population.set_index("ward_code").loc[code, "population"])
+    n = int(counts.set_index("ward_code").loc[code, "n"])
+    assert rate == pytest.approx(1000 * n / residents, abs=0.05)
     assert rate > 0
     assert any("times that of all wards together" in c.value for c in at.caption)
 
@@ -97,7 +108,7 @@ def test_changing_the_period_changes_the_counts(demo_dir: Path) -> None:
 def test_each_layer_choice_runs(demo_dir: Path) -> None:  # noqa: ARG001 - the demo
     at = _map_app()
     for key, values in (
-        ("map_measure", ["rate_per_1000", "change", "pct_change", "count"]),
+        ("map_measure", ["rate_per_1000_year", "change", "pct_change", "count"]),
         ("map_hotspots", ["kde", "none", "gistar"]),
         ("map_scheme", ["quantiles", "equalinterval"]),
         ("map_layer", ["town", "ward"]),
@@ -125,3 +136,41 @@ def test_an_area_in_the_url_opens_its_profile_and_draws_its_incidents(
         c.value.startswith(f"{n:,} incidents drawn as clustered points")
         for c in at.caption
     )
+
+
+def _counted(at: AppTest) -> tuple[int, int]:
+    """The caption's "N incidents in the K wards in ...": (N, K)."""
+    for c in at.caption:
+        hit = re.match(r"([\d,]+) incidents in the (\d+) wards in ", c.value)
+        if hit:
+            return int(hit.group(1).replace(",", "")), int(hit.group(2))
+    pytest.fail(f"no count caption in {[c.value for c in at.caption]}")
+
+
+def test_the_map_counts_follow_the_sidebar_categories_and_area(
+    demo_dir: Path,
+) -> None:
+    at = _map_app()
+    _, every_ward = _counted(at)
+    at.multiselect(key="filter_categories").select("Burglary")
+    _run(at)
+    counts = _ward_counts(demo_dir, _period(at), categories=["Burglary"])
+    assert _counted(at) == (int(counts["n"].sum()), every_ward)
+    # An area chosen in the sidebar: only its wards are shaded and counted.
+    at.selectbox(key="filter_level").set_value("town")
+    _run(at)
+    town = at.selectbox(key="filter_area").options[1]
+    at.selectbox(key="filter_area").set_value(town)
+    _run(at)
+    ws = load_workspace(demo_dir / "workspace.toml")
+    incidents = open_store(
+        ws,
+        period=_period(at),
+        categories=["Burglary"],
+        columns=["ward_code", "town_name"],
+        geometry=False,
+    )
+    mine = incidents[incidents["town_name"] == town]
+    n, wards = _counted(at)
+    assert n == len(mine) > 0
+    assert mine["ward_code"].nunique() <= wards < every_ward

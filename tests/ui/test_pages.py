@@ -10,23 +10,32 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo.analysis.areas import load_areas
+from geo.export import table_bytes
 from geo.ingest.pipeline import ingest
+from geo.ingest.store import open_store
 from geo.ingest.workspace import load_workspace
+from geo.selection import ALL_CRIME_CATEGORIES
 from tests.conftest import (
+    CCTV_SOURCE,
     POLICE_SOURCE,
     place_xy,
     police_row,
+    write_csv,
     write_police_csv,
 )
 from tests.ui.conftest import APP
 from ui import cached
-from ui.render import to_xlsx
 from ui.workspace import WORKSPACE_ENV
 
 OVERVIEW = "ui/pages/overview.py"
 COMPARE = "ui/pages/compare.py"
 PLACES = "ui/pages/places.py"
 HOTSPOTS = "ui/pages/hotspots.py"
+ASB = "Anti-social behaviour"
+CCTV = "CCTV street drinking"
+#: The Overview's headlines on the demo with no category chosen: one per stream.
+STREAMS = ["Police-recorded crime", ASB, CCTV]
 
 
 def run_app(page: str | None = None, **query: str | list[str]) -> AppTest:
@@ -48,9 +57,27 @@ def check(at: AppTest) -> AppTest:
 
 def town_names(demo_dir: Path) -> set[str]:
     ws = load_workspace(demo_dir / "workspace.toml")
-    from geo.analysis.tables import load_areas
-
     return set(load_areas(ws, "town").names)
+
+
+def headlines(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def as_int(value: str) -> int:
+    return int(value.replace(",", ""))
+
+
+def district_incidents(demo_dir: Path, period: tuple[str, str]) -> pd.DataFrame:
+    """The demo's incidents of ``period`` in the district (those with a ward), from the store."""
+    ws = load_workspace(demo_dir / "workspace.toml")
+    incidents = open_store(
+        ws,
+        period=period,
+        columns=["category", "source", "ward_code", "ward_name", "town_name"],
+        geometry=False,
+    )
+    return incidents[incidents["ward_code"].notna()]
 
 
 @pytest.mark.parametrize("page", [OVERVIEW, COMPARE, PLACES, HOTSPOTS])
@@ -64,61 +91,153 @@ def test_page_runs_on_the_demo(page: str) -> None:
 def test_overview_is_the_default_and_defaults_to_the_last_12_months() -> None:
     at = run_app()
     assert at.title[0].value == "Overview"
+    # The demo has data for 2023-01..2024-12: the last 12 months with data.
     assert at.selectbox(key="filter_start").value == "2024-01"
     assert at.selectbox(key="filter_end").value == "2024-12"
-    assert "2023-01 to 2023-12" in " ".join(c.value for c in at.sidebar.caption)
+    # The same months a year before are covered, so they are the comparison.
+    assert at.checkbox(key="filter_compare_auto").value is True
+    assert (
+        at.checkbox(key="filter_compare_auto").label
+        == "Compare with the same months a year before"
+    )
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "2023-01 to 2023-12 (same months a year before)" in captions
     assert at.query_params["period"] == "2024-01:2024-12"
+    assert "compare" not in at.query_params
 
 
 @pytest.mark.usefixtures("demo_dir")
-def test_overview_headline_follows_the_categories() -> None:
+def test_comparison_falls_back_to_the_period_before_when_last_year_is_missing() -> None:
+    # 2023-06:2023-12 a year before (2022) has no data: the 7 months before it.
+    at = run_app(OVERVIEW, period="2023-06:2023-12")
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "2022-11 to 2023-05 (the period before)" in captions
+    assert any("2022-11:2023-05" in c.value for c in at.caption)
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_unticking_the_checkbox_compares_with_the_chosen_months() -> None:
+    at = run_app(COMPARE)
+    check(at.checkbox(key="filter_compare_auto").uncheck().run())
+    # Seeded with the same months a year before; then moved by the user.
+    assert at.selectbox(key="filter_compare_start").value == "2023-01"
+    assert at.selectbox(key="filter_compare_end").value == "2023-12"
+    at.selectbox(key="filter_compare_start").set_value("2023-07")
+    check(at.run())
+    assert at.title[0].value == "Compare: 2024-01:2024-12 against 2023-07:2023-12"
+    assert at.query_params["compare"] == "2023-07:2023-12"
+
+
+def test_overview_headlines_keep_crime_asb_and_partner_sources_apart(
+    demo_dir: Path,
+) -> None:
     at = run_app(OVERVIEW)
-    everything = int(at.metric[0].value.replace(",", ""))
+    shown = headlines(at)
+    assert list(shown) == STREAMS
+    incidents = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    police = incidents[incidents["source"] == "police.uk"]
+    crime = int(police["category"].isin(ALL_CRIME_CATEGORIES).sum())
+    asb = int((police["category"] == ASB).sum())
+    cctv = int((incidents["source"] == CCTV).sum())
+    assert crime > 0
+    assert asb > 0
+    assert cctv > 0
+    assert as_int(shown["Police-recorded crime"]) == crime
+    assert as_int(shown[ASB]) == asb
+    assert as_int(shown[CCTV]) == cctv
+    # Never summed across streams: every incident is in exactly one headline.
+    assert crime + asb + cctv == len(incidents)
+
+
+def test_overview_headline_deltas_are_against_the_same_months_a_year_before(
+    demo_dir: Path,
+) -> None:
+    at = run_app(OVERVIEW)
+    later = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    earlier = district_incidents(demo_dir, ("2023-01", "2023-12"))
+    metric = next(m for m in at.metric if m.label == CCTV)
+    n1 = int((later["source"] == CCTV).sum())
+    n0 = int((earlier["source"] == CCTV).sum())
+    # Equal 12-month periods: the change is in incidents, with its % change.
+    assert metric.delta.startswith(f"{n1 - n0:+,} (")
+    assert f"{100 * (n1 - n0) / n0:+.1f}%" in metric.delta
+
+
+def test_overview_headline_follows_the_categories(demo_dir: Path) -> None:
+    at = run_app(OVERVIEW)
+    crime = as_int(headlines(at)["Police-recorded crime"])
     check(at.multiselect(key="filter_categories").select("Burglary").run())
-    burglary = int(at.metric[0].value.replace(",", ""))
-    assert 0 < burglary < everything
-    assert at.metric[2].label == "Burglary"
+    shown = headlines(at)
+    assert list(shown) == ["Burglary"]  # one headline per chosen category
+    incidents = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    burglary = int((incidents["category"] == "Burglary").sum())
+    assert as_int(shown["Burglary"]) == burglary
+    assert 0 < burglary < crime
     assert at.query_params["cat"] == "Burglary"
-
-
-def test_overview_headlines_keep_crime_and_asb_apart(demo_dir: Path) -> None:
-    from geo.analysis.tables import ALL_CRIME_CATEGORIES
-    from geo.ingest.store import open_store
-
-    at = run_app(OVERVIEW)
-    labels = [m.label for m in at.metric]
-    assert labels[2:4] == ["All crime", "Anti-social behaviour"]
-    ws = load_workspace(demo_dir / "workspace.toml")
-    incidents = open_store(
-        ws, period=("2024-01", "2024-12"), columns=["category", "ward_code"]
-    )
-    incidents = incidents[incidents["ward_code"].notna()]  # the district: its wards
-    by_label = {
-        m.label: int(m.value.replace(",", "")) for m in at.metric if "." not in m.value
-    }
-    assert by_label["Incidents in the district"] == len(incidents)
-    crime = incidents["category"].isin(ALL_CRIME_CATEGORIES).sum()
-    asb = (incidents["category"] == "Anti-social behaviour").sum()
-    assert by_label["All crime"] == crime
-    assert by_label["Anti-social behaviour"] == asb
-    # Every other (partner) category gets its own headline, so none is hidden.
-    others = (
-        set(incidents["category"])
-        - set(ALL_CRIME_CATEGORIES)
-        - {"Anti-social behaviour"}
-    )
-    assert others <= set(labels)
+    check(at.multiselect(key="filter_categories").select("All crime").run())
+    shown = headlines(at)
+    assert list(shown) == ["Burglary", "All crime"]
+    assert as_int(shown["All crime"]) == crime  # "All crime" expands
 
 
 def test_overview_shows_the_area_chosen_in_the_sidebar(demo_dir: Path) -> None:
-    from geo.ingest.store import open_store
-
     at = run_app(OVERVIEW, level="ward", area="Fenbury East")
-    ws = load_workspace(demo_dir / "workspace.toml")
-    incidents = open_store(ws, period=("2024-01", "2024-12"), columns=["ward_name"])
-    mine = int((incidents["ward_name"] == "Fenbury East").sum())
-    shown = {m.label: m.value for m in at.metric}
-    assert shown["Fenbury East"] == f"{mine:,}"
+    assert at.selectbox(key="filter_area").value == "Fenbury East"
+    incidents = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    mine = incidents[incidents["ward_name"] == "Fenbury East"]
+    assert 0 < len(mine) < len(incidents)
+    shown = headlines(at)
+    police = mine[mine["source"] == "police.uk"]
+    assert as_int(shown["Police-recorded crime"]) == int(
+        police["category"].isin(ALL_CRIME_CATEGORIES).sum()
+    )
+    assert as_int(shown[ASB]) == int((police["category"] == ASB).sum())
+    assert as_int(shown[CCTV]) == int((mine["source"] == CCTV).sum())
+    assert any("Fenbury East" in c.value for c in at.caption)
+    assert at.query_params["area"] == "Fenbury East"
+
+
+@pytest.fixture
+def partner_gap_workspace(
+    world: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """police.uk for January and February 2024; the CCTV log for January only."""
+    write_police_csv(
+        tmp_path / "police" / "2024-01-test-street.csv",
+        [police_row(*place_xy(0, 0)) for _ in range(3)],
+    )
+    write_police_csv(
+        tmp_path / "police" / "2024-02-test-street.csv",
+        [police_row(*place_xy(0, 0), month="2024-02") for _ in range(5)]
+        + [police_row(*place_xy(1, 0), month="2024-02", category=ASB)],
+    )
+    write_csv(
+        tmp_path / "cctv.csv",
+        ["Date", "Time", "Camera location", "Incident"],
+        [
+            ["05/01/2024", "21:00", "Tillery Park", "Street drinking"],
+            ["06/01/2024", "22:00", "Tillery Park", "Street drinking"],
+        ],
+    )
+    path = world(POLICE_SOURCE + CCTV_SOURCE)
+    ingest(load_workspace(path))
+    monkeypatch.setenv(WORKSPACE_ENV, str(path))
+    return path
+
+
+@pytest.mark.usefixtures("partner_gap_workspace")
+def test_a_stream_without_data_in_the_period_is_unknown_without_an_arrow() -> None:
+    at = run_app(OVERVIEW, period="2024-02:2024-02")
+    metrics = {m.label: m for m in at.metric}
+    assert list(metrics) == ["Police-recorded crime", ASB, CCTV]
+    # police.uk: 5 crimes and 1 ASB in February, against 3 and 0 in January.
+    assert metrics["Police-recorded crime"].value == "5"
+    assert metrics["Police-recorded crime"].delta.startswith("+2 (")
+    assert metrics[ASB].value == "1"
+    # The CCTV log has no February: unknown, not zero, and no change arrow.
+    assert metrics[CCTV].value == "unknown"
+    assert not metrics[CCTV].delta
+    assert any("No data for this period" in c.value for c in at.caption)
 
 
 def test_compare_level_changes_the_table_and_the_url(demo_dir: Path) -> None:
@@ -140,11 +259,30 @@ def test_url_restores_the_view(demo_dir: Path) -> None:
     )
     assert at.selectbox(key="filter_level").value == "town"
     assert at.multiselect(key="filter_categories").value == ["Burglary", "Robbery"]
+    assert at.checkbox(key="filter_compare_auto").value is False
     assert at.title[0].value == "Compare: 2024-01:2024-06 against 2023-01:2023-06"
     table = at.dataframe[0].value
     assert set(table["area_name"]) == town_names(demo_dir)
-    assert set(table["category"]) == {"Burglary", "Robbery"}
+    # Each category chosen, and both together (each incident counted once).
+    assert set(table["category"]) == {"Burglary", "Robbery", "All chosen categories"}
     assert at.query_params["cat"] == ["Burglary", "Robbery"]
+
+
+def test_compare_counts_equal_an_independent_count(demo_dir: Path) -> None:
+    at = run_app(COMPARE, level="town", cat="Burglary")
+    table = at.dataframe[0].value.set_index("area_name")
+    later = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    earlier = district_incidents(demo_dir, ("2023-01", "2023-12"))
+    for town in town_names(demo_dir):
+        n1 = int(
+            ((later["town_name"] == town) & (later["category"] == "Burglary")).sum()
+        )
+        n0 = int(
+            ((earlier["town_name"] == town) & (earlier["category"] == "Burglary")).sum()
+        )
+        assert table.loc[town, "later_count"] == n1, town
+        assert table.loc[town, "earlier_count"] == n0, town
+        assert table.loc[town, "change"] == n1 - n0, town
 
 
 @pytest.mark.usefixtures("demo_dir")
@@ -169,25 +307,38 @@ def test_places_profile_follows_the_chosen_place() -> None:
     assert len(totals) > 1
 
 
-@pytest.mark.usefixtures("demo_dir")
-def test_hotspots_lists_named_clusters_and_follows_the_area() -> None:
+def test_hotspots_lists_named_clusters_and_follows_the_sidebar_area(
+    demo_dir: Path,
+) -> None:
     at = run_app(HOTSPOTS)
     clusters = at.dataframe[0].value
     assert len(clusters) > 0
     assert list(clusters["rank"]) == list(range(1, len(clusters) + 1))
     assert clusters["name"].notna().all()
-    town = at.selectbox(key="hotspots_area").options[1]
-    check(at.selectbox(key="hotspots_area").set_value(f"town:{town}").run())
-    assert any(town in md.value for md in at.markdown)
+    # The page has no area choice of its own: the sidebar's area applies.
+    assert all(s.key != "hotspots_area" for s in at.selectbox)
+    town = sorted(set(clusters["town"]) - {""})[0]
+    check(at.selectbox(key="filter_level").set_value("town").run())
+    check(at.selectbox(key="filter_area").set_value(town).run())
+    assert any(f"over {town}" in md.value for md in at.markdown)
+    mine = at.dataframe[0].value
+    assert len(mine) > 0
+    assert set(mine["town"]) == {town}
+    # The headline counts only the town's incidents.
+    incidents = district_incidents(demo_dir, ("2024-01", "2024-12"))
+    in_town = int((incidents["town_name"] == town).sum())
+    assert headlines(at)[f"Incidents in {town}"] == f"{in_town:,}"
 
 
 def test_table_wrapper_returns_notes_beside_the_frame(demo_dir: Path) -> None:
-    path = str(demo_dir / "workspace.toml")
-    frame, notes = cached.table(
-        path, cached.store_id(path), "district", "2024-01:2024-12", "2023-01:2023-12"
+    path = cached.prepare_demo(str(demo_dir))
+    sel = cached.selection(
+        path, cached.store_id(path), "2024-01:2024-12", "2023-01:2023-12"
     )
+    frame, notes = cached.table(path, sel, by="district", kind="compare")
     assert {"verdict", "pct_change"} <= set(frame.columns)
     assert any("Poisson" in n for n in notes)
+    assert any("2023-01:2023-12 against 2024-01:2024-12" in n for n in notes)
 
 
 @pytest.fixture
@@ -212,10 +363,24 @@ def test_pages_run_on_a_one_month_workspace(page: str) -> None:
     assert at.selectbox(key="filter_start").value == "2024-01"
 
 
+@pytest.mark.usefixtures("one_month_workspace")
+def test_one_month_overview_counts_and_an_unknown_comparison() -> None:
+    at = run_app(OVERVIEW)
+    metrics = {m.label: m for m in at.metric}
+    # Five burglaries in the district; December 2023 (the period before) has no data.
+    assert metrics["Police-recorded crime"].value == "5"
+    assert not metrics["Police-recorded crime"].delta
+    assert metrics[ASB].value == "0"
+
+
 def test_xlsx_download_reads_back() -> None:
     frame = pd.DataFrame({"area_name": ["<b>A</b>"], "pct_change": ["No Calc"]})
-    back = pd.read_excel(BytesIO(to_xlsx(frame, "comparison")))
+    frame.attrs["notes"] = ["a note"]
+    data = table_bytes(frame, ".xlsx", sheet="comparison")
+    back = pd.read_excel(BytesIO(data), sheet_name="comparison")
     assert back.to_dict("list") == frame.to_dict("list")
+    notes = pd.read_excel(BytesIO(data), sheet_name="notes")
+    assert notes["note"].tolist() == ["a note"]
 
 
 def test_hotspot_downloads_read_back_as_the_layer(
@@ -224,10 +389,12 @@ def test_hotspot_downloads_read_back_as_the_layer(
     """The deferred GeoJSON / GeoPackage downloads hold the Gi* layer, each in its CRS."""
     import geopandas as gpd
 
+    from geo.hotspots.build import build_hotspots
+
     path = cached.prepare_demo(str(demo_dir))
-    stamp = cached.store_id(path)
-    layer = cached.hotspot_layer(path, stamp, "2024-01:2024-12")
-    cells, _, _ = cached.hotspots(path, stamp, "2024-01:2024-12")
+    sel = cached.selection(path, cached.store_id(path), "2024-01:2024-12", None)
+    layer = cached.hotspot_layer(path, sel)
+    cells = build_hotspots(load_workspace(path), sel, method="gistar")
     for suffix, epsg in ((".geojson", 4326), (".gpkg", 27700)):
         file = tmp_path / f"download{suffix}"
         file.write_bytes(cached.hotspot_file(layer, suffix))
@@ -235,5 +402,5 @@ def test_hotspot_downloads_read_back_as_the_layer(
         assert back.crs is not None
         assert back.crs.to_epsg() == epsg, suffix
         assert len(back) == len(layer) == len(cells), suffix
-        assert sorted(back["n"]) == sorted(layer["n"]), suffix
+        assert sorted(back["n"]) == sorted(layer["n"]) == sorted(cells["n"]), suffix
         assert sorted(back["hotspot_class"]) == sorted(layer["hotspot_class"]), suffix

@@ -12,7 +12,7 @@ import streamlit as st
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
-from ui.render import md, number, show_notes
+from ui.render import for_display, md, number, show_notes
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -29,7 +29,11 @@ if not sel.months_with_data(sel.period):
     )
     st.stop()
 
-layer = cached.hotspot_layer(path, sel)
+try:
+    layer = cached.hotspot_layer(path, sel)
+except cached.GeoInputError as exc:
+    st.info(md(str(exc)), icon=":material/info:")
+    st.stop()
 params, messages = dict(layer.attrs["params"]), tuple(layer.attrs["messages"])
 clusters = cached.hot_clusters(path, sel)
 history, history_notes = cached.cluster_history(path, sel)
@@ -71,9 +75,7 @@ if clusters.empty:
     )
 else:
     st.dataframe(
-        clusters.assign(
-            pct_change=pd.to_numeric(clusters.get("pct_change"), errors="coerce")
-        ),
+        for_display(clusters),
         hide_index=True,
         key="hotspots_clusters",
         column_config={

@@ -123,12 +123,16 @@ shown = values
 # Everything the map needs is read here, in the page run: the download's
 # callable (run by Streamlit on another thread, on click) only draws it.
 has_data = months > 0
-if hot == "gistar" and has_data:
-    cells = cached.hotspot_layer(path, sel)
-elif hot == "kde" and has_data:
-    cells = cached.density_layer(path, sel)
-else:
-    cells = None
+cells, layer_note = None, None
+if hot != "none" and has_data:
+    try:
+        cells = (
+            cached.hotspot_layer(path, sel)
+            if hot == "gistar"
+            else cached.density_layer(path, sel)
+        )
+    except cached.GeoInputError as exc:  # e.g. no incident inside the areas
+        layer_note = f"No {HOTSPOT_LAYERS[hot].lower()} layer: {exc}"
 gaz = cached.places(path) if show_places else None
 points, n_points = (
     cached.incident_points(path, sel, INCIDENT_LIMIT) if show_points else (None, 0)
@@ -206,6 +210,8 @@ with map_col:
         if has_data
         else f"No data for {sel.category_text} in {sel.period.label}: every area is unknown."
     ]
+    if layer_note is not None:
+        notes.append(layer_note)
     if show_points and points is None:
         notes.append(
             f"{n_points:,} incidents in this selection: too many to draw one by one "
@@ -369,7 +375,10 @@ with profile_col:
                 },
                 key="map_profile_categories",
             )
-        clusters = cached.hot_clusters(path, sel) if has_data else pd.DataFrame()
+        try:
+            clusters = cached.hot_clusters(path, sel) if has_data else pd.DataFrame()
+        except cached.GeoInputError:
+            clusters = pd.DataFrame()
         here = (
             clusters[clusters[layer] == name]
             if layer in clusters.columns
