@@ -11,12 +11,16 @@ One run, in a temporary folder (or ``--keep DIR``):
 1. generates the police.uk-like street CSV and the ward and town layers with
    ``bench/ingest.py``'s generator (12 months of 2023, the 14 police.uk
    categories, snapped coordinates, "No Location" rows, rows outside the
-   area), writes a population table for the wards and a workspace naming it
-   (``population = {...}``), and ingests it with ``geo.ingest.pipeline.ingest``.
-   Nothing of this is timed.
+   area; here with a yearly cycle in the months, ``SEASON``, as real monthly
+   counts have), writes a population table for the wards and a workspace
+   naming it (``population = {...}``), and ingests it with
+   ``geo.ingest.pipeline.ingest``. Nothing of this is timed.
 2. In each of ``--repeat`` fresh processes: loads the store once with
-   ``geo.ingest.store.open_store(ws)`` and the wards with ``geo.analysis.tables.load_areas``
-   (both timed and reported, but outside the targets), then times on that
+   ``geo.ingest.store.open_store(ws)``, the wards with
+   ``geo.analysis.areas.load_areas``, the months each source covers with
+   ``geo.analysis.coverage.read_coverage`` and the category labels of the
+   comparison from ``geo.selection.resolve_selection(...).category_labels()``
+   (all timed and reported, but outside the targets), then times on that
    one loaded frame
 
    (a1) ``counts_by_area`` for the 12 months, once per category (14 calls);
@@ -24,16 +28,21 @@ One run, in a temporary folder (or ``--keep DIR``):
         together in one call (``categories=None``: anti-social behaviour
         included, so not police.uk's "All crime");
    (b)  ``compare_periods`` of the first 6 months against the last 6, every
-        category and "All crime" (``categories=None``);
+        category and "All crime" (15 ``CategoryLabel``s);
    (c)  the same counts with a plain pandas ``groupby`` on the same frame:
         (c1) ward x category counts and rates, (c2) ward counts and rates,
         (c3) ward x category earlier/later counts with "All crime".
 
    Rounds alternate which side runs first (geo, then pandas; pandas, then
    geo), so neither always pays for a cold start.
-3. Checks, in every round, that the counts and rates of (a1), (a2) and (b)
-   equal the pandas baseline exactly, and that every p-value of (b) equals
-   ``scipy.stats.binomtest`` (once per distinct pair of counts) to 1e-9.
+3. Checks, in every round, that the counts and rates (``rate_per_1000`` and
+   ``rate_per_1000_year``) of (a1), (a2) and (b) equal the pandas baseline,
+   and that every p-value of (b) equals an independent computation of the
+   test the table's notes name for its label: ``scipy.stats.binomtest``
+   (once per distinct pair of counts) for the exact Poisson test, the
+   quasi-Poisson F test (``scipy.stats.f``, from the counts and a
+   dispersion computed here from the monthly counts) otherwise, to 1e-9;
+   and that the test named is the one the dispersion calls for.
 4. Prints the best of the runs, the targets (rates by ward < 1 s, period
    comparison < 2 s) and the ratios geo / pandas.
 
@@ -65,6 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest as ingest_bench
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,9 +85,15 @@ POPULATION_NAME = "ward_population.csv"
 #: The comparison: first half of the year against the second half.
 EARLIER = (MONTHS[0], MONTHS[5])
 LATER = (MONTHS[6], MONTHS[11])
-#: p-values must equal scipy's binomtest to this relative difference (they are
+#: p-values must equal the reference to this relative difference (they are
 #: summed differently, so the last bits may differ).
 PVALUE_RTOL = 1e-9
+#: Yearly cycle of the generated months (``1 + SEASON * cos``, peak in July):
+#: police.uk monthly counts vary by about this much, which makes the monthly
+#: counts of the big categories overdispersed, so (b) meets both tests.
+SEASON = 0.15
+#: Overdispersion is "material" at this chi-square p-value (geo.analysis.stats).
+DISPERSION_ALPHA = 0.05
 #: police.uk's "All crime": every category except anti-social behaviour.
 ALL_CRIME = "All crime"
 ASB = "Anti-social behaviour"
@@ -99,6 +115,8 @@ STEPS = {
 LOAD_STEPS = {
     "load": "open_store(ws), all columns",
     "areas": 'load_areas(ws, "ward")',
+    "coverage": "read_coverage(ws)",
+    "labels": "resolve_selection(...).category_labels()",
 }
 
 
@@ -174,8 +192,9 @@ def pandas_baseline(
 
     year = list(MONTHS)
     earlier, later = months_in(EARLIER), months_in(LATER)
+    per_year = 12.0 / len(year)  # the rate per year of a 12-month count
 
-    def c1() -> tuple[pd.DataFrame, pd.DataFrame]:
+    def c1() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         sel = incidents[incidents["month"].isin(year)]
         counts = (
             sel.groupby(["ward_code", "category"])
@@ -184,12 +203,13 @@ def pandas_baseline(
             .reindex(index=codes, columns=list(CATEGORIES), fill_value=0)
         )
         rates = counts.mul(1000.0).div(population, axis=0)
-        return counts, rates
+        return counts, rates, rates.mul(per_year)
 
-    def c2() -> tuple[pd.Series, pd.Series]:
+    def c2() -> tuple[pd.Series, pd.Series, pd.Series]:
         sel = incidents[incidents["month"].isin(year)]
         counts = sel.groupby("ward_code").size().reindex(codes, fill_value=0)
-        return counts, counts.mul(1000.0).div(population)
+        rates = counts.mul(1000.0).div(population)
+        return counts, rates, rates.mul(per_year)
 
     def c3() -> pd.DataFrame:
         both = incidents[incidents["month"].isin(earlier + later)]
@@ -217,22 +237,116 @@ def pandas_baseline(
     return {"c1": c1, "c2": c2, "c3": c3}
 
 
-def check_results(
-    out: dict[str, Any], codes: list[str], stored: int, in_ward: int
-) -> list[tuple[str, bool]]:
-    """Compare the geo tables with the pandas baseline; p-values with binomtest."""
+def monthly_cube(
+    incidents: pd.DataFrame, codes: list[str], labels: list[str]
+) -> dict[str, Any]:
+    """Monthly counts per label, ``(wards, 12)``, by a pandas groupby (for the checks)."""
+    import numpy as np
+    import pandas as pd
+
+    counts = (
+        incidents[incidents["month"].isin(list(MONTHS))]
+        .groupby(["ward_code", "category", "month"])
+        .size()
+        .reindex(
+            pd.MultiIndex.from_product([codes, list(CATEGORIES), list(MONTHS)]),
+            fill_value=0,
+        )
+        .to_numpy(np.int64)
+        .reshape(len(codes), len(CATEGORIES), len(MONTHS))
+    )
+    out = {c: counts[:, k, :] for k, c in enumerate(CATEGORIES)}
+    crime = [k for k, c in enumerate(CATEGORIES) if c != ASB]
+    out[ALL_CRIME] = counts[:, crime, :].sum(axis=1)
+    return {label: out[label] for label in labels}
+
+
+def reference_dispersion(
+    earlier: np.ndarray, later: np.ndarray
+) -> tuple[float, int, float]:
+    """Pearson X^2 / df of monthly counts about each row's mean in each period.
+
+    The quasi-Poisson scale of a Poisson GLM with one rate per (row, period):
+    X^2 = sum over months whose row mean is > 0 of (y - mean)^2 / mean, and
+    df = those months less the fitted means. Returns (phi, df, P(chi2_df >= X^2)).
+    """
     import numpy as np
     from scipy import stats
 
+    x2, cells, fitted = 0.0, 0, 0
+    for block in (earlier, later):
+        y = block.astype(np.float64)
+        mean = y.mean(axis=1)
+        live = mean > 0
+        x2 += float(((y[live] - mean[live, None]) ** 2 / mean[live, None]).sum())
+        cells += int(live.sum()) * y.shape[1]
+        fitted += int(live.sum())
+    df = cells - fitted
+    return x2 / df, df, float(stats.chi2.sf(x2, df))
+
+
+def reference_quasi_poisson(
+    e: np.ndarray, l: np.ndarray, e_months: int, l_months: int, phi: float, df: int
+) -> np.ndarray:
+    """The quasi-Poisson F test of equal monthly rates, from the two counts.
+
+    Deviance of one rate against two, D = 2 [E ln(E / E0) + L ln(L / L0)]
+    with E0, L0 the counts expected under one rate; F = D / phi on (1, df).
+    """
+    import numpy as np
+    from scipy import special, stats
+
+    e, l = e.astype(np.float64), l.astype(np.float64)
+    n = e + l
+    e0 = n * e_months / (e_months + l_months)
+    l0 = n - e0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = 2.0 * (special.xlogy(e, e / e0) + special.xlogy(l, l / l0))
+    return np.where(n > 0, stats.f.sf(np.where(n > 0, dev, 0.0) / phi, 1, df), 1.0)
+
+
+def test_notes(notes: Sequence[str]) -> dict[str, str]:
+    """The test the comparison's notes name for each label ("test for LABEL: ...")."""
+    out = {}
+    for note in notes:
+        if note.startswith("test for "):
+            label, _, method = note[len("test for ") :].partition(": ")
+            out[label] = method
+    return out
+
+
+def check_results(
+    out: dict[str, Any],
+    codes: list[str],
+    stored: int,
+    in_ward: int,
+    monthly: dict[str, Any],
+) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
+    """Compare the geo tables with the pandas baseline; p-values with their reference.
+
+    Returns the checks and figures for the report (the test of each label).
+    """
+    import re
+
+    import numpy as np
+    from scipy import stats
+
+    def ints(column: Any) -> Any:
+        """A nullable count column as int64 (-1 where missing, never in these tables)."""
+        return column.to_numpy(dtype=np.int64, na_value=-1)
+
+    def close(a: Any, b: Any) -> bool:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return bool(np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True))
+
     checks: list[tuple[str, bool]] = []
-    counts, rates = out["c1"]
-    bad_count = bad_rate = 0
+    counts, rates, rates_year = out["c1"]
+    bad_count = bad_rate = bad_year = bad_months = 0
     for cat in CATEGORIES:
         frame = out["a1"][cat]
         same_areas = frame["area_code"].tolist() == codes
         bad_count += not (
-            same_areas
-            and np.array_equal(frame["count"].to_numpy(), counts[cat].to_numpy())
+            same_areas and np.array_equal(ints(frame["count"]), counts[cat].to_numpy())
         )
         bad_rate += not (
             same_areas
@@ -242,48 +356,58 @@ def check_results(
                 equal_nan=True,
             )
         )
-    checks.append(
+        bad_year += not (
+            same_areas and close(frame["rate_per_1000_year"], rates_year[cat])
+        )
+        bad_months += frame.attrs.get("months") != len(MONTHS)
+    checks += [
         (
             f"(a1) counts of all {len(CATEGORIES)} per-category tables = pandas "
             f"(c1), every one of {len(codes):,} wards; categories differing: "
             f"{bad_count}",
             bad_count == 0,
-        )
-    )
-    checks.append(
+        ),
         (
             f"(a1) rate_per_1000 = 1000 x count / population, as pandas; "
             f"categories differing: {bad_rate}",
             bad_rate == 0,
-        )
-    )
+        ),
+        (
+            f"(a1) rate_per_1000_year = 1000 x count x 12 / months / population "
+            f"(months counted: {len(MONTHS)}, the store's one source covers them "
+            f"all); categories differing: {bad_year}, with another month count: "
+            f"{bad_months}",
+            bad_year == 0 and bad_months == 0,
+        ),
+    ]
 
     frame = out["a2"]
-    all_counts, all_rates = out["c2"]
+    all_counts, all_rates, all_year = out["c2"]
     total = int(frame["count"].sum())
+    got = ints(frame["count"])
     ok = (
         frame["area_code"].tolist() == codes
-        and np.array_equal(frame["count"].to_numpy(), all_counts.to_numpy())
+        and np.array_equal(got, all_counts.to_numpy())
         and np.array_equal(
             frame["rate_per_1000"].to_numpy(float),
             all_rates.to_numpy(float),
             equal_nan=True,
         )
+        and close(frame["rate_per_1000_year"], all_year)
     )
-    checks.append(
+    checks += [
         (
-            f"(a2) all-categories counts and rates = pandas (c2); wards differing: "
-            f"{int((frame['count'].to_numpy() != all_counts.to_numpy()).sum())}",
+            f"(a2) all-categories counts and rates (per 1,000, per 1,000 a year) = "
+            f"pandas (c2); wards differing: "
+            f"{int((got != all_counts.to_numpy()).sum())}",
             ok,
-        )
-    )
-    checks.append(
+        ),
         (
             f"(a2) sum over wards {total:,} = incidents in a ward {in_ward:,} "
             f"(of {stored:,} in the store)",
             total == in_ward,
-        )
-    )
+        ),
+    ]
 
     cmp = out["b"]
     base = out["c3"]
@@ -294,7 +418,11 @@ def check_results(
     ) == set(labels)
     aligned = got.reindex(base.index)
     diff = (
-        int((aligned.to_numpy() != base.to_numpy()).any(axis=1).sum())
+        int(
+            (aligned.to_numpy(dtype=np.int64, na_value=-1) != base.to_numpy())
+            .any(axis=1)
+            .sum()
+        )
         if ok_shape
         else -1
     )
@@ -306,35 +434,129 @@ def check_results(
             ok_shape and diff == 0,
         )
     )
-
-    # p-values of every row: scipy's binomtest once per distinct (earlier, later)
-    # pair (rows share pairs: a few thousand distinct pairs for 120,000 rows).
     e_months, l_months = len(months_in(EARLIER)), len(months_in(LATER))
-    share = l_months / (e_months + l_months)  # later ~ Binomial(n, share) if equal
-    pairs, inverse = np.unique(
-        cmp[["earlier_count", "later_count"]].to_numpy(np.int64),
-        axis=0,
-        return_inverse=True,
+    pop = (
+        cmp["population"].to_numpy(float)
+        if "population" in cmp.columns
+        else np.full(len(cmp), np.nan)
     )
+    later_year = 1000.0 * ints(cmp["later_count"]) * 12.0 / l_months / pop
+    checks.append(
+        (
+            f"(b) rate_per_1000_year = 1000 x later_count x 12 / {l_months} / "
+            "population, every row",
+            "rate_per_1000_year" in cmp.columns
+            and close(cmp["rate_per_1000_year"], later_year),
+        )
+    )
+
+    # The test of each label: the one its note names, and the one the
+    # dispersion of its monthly counts (computed here) calls for.
+    named = test_notes(cmp.attrs.get("notes", []))
+    share = l_months / (e_months + l_months)  # later ~ Binomial(n, share) if equal
+    exact_rows = np.zeros(len(cmp), dtype=bool)
+    quasi_ref = np.full(len(cmp), np.nan)
+    wrong_method: list[str] = []
+    methods: dict[str, str] = {}
+    phis: dict[str, float] = {}
+    category = cmp["category"].to_numpy(object)
+    for label in labels:
+        rows = np.flatnonzero(category == label)
+        by_month = monthly[label]
+        phi, df, p_disp = reference_dispersion(
+            by_month[:, :e_months], by_month[:, e_months:]
+        )
+        phis[label] = phi
+        over = phi > 1 and p_disp < DISPERSION_ALPHA
+        method = named.get(label, "")
+        if method.startswith("exact conditional Poisson"):
+            methods[label] = "exact"
+            exact_rows[rows] = True
+        elif method.startswith("quasi-Poisson"):
+            methods[label] = "quasi-Poisson"
+            # Rows are in ward order within a label (as the cube's rows).
+            order = cmp["area_code"].to_numpy(object)[rows]
+            if order.tolist() != codes:
+                wrong_method.append(f"{label} (rows not in ward order)")
+                continue
+            quasi_ref[rows] = reference_quasi_poisson(
+                by_month[:, :e_months].sum(axis=1),
+                by_month[:, e_months:].sum(axis=1),
+                e_months,
+                l_months,
+                phi,
+                df,
+            )
+            shown = re.search(r"vary ([0-9.]+) times", method)
+            if shown is None or abs(float(shown.group(1)) - phi) > 0.005 + 1e-12:
+                wrong_method.append(f"{label} (note's dispersion vs {phi:.3f})")
+        else:
+            methods[label] = "none named"
+        if methods[label] != ("quasi-Poisson" if over else "exact"):
+            wrong_method.append(
+                f"{label} ({methods[label]}; dispersion {phi:.3f}, chi2 p {p_disp:.2g})"
+            )
+    n_quasi = sum(m == "quasi-Poisson" for m in methods.values())
+    n_exact = sum(m == "exact" for m in methods.values())
+    checks.append(
+        (
+            f"(b) test named in the notes = test the dispersion calls for (phi > 1 "
+            f"and chi2 p < {DISPERSION_ALPHA:g}, computed here from the monthly "
+            f"counts): {n_exact} labels exact Poisson, {n_quasi} quasi-Poisson; "
+            f"differing: {', '.join(wrong_method) or 'none'}",
+            not wrong_method and n_exact + n_quasi == len(labels),
+        )
+    )
+
+    p_got = cmp["p_value"].to_numpy(float)
+    # Exact rows: scipy's binomtest once per distinct (earlier, later) pair
+    # (rows share pairs: a few thousand distinct pairs for 120,000 rows).
+    pairs_all = np.column_stack([ints(cmp["earlier_count"]), ints(cmp["later_count"])])
+    pairs, inverse = np.unique(pairs_all[exact_rows], axis=0, return_inverse=True)
     ref = np.array(
         [
             1.0 if a + b == 0 else stats.binomtest(int(b), int(a + b), share).pvalue
             for a, b in pairs
         ]
     )[inverse.ravel()]
-    got = cmp["p_value"].to_numpy(float)
-    rel = np.abs(got - ref) / np.maximum(ref, 1e-300)
+    rel = np.abs(p_got[exact_rows] - ref) / np.maximum(ref, 1e-300)
     worst = float(rel.max()) if len(rel) else 0.0
     zero = int((pairs == 0).any(axis=1).sum())
     checks.append(
         (
-            f"(b) p_value = scipy.stats.binomtest(later, n, {share:g}).pvalue, all "
-            f"{len(cmp):,} rows ({len(pairs):,} distinct count pairs, {zero} with a "
-            f"zero); largest relative difference {worst:.1e} (allowed 1e-9)",
-            worst <= PVALUE_RTOL,
+            f"(b) exact rows: p_value = scipy.stats.binomtest(later, n, {share:g})"
+            f".pvalue, {int(exact_rows.sum()):,} rows ({len(pairs):,} distinct count "
+            f"pairs, {zero} with a zero); largest relative difference {worst:.1e} "
+            f"(allowed {PVALUE_RTOL:g})",
+            bool(worst <= PVALUE_RTOL) and not np.isnan(rel).any(),
         )
     )
-    return [(text, bool(ok)) for text, ok in checks]
+    quasi = ~np.isnan(quasi_ref)
+    rel_q = np.abs(p_got[quasi] - quasi_ref[quasi]) / np.maximum(quasi_ref[quasi], 1e-300)
+    worst_q = float(rel_q.max()) if len(rel_q) else 0.0
+    checks.append(
+        (
+            f"(b) quasi-Poisson rows: p_value = scipy.stats.f.sf(D / phi, 1, df) from "
+            f"the counts and the dispersion of the monthly counts, {int(quasi.sum()):,} "
+            f"rows; largest relative difference {worst_q:.1e} (allowed {PVALUE_RTOL:g})",
+            bool(worst_q <= PVALUE_RTOL) and not np.isnan(rel_q).any(),
+        )
+    )
+    checks.append(
+        (
+            f"(b) every row tested: {int(exact_rows.sum() + quasi.sum()):,} of "
+            f"{len(cmp):,} rows checked against a reference",
+            int(exact_rows.sum() + quasi.sum()) == len(cmp),
+        )
+    )
+    figures = {
+        "methods": methods,
+        "phi": phis,
+        "significant": int(
+            cmp["verdict"].isin(["significant rise", "significant fall"]).sum()
+        ),
+    }
+    return [(text, bool(ok)) for text, ok in checks], figures
 
 
 def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
@@ -342,16 +564,30 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
+    from geo.analysis.areas import load_areas
+    from geo.analysis.compare import compare_periods
+    from geo.analysis.counts import counts_by_area
+    from geo.analysis.coverage import read_coverage
     from geo.analysis.periods import Period
-    from geo.analysis.tables import compare_periods, counts_by_area, load_areas
     from geo.ingest.store import open_store
     from geo.ingest.workspace import load_workspace
+    from geo.selection import resolve_selection
 
     timed = ingest_bench.timed
     ws = load_workspace(work / WORKSPACE_NAME)
     times: dict[str, dict[str, float]] = {}
     incidents, times["load"] = timed(lambda: open_store(ws))
     areas, times["areas"] = timed(lambda: load_areas(ws, "ward"))
+    coverage, times["coverage"] = timed(lambda: read_coverage(ws))
+    year = Period(MONTHS[0], MONTHS[-1])
+    earlier, later = Period(*EARLIER), Period(*LATER)
+    # The comparison's rows by category, as build_table(kind="compare") takes
+    # them: every category of the store, one by one, then "All crime".
+    labels, times["labels"] = timed(
+        lambda: list(
+            resolve_selection(ws, period=later, compare=earlier).category_labels()
+        )
+    )
     codes = list(areas.codes)
     population = (
         pd.read_csv(work / POPULATION_NAME, dtype={"ward_code": str})
@@ -359,17 +595,22 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
         .astype(float)
         .reindex(codes)
     )
-    year = Period(MONTHS[0], MONTHS[-1])
-    earlier, later = Period(*EARLIER), Period(*LATER)
 
     geo: dict[str, Callable[[], Any]] = {
         "a1": lambda: {
-            c: counts_by_area(incidents, areas, period=year, categories=[c])
+            c: counts_by_area(
+                incidents, areas, period=year, coverage=coverage, categories=[c]
+            )
             for c in CATEGORIES
         },
-        "a2": lambda: counts_by_area(incidents, areas, period=year),
+        "a2": lambda: counts_by_area(incidents, areas, period=year, coverage=coverage),
         "b": lambda: compare_periods(
-            incidents, areas, earlier=earlier, later=later, categories=None
+            incidents,
+            areas,
+            earlier=earlier,
+            later=later,
+            labels=labels,
+            coverage=coverage,
         ),
     }
     plain = pandas_baseline(incidents, codes, population)
@@ -381,10 +622,25 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
         out[key], times[key] = timed(fn)
 
     in_ward = int(incidents["ward_code"].notna().sum())
-    checks = check_results(out, codes, len(incidents), in_ward)
+    label_names = [lab.label for lab in labels]
+    expected = [*CATEGORIES, ALL_CRIME]
+    monthly = monthly_cube(incidents, codes, expected)
+    checks, figures = check_results(out, codes, len(incidents), in_ward, monthly)
+    crime = next((lab for lab in labels if lab.label == ALL_CRIME), None)
+    checks.insert(
+        0,
+        (
+            f"labels of the comparison: the {len(CATEGORIES)} categories and "
+            f"{ALL_CRIME!r} (every category but {ASB!r}); got {len(labels)}",
+            label_names == expected
+            and crime is not None
+            and sorted(crime.members) == [c for c in CATEGORIES if c != ASB],
+        ),
+    )
     return {
         "times": times,
         "checks": checks,
+        "figures": figures,
         "stored": len(incidents),
         "in_ward": in_ward,
         "compare_rows": len(out["b"]),
@@ -462,6 +718,9 @@ def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
     t = {key: best(key)["seconds"] for key in [*LOAD_STEPS, *STEPS]}
     peak = max(r.peak_mb for r in runs)
     cats = len(first["store_categories"])
+    figures = first["figures"]
+    exact = [k for k, v in figures["methods"].items() if v == "exact"]
+    quasi = [k for k, v in figures["methods"].items() if v == "quasi-Poisson"]
     lines = [
         "",
         "Hotspot Atlas analysis-table benchmark",
@@ -475,7 +734,13 @@ def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
         f"comparison rows       {first['compare_rows']:>12,}   ({gen['wards']:,} "
         f"wards x {cats} categories + {ALL_CRIME!r})",
         f"periods               rates {MONTHS[0]}:{MONTHS[-1]}; compare "
-        f"{EARLIER[0]}:{EARLIER[1]} vs {LATER[0]}:{LATER[1]}",
+        f"{EARLIER[0]}:{EARLIER[1]} vs {LATER[0]}:{LATER[1]} (months: yearly "
+        f"cycle +/-{SEASON:.0%})",
+        f"tests in (b)          exact Poisson: {', '.join(exact) or 'none'}",
+        f"                      quasi-Poisson: "
+        + (", ".join(f"{k} (phi {figures['phi'][k]:.3f})" for k in quasi) or "none"),
+        f"                      {figures['significant']:,} rows significant "
+        "(BH over all rows, 0.05)",
         f"runs                  {len(runs):>12}   (fresh process each; best shown; "
         f"peak {peak:,.0f} MB)",
         f"machine               {machine}",
@@ -510,7 +775,7 @@ def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
         f"{'(a1) / (c1)  rates by ward x category':<42}{t['a1'] / t['c1']:>7.1f}x",
         f"{'(a2) / (c2)  rates by ward':<42}{t['a2'] / t['c2']:>7.1f}x",
         f"{'(b)  / (c3)  period comparison':<42}{t['b'] / t['c3']:>7.1f}x   "
-        "(geo adds p-values, BH, verdicts)",
+        "(geo adds p-values, BH, verdicts, rates)",
         "",
         f"checks (in each of the {len(runs)} runs)",
         "-" * 78,
@@ -601,6 +866,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wards": args.wards,
             "snap_points": 100_000,  # bench/ingest.py's default: police.uk-like
             "seed": args.seed,
+            "season": SEASON,
         }
         (work / "params.json").write_text(json.dumps(params), "utf-8")
         log(

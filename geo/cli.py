@@ -62,7 +62,6 @@ _FLAGS = {
     "`candidates`": "--candidates",
     "`bandwidth_rule`": "--bandwidth-rule",
     "`next_period`": "--accuracy",
-    "`path`": "--out",
 }
 
 

@@ -121,7 +121,7 @@ def table_bytes(frame: pd.DataFrame, suffix: str, *, sheet: str = "table") -> by
         buffer = io.BytesIO()
         _xlsx(frame, sheet, buffer)
         return buffer.getvalue()
-    msg = f"`path` {suffix!r}: write .csv or .xlsx."
+    msg = f"A table is written as .csv or .xlsx, not {suffix or 'a file without a suffix'!r}."
     raise GeoInputError(msg)
 
 
@@ -199,7 +199,7 @@ def write_layer(layer: gpd.GeoDataFrame, path: str | Path) -> Path:
             json.dumps(meta, indent=2), encoding="utf-8"
         )
     else:
-        msg = f"`path` {path}: write .geojson, .gpkg or .csv."
+        msg = f"{path}: a hotspot layer is written as .geojson, .gpkg or .csv."
         raise GeoInputError(msg)
     return path
 

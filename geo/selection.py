@@ -288,7 +288,7 @@ class Selection:
         """
         if self.labels:
             return self.labels
-        present = sorted(self.coverage.categories())
+        present = sorted(self.coverage.seen())
         out = [CategoryLabel(c, (c,)) for c in present]
         if set(present) & set(ALL_CRIME_CATEGORIES):
             out.append(CategoryLabel(ALL_CRIME, ALL_CRIME_CATEGORIES))
@@ -304,9 +304,7 @@ class Selection:
             or "All chosen categories".
         """
         if not self.labels:
-            return CategoryLabel(
-                "All categories", tuple(sorted(self.coverage.categories()))
-            )
+            return CategoryLabel("All categories", tuple(sorted(self.coverage.seen())))
         if len(self.labels) == 1:
             return self.labels[0]
         return CategoryLabel("All chosen categories", self.categories or ())
@@ -373,7 +371,7 @@ class Selection:
         )
 
     def require_data(self, *, what: str) -> None:
-        """Raise when no source of the selection has data in the period.
+        """Raise when no month of the period has data from every source the categories need.
 
         Parameters
         ----------
@@ -387,12 +385,22 @@ class Selection:
         """
         if self.months_with_data(self.period):
             return
-        spans = "; ".join(f"{s}: {self.coverage.span(s)}" for s in self.sources)
-        msg = (
-            f"`period` {self.period.label}: no data for {self.category_text} in any "
-            f"source, so there are no {what} to make (a period without data is "
-            f"unknown, not zero). Months with data: {spans}."
-        )
+        needed = self.coverage.relevant(self.categories) or self.sources
+        spans = "; ".join(f"{s}: {self.coverage.span(s)}" for s in needed)
+        if len(needed) > 1:
+            msg = (
+                f"`period` {self.period.label}: no month of it has data from every "
+                f"source of {self.category_text} ({', '.join(needed)}), so there are no "
+                f"{what} to make (a total over a month one source lacks would be "
+                f"incomplete, not small). Months with data: {spans}. Choose months "
+                "they share, or fewer `sources` or `categories`."
+            )
+        else:
+            msg = (
+                f"`period` {self.period.label}: no data for {self.category_text}, so "
+                f"there are no {what} to make (a period without data is unknown, not "
+                f"zero). Months with data: {spans}."
+            )
         raise GeoInputError(msg)
 
 
@@ -666,7 +674,7 @@ def resolve_selection(
     labels = _resolve_categories(
         categories,
         workspace=workspace,
-        available=coverage.categories(),
+        available=coverage.seen(),
         police=police,
     )
     cats = tuple(sorted({c for lab in labels for c in lab.members})) if labels else None

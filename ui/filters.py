@@ -84,7 +84,7 @@ def _levels(path: str) -> list[str]:
 
 def _category_options(path: str, stamp: str) -> list[str]:
     groups = sorted(cached.workspace(path).groups)
-    stored = sorted(cached.coverage(path, stamp).categories())
+    stored = sorted(cached.coverage(path, stamp).seen())
     return [ALL_CRIME, *groups, *stored]
 
 

@@ -607,8 +607,8 @@ def forecast_text(result: AccuracyResult, before: str, period: str) -> str:
         f"The hotspots of {before} covered {share:.1%} of the area and held "
         f"{result.hit_rate:.0%} of the incidents of {period} (hit rate); PAI "
         f"{result.pai:.1f}: {result.pai:.1f} times the incidents an average patch "
-        f"of the same size would hold. The hotspots are {reading}. This measures "
-        "where incidents recur, not whether patrols worked (evaluate that with the WDD)."
+        f"of the same size would hold. The hotspots are {reading}. It measures where "
+        "incidents recur, not whether patrols worked."
     )
 
 
@@ -651,7 +651,10 @@ def plan_csv(plan: PatrolPlan) -> str:
     Returns
     -------
     str
-        CSV with a header row; ``pandas.read_csv`` gives the table back.
+        CSV with a header row; ``pandas.read_csv`` gives the table back,
+        except that text beginning with ``=``, ``+``, ``-`` or ``@`` (a place
+        name, a change such as ``+50% (4 → 6)``) carries a leading ``'`` so
+        no spreadsheet runs it as a formula (:func:`geo.export.safe_text`).
     """
     buf = io.StringIO()
     safe_text(plan.table).to_csv(buf, index=False, lineterminator="\n")

@@ -240,18 +240,15 @@ def plan_html(plan: PatrolPlan, *, title: str | None = None) -> str:
         '<main id="plan">'
         f"<h1>{e(heading)}</h1>"
         f'<p class="meta">{e(selection)} · generated {e(plan.generated)}</p>'
+        f"<p><b>{e(plan.summary_text)}</b></p>"
         '<div class="top"><div>'
         f"{_map_svg(plan)}</div><div>"
-        '<div class="box"><h2>The area</h2>'
-        f"<p>{e(plan.summary_text)}</p></div>"
         '<div class="box"><h2>Forecast check (how stable the hotspots are)</h2>'
         f"<p>{e(plan.forecast_text)}</p></div>"
-        '<div class="box"><h2>How this plan was made</h2>'
-        f"<p>{e(plan.method)}</p></div>"
         "</div></div>"
         f"<h2>Places to patrol ({len(t)})</h2>"
         f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(rows_html)}</tbody></table>"
-        f"<footer>{notes_html}<p>Hotspot parameters: {e(_short(plan.params))}</p>"
+        f"<footer><p><b>How this plan was made.</b> {e(plan.method)}</p>{notes_html}<p>Hotspot parameters: {e(_short(plan.params))}</p>"
         "<p>Hotspot Atlas · patrol plan</p></footer>"
         "</main></body></html>\n"
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from geo.analysis.periods import Period, add_months
 from geo.ingest.store import read_manifest
 from geo.ingest.workspace import Workspace
+from geo.schema import POLICE_UK_CATEGORIES
 
 __all__ = ["Coverage", "month_list", "read_coverage"]
 
@@ -29,7 +30,11 @@ class Coverage:
         ``(source, months with at least one kept incident)`` pairs, in store order.
     category_sets
         ``(source, categories it records)`` pairs: which sources a category
-        selection depends on.
+        selection depends on (a police.uk source records every police.uk
+        category, seen or not).
+    observed
+        ``(source, categories seen in its kept rows)`` pairs: what the store
+        holds, for lists of categories to choose from.
 
     Examples
     --------
@@ -43,12 +48,14 @@ class Coverage:
 
     by_source: tuple[tuple[str, frozenset[str]], ...] = ()
     category_sets: tuple[tuple[str, frozenset[str]], ...] = ()
+    observed: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
     def of(
         cls,
         months: dict[str, Iterable[str]],
         categories: dict[str, Iterable[str]] | None = None,
+        observed: dict[str, Iterable[str]] | None = None,
     ) -> Coverage:
         """Build a coverage from plain mappings.
 
@@ -58,6 +65,8 @@ class Coverage:
             Source name → months with data.
         categories
             Source name → categories it records.
+        observed
+            Source name → categories seen in the store (``categories`` when ``None``).
 
         Returns
         -------
@@ -65,9 +74,11 @@ class Coverage:
             The same, hashable.
         """
         cats = categories or {}
+        seen = cats if observed is None else observed
         return cls(
             tuple((s, frozenset(m)) for s, m in months.items()),
             tuple((s, frozenset(c)) for s, c in cats.items()),
+            tuple((s, frozenset(c)) for s, c in seen.items()),
         )
 
     @property
@@ -107,6 +118,23 @@ class Coverage:
             return frozenset().union(*(c for _, c in self.category_sets))
         return dict(self.category_sets).get(source, frozenset())
 
+    def seen(self, source: str | None = None) -> frozenset[str]:
+        """Return the categories seen in the store for ``source`` (every source's when ``None``).
+
+        Parameters
+        ----------
+        source
+            A source name, or ``None``.
+
+        Returns
+        -------
+        frozenset of str
+            Store categories with at least one kept incident.
+        """
+        if source is None:
+            return frozenset().union(*(c for _, c in self.observed))
+        return dict(self.observed).get(source, frozenset())
+
     def restrict(self, sources: Iterable[str]) -> Coverage:
         """Return the coverage of ``sources`` only.
 
@@ -124,6 +152,7 @@ class Coverage:
         return Coverage(
             tuple(p for p in self.by_source if p[0] in keep),
             tuple(p for p in self.category_sets if p[0] in keep),
+            tuple(p for p in self.observed if p[0] in keep),
         )
 
     def relevant(self, categories: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -273,8 +302,15 @@ def read_coverage(workspace: Workspace) -> Coverage:
     for part in manifest["partitions"]:
         if part["rows"]:
             months[part["source"]].add(part["month"])
-    categories = manifest.get("categories", {})
+    seen = manifest.get("categories", {})
+    # A police.uk file records every police.uk category: a month it lacks is
+    # unknown for Robbery too, even when no robbery was ever recorded.
+    police = {s.name for s in workspace.sources if s.format == "police_uk"}
     return Coverage.of(
         {s: sorted(m) for s, m in months.items()},
-        {s: categories.get(s, []) for s in manifest["sources"]},
+        {
+            s: [*seen.get(s, []), *(POLICE_UK_CATEGORIES if s in police else ())]
+            for s in manifest["sources"]
+        },
+        {s: seen.get(s, []) for s in manifest["sources"]},
     )

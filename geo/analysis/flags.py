@@ -62,7 +62,7 @@ def area_flags(
     now = counts_by_area(
         incidents, areas, period=last, categories=cats, coverage=coverage
     )
-    members = cats if cats is not None else tuple(sorted(coverage.categories()))
+    members = cats if cats is not None else tuple(sorted(coverage.seen()))
     cmp = compare_periods(
         incidents,
         areas,

@@ -561,6 +561,7 @@ def hot_cluster_history(
         ``compare_period``, ``emerging`` (one row per cluster, in the order
         of :func:`hot_cluster_table`), and messages.
     """
+    _hot(layer)  # a gistar or emerging layer, or a clear error
     table = hot_cluster_table(layer)
     messages: list[str] = []
     if table.empty:
@@ -631,10 +632,15 @@ def previous_hotspot_accuracy(
         options=HotspotOptions(
             cell=float(params["cell_size_m"]),
             grid=params.get("grid", "square"),
+            harm=bool(params.get("harm", False)),
+            # The same test as the layer's (as resolved for it), so the two
+            # periods' hot cells are found the same way.
             params=HotspotParams(
                 alpha=float(params.get("alpha", 0.05)),
+                fdr=bool(params.get("fdr", True)),
                 permutations=int(params.get("permutations") or 0),
                 seed=params.get("seed"),
+                inference=params.get("inference", "auto"),
             ),
         ),
     )

@@ -915,6 +915,12 @@ def gistar(
         )
     else:
         messages.append("p-values from the normal approximation of Gi* (analytic z)")
+        if permutations:
+            p_sim = _permutation_p(yv, sums, card_i, permutations, seed)
+            messages.append(
+                f"{permutations} Monte Carlo conditional permutations (seed {seed!r}) "
+                "give gi_p_sim, for comparison; the normal approximation decides"
+            )
     p_adj = (
         benjamini_hochberg(decide)
         if fdr

@@ -367,7 +367,7 @@ def hotspot_gistar(
     }
     if w is not None:
         columns["weight_sum"] = wsum
-    if res.inference != "normal":
+    if res.inference != "normal" or params.permutations:
         columns["gi_p_sim"] = res.p_sim
     return _result(
         cells,

@@ -202,7 +202,7 @@ def test_exports_carry_the_parameters(
             ]
             == "square"
         )
-    with pytest.raises(GeoInputError, match=r"write \.geojson, \.gpkg or \.csv"):
+    with pytest.raises(GeoInputError, match=r"written as \.geojson, \.gpkg or \.csv"):
         write_layer(layer, tmp_path / "hot.shp")
 
 
@@ -252,7 +252,7 @@ def test_no_hot_cells_and_no_incidents_are_handled(hot_world: Path) -> None:
     assert calm.loc[~calm["hot"].to_numpy(bool), "name"].isna().all()
     with pytest.raises(
         GeoInputError,
-        match=r"`period` 2020: no data for all categories in any source, "
+        match=r"`period` 2020: no data for all categories, "
         r"so there are no hotspots to make",
     ):
         _layer(ws, period="2020")

@@ -174,3 +174,38 @@ def test_the_map_counts_follow_the_sidebar_categories_and_area(
     n, wards = _counted(at)
     assert n == len(mine) > 0
     assert mine["ward_code"].nunique() <= wards < every_ward
+
+
+def test_the_shaded_values_are_the_area_summary_of_the_selection(
+    demo_dir: Path,
+) -> None:
+    from geo.analysis.tables import area_summary
+    from geo.selection import resolve_selection
+    from ui import cached
+
+    path = cached.prepare_demo(str(demo_dir))
+    sel = cached.selection(path, cached.store_id(path), "2024-01:2024-12", None)
+    values, attrs = cached.area_values(path, sel, "ward")
+    assert values.crs is not None
+    assert {"geometry", "count", "rate_per_1000_year", "change", "pct_change"} <= set(
+        values.columns
+    )
+    assert attrs["months"] == 12
+    # The same rows as geo's area summary, and the counts of an independent count.
+    ws = load_workspace(demo_dir / "workspace.toml")
+    direct = area_summary(
+        ws, resolve_selection(ws, period="2024-01:2024-12"), by="ward"
+    )
+    shown = values.set_index(cached.CODE)
+    for column in ("count", "earlier_count", "change", "verdict"):
+        assert (
+            shown[column].to_dict() == direct.set_index("area_code")[column].to_dict()
+        )
+    counts = _ward_counts(demo_dir, ("2024-01", "2024-12")).set_index("ward_code")["n"]
+    assert (
+        shown["count"].to_dict() == counts.reindex(shown.index, fill_value=0).to_dict()
+    )
+    earlier = _ward_counts(demo_dir, ("2023-01", "2023-12")).set_index("ward_code")["n"]
+    assert (
+        shown["change"] == shown["count"] - earlier.reindex(shown.index, fill_value=0)
+    ).all()

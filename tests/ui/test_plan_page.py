@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from geo.action.evaluate import evaluate_intervention
 from geo.action.siting import site_events
-from geo.ingest.workspace import load_workspace
+from geo.ingest.workspace import Workspace, load_workspace
+from geo.selection import Selection, resolve_selection
 from tests.ui.conftest import APP
 
 PLAN_PAGE = "ui/pages/plan.py"
@@ -37,14 +38,21 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def _sidebar_selection(at: AppTest, ws: Workspace, **choice: object) -> Selection:
+    """The sidebar's period (default comparison), resolved directly."""
+    period = f"{at.selectbox(key='filter_start').value}:{at.selectbox(key='filter_end').value}"
+    return resolve_selection(ws, period=period, **choice)  # type: ignore[arg-type]
+
+
 def test_sites_match_the_mclp_solved_directly(demo_dir: Path) -> None:
     at = _plan_app()
     at.number_input(key="sites_p").set_value(2)
     at.number_input(key="sites_walk").set_value(300)
     _submit(at, "sites_form")
     ws = load_workspace(demo_dir / "workspace.toml")
-    period = f"{at.selectbox(key='filter_start').value}:{at.selectbox(key='filter_end').value}"
-    direct = site_events(ws, period=period, candidates="gazetteer", p=2, walk_m=300.0)
+    direct = site_events(
+        ws, _sidebar_selection(at, ws), candidates="gazetteer", p=2, walk_m=300.0
+    )
     assert _metrics(at)["Covered"] == f"{direct.attrs['covered_share']:.0%}"
     shown = next(d.value for d in at.dataframe if "covered" in d.value.columns)
     assert list(shown["name"]) == list(direct["name"])
@@ -84,6 +92,7 @@ def test_evaluation_matches_evaluate_intervention(demo_dir: Path) -> None:
     date = at.date_input(key="eval_date").value
     direct = evaluate_intervention(
         ws,
+        _sidebar_selection(at, ws),
         target="place:Market Place",
         date=date.isoformat(),
         buffer_m=200.0,
@@ -98,6 +107,39 @@ def test_evaluation_matches_evaluate_intervention(demo_dir: Path) -> None:
     assert any(
         direct.verdict.split(" (")[0] in m.value for m in [*at.success, *at.info]
     )
+    # The rest of the district is far busier than a place: the control's change
+    # is scaled to the target (ratio form), and the page says the control is unlike it.
+    assert direct.wdd.form == "ratio"
+    assert any("seldom share a trend" in w.value for w in at.warning)
+
+
+def test_evaluation_counts_the_sidebar_categories(demo_dir: Path) -> None:
+    at = _plan_app()
+    at.multiselect(key="filter_categories").select("All crime")
+    _run(at)
+    at.radio(key="eval_kind").set_value("place")
+    at.selectbox(key="eval_name").set_value("place:Market Place")
+    _submit(at, "evaluate_form")
+    ws = load_workspace(demo_dir / "workspace.toml")
+    date = at.date_input(key="eval_date").value.isoformat()
+    crime = evaluate_intervention(
+        ws,
+        _sidebar_selection(at, ws, categories=["All crime"]),
+        target="place:Market Place",
+        date=date,
+        radius_m=150.0,
+    )
+    everything = evaluate_intervention(
+        ws,
+        _sidebar_selection(at, ws),
+        target="place:Market Place",
+        date=date,
+        radius_m=150.0,
+    )
+    counts = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert list(counts["after"]) == list(crime.counts["after"])
+    assert (crime.counts["after"] < everything.counts["after"]).all()
+    assert any("All crime" in c.value for c in at.caption)
 
 
 def test_evaluation_of_a_ward_against_a_town_control(demo_dir: Path) -> None:
@@ -116,6 +158,7 @@ def test_evaluation_of_a_ward_against_a_town_control(demo_dir: Path) -> None:
     date = at.date_input(key="eval_date").value
     direct = evaluate_intervention(
         ws,
+        _sidebar_selection(at, ws),
         target="ward:Fenbury East",
         date=date.isoformat(),
         buffer_m=200.0,
@@ -140,12 +183,15 @@ def test_patrol_plan_matches_make_plan_and_prints(demo_dir: Path) -> None:
     at.number_input(key="plan_visits").set_value(20)
     _submit(at, "plan_form")
     ws = load_workspace(demo_dir / "workspace.toml")
-    period = f"{at.selectbox(key='filter_start').value}:{at.selectbox(key='filter_end').value}"
-    direct = make_plan(ws, period=period, top=3, visits=20)
+    direct = make_plan(ws, _sidebar_selection(at, ws), top=3, visits=20)
     shown = next(d.value for d in at.dataframe if "visits" in d.value.columns)
     assert list(shown["name"]) == list(direct.table["name"])
     assert list(shown["visits"]) == list(direct.table["visits"])
+    assert list(shown["change"]) == list(direct.table["change"])
     assert shown["visits"].sum() == 20
+    # Change is against the same months a year before (the demo covers them).
+    assert direct.before_period == "2023-01:2023-12"
+    assert any(direct.summary_text in m.value for m in at.markdown)
     labels = [b.label for b in at.get("download_button")]
     assert "Printable plan (HTML, one A4 page)" in labels
     assert any(direct.forecast_text in m.value for m in at.markdown)

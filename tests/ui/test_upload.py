@@ -24,11 +24,11 @@ from tests.conftest import (
     write_police_csv,
 )
 from tests.ui.conftest import APP
+from ui.render import md
 from ui.upload import (
     UploadMapping,
     add_upload,
     dump_toml,
-    md,
     read_columns,
     source_entry,
     write_derived_workspace,
