@@ -249,7 +249,9 @@ def write_fenland(root: Path) -> Path:
     )
     (root / "fenland.toml").write_text(text, "utf-8")
     shutil.copy(repo / "places.csv", root / "places.csv")
-    write_csv(root / "cctv.csv", ["Date", "Time", "Camera location", "Incident"], FENLAND_CCTV)
+    write_csv(
+        root / "cctv.csv", ["Date", "Time", "Camera location", "Incident"], FENLAND_CCTV
+    )
     return root / "fenland.toml"
 
 

@@ -541,19 +541,22 @@ def hotspot_cells_layer(
         name="Hotspot cells" if method == "gistar" else "Incident density (KDE)",
         show=show,
     )
-    folium.GeoJson(
-        shown.to_json(),
-        control=False,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["colour"],
-            "fillOpacity": 0.75,
-            "color": f["properties"]["colour"],
-            "weight": 0.5,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["place", "what", "n"], aliases=["Hot cluster", "Cell", "Incidents"]
-        ),
-    ).add_to(group)
+    if len(shown):
+        # folium refuses a tooltip on an empty collection: no cell, no layer.
+        folium.GeoJson(
+            shown.to_json(),
+            control=False,
+            style_function=lambda f: {
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.75,
+                "color": f["properties"]["colour"],
+                "weight": 0.5,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["place", "what", "n"],
+                aliases=["Hot cluster", "Cell", "Incidents"],
+            ),
+        ).add_to(group)
     _Legend(*legend).add_to(group)
     return group, len(shown)
 

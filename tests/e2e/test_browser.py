@@ -150,12 +150,20 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     demo = write_demo(root, seed=DEMO_SEED)
     ingest(load_workspace(demo))
     to_lonlat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
-    lon, lat = to_lonlat.transform(*HOSTILE_XY)
+    # Spread over a 200 m square, not one point: a single busy cell is no
+    # Gi* cluster (its neighbours are empty), a busy block of cells is.
+    spots = [
+        to_lonlat.transform(HOSTILE_XY[0] + 50 * i, HOSTILE_XY[1] + 50 * j)
+        for i in range(-2, 3)
+        for j in range(-2, 3)
+    ]
     rows = ["Date,Time,Where,Lon,Lat,Type"]
     rows += [
         f'{day:02d}/{month:02d}/2024,21:30,"{XSS}",{lon:.6f},{lat:.6f},{BOLD}'
-        for month in range(1, 13)
-        for day in (3, 10, 17, 24, 28)
+        for k, (month, day) in enumerate(
+            (m, d) for m in range(1, 13) for d in (3, 10, 17, 24, 28)
+        )
+        for lon, lat in [spots[k % len(spots)]]
     ]
     mapping = UploadMapping(
         name="Partner log",

@@ -30,7 +30,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 
 def test_equal_periods_give_a_change_in_incidents() -> None:
-    t = change_columns([[1, 2, 0], [0, 0, 0], [2, 2, 2]], [[3, 3, 3], [1, 0, 1], [1, 1, 1]])
+    t = change_columns(
+        [[1, 2, 0], [0, 0, 0], [2, 2, 2]], [[3, 3, 3], [1, 0, 1], [1, 1, 1]]
+    )
     assert change_column(t) == "change"
     assert t["earlier_count"].tolist() == [3, 0, 6]
     assert t["later_count"].tolist() == [9, 2, 3]
@@ -43,7 +45,8 @@ def test_periods_of_different_length_give_per_month_figures_that_agree() -> None
     t = change_columns([[1, 1, 1]], [[1, 0, 0, 1, 0, 0]])
     assert "change" not in t.columns
     assert change_column(t) == "change_per_month"
-    assert t["earlier_count"].iloc[0] == 3 and t["later_count"].iloc[0] == 2
+    assert t["earlier_count"].iloc[0] == 3
+    assert t["later_count"].iloc[0] == 2
     assert t["change_per_month"].iloc[0] == pytest.approx(1 / 3 - 1)
     pct = t["pct_change"].iloc[0]
     rates = t["later_per_month"].iloc[0], t["earlier_per_month"].iloc[0]
@@ -63,7 +66,9 @@ def test_a_period_without_data_is_unknown_not_zero() -> None:
 
 
 def test_verdicts_read_adjusted_p_values_and_the_sign_of_the_change() -> None:
-    t = add_verdicts(change_columns([[1, 1, 1, 1]] * 3, [[9, 9, 9, 9], [1, 1, 1, 1], [0, 0, 0, 0]]))
+    t = add_verdicts(
+        change_columns([[1, 1, 1, 1]] * 3, [[9, 9, 9, 9], [1, 1, 1, 1], [0, 0, 0, 0]])
+    )
     assert t["verdict"].tolist() == [
         "significant rise",
         "no significant change",
@@ -72,17 +77,25 @@ def test_verdicts_read_adjusted_p_values_and_the_sign_of_the_change() -> None:
     assert (t["p_adjusted"] >= t["p_value"] - 1e-12).all()
 
 
-def test_map_and_compare_agree_when_the_periods_differ_in_length(demo: Workspace) -> None:
+def test_map_and_compare_agree_when_the_periods_differ_in_length(
+    demo: Workspace,
+) -> None:
     """Issue 12, defect 2: the Map said +100% where Compare said 0.0% for the same ward."""
     sel = resolve_selection(
-        demo, period="2024-07:2024-12", compare="2024-01:2024-03", categories=["Burglary"]
+        demo,
+        period="2024-07:2024-12",
+        compare="2024-01:2024-03",
+        categories=["Burglary"],
     )
     mapped = area_summary(demo, sel, by="ward").set_index("area_code")
     compared = build_table(demo, sel, by="ward", kind="compare").set_index("area_code")
     assert change_column(mapped) == change_column(compared) == "change_per_month"
     for code in compared.index:
         for column in ("earlier_count", "change_per_month", "pct_change", "verdict"):
-            assert mapped.loc[code, column] == compared.loc[code, column], (code, column)
+            assert mapped.loc[code, column] == compared.loc[code, column], (
+                code,
+                column,
+            )
         assert mapped.loc[code, "count"] == compared.loc[code, "later_count"]
     # Compare's change and % change are on the same (per-month) basis.
     rows = compared[compared["earlier_count"] > 0]
@@ -99,17 +112,33 @@ def test_the_cli_table_writes_what_the_app_shows(demo: Workspace, tmp_path) -> N
     assert demo.path is not None
     res = CliRunner().invoke(
         app,
-        ["table", str(demo.path), "--by", "ward", "--period", "2024-07:2024-12",
-         "--compare", "2024-01:2024-03", "--category", "Burglary", "--out", str(out)],
+        [
+            "table",
+            str(demo.path),
+            "--by",
+            "ward",
+            "--period",
+            "2024-07:2024-12",
+            "--compare",
+            "2024-01:2024-03",
+            "--category",
+            "Burglary",
+            "--out",
+            str(out),
+        ],
         env={"COLUMNS": "200", "NO_COLOR": "1"},
     )
     assert res.exit_code == 0, res.output
     written = pd.read_csv(out).set_index("area_code")
     sel = resolve_selection(
-        demo, period="2024-07:2024-12", compare="2024-01:2024-03", categories=["Burglary"]
+        demo,
+        period="2024-07:2024-12",
+        compare="2024-01:2024-03",
+        categories=["Burglary"],
     )
     shown = area_summary(demo, sel, by="ward").set_index("area_code")
-    assert "change_per_month" in written.columns and "change" not in written.columns
+    assert "change_per_month" in written.columns
+    assert "change" not in written.columns
     np.testing.assert_allclose(
         written["change_per_month"].to_numpy(float),
         shown.loc[written.index, "change_per_month"].to_numpy(float),

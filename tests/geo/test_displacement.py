@@ -64,9 +64,13 @@ def test_the_control_no_longer_vanishes_when_it_is_much_larger() -> None:
 
 
 def test_auto_form_threshold_and_unlike_control_warning() -> None:
-    near = weighted_displacement_difference(100, 90, 0, 0, 100 * COMPARABLE_CONTROL, 100)
+    near = weighted_displacement_difference(
+        100, 90, 0, 0, 100 * COMPARABLE_CONTROL, 100
+    )
     assert near.form == "raw"
-    beyond = weighted_displacement_difference(100, 90, 0, 0, 100 * COMPARABLE_CONTROL + 1, 100)
+    beyond = weighted_displacement_difference(
+        100, 90, 0, 0, 100 * COMPARABLE_CONTROL + 1, 100
+    )
     assert beyond.form == "ratio"
     assert beyond.warnings == ()
     far = weighted_displacement_difference(100, 90, 0, 0, 100 * UNLIKE_CONTROL + 1, 600)
@@ -101,8 +105,14 @@ def test_evaluation_counts_all_crime_as_the_tables_do(demo: Workspace) -> None:
     """Issue 12, defect 1: 'All crime' counted 0 in the evaluation and 179 in the table."""
     sel = resolve_selection(demo, categories=["All crime"])
     result = evaluate_intervention(
-        demo, sel, target="town:Wexmere", date="2024-04-01",
-        months_before=3, months_after=3, control="town:Fenbury", n_boot=0,
+        demo,
+        sel,
+        target="town:Wexmere",
+        date="2024-04-01",
+        months_before=3,
+        months_after=3,
+        control="town:Fenbury",
+        n_boot=0,
     )
     after = resolve_selection(demo, period="2024-04:2024-06", categories=["All crime"])
     before = resolve_selection(demo, period="2024-01:2024-03", categories=["All crime"])
@@ -113,14 +123,22 @@ def test_evaluation_counts_all_crime_as_the_tables_do(demo: Workspace) -> None:
     assert result.counts.loc["control", "after"] == towns_after["Fenbury"]
 
 
-def test_evaluation_default_control_is_the_rest_of_the_selected_area(demo: Workspace) -> None:
+def test_evaluation_default_control_is_the_rest_of_the_selected_area(
+    demo: Workspace,
+) -> None:
     from geo.ingest.gazetteer import load_gazetteer
 
     assert demo.places is not None
     place = str(load_gazetteer(demo.places.path).places["name"].iloc[0])
     scoped = resolve_selection(demo, area="town:Wexmere")
     result = evaluate_intervention(
-        demo, scoped, target=f"place:{place}", date="2024-04-01", months_before=3, months_after=3, n_boot=0
+        demo,
+        scoped,
+        target=f"place:{place}",
+        date="2024-04-01",
+        months_before=3,
+        months_after=3,
+        n_boot=0,
     )
     assert result.control_label == "the rest of Wexmere"
     town = resolve_selection(demo, period="2024-04:2024-06", area="town:Wexmere")

@@ -29,7 +29,9 @@ def _silverman_by_hand(x: np.ndarray, y: np.ndarray) -> float:
     """Esri's "How Kernel Density works", written out independently."""
     n = len(x)
     cx, cy = x.sum() / n, y.sum() / n
-    sd = math.sqrt(sum((xi - cx) ** 2 for xi in x) / n + sum((yi - cy) ** 2 for yi in y) / n)
+    sd = math.sqrt(
+        sum((xi - cx) ** 2 for xi in x) / n + sum((yi - cy) ** 2 for yi in y) / n
+    )
     dists = sorted(math.hypot(xi - cx, yi - cy) for xi, yi in zip(x, y, strict=True))
     mid = n // 2
     dm = dists[mid] if n % 2 else (dists[mid - 1] + dists[mid]) / 2
@@ -52,14 +54,16 @@ def test_an_automatic_bandwidth_is_reported_once_never_also_as_given() -> None:
     import geopandas as gpd
 
     incidents = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(pts[:, 0] + 500_000, pts[:, 1] + 300_000), crs="EPSG:27700"
+        geometry=gpd.points_from_xy(pts[:, 0] + 500_000, pts[:, 1] + 300_000),
+        crs="EPSG:27700",
     )
     from geo.hotspots.engine import hotspot_kde
 
     area = shapely.box(499_000, 299_000, 501_000, 301_000)
     layer = hotspot_kde(incidents, area=area)
     text = " ".join(layer.attrs["messages"])
-    assert "chosen automatically" in text and "as given" not in text
+    assert "chosen automatically" in text
+    assert "as given" not in text
     assert "Esri's Kernel Density rule" in text
     assert layer.attrs["params"]["bandwidth_rule"] == "silverman"
     given = hotspot_kde(incidents, area=area, bandwidth=300.0)
@@ -77,21 +81,27 @@ def test_choose_bandwidth_refuses_an_unknown_rule() -> None:
 
 def test_hot_membership_uses_the_stated_alpha() -> None:
     """Issue 12, defect 10: '59 cells significant at 0.05' yet 60 hot cells."""
-    grid = make_grid(None, cell_size=100, grid="square", area=shapely.box(0, 0, 3000, 3000))
+    grid = make_grid(
+        None, cell_size=100, grid="square", area=shapely.box(0, 0, 3000, 3000)
+    )
     rng = np.random.default_rng(5)
     y = rng.poisson(3.0, len(grid.cells)).astype(float)
     y[:30] += rng.poisson(4, 30)
     res = gistar(y, grid)
     assert res.hot.sum() == int(((res.p_adj <= 0.05) & (res.z > 0)).sum())
     hot90 = np.char.startswith(res.hotspot_class.astype(str), "hot 90%")
-    assert not (res.hot & hot90).any()  # a 90% cell is shown as such but is no hotspot at 0.05
+    assert not (
+        res.hot & hot90
+    ).any()  # a 90% cell is shown as such but is no hotspot at 0.05
     loose = gistar(y, grid, alpha=0.1)
     assert loose.hot.sum() >= res.hot.sum()
     assert f"{int(res.hot.sum())} of them hot" in " ".join(res.messages)
 
 
 def test_sparse_grids_use_the_exact_permutation_test_and_say_so() -> None:
-    grid = make_grid(None, cell_size=100, grid="square", area=shapely.box(0, 0, 3000, 3000))
+    grid = make_grid(
+        None, cell_size=100, grid="square", area=shapely.box(0, 0, 3000, 3000)
+    )
     rng = np.random.default_rng(8)
     y = rng.poisson(0.2, len(grid.cells)).astype(float)
     assert y.mean() < SPARSE_MEAN
@@ -119,7 +129,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 def test_clusters_plans_and_hit_rates_count_only_member_cells(demo: Workspace) -> None:
     sel = resolve_selection(demo, period="2024", categories=["Burglary"])
-    layer = build_hotspots(demo, sel, options=HotspotOptions(params=HotspotParams(inference="normal")))
+    layer = build_hotspots(
+        demo, sel, options=HotspotOptions(params=HotspotParams(inference="normal"))
+    )
     table = hot_cluster_table(layer)
     in_clusters = int(layer.loc[layer["hot"] & layer["name"].notna(), "n"].sum())
     assert table["incidents"].sum() == in_clusters
@@ -130,9 +142,12 @@ def test_clusters_plans_and_hit_rates_count_only_member_cells(demo: Workspace) -
 def test_emerging_layers_explain_their_two_classifications(demo: Workspace) -> None:
     """Issue 12, defect 13: Esri and Chainey labels can disagree on one cell."""
     sel = resolve_selection(demo, period="2024", categories=["Anti-social behaviour"])
-    layer = build_hotspots(demo, sel, method="emerging", options=HotspotOptions(cell=1000))
+    layer = build_hotspots(
+        demo, sel, method="emerging", options=HotspotOptions(cell=1000)
+    )
     assert EMERGING_SCHEMES_NOTE in layer.attrs["messages"]
-    assert "sporadic" in EMERGING_SCHEMES_NOTE and "persistent" in EMERGING_SCHEMES_NOTE
+    assert "sporadic" in EMERGING_SCHEMES_NOTE
+    assert "persistent" in EMERGING_SCHEMES_NOTE
     assert layer["hot"].equals(layer["emerging_class"].str.endswith("hot spot"))
 
 
@@ -142,15 +157,20 @@ def test_the_forecast_check_says_it_measures_stability_not_effect() -> None:
     text = forecast_text(strong, "2024-01:2024-03", "2024-04:2024-06")
     assert strong.pai > 2
     assert "paying off" not in text
-    assert "stable" in text and "not whether patrols worked" in text
+    assert "stable" in text
+    assert "not whether patrols worked" in text
 
 
 @pytest.mark.integration
-def test_fenland_burglary_bandwidth_is_town_scale_not_district_scale(fenland_ws: Workspace) -> None:
+def test_fenland_burglary_bandwidth_is_town_scale_not_district_scale(
+    fenland_ws: Workspace,
+) -> None:
     """Issue 12, defect 9: MASS's rule gave 7.4 km for district burglary (one blob per town)."""
     ws = fenland_ws
     sel = resolve_selection(ws, period="2024-01:2024-09", categories=["Burglary"])
     layer = build_hotspots(ws, sel, method="kde")
-    old = build_hotspots(ws, sel, method="kde", options=HotspotOptions(bandwidth_rule="nrd"))
+    old = build_hotspots(
+        ws, sel, method="kde", options=HotspotOptions(bandwidth_rule="nrd")
+    )
     assert old.attrs["params"]["bandwidth_m"] > 5_000
     assert layer.attrs["params"]["bandwidth_m"] < old.attrs["params"]["bandwidth_m"] / 2

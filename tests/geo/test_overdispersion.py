@@ -23,7 +23,11 @@ def _glm(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
     full = sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2")
     reduced = sm.GLM(y, x[:, :-1], family=sm.families.Poisson()).fit()
     f = (reduced.deviance - full.deviance) / full.scale
-    return float(full.scale), float(full.df_resid), float(stats.f.sf(f, 1, full.df_resid))
+    return (
+        float(full.scale),
+        float(full.df_resid),
+        float(stats.f.sf(f, 1, full.df_resid)),
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -38,7 +42,12 @@ def test_one_series_matches_statsmodels_glm_with_scale_x2(seed: int) -> None:
     assert disp.phi == pytest.approx(scale, rel=1e-9)
     assert disp.df == df
     ours = quasi_poisson_rate_tests(
-        [earlier.sum()], [later.sum()], earlier_exposure=9, later_exposure=6, phi=scale, df=int(df)
+        [earlier.sum()],
+        [later.sum()],
+        earlier_exposure=9,
+        later_exposure=6,
+        phi=scale,
+        df=int(df),
     )
     assert ours[0] == pytest.approx(p, rel=1e-7)
 
@@ -65,14 +74,18 @@ def test_quasi_poisson_is_used_only_when_the_months_are_overdispersed() -> None:
     assert "exact conditional Poisson" in calm.method
     np.testing.assert_allclose(
         calm.p_value,
-        poisson_rate_tests(calm_e.sum(1), calm_l.sum(1), earlier_exposure=12, later_exposure=12),
+        poisson_rate_tests(
+            calm_e.sum(1), calm_l.sum(1), earlier_exposure=12, later_exposure=12
+        ),
     )
     wild_e = np.array([[5, 40, 12, 30, 2, 25, 18, 44, 3, 20, 35, 9]])
     wild_l = np.array([[8, 52, 15, 41, 4, 30, 26, 55, 6, 28, 40, 14]])
     wild = rate_change_tests(wild_e, wild_l)
     assert wild.dispersion.overdispersed
     assert "quasi-Poisson" in wild.method
-    exact = poisson_rate_tests(wild_e.sum(1), wild_l.sum(1), earlier_exposure=12, later_exposure=12)
+    exact = poisson_rate_tests(
+        wild_e.sum(1), wild_l.sum(1), earlier_exposure=12, later_exposure=12
+    )
     assert exact[0] < 0.05 < wild.p_value[0]  # the exact test calls noise significant
 
 
@@ -91,7 +104,9 @@ def test_q3_against_q1_warns_of_seasonality_and_tests_with_the_dispersion(
 ) -> None:
     """Issue 12, defect 7: Q3 vs Q1 ASB was a 'significant rise' with no seasonal warning."""
     sel = resolve_selection(
-        demo, period="2024-07:2024-09", compare="2024-01:2024-03",
+        demo,
+        period="2024-07:2024-09",
+        compare="2024-01:2024-03",
         categories=["Anti-social behaviour"],
     )
     table = build_table(demo, sel, by="district", kind="compare")
@@ -99,13 +114,20 @@ def test_q3_against_q1_warns_of_seasonality_and_tests_with_the_dispersion(
     assert "seasonal" in notes
     row = table.iloc[0]
     exact = poisson_rate_tests(
-        [row["earlier_count"]], [row["later_count"]], earlier_exposure=3, later_exposure=3
+        [row["earlier_count"]],
+        [row["later_count"]],
+        earlier_exposure=3,
+        later_exposure=3,
     )[0]
     if "quasi-Poisson" in notes:
         assert row["p_value"] > exact
     else:
         assert row["p_value"] == pytest.approx(exact)
     # The default comparison is the same months a year before: no seasonal note.
-    default = resolve_selection(demo, period="2024-07:2024-09", categories=["Anti-social behaviour"])
+    default = resolve_selection(
+        demo, period="2024-07:2024-09", categories=["Anti-social behaviour"]
+    )
     assert default.compare.label == "2023-07:2023-09"
-    assert "seasonal" not in " ".join(build_table(demo, default, by="district", kind="compare").attrs["notes"])
+    assert "seasonal" not in " ".join(
+        build_table(demo, default, by="district", kind="compare").attrs["notes"]
+    )

@@ -21,9 +21,13 @@ def test_nine_months_are_annualised(demo_ws: Workspace) -> None:
     assert table.attrs["months"] == 9
     rated = table[table["population"] > 0]
     expected = 1000 * rated["count"].astype(float) * 12 / 9 / rated["population"]
-    pd.testing.assert_series_equal(rated["rate_per_1000_year"], expected, check_names=False)
+    pd.testing.assert_series_equal(
+        rated["rate_per_1000_year"], expected, check_names=False
+    )
     over_period = 1000 * rated["count"].astype(float) / rated["population"]
-    pd.testing.assert_series_equal(rated["rate_per_1000"], over_period, check_names=False)
+    pd.testing.assert_series_equal(
+        rated["rate_per_1000"], over_period, check_names=False
+    )
     assert any("annualised from 9 months" in n for n in table.attrs["notes"])
 
 
@@ -36,14 +40,19 @@ def test_a_year_needs_no_annualising(demo_ws: Workspace) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_exports_keep_both_rate_columns(demo_ws: Workspace, tmp_path: Path, suffix: str) -> None:
+def test_exports_keep_both_rate_columns(
+    demo_ws: Workspace, tmp_path: Path, suffix: str
+) -> None:
     out = tmp_path / f"t{suffix}"
     assert demo_ws.path is not None
     res = CliRunner().invoke(
-        app, ["table", str(demo_ws.path), "--period", "2024-01:2024-09", "--out", str(out)]
+        app,
+        ["table", str(demo_ws.path), "--period", "2024-01:2024-09", "--out", str(out)],
     )
     assert res.exit_code == 0, res.output
-    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_excel(out, sheet_name="table")
+    frame = (
+        pd.read_csv(out) if suffix == ".csv" else pd.read_excel(out, sheet_name="table")
+    )
     assert {"rate_per_1000", "rate_per_1000_year"} <= set(frame.columns)
     if suffix == ".xlsx":
         notes = pd.read_excel(out, sheet_name="notes")["note"].tolist()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
@@ -11,13 +9,13 @@ from geo.analysis.periods import Period
 from geo.cli import app
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.schema import MONTH, area_columns
 from geo.selection import (
     ALL_CRIME,
     PLACE_LAYER,
     resolve_selection,
     select_incidents,
 )
-from geo.schema import MONTH, area_columns
 
 ENV = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}
 
@@ -55,7 +53,9 @@ def test_all_crime_and_groups_expand_to_store_categories(demo: Workspace) -> Non
 def test_unknown_source_and_area_are_refused_with_suggestions(demo: Workspace) -> None:
     with pytest.raises(GeoInputError, match=r"`sources`.*Did you mean 'police.uk'"):
         resolve_selection(demo, sources=["police.k"])
-    with pytest.raises(GeoInputError, match=r"`area`.*no town called 'Wexmer'.*Did you mean 'Wexmere'"):
+    with pytest.raises(
+        GeoInputError, match=r"`area`.*no town called 'Wexmer'.*Did you mean 'Wexmere'"
+    ):
         resolve_selection(demo, area="town:Wexmer")
     with pytest.raises(GeoInputError, match=r"`area`.*LAYER:NAME"):
         resolve_selection(demo, area="Wexmere")
@@ -91,7 +91,9 @@ def test_the_key_is_stable_and_changes_with_the_choice(demo: Workspace) -> None:
     a = resolve_selection(demo, period="2024", categories=["Burglary"])
     b = resolve_selection(demo, period="2024", categories=["Burglary"])
     c = resolve_selection(demo, period="2024", categories=["Drugs"])
-    assert a == b and hash(a) == hash(b) and a.key == b.key
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a.key == b.key
     assert a.key != c.key
 
 
@@ -100,7 +102,9 @@ def test_incidents_are_read_only_inside_the_district_or_the_area(
 ) -> None:
     sel = resolve_selection(demo, period="2024")
     inside = select_incidents(demo, sel, columns=[MONTH, "ward_code"])
-    everything = select_incidents(demo, sel, columns=[MONTH, "ward_code"], in_scope=False)
+    everything = select_incidents(
+        demo, sel, columns=[MONTH, "ward_code"], in_scope=False
+    )
     assert len(everything) > len(inside)
     assert inside["ward_code"].notna().all()
     town = resolve_selection(demo, period="2024", area="town:Wexmere")
@@ -117,7 +121,8 @@ def test_a_named_place_scope_holds_incidents_named_or_within_its_radius(
     gaz = load_gazetteer(demo.places.path).places
     name = str(gaz["name"].iloc[0])
     sel = resolve_selection(demo, period="2024", area=f"place:{name.upper()}")
-    assert sel.area is not None and sel.area.layer == PLACE_LAYER
+    assert sel.area is not None
+    assert sel.area.layer == PLACE_LAYER
     assert sel.area.codes == (name,)
     rows = select_incidents(demo, sel, columns=[MONTH])
     assert len(rows) > 0
@@ -128,7 +133,10 @@ def test_a_period_without_data_is_refused_only_where_data_is_needed(
 ) -> None:
     sel = resolve_selection(demo, period="2031-05")
     assert sel.months_with_data(sel.period) == []
-    with pytest.raises(GeoInputError, match=r"`period` 2031-05: no month of it has data from every source"):
+    with pytest.raises(
+        GeoInputError,
+        match=r"`period` 2031-05: no month of it has data from every source",
+    ):
         sel.require_data(what="hotspots")
 
 
@@ -145,7 +153,7 @@ def test_cli_shows_the_flag_for_the_parameter_geo_named(demo: Workspace) -> None
 
 
 def test_cli_hotspots_plan_and_evaluate_refuse_the_same_typo_the_same_way(
-    demo: Workspace, tmp_path: Path
+    demo: Workspace,
 ) -> None:
     assert demo.path is not None
     ws = str(demo.path)

@@ -22,9 +22,13 @@ def _app(**query: str) -> AppTest:
 def test_the_map_draws_only_incidents_inside_the_district(demo_ws: Workspace) -> None:
     """Issue 12, defect 12: 2,386 force-wide markers were drawn against 291 in the district."""
     sel = resolve_selection(demo_ws, period="2024-01:2024-03", categories=["Burglary"])
-    inside = len(select_incidents(demo_ws, sel, columns=[MONTH], months=("2024-01", "2024-03")))
+    inside = len(
+        select_incidents(demo_ws, sel, columns=[MONTH], months=("2024-01", "2024-03"))
+    )
     everywhere = len(
-        select_incidents(demo_ws, sel, columns=[MONTH], months=("2024-01", "2024-03"), in_scope=False)
+        select_incidents(
+            demo_ws, sel, columns=[MONTH], months=("2024-01", "2024-03"), in_scope=False
+        )
     )
     assert everywhere > inside > 0
     with pytest.MonkeyPatch.context() as mp:
@@ -45,7 +49,9 @@ def test_the_hotspots_page_follows_the_sidebars_area(demo_ws: Workspace) -> None
         at.run()
         at.switch_page("ui/pages/hotspots.py").run()
     assert not at.exception
-    assert "hotspots_area" not in at.session_state  # no page-local area to disagree with the sidebar
+    assert (
+        "hotspots_area" not in at.session_state
+    )  # no page-local area to disagree with the sidebar
     text = " ".join(m.value for m in at.markdown)
     assert "cells over Wexmere" in text
     assert any(m.label == "Incidents in Wexmere" for m in at.metric)
