@@ -12,17 +12,23 @@ The public surface::
     check_workspace(workspace)            boundary and configuration checks, without ingesting
     open_store(workspace, ...)            the incidents as a GeoDataFrame (EPSG:27700)
     read_summary / read_rejects           what ingest kept, rejected and flagged
+    resolve_selection(workspace, ...)     the user's period, comparison, categories, sources
+                                          and area, checked once → Selection (what every
+                                          analysis takes)
 """
 
 from geo.ingest.checks import check_workspace
 from geo.ingest.store import open_store, read_manifest, read_rejects, read_summary
 from geo.ingest.workspace import load_workspace
+from geo.selection import Selection, resolve_selection
 
 __all__ = [
+    "Selection",
     "check_workspace",
     "load_workspace",
     "open_store",
     "read_manifest",
     "read_rejects",
     "read_summary",
+    "resolve_selection",
 ]
