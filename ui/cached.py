@@ -33,6 +33,8 @@ from geo.errors import GeoInputError
 from geo.export import layer_bytes
 from geo.hotspots.build import (
     build_hotspots,
+    busy_cells,
+    busy_cells_note,
     hot_cluster_history,
     hot_cluster_table,
     previous_hotspot_accuracy,
@@ -60,6 +62,7 @@ __all__ = [
     "area_names",
     "area_values",
     "boundary_notes",
+    "busy_places",
     "cluster_history",
     "coverage",
     "density_layer",
@@ -357,6 +360,20 @@ def _accuracy(path: str, key: str, _selection: Selection) -> dict[str, Any]:
     except GeoInputError as exc:
         return {"error": str(exc)}
     return asdict(result)
+
+
+@st.cache_data(show_spinner=False)
+def _busy(path: str, key: str, _selection: Selection) -> str | None:
+    return busy_cells_note(
+        busy_cells(
+            load_workspace(path), _layer(path, key, _selection, "gistar"), _selection
+        )
+    )
+
+
+def busy_places(path: str, chosen: Selection) -> str | None:
+    """The busiest single cells that are no Gi* cluster, in a sentence (or ``None``)."""
+    return _busy(path, chosen.key, chosen)
 
 
 def previous_accuracy(path: str, chosen: Selection) -> dict[str, Any]:

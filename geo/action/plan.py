@@ -42,6 +42,8 @@ from geo.hotspots.accuracy import AccuracyResult
 from geo.hotspots.build import (
     HotspotOptions,
     build_hotspots,
+    busy_cells,
+    busy_cells_note,
     cell_positions,
     hot_cluster_history,
     hot_cluster_table,
@@ -513,6 +515,9 @@ def make_plan(
         ]
     history, notes = hot_cluster_history(workspace, layer, selection, emerging=False)
     messages += notes
+    busy = busy_cells_note(busy_cells(workspace, layer, selection))
+    if busy is not None:
+        messages.insert(0, busy)
     table = _add_change(table, history)
     demand = table["harm" if weight == "harm" else "incidents"].to_numpy(float)
     table["demand"] = np.where(np.isfinite(demand), demand, 0.0)

@@ -46,6 +46,8 @@ __all__ = [
     "METHODS",
     "HotspotOptions",
     "build_hotspots",
+    "busy_cells",
+    "busy_cells_note",
     "cell_positions",
     "hot_cluster_history",
     "hot_cluster_table",
@@ -356,6 +358,108 @@ def cell_positions(
         crs=layer.crs,
     )
     return np.asarray(locate_points(px, py, cells), dtype=np.int64)
+
+
+def busy_cells(
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    selection: Selection,
+    *,
+    top: int = 3,
+    at_least: int = 5,
+) -> pd.DataFrame:
+    """Find the busiest single cells outside every hot cluster: concentrations Gi* does not call clusters.
+
+    Gi* asks whether a cell *and its neighbours* hold more than chance
+    would put there; a lone cell holding many incidents among empty
+    neighbours (often one police.uk snap point: a prison, a supermarket)
+    is not such a cluster under a permutation test, yet it is a place an
+    officer should know about. Each is named as clusters are.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        A gistar layer from :func:`build_hotspots` for ``selection``.
+    selection
+        The selection.
+    top
+        Most cells to return.
+    at_least
+        Fewest incidents a cell needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``incidents``, ``cell_id`` and ``{layer}_code`` per area
+        layer, busiest first.
+    """
+    from geo.hotspots.naming import name_clusters
+
+    columns = [
+        "name",
+        "incidents",
+        "cell_id",
+        *[c for c in layer.columns if c.endswith("_code")],
+    ]
+    free = ~_hot(layer) & (layer["n"].to_numpy() >= at_least)
+    rows = np.flatnonzero(free)
+    rows = rows[np.argsort(-layer["n"].to_numpy()[rows], kind="stable")][:top]
+    if len(rows) == 0:
+        return pd.DataFrame(columns=columns)
+    params = layer.attrs.get("params", {})
+    grid = make_grid(
+        None,
+        cell_size=float(params["cell_size_m"]),
+        grid=params.get("grid", "square"),
+        area=scope_areas(workspace, selection),
+    )
+    cluster = np.full(len(layer), -1, dtype=np.int64)
+    cluster[rows] = np.arange(len(rows))
+    per = selection.period
+    incidents = select_incidents(
+        workspace, selection, columns=[X, Y, LOCATION], months=(per.start, per.end)
+    )
+    places = None
+    if workspace.places is not None:
+        places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
+    named = name_clusters(
+        grid,
+        cluster,
+        gazetteer_places=places,
+        incident_x=incidents[X].to_numpy(float),
+        incident_y=incidents[Y].to_numpy(float),
+        incident_location=incidents[LOCATION].to_numpy(object),
+    )
+    out = layer.iloc[rows].reset_index(drop=True)
+    out = out.assign(name=named["name"].to_numpy(object), incidents=out["n"].to_numpy())
+    return pd.DataFrame(out[columns])
+
+
+def busy_cells_note(cells: pd.DataFrame) -> str | None:
+    """Say the busiest single cells in one sentence, or ``None`` when there are none.
+
+    Parameters
+    ----------
+    cells
+        From :func:`busy_cells`.
+
+    Returns
+    -------
+    str or None
+        The sentence.
+    """
+    if cells.empty:
+        return None
+    listed = ", ".join(
+        f"{n} ({int(k):,})"
+        for n, k in zip(cells["name"], cells["incidents"], strict=True)
+    )
+    return (
+        f"Busy single places that are not a cluster of cells (Gi* finds no high "
+        f"neighbourhood around them; often one police.uk snap point): {listed}."
+    )
 
 
 def _hot(layer: pd.DataFrame) -> npt.NDArray[np.bool_]:
