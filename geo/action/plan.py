@@ -49,6 +49,7 @@ from geo.hotspots.build import (
     hot_cluster_table,
     previous_hotspot_accuracy,
 )
+from geo.hotspots.harm import load_harm_weights, weights_for
 from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION, X, Y
@@ -329,8 +330,6 @@ def _place_rows(
     windows: int,
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """One row per cluster: areas, incidents, harm, busiest windows; and its cells as WKT."""
-    from geo.hotspots.harm import load_harm_weights, weights_for
-
     layers = list(workspace.areas)
     harm_table = (
         load_harm_weights(workspace.harm) if workspace.harm is not None else None

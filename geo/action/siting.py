@@ -26,6 +26,8 @@ import shapely
 
 from geo.crs import WORKING_CRS, lonlat_to_bng
 from geo.errors import GeoInputError
+from geo.hotspots.build import HotspotOptions, build_hotspots
+from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.workspace import Workspace
 from geo.selection import Selection
 
@@ -130,6 +132,7 @@ def _exact(
     time_limit: float,
 ) -> list[int] | None:
     """Solve with spopt's MCLP and CBC; None when not solved to optimality."""
+    # spopt takes ~2 s to import (measured): only when a problem is solved exactly.
     import pulp
     from spopt.locate import MCLP
 
@@ -391,8 +394,6 @@ def site_events(
     GeoInputError
         For bad candidates or options.
     """
-    from geo.hotspots.build import HotspotOptions, build_hotspots
-
     if weight not in ("count", "harm"):
         msg = f"`weight` was {weight!r}; allowed: count, harm."
         raise GeoInputError(msg)
@@ -407,8 +408,6 @@ def site_events(
     centres = shapely.centroid(layer.geometry.to_numpy())
     demand = np.column_stack([shapely.get_x(centres), shapely.get_y(centres)])
     if isinstance(candidates, str) and candidates == "gazetteer":
-        from geo.ingest.gazetteer import load_gazetteer
-
         if ws.places is None:
             msg = "`candidates` = gazetteer: the workspace has no [places] gazetteer; give a CSV or 'cells'."
             raise GeoInputError(msg)

@@ -26,6 +26,7 @@ import shapely
 from geo.analysis.change import add_verdicts, change_columns
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
+from geo.hotspots.emerging import EMERGING_CLASSES
 from geo.hotspots.engine import (
     HotspotParams,
     hotspot_change,
@@ -35,6 +36,8 @@ from geo.hotspots.engine import (
     hotspot_kde,
 )
 from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
+from geo.hotspots.harm import load_harm_weights, weights_for
+from geo.hotspots.naming import hot_clusters, name_clusters
 from geo.ingest.boundaries import CODE, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.join import locate_points
@@ -155,8 +158,6 @@ METHODS: Final[dict[str, Callable[[_Inputs], gpd.GeoDataFrame]]] = {
 def _harm_weights(
     workspace: Workspace, incidents: pd.DataFrame
 ) -> tuple[npt.NDArray[np.float64], str]:
-    from geo.hotspots.harm import load_harm_weights, weights_for
-
     if workspace.harm is None:
         msg = 'No harm table in the workspace: add [harm] path = "harm_weights.csv" (category, weight, source, note).'
         raise GeoInputError(msg)
@@ -288,8 +289,6 @@ def _names(
     incidents: pd.DataFrame,
 ) -> list[Any]:
     """Name each hot cluster (cells in ``hot``: Gi* at alpha, or Esri's hot classes)."""
-    from geo.hotspots.naming import hot_clusters, name_clusters
-
     if "hot" not in out.columns:
         return [None] * len(out)
     cluster = hot_clusters(lattice, out["hot"].to_numpy(bool))
@@ -395,8 +394,6 @@ def busy_cells(
         ``name``, ``incidents``, ``cell_id`` and ``{layer}_code`` per area
         layer, busiest first.
     """
-    from geo.hotspots.naming import name_clusters
-
     columns = [
         "name",
         "incidents",
@@ -591,8 +588,6 @@ def _cluster_monthly(
 def _cluster_emerging(
     workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
 ) -> tuple[dict[str, str], list[str]]:
-    from geo.hotspots.emerging import EMERGING_CLASSES
-
     params = layer.attrs.get("params", {})
     try:
         emerging = build_hotspots(
