@@ -62,6 +62,11 @@ _FLAGS = {
     "`candidates`": "--candidates",
     "`bandwidth_rule`": "--bandwidth-rule",
     "`next_period`": "--accuracy",
+    "`top`": "--top",
+    "`visits`": "--visits",
+    "`alpha`": "--alpha",
+    "`inference`": "--inference",
+    "`form`": "--wdd-form",
 }
 
 

@@ -307,10 +307,10 @@ def allocate_visits(demand: npt.ArrayLike, visits: int) -> npt.NDArray[np.int64]
 
 def _check(top: int, visits: int, weight: str, window_hours: int) -> None:
     if top < 1:
-        msg = f"--top was {top}; give 1 or more places."
+        msg = f"`top` was {top}; give 1 or more places."
         raise GeoInputError(msg)
     if visits < 0:
-        msg = f"--visits was {visits}; give 0 or more."
+        msg = f"`visits` was {visits}; give 0 or more."
         raise GeoInputError(msg)
     if weight not in ("count", "harm"):
         msg = f"`weight` was {weight!r}; allowed: count, harm."
