@@ -410,7 +410,7 @@ def test_cli_writes_the_plan(plan_world: Path, tmp_path: Path) -> None:
 def test_bad_options_are_refused(plan_world: Path) -> None:
     ws = load_workspace(plan_world)
     selection = resolve_selection(ws, period="2024-03:2024-04")
-    with pytest.raises(GeoInputError, match="--top"):
+    with pytest.raises(GeoInputError, match="`top` was 0"):
         make_plan(ws, selection, top=0)
     with pytest.raises(GeoInputError, match="weight"):
         make_plan(ws, selection, weight="risk")  # type: ignore[arg-type]
