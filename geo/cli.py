@@ -67,6 +67,7 @@ _FLAGS = {
     "`alpha`": "--alpha",
     "`inference`": "--inference",
     "`form`": "--wdd-form",
+    "`force=True`": "--force",
 }
 
 

@@ -222,13 +222,57 @@ def name_clusters(
     if not (math.isfinite(max_distance) and max_distance >= 0):
         msg = f"`max_distance` must be a distance in metres >= 0, got {max_distance!r}."
         raise GeoInputError(msg)
-    cell_ids = cells["cell_id"].to_numpy(dtype=object)
-    cx = cells["x"].to_numpy(dtype=np.float64)
-    cy = cells["y"].to_numpy(dtype=np.float64)
     in_cluster = np.flatnonzero(ids >= 0)
     clusters = np.unique(ids[in_cluster])
 
-    # --- incidents: which cell each falls in
+    pos = _incident_cells(grid, incident_x, incident_y, incident_location)
+    per_cell = np.bincount(pos[pos >= 0], minlength=n).astype(np.int64)
+    inc_cluster = np.where(pos >= 0, ids[np.maximum(pos, 0)], -1) if pos.size else pos
+    top, summary = _cluster_summary(cells, ids, in_cluster, per_cell, cell_score)
+
+    names = _place_names(
+        gazetteer_places,
+        ids,
+        in_cluster,
+        cells["x"].to_numpy(dtype=np.float64),
+        cells["y"].to_numpy(dtype=np.float64),
+        max_distance,
+    )
+    if incident_location is not None:
+        names.update(
+            _location_names(incident_location, pos, inc_cluster, named=list(names))
+        )
+    return _name_frame(clusters, top, summary, names)
+
+
+def _incident_cells(
+    grid: HotspotGrid,
+    incident_x: npt.ArrayLike | None,
+    incident_y: npt.ArrayLike | None,
+    incident_location: npt.ArrayLike | None,
+) -> npt.NDArray[np.int64]:
+    """Return the grid position of each incident (``-1``: outside the grid).
+
+    Parameters
+    ----------
+    grid
+        The grid.
+    incident_x, incident_y
+        Incident positions (EPSG:27700), or both None.
+    incident_location
+        Location text per incident, or None; only checked here.
+
+    Returns
+    -------
+    ndarray of int64
+        One position per incident; empty when there are no positions.
+
+    Raises
+    ------
+    GeoInputError
+        If only one of ``incident_x``/``incident_y`` is given, they differ in
+        length, or ``incident_location`` comes without positions.
+    """
     if (incident_x is None) != (incident_y is None):
         msg = "Give both `incident_x` and `incident_y`, or neither."
         raise GeoInputError(msg)
@@ -241,15 +285,48 @@ def name_clusters(
         ok = np.isfinite(px) & np.isfinite(py)
         pos = np.full(px.size, -1, dtype=np.int64)
         pos[ok] = grid.positions(px[ok], py[ok])
-    else:
-        if incident_location is not None:
-            msg = "`incident_location` needs `incident_x` and `incident_y` to place each incident in a cell."
-            raise GeoInputError(msg)
-        pos = np.zeros(0, dtype=np.int64)
-    per_cell = np.bincount(pos[pos >= 0], minlength=n).astype(np.int64)
-    inc_cluster = np.where(pos >= 0, ids[np.maximum(pos, 0)], -1) if pos.size else pos
+        return pos
+    if incident_location is not None:
+        msg = "`incident_location` needs `incident_x` and `incident_y` to place each incident in a cell."
+        raise GeoInputError(msg)
+    return np.zeros(0, dtype=np.int64)
 
-    # --- top cell: highest score, ties alphabetical by cell_id
+
+def _cluster_summary(
+    cells: pd.DataFrame,
+    ids: npt.NDArray[np.int64],
+    in_cluster: npt.NDArray[np.intp],
+    per_cell: npt.NDArray[np.int64],
+    cell_score: npt.ArrayLike | None,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Return each cluster's top cell and its cell and incident statistics.
+
+    Parameters
+    ----------
+    cells
+        ``grid.cells``.
+    ids
+        Cluster id per cell (``-1``: in no cluster).
+    in_cluster
+        Positions of the cells in a cluster.
+    per_cell
+        Incidents per cell.
+    cell_score
+        Score per cell (highest is the top cell), or None for ``per_cell``.
+
+    Returns
+    -------
+    top : pandas.Series
+        ``cell_id`` of the top cell, indexed by cluster; ties alphabetical.
+    summary : pandas.DataFrame
+        ``n_cells``, ``n_incidents``, ``x``, ``y`` indexed by cluster.
+
+    Raises
+    ------
+    GeoInputError
+        If ``cell_score`` does not have one value per cell.
+    """
+    n = len(cells)
     score = (
         per_cell.astype(np.float64)
         if cell_score is None
@@ -261,10 +338,10 @@ def name_clusters(
     members = pd.DataFrame(
         {
             "cluster": ids[in_cluster],
-            "cell_id": cell_ids[in_cluster],
+            "cell_id": cells["cell_id"].to_numpy(dtype=object)[in_cluster],
             "score": np.nan_to_num(score[in_cluster], nan=-np.inf),
-            "x": cx[in_cluster],
-            "y": cy[in_cluster],
+            "x": cells["x"].to_numpy(dtype=np.float64)[in_cluster],
+            "y": cells["y"].to_numpy(dtype=np.float64)[in_cluster],
             "n": per_cell[in_cluster],
         }
     )
@@ -281,72 +358,160 @@ def name_clusters(
         x=("x", "mean"),
         y=("y", "mean"),
     )
+    return top, summary
 
+
+def _place_names(
+    gazetteer_places: pd.DataFrame | None,
+    ids: npt.NDArray[np.int64],
+    in_cluster: npt.NDArray[np.intp],
+    cx: npt.NDArray[np.float64],
+    cy: npt.NDArray[np.float64],
+    max_distance: float,
+) -> dict[int, tuple[str, str]]:
+    """Name clusters after the nearest gazetteer place near one of their cells.
+
+    Parameters
+    ----------
+    gazetteer_places
+        Places with ``name``, ``x``, ``y``, or None.
+    ids
+        Cluster id per cell (``-1``: in no cluster).
+    in_cluster
+        Positions of the cells in a cluster.
+    cx, cy
+        Cell centres.
+    max_distance
+        Metres from a cell centre within which a place counts.
+
+    Returns
+    -------
+    dict
+        ``{cluster: (name, "place")}`` for each cluster with a place in reach.
+
+    Raises
+    ------
+    GeoInputError
+        If the gazetteer lacks ``name``, ``x`` or ``y``.
+    """
     names: dict[int, tuple[str, str]] = {}
+    if gazetteer_places is None or not len(gazetteer_places) or not in_cluster.size:
+        return names
+    require_columns(gazetteer_places, ("name", "x", "y"), where="gazetteer places")
+    gx = gazetteer_places["x"].to_numpy(dtype=np.float64)
+    gy = gazetteer_places["y"].to_numpy(dtype=np.float64)
+    gname = gazetteer_places["name"].astype(str).to_numpy(dtype=object)
+    usable = np.flatnonzero(np.isfinite(gx) & np.isfinite(gy))
+    if not usable.size:
+        return names
+    tree = cKDTree(np.column_stack([gx[usable], gy[usable]]))
+    near = tree.query_ball_point(
+        np.column_stack([cx[in_cluster], cy[in_cluster]]), r=max_distance
+    )
+    pairs = [
+        (int(ids[c]), int(usable[j]))
+        for c, hits in zip(in_cluster, near, strict=True)
+        for j in hits
+    ]
+    if not pairs:
+        return names
+    cand = pd.DataFrame(pairs, columns=["cluster", "place"])
+    cell_of = np.repeat(in_cluster, [len(h) for h in near])
+    cand["dist"] = np.round(
+        np.hypot(gx[cand["place"]] - cx[cell_of], gy[cand["place"]] - cy[cell_of]),
+        6,
+    )
+    cand["name"] = gname[cand["place"].to_numpy()]
+    best = cand.sort_values(["cluster", "dist", "name"]).drop_duplicates("cluster")
+    for k, name in zip(best["cluster"], best["name"], strict=True):
+        names[int(k)] = (str(name), "place")
+    return names
 
-    # --- 1. nearest gazetteer place within max_distance of a cell centre
-    if gazetteer_places is not None and len(gazetteer_places) and in_cluster.size:
-        require_columns(gazetteer_places, ("name", "x", "y"), where="gazetteer places")
-        gx = gazetteer_places["x"].to_numpy(dtype=np.float64)
-        gy = gazetteer_places["y"].to_numpy(dtype=np.float64)
-        gname = gazetteer_places["name"].astype(str).to_numpy(dtype=object)
-        usable = np.flatnonzero(np.isfinite(gx) & np.isfinite(gy))
-        if usable.size:
-            tree = cKDTree(np.column_stack([gx[usable], gy[usable]]))
-            near = tree.query_ball_point(
-                np.column_stack([cx[in_cluster], cy[in_cluster]]), r=max_distance
-            )
-            pairs = [
-                (int(ids[c]), int(usable[j]))
-                for c, hits in zip(in_cluster, near, strict=True)
-                for j in hits
-            ]
-            if pairs:
-                cand = pd.DataFrame(pairs, columns=["cluster", "place"])
-                cell_of = np.repeat(in_cluster, [len(h) for h in near])
-                cand["dist"] = np.round(
-                    np.hypot(
-                        gx[cand["place"]] - cx[cell_of], gy[cand["place"]] - cy[cell_of]
-                    ),
-                    6,
-                )
-                cand["name"] = gname[cand["place"].to_numpy()]
-                best = cand.sort_values(["cluster", "dist", "name"]).drop_duplicates(
-                    "cluster"
-                )
-                for k, name in zip(best["cluster"], best["name"], strict=True):
-                    names[int(k)] = (str(name), "place")
 
-    # --- 2. most frequent Location text, street names before generic snap names
-    if incident_location is not None:
-        texts = np.asarray(incident_location, dtype=object).ravel()
-        if texts.size != pos.size:
-            msg = f"`incident_location` ({texts.size}) and `incident_x` ({pos.size}) differ in length."
-            raise GeoInputError(msg)
-        sel = inc_cluster >= 0
-        loc = pd.DataFrame(
-            {
-                "cluster": inc_cluster[sel],
-                "text": pd.Series(
-                    [_location_text(t) for t in texts[sel]], dtype=object
-                ),
-            }
-        )
-        loc = loc[~loc["text"].str.lower().isin(_NO_LOCATION)]
-        loc = loc[~loc["cluster"].isin(list(names))]
-        if len(loc):
-            freq = loc.groupby(["cluster", "text"]).size().rename("count").reset_index()
-            freq["generic"] = freq["text"].str.lower().isin(GENERIC_LOCATIONS)
-            best = freq.sort_values(
-                ["cluster", "generic", "count", "text"],
-                ascending=[True, True, False, True],
-            ).drop_duplicates("cluster")
-            for k, text, generic in zip(
-                best["cluster"], best["text"], best["generic"], strict=True
-            ):
-                names[int(k)] = (f"near {text}" if generic else str(text), "location")
+def _location_names(
+    incident_location: npt.ArrayLike,
+    pos: npt.NDArray[np.int64],
+    inc_cluster: npt.NDArray[np.int64],
+    *,
+    named: list[int],
+) -> dict[int, tuple[str, str]]:
+    """Name clusters after their most frequent police.uk ``Location`` text.
 
-    # --- 3. the top cell's id
+    Parameters
+    ----------
+    incident_location
+        Location text per incident.
+    pos
+        Grid position per incident (``-1``: outside the grid).
+    inc_cluster
+        Cluster id per incident (``-1``: in no cluster).
+    named
+        Clusters already named; they are skipped.
+
+    Returns
+    -------
+    dict
+        ``{cluster: (name, "location")}``; street names win over generic
+        snap names, which are written ``"near <text>"``.
+
+    Raises
+    ------
+    GeoInputError
+        If ``incident_location`` and the positions differ in length.
+    """
+    texts = np.asarray(incident_location, dtype=object).ravel()
+    if texts.size != pos.size:
+        msg = f"`incident_location` ({texts.size}) and `incident_x` ({pos.size}) differ in length."
+        raise GeoInputError(msg)
+    sel = inc_cluster >= 0
+    loc = pd.DataFrame(
+        {
+            "cluster": inc_cluster[sel],
+            "text": pd.Series([_location_text(t) for t in texts[sel]], dtype=object),
+        }
+    )
+    loc = loc[~loc["text"].str.lower().isin(_NO_LOCATION)]
+    loc = loc[~loc["cluster"].isin(named)]
+    names: dict[int, tuple[str, str]] = {}
+    if not len(loc):
+        return names
+    freq = loc.groupby(["cluster", "text"]).size().rename("count").reset_index()
+    freq["generic"] = freq["text"].str.lower().isin(GENERIC_LOCATIONS)
+    best = freq.sort_values(
+        ["cluster", "generic", "count", "text"],
+        ascending=[True, True, False, True],
+    ).drop_duplicates("cluster")
+    for k, text, generic in zip(
+        best["cluster"], best["text"], best["generic"], strict=True
+    ):
+        names[int(k)] = (f"near {text}" if generic else str(text), "location")
+    return names
+
+
+def _name_frame(
+    clusters: npt.NDArray[np.int64],
+    top: pd.Series,
+    summary: pd.DataFrame,
+    names: dict[int, tuple[str, str]],
+) -> pd.DataFrame:
+    """Assemble the result of :func:`name_clusters`, the top cell id as fallback.
+
+    Parameters
+    ----------
+    clusters
+        Cluster ids, ascending.
+    top
+        Top cell id per cluster.
+    summary
+        ``n_cells``, ``n_incidents``, ``x``, ``y`` per cluster.
+    names
+        ``{cluster: (name, name_source)}`` of the clusters already named.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cluster with :data:`NAME_COLUMNS`.
+    """
     keys = [int(k) for k in clusters]
     top_ids = [str(top[k]) for k in keys]
     chosen = [

@@ -147,7 +147,7 @@ def test_rewriting_needs_force_then_overwrites_previous_demo(
 ) -> None:
     write_demo(tmp_path, seed=1)
     with pytest.raises(
-        GeoInputError, match=r"already holds a workspace\.toml.*--force"
+        GeoInputError, match=r"already holds a workspace\.toml.*`force=True`"
     ):
         write_demo(tmp_path)
     write_demo(tmp_path, force=True)
@@ -569,7 +569,7 @@ def test_sample_cctv_log_for_a_workspace_gazetteer(world: Callable[..., Path]) -
     assert set(places) == {p[0] for p in PLACES}
     # same seed, same file
     first = out.read_bytes()
-    with pytest.raises(GeoInputError, match=r"cctv\.csv exists.*--force"):
+    with pytest.raises(GeoInputError, match=r"cctv\.csv exists.*`force=True`"):
         write_sample_cctv(ws, start="2024-01-01", end="2024-03-31", rows=300, seed=7)
     write_sample_cctv(
         ws, start="2024-01-01", end="2024-03-31", rows=300, seed=7, force=True

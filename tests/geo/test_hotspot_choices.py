@@ -176,13 +176,17 @@ def test_fenland_burglary_bandwidth_is_town_scale_not_district_scale(
     assert layer.attrs["params"]["bandwidth_m"] < old.attrs["params"]["bandwidth_m"] / 2
 
 
-def test_busy_single_places_outside_clusters_are_named_for_officers(demo: Workspace) -> None:
+def test_busy_single_places_outside_clusters_are_named_for_officers(
+    demo: Workspace,
+) -> None:
     from geo.hotspots.build import busy_cells, busy_cells_note
 
     sel = resolve_selection(demo, period="2024", categories=["Burglary"])
     layer = build_hotspots(demo, sel)
     busy = busy_cells(demo, layer, sel, top=3, at_least=2)
-    outside = layer[~layer["hot"] & (layer["n"] >= 2)].sort_values("n", ascending=False, kind="stable")
+    outside = layer[~layer["hot"] & (layer["n"] >= 2)].sort_values(
+        "n", ascending=False, kind="stable"
+    )
     assert busy["incidents"].tolist() == outside["n"].head(3).tolist()
     assert busy["cell_id"].tolist() == outside["cell_id"].head(3).tolist()
     assert busy["name"].map(bool).all()
