@@ -28,11 +28,16 @@ One run, in a temporary folder:
 3. **warm interactions**: one fresh process per page (Overview, Map,
    Hotspots, Places, Compare, Plan & evaluate when present, Data). It runs
    the app, switches to the page and runs it (the "first visit", reported),
-   then ``--repeat`` rounds of three sidebar changes, each followed by a
-   timed ``at.run()``: the period start (``filter_start``, a month not chosen
-   before), the categories (``filter_categories``, the next option alone)
-   and the area level (``filter_level``, the next level). Median and max per
-   page; target: max < 1 s (every measured interaction).
+   then ``--repeat`` rounds of the sidebar's changes (``ui/filters.py``), each
+   followed by a timed ``at.run()``: the period start (``filter_start``, a
+   month not chosen before, so nothing is cached), the comparison (the
+   "Compare with the same months a year before" box, ``filter_compare_auto``:
+   unticked with a comparison as long as the period from the data's first
+   month, then ticked again, alternately), the categories (``filter_categories``, the next option alone),
+   the area level (``filter_level``, the next level) and the area
+   (``filter_area``, the next area of that level, which every page then
+   counts in; no change at the district level, which has no area box).
+   Median and max per page; target: max < 1 s (every measured interaction).
 4. **baseline**, in the same run and the same way: a trivial Streamlit
    script (``st.title``, a ``st.selectbox`` and ``st.dataframe`` of a
    10-row frame, written to a temporary file). Cold: its first ``at.run()``
@@ -81,7 +86,15 @@ PAGES = {
     "data": "ui/pages/data.py",
 }
 #: Sidebar widget keys (ui/filters.py).
-START, CATS, LEVEL = "filter_start", "filter_categories", "filter_level"
+START, END = "filter_start", "filter_end"
+AUTO, CMP_START, CMP_END = (
+    "filter_compare_auto",
+    "filter_compare_start",
+    "filter_compare_end",
+)
+CATS, LEVEL, AREA = "filter_categories", "filter_level", "filter_area"
+#: The area box's "no particular area" choice (ui.filters.ALL_AREAS).
+ALL_AREAS = "All areas"
 #: Imported before the timed run by the "cold-preimported" job (all of ui/).
 PREIMPORT = (
     "ui.cached",
@@ -92,7 +105,7 @@ PREIMPORT = (
     "ui.upload",
     "ui.workspace",
 )
-INTERACTIONS = ("period", "categories", "level")
+INTERACTIONS = ("period", "compare", "categories", "level", "area")
 COLD_JOBS = ("cold-app", "cold-preimported", "cold-baseline")
 COLD_MAX_S = 5.0
 WARM_MAX_S = 1.0
@@ -174,8 +187,12 @@ def job_warm_baseline(script: Path, repeat: int) -> dict[str, Any]:
     return {"first": first, "times": times, "problems": _problems(at)}
 
 
-def _change(at: Any, kind: str, i: int, seen_months: set[str]) -> str:
-    """Change one sidebar filter of ``at`` (not run); return what was chosen."""
+def _change(at: Any, kind: str, i: int, seen_months: set[str]) -> str | None:
+    """Change one sidebar filter of ``at`` (not run); return what was chosen.
+
+    ``None`` when the sidebar offers nothing to change (no area box at the
+    district level): nothing is timed then.
+    """
     if kind == "period":
         box = at.selectbox(key=START)
         # Months from the default start backwards, not chosen before in this page.
@@ -191,11 +208,39 @@ def _change(at: Any, kind: str, i: int, seen_months: set[str]) -> str:
         seen_months.add(months[j])
         box.select_index(j)
         return f"from {months[j]}"
+    if kind == "compare":
+        auto = at.checkbox(key=AUTO)
+        if not auto.value:
+            auto.check()
+            return "same months a year before (default)"
+        # Untick, with a comparison as long as the period from the first month
+        # of the data: it stays before the period while later rounds move the
+        # period's start back a month at a time.
+        start, end = (str(at.selectbox(key=k).value) for k in (START, END))
+        start, end = min(start, end), max(start, end)
+        months = [str(m) for m in at.selectbox(key=START).options]
+        n = months.index(end) - months.index(start) + 1
+        first, last = 0, n - 1
+        if last >= months.index(start):  # no room before the period
+            return None
+        auto.uncheck()
+        at.session_state[CMP_START] = months[first]
+        at.session_state[CMP_END] = months[last]
+        return f"compare {months[first]}:{months[last]}"
     if kind == "categories":
         ms = at.multiselect(key=CATS)
         option = ms.options[i % len(ms.options)]
         ms.set_value([option])
         return str(option)
+    if kind == "area":
+        boxes = [b for b in at.sidebar.selectbox if b.key == AREA]
+        if not boxes or len(boxes[0].options) < 2:
+            return None
+        box = boxes[0]
+        names = [str(o) for o in box.options if str(o) != ALL_AREAS]
+        option = names[i % len(names)]
+        box.set_value(option)
+        return f"area {option}"
     box = at.selectbox(key=LEVEL)
     j = (box.index + 1) % len(box.options)
     box.select_index(j)
@@ -205,6 +250,7 @@ def _change(at: Any, kind: str, i: int, seen_months: set[str]) -> str:
 def job_warm_page(page: str, repeat: int) -> dict[str, Any]:
     """Open ``page``, then time ``repeat`` rounds of the three filter changes."""
     out: dict[str, Any] = {"page": page, "times": {k: [] for k in INTERACTIONS}}
+    out["slowest"] = ["", 0.0]  # the change that took longest, and its time
     out["problems"] = problems = []
     at = _app_test(APP)
     out["start"] = _timed_run(at)
@@ -218,6 +264,8 @@ def job_warm_page(page: str, repeat: int) -> dict[str, Any]:
         for kind in INTERACTIONS:
             try:
                 chose = _change(at, kind, i, seen)
+                if chose is None:
+                    continue
                 seconds = _timed_run(at)
             except Exception as exc:  # a page being edited may break: report it
                 problems.append(
@@ -225,6 +273,8 @@ def job_warm_page(page: str, repeat: int) -> dict[str, Any]:
                 )
                 continue
             out["times"][kind].append(seconds)
+            if seconds > out["slowest"][1]:
+                out["slowest"] = [f"round {i + 1}, {kind}: {chose}", seconds]
             problems += [f"{kind} = {chose}: {p}" for p in _problems(at)]
     return out
 
@@ -309,12 +359,12 @@ def report(
     lines = [
         "",
         "Hotspot Atlas app benchmark (AppTest, synthetic demo)",
-        "=" * 86,
+        "=" * 104,
         f"machine     {environment()}",
         f"runs        {repeat} cold starts of the app and of the baseline (fresh "
         f"process each);",
         f"            {repeat} rounds x {len(INTERACTIONS)} filter changes per page "
-        "(one fresh process per page)",
+        "(one fresh process per page; no area change at the district level)",
         "",
     ]
     if "failed" in prepare:
@@ -345,7 +395,7 @@ def report(
         "",
         f"{'cold start: first at.run() in a fresh process':<48}{'median':>8}{'max':>8}"
         f"{'x base':>8}   all runs, s",
-        "-" * 86,
+        "-" * 104,
     ]
     cold_base = statistics.median(base_cold) if base_cold else float("nan")
     for label, values in (
@@ -374,14 +424,15 @@ def report(
         "",
         "warm: at.run() after one filter change, seconds (median / max); "
         "x base = median / baseline median",
-        "-" * 86,
-        f"{'page':<17}{'1st visit':>9}{'period':>13}{'categories':>13}{'level':>13}"
-        f"{'median':>8}{'max':>7}{'x base':>8}",
+        "-" * 104,
+        f"{'page':<17}{'1st visit':>9}"
+        + "".join(f"{k:>11}" for k in INTERACTIONS)
+        + f"{'median':>8}{'max':>7}{'x base':>8}",
     ]
     if base_times:
         med, worst = _stats(base_times)
         lines.append(
-            f"{'(baseline)':<17}{warm_base['first']:>8.2f}s{'':>39}{med:>7.3f}s"
+            f"{'(baseline)':<17}{warm_base['first']:>8.2f}s{'':>{11 * len(INTERACTIONS)}}{med:>7.3f}s"
             f"{worst:>6.3f}s{1.0:>7.1f}x"
         )
     warm_max: dict[str, float] = {}
@@ -406,14 +457,21 @@ def report(
         warm_max[name] = worst
         lines.append(
             f"{name:<17}{r['first_visit']:>8.2f}s"
-            + "".join(f"{c:>13}" for c in cells)
+            + "".join(f"{c:>11}" for c in cells)
             + f"{med:>7.3f}s{worst:>6.3f}s{med / warm_ref:>7.1f}x"
         )
 
+    slowest = [
+        f"  {name:<15}{r['slowest'][1]:.2f} s  {r['slowest'][0]}"
+        for name, r in warm.items()
+        if "failed" not in r and r.get("slowest", ["", 0.0])[0]
+    ]
+    if slowest:
+        lines += ["", "slowest change on each page:", *slowest]
     lines += [
         "",
         f"{'target':<48}{'value':>8}{'target':>10}   result",
-        "-" * 86,
+        "-" * 104,
     ]
     targets = []
     if app_cold:

@@ -10,15 +10,19 @@ Run from the repository root::
    (2023-01 to 2023-12), Voronoi wards and towns; ``geo.ingest.pipeline.ingest``
    builds the store. Not timed.
 2. The map is built as the Map page builds it with its default filters (the
-   last 12 months, compared with the 12 before, all categories, wards shaded
-   by count, Gi* hotspot layer, places and incidents switched on), timed:
-   the ward counts are aggregated server-side (``open_store`` of the ward
-   column + ``geo.analysis.tables.counts_by_area`` for the period and the comparison
-   period, as ``ui.cached.area_values`` does) and drawn with
+   last 12 months; the default comparison, the same months a year before
+   when the data has them, else the 12 before; all categories; wards shaded
+   by count; Gi* hotspot layer; places and incidents switched on), timed:
+   the sidebar's choices are resolved once (``geo.selection.resolve_selection``,
+   as ``ui.cached.selection``); the ward counts are aggregated server-side
+   (``geo.analysis.tables.area_summary(ws, selection, by="ward")`` joined to
+   the ward polygons, as ``ui.cached.area_values`` does) and drawn with
    ``ui.map.choropleth_layer``; Gi* cells from
-   ``geo.hotspots.build.build_hotspots`` drawn with ``hotspot_cells_layer``;
-   named places with ``places_layer`` if the workspace has any; incidents
-   with ``incidents_layer`` only when there are at most ``INCIDENT_LIMIT``.
+   ``geo.hotspots.build.build_hotspots(ws, selection, method="gistar")`` drawn
+   with ``hotspot_cells_layer``; named places with ``places_layer`` if the
+   workspace has any; incidents (``geo.selection.select_incidents``, as
+   ``ui.cached.incident_points``) with ``incidents_layer`` only when there
+   are at most ``INCIDENT_LIMIT``.
    The page sends ``ui.map.base_map`` (fitted to the wards' bounding box,
    with the marker-cluster plugin) and these layers to the browser; here
    they are put on that base map with a layer control and
@@ -55,8 +59,9 @@ import ingest as ingest_bench
 
 MAX_MB = 3.0
 MB = 2**20
+#: The sidebar's default period on this store: the 12 months up to the last
+#: month with data (ui.filters.default_period); the comparison is the default.
 PERIOD = "2023-01:2023-12"
-COMPARE = "2022-01:2022-12"
 
 
 def prepare(work: Path, rows: int, wards: int, seed: int) -> Any:
@@ -77,53 +82,56 @@ def prepare(work: Path, rows: int, wards: int, seed: int) -> Any:
     return load_workspace(ws_path)
 
 
-def ward_values(ws: Any) -> Any:
-    """Every ward with its count in PERIOD and COMPARE (``ui.cached.area_values``)."""
-    from geo.analysis.periods import parse_period
-    from geo.analysis.tables import counts_by_area, load_areas
-    from geo.ingest.boundaries import CODE, NAME, load_area_layer
-    from geo.ingest.store import open_store
-    from geo.schema import CATEGORY, MONTH, SOURCE, area_columns
+def choose(ws: Any) -> Any:
+    """The sidebar's default choices, resolved once (``ui.cached.selection``)."""
+    from geo.selection import resolve_selection
 
-    later_p, earlier_p = parse_period(PERIOD), parse_period(COMPARE)
-    incidents = open_store(
-        ws,
-        period=(earlier_p.start, later_p.end),
-        columns=[*area_columns("ward"), MONTH, CATEGORY, SOURCE],
-    )
-    areas = load_areas(ws, "ward")
-    later = counts_by_area(incidents, areas, period=later_p).set_index("area_code")
-    earlier = counts_by_area(incidents, areas, period=earlier_p).set_index("area_code")
+    return resolve_selection(ws, period=PERIOD, compare=None)
+
+
+def ward_values(ws: Any, sel: Any) -> Any:
+    """Every ward with its summary row: count, rates, change (``ui.cached.area_values``)."""
+    import geopandas as gpd
+
+    from geo.analysis.tables import area_summary
+    from geo.ingest.boundaries import CODE, NAME, load_area_layer
+
+    values = area_summary(ws, sel, by="ward")
     shapes = load_area_layer(ws.areas["ward"]).areas[[CODE, NAME, "geometry"]]
-    out = shapes.join(later[["count"]], on=CODE)
-    out["earlier"] = out[CODE].map(earlier["count"])
-    out[["count", "earlier"]] = out[["count", "earlier"]].fillna(0)
+    out = shapes.merge(
+        values.drop(columns=["area_name"]), left_on=CODE, right_on="area_code"
+    )
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=shapes.crs)
+    out.attrs = dict(values.attrs)
     return out
 
 
-def incident_points(ws: Any, limit: int) -> tuple[Any, int]:
-    """Incidents of PERIOD with month, category and location, or ``None`` above ``limit``."""
-    from geo.analysis.periods import parse_period
-    from geo.ingest.store import open_store
-    from geo.schema import CATEGORY, LOCATION, MONTH
+def incident_points(ws: Any, sel: Any, limit: int) -> tuple[Any, int]:
+    """Incidents of the period in the district, or ``None`` above ``limit`` (``ui.cached.incident_points``)."""
+    from geo.schema import CATEGORY, LOCATION, MONTH, OCCURRED_AT, SOURCE
+    from geo.selection import select_incidents
 
-    per = parse_period(PERIOD)
-    points = open_store(
-        ws, period=(per.start, per.end), columns=[MONTH, CATEGORY, LOCATION]
+    per = sel.period
+    points = select_incidents(
+        ws,
+        sel,
+        columns=[MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE],
+        months=(per.start, per.end),
+        geometry=True,
     )
     n = len(points)
-    return (points if n <= limit else None), n
+    return (points.reset_index(drop=True) if n <= limit else None), n
 
 
 def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
     """Build the Map page's map and return its HTML and the figures of each step."""
     import folium
+    import pandas as pd
 
     import geopandas as gpd
-    import shapely
 
     from geo.hotspots.build import build_hotspots
-    from geo.ingest.boundaries import CODE, NAME
+    from geo.ingest.boundaries import CODE, NAME, load_area_layer
     from geo.ingest.gazetteer import load_gazetteer
     from ui.map import (
         INCIDENT_LIMIT,
@@ -138,34 +146,41 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
 
     t: dict[str, Any] = {}
     t0 = time.perf_counter()
-    values = ward_values(ws)
+    sel = choose(ws)
+    t["select_s"] = time.perf_counter() - t0
+    t["compare"] = f"{sel.compare.label} ({sel.compare_basis})"
+
+    t0 = time.perf_counter()
+    values = ward_values(ws, sel)
+    # As the Map page: the shaded measure as floats (a count without data is NaN).
+    values["count"] = pd.to_numeric(values["count"], errors="coerce").astype(float)
     t["aggregate_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cells = build_hotspots(ws, method="gistar", period=PERIOD)
+    cells = build_hotspots(ws, sel, method="gistar")
     t["gistar_s"] = time.perf_counter() - t0
     t["cells"] = len(cells)
+    t["inference"] = str(cells.attrs.get("params", {}).get("inference", "?"))
 
     t0 = time.perf_counter()
-    points, t["points"] = incident_points(ws, INCIDENT_LIMIT)
+    points, t["points"] = incident_points(ws, sel, INCIDENT_LIMIT)
     t["points_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    # As ui.cached.area_extent: the wards' bounding box, edges densified.
-    extent = gpd.GeoDataFrame(
-        geometry=[shapely.segmentize(shapely.box(*values.total_bounds), 500.0)],
-        crs=values.crs,
-    )
+    # As ui.cached.area_extent: the district layer's bounding box, edges densified.
+    geom = load_area_layer(ws.areas[sel.district_layer]).areas.geometry
+    extent = gpd.GeoDataFrame(geometry=[shapely_box(geom.total_bounds)], crs=geom.crs)
     m = base_map(extent, tiles=base_tiles(None), cluster_assets=True)
     choropleth_layer(
         values,
         value="count",
-        label=f"Incidents, {PERIOD}",
+        label=f"Incidents, {sel.period.label}",
         layer_name="Wards: incidents",
         name=NAME,
         name_label="Ward",
         code=CODE,
-        no_calc="none in the comparison period",
+        scheme="fisherjenks",
+        no_calc="none in the comparison period, or no data",
     ).add_to(m)
     hot_cells, t["cells_drawn"] = hotspot_cells_layer(cells, method="gistar")
     hot_cells.add_to(m)
@@ -192,6 +207,13 @@ def build_page(ws: Any) -> tuple[str, dict[str, Any]]:
     t["wards"] = len(values)
     t["values"] = values
     return page, t
+
+
+def shapely_box(bounds: Any) -> Any:
+    """The box of ``bounds`` with its edges densified to 500 m (survives reprojection)."""
+    import shapely
+
+    return shapely.segmentize(shapely.box(*bounds), 500.0)
 
 
 def naive_page_bytes(ws: Any, sample: int, seed: int) -> tuple[float, int, float]:
@@ -314,16 +336,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.sample <= 0 or args.sample >= n
             else (f"{args.sample:,} drawn, extrapolated")
         )
+        from geo.ingest.store import read_manifest
+
+        stored = sum(int(part["rows"]) for part in read_manifest(ws)["partitions"])
         print(
-            f"Map page payload, {args.rows:,}-row store, {t['wards']:,} wards, {PERIOD}"
+            f"Map page payload, store of {stored:,} incidents, {t['wards']:,} wards, "
+            f"{PERIOD} against {t['compare']}"
         )
         print(
-            f"  build {total:.2f} s: aggregate {t['aggregate_s']:.2f} s, "
+            f"  build {total:.2f} s: selection {t['select_s']:.2f} s, aggregate {t['aggregate_s']:.2f} s, "
             f"Gi* {t['gistar_s']:.2f} s, incidents query {t['points_s']:.2f} s, "
             f"folium layers {t['folium_s']:.2f} s, render {t['render_s']:.2f} s"
         )
         print(
-            f"  drawn: {t['wards']:,} wards, {t['cells_drawn']:,} of {t['cells']:,} Gi* cells, "
+            f"  drawn: {t['wards']:,} wards, {t['cells_drawn']:,} of {t['cells']:,} Gi* cells "
+            f"({t['inference']} inference), "
             f"{t['places']:,} places, incidents "
             + (
                 "yes"

@@ -286,7 +286,12 @@ def reference_dispersion(
 
 
 def reference_quasi_poisson(
-    e: np.ndarray, l: np.ndarray, e_months: int, l_months: int, phi: float, df: int
+    earlier: np.ndarray,
+    later: np.ndarray,
+    e_months: int,
+    l_months: int,
+    phi: float,
+    df: int,
 ) -> np.ndarray:
     """The quasi-Poisson F test of equal monthly rates, from the two counts.
 
@@ -296,12 +301,12 @@ def reference_quasi_poisson(
     import numpy as np
     from scipy import special, stats
 
-    e, l = e.astype(np.float64), l.astype(np.float64)
-    n = e + l
+    e, lt = earlier.astype(np.float64), later.astype(np.float64)
+    n = e + lt
     e0 = n * e_months / (e_months + l_months)
     l0 = n - e0
     with np.errstate(divide="ignore", invalid="ignore"):
-        dev = 2.0 * (special.xlogy(e, e / e0) + special.xlogy(l, l / l0))
+        dev = 2.0 * (special.xlogy(e, e / e0) + special.xlogy(lt, lt / l0))
     return np.where(n > 0, stats.f.sf(np.where(n > 0, dev, 0.0) / phi, 1, df), 1.0)
 
 
@@ -532,7 +537,9 @@ def check_results(
         )
     )
     quasi = ~np.isnan(quasi_ref)
-    rel_q = np.abs(p_got[quasi] - quasi_ref[quasi]) / np.maximum(quasi_ref[quasi], 1e-300)
+    rel_q = np.abs(p_got[quasi] - quasi_ref[quasi]) / np.maximum(
+        quasi_ref[quasi], 1e-300
+    )
     worst_q = float(rel_q.max()) if len(rel_q) else 0.0
     checks.append(
         (
@@ -737,7 +744,7 @@ def report(gen: dict[str, Any], runs: list[Run]) -> tuple[list[str], bool]:
         f"{EARLIER[0]}:{EARLIER[1]} vs {LATER[0]}:{LATER[1]} (months: yearly "
         f"cycle +/-{SEASON:.0%})",
         f"tests in (b)          exact Poisson: {', '.join(exact) or 'none'}",
-        f"                      quasi-Poisson: "
+        "                      quasi-Poisson: "
         + (", ".join(f"{k} (phi {figures['phi'][k]:.3f})" for k in quasi) or "none"),
         f"                      {figures['significant']:,} rows significant "
         "(BH over all rows, 0.05)",

