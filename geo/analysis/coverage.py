@@ -112,11 +112,9 @@ class Coverage:
         Returns
         -------
         frozenset of str
-            Store categories.
+            Store categories; a police.uk source records all fourteen.
         """
-        if source is None:
-            return frozenset().union(*(c for _, c in self.category_sets))
-        return dict(self.category_sets).get(source, frozenset())
+        return _lookup(self.category_sets, source)
 
     def seen(self, source: str | None = None) -> frozenset[str]:
         """Return the categories seen in the store for ``source`` (every source's when ``None``).
@@ -131,9 +129,7 @@ class Coverage:
         frozenset of str
             Store categories with at least one kept incident.
         """
-        if source is None:
-            return frozenset().union(*(c for _, c in self.observed))
-        return dict(self.observed).get(source, frozenset())
+        return _lookup(self.observed, source)
 
     def restrict(self, sources: Iterable[str]) -> Coverage:
         """Return the coverage of ``sources`` only.
@@ -255,6 +251,14 @@ class Coverage:
                     f"{name}: no data for {month_list(missing)} of {period.label} (period only partly covered)."
                 )
         return out
+
+
+def _lookup(
+    pairs: tuple[tuple[str, frozenset[str]], ...], source: str | None
+) -> frozenset[str]:
+    if source is None:
+        return frozenset().union(*(c for _, c in pairs))
+    return dict(pairs).get(source, frozenset())
 
 
 def month_list(months: Sequence[str]) -> str:

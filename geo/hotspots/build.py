@@ -282,6 +282,28 @@ def _add_areas(
     return out
 
 
+def _name(
+    workspace: Workspace,
+    lattice: HotspotGrid,
+    cluster: npt.NDArray[np.int64],
+    incidents: pd.DataFrame,
+) -> pd.DataFrame:
+    """Name clusters of cells after the gazetteer's places or the incidents' locations."""
+    places = None
+    if workspace.places is not None:
+        places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
+    return name_clusters(
+        lattice,
+        cluster,
+        gazetteer_places=places,
+        incident_x=incidents[X].to_numpy(float),
+        incident_y=incidents[Y].to_numpy(float),
+        incident_location=incidents[LOCATION].to_numpy(object)
+        if LOCATION in incidents.columns
+        else None,
+    )
+
+
 def _names(
     workspace: Workspace,
     out: gpd.GeoDataFrame,
@@ -292,19 +314,7 @@ def _names(
     if "hot" not in out.columns:
         return [None] * len(out)
     cluster = hot_clusters(lattice, out["hot"].to_numpy(bool))
-    places = None
-    if workspace.places is not None:
-        places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
-    named = name_clusters(
-        lattice,
-        cluster,
-        gazetteer_places=places,
-        incident_x=incidents[X].to_numpy(float),
-        incident_y=incidents[Y].to_numpy(float),
-        incident_location=incidents[LOCATION].to_numpy(object)
-        if LOCATION in incidents.columns
-        else None,
-    )
+    named = _name(workspace, lattice, cluster, incidents)
     lookup = dict(zip(named["cluster"], named["name"], strict=True))
     return [lookup.get(int(c)) if c >= 0 else None for c in cluster]
 
@@ -418,17 +428,7 @@ def busy_cells(
     incidents = select_incidents(
         workspace, selection, columns=[X, Y, LOCATION], months=(per.start, per.end)
     )
-    places = None
-    if workspace.places is not None:
-        places = load_gazetteer(workspace.places.path).places[["name", "x", "y"]]
-    named = name_clusters(
-        grid,
-        cluster,
-        gazetteer_places=places,
-        incident_x=incidents[X].to_numpy(float),
-        incident_y=incidents[Y].to_numpy(float),
-        incident_location=incidents[LOCATION].to_numpy(object),
-    )
+    named = _name(workspace, grid, cluster, incidents)
     out = layer.iloc[rows].reset_index(drop=True)
     out = out.assign(name=named["name"].to_numpy(object), incidents=out["n"].to_numpy())
     return pd.DataFrame(out[columns])
