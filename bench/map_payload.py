@@ -107,20 +107,10 @@ def ward_values(ws: Any, sel: Any) -> Any:
 
 
 def incident_points(ws: Any, sel: Any, limit: int) -> tuple[Any, int]:
-    """Incidents of the period in the district, or ``None`` above ``limit`` (``ui.cached.incident_points``)."""
-    from geo.schema import CATEGORY, LOCATION, MONTH, OCCURRED_AT, SOURCE
-    from geo.selection import select_incidents
+    """Incidents of the period in the district, or ``None`` above ``limit`` (as the page)."""
+    from geo.selection import points_to_draw
 
-    per = sel.period
-    points = select_incidents(
-        ws,
-        sel,
-        columns=[MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE],
-        months=(per.start, per.end),
-        geometry=True,
-    )
-    n = len(points)
-    return (points.reset_index(drop=True) if n <= limit else None), n
+    return points_to_draw(ws, sel, limit=limit)
 
 
 def build_page(ws: Any) -> tuple[str, dict[str, Any]]:

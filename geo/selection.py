@@ -52,7 +52,18 @@ from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.store import open_store, read_manifest
 from geo.ingest.workspace import Workspace
-from geo.schema import PLACE, POLICE_UK_CATEGORIES, X, Y, area_columns
+from geo.schema import (
+    CATEGORY,
+    LOCATION,
+    MONTH,
+    OCCURRED_AT,
+    PLACE,
+    POLICE_UK_CATEGORIES,
+    SOURCE,
+    X,
+    Y,
+    area_columns,
+)
 
 __all__ = [
     "ALL_CRIME",
@@ -66,6 +77,7 @@ __all__ = [
     "Selection",
     "district_layer",
     "place_membership",
+    "points_to_draw",
     "resolve_area",
     "resolve_selection",
     "select_incidents",
@@ -821,6 +833,44 @@ def select_incidents(
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
         frame = frame[keep]
     return frame
+
+
+def points_to_draw(
+    workspace: Workspace, selection: Selection, *, limit: int
+) -> tuple[gpd.GeoDataFrame | None, int]:
+    """Return the period's incidents in the selection's area as points, when few enough to draw.
+
+    They are counted first without decoding a point (the slow part of a
+    read): above ``limit`` none is decoded.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    selection
+        The selection (its period, categories, sources and area).
+    limit
+        Most points to return.
+
+    Returns
+    -------
+    tuple
+        ``(points, n)``: a GeoDataFrame (EPSG:27700) with month, category,
+        location, occurred_at and source, or ``None`` when ``n > limit``.
+    """
+    per = selection.period
+    months = (per.start, per.end)
+    n = len(select_incidents(workspace, selection, columns=[MONTH], months=months))
+    if n > limit:
+        return None, n
+    points = select_incidents(
+        workspace,
+        selection,
+        columns=[MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE],
+        months=months,
+        geometry=True,
+    )
+    return gpd.GeoDataFrame(points.reset_index(drop=True)), n
 
 
 def scope_areas(workspace: Workspace, selection: Selection) -> gpd.GeoDataFrame:

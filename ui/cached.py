@@ -50,8 +50,8 @@ from geo.ingest.store import (
     store_is_current,
 )
 from geo.ingest.workspace import Workspace, load_workspace
-from geo.schema import CATEGORY, LOCATION, MONTH, OCCURRED_AT, REASON, SOURCE
-from geo.selection import Selection, resolve_area, resolve_selection, select_incidents
+from geo.schema import REASON, SOURCE
+from geo.selection import Selection, points_to_draw, resolve_area, resolve_selection
 
 __all__ = [
     "CODE",
@@ -401,22 +401,7 @@ def _points(
     _selection: Selection,
     limit: int,
 ) -> tuple[gpd.GeoDataFrame | None, int]:
-    per = _selection.period
-    ws = load_workspace(path)
-    # Count first without decoding a point: above the limit none is drawn.
-    n = len(
-        select_incidents(ws, _selection, columns=[MONTH], months=(per.start, per.end))
-    )
-    if n > limit:
-        return None, n
-    incidents = select_incidents(
-        ws,
-        _selection,
-        columns=[MONTH, CATEGORY, LOCATION, OCCURRED_AT, SOURCE],
-        months=(per.start, per.end),
-        geometry=True,
-    )
-    return incidents.reset_index(drop=True), n
+    return points_to_draw(load_workspace(path), _selection, limit=limit)
 
 
 def incident_points(
