@@ -190,6 +190,14 @@ class Selection:
         The store write the selection was resolved against (a cache key).
     notes
         What the reader should know about the choice (seasonality, data).
+    compare_rule
+        How the comparison was asked for: ``auto``, ``last-year``,
+        ``previous`` or ``given``; a narrowed selection re-applies ``auto``
+        to its own sources.
+    police_sources
+        The sources among :attr:`sources` in police.uk format.
+    sources_chosen
+        Whether the user named the sources (else every source of the store).
     """
 
     period: Period
@@ -203,6 +211,9 @@ class Selection:
     coverage: Coverage
     store_id: str = ""
     notes: tuple[str, ...] = ()
+    compare_rule: str = "given"
+    police_sources: tuple[str, ...] = ()
+    sources_chosen: bool = False
 
     @property
     def categories(self) -> tuple[str, ...] | None:
@@ -213,8 +224,12 @@ class Selection:
 
     @property
     def category_text(self) -> str:
-        """The categories for reading: "Burglary, Robbery" or "all categories"."""
-        return ", ".join(lab.label for lab in self.labels) or "all categories"
+        """The categories for reading: "Burglary, Robbery", "all categories (police.uk)"."""
+        if self.labels:
+            return ", ".join(lab.label for lab in self.labels)
+        if self.sources_chosen:
+            return f"all categories ({', '.join(self.sources)})"
+        return "all categories"
 
     @property
     def area_text(self) -> str:
@@ -316,7 +331,13 @@ class Selection:
             or "All chosen categories".
         """
         if not self.labels:
-            return CategoryLabel("All categories", tuple(sorted(self.coverage.seen())))
+            only_police = (
+                bool(self.police_sources) and self.police_sources == self.sources
+            )
+            return CategoryLabel(
+                "All police.uk incidents" if only_police else "All incidents",
+                tuple(sorted(self.coverage.seen())),
+            )
         if len(self.labels) == 1:
             return self.labels[0]
         return CategoryLabel("All chosen categories", self.categories or ())
@@ -327,7 +348,11 @@ class Selection:
         labels: tuple[CategoryLabel, ...] | None = None,
         sources: tuple[str, ...] | None = None,
     ) -> Selection:
-        """Return the selection with other categories or fewer sources; periods unchanged.
+        """Return the selection with other categories or fewer sources, same period and area.
+
+        An automatic comparison is chosen again for what is left: the same
+        months a year before when *these* sources have data for them, so a
+        gap in a partner log never moves a police.uk comparison.
 
         Parameters
         ----------
@@ -339,19 +364,61 @@ class Selection:
         Returns
         -------
         Selection
-            Same periods and area; coverage restricted to the sources.
+            Coverage restricted to the sources.
         """
         kept = (
             self.sources
             if sources is None
             else tuple(s for s in self.sources if s in sources)
         )
+        chosen = self.labels if labels is None else labels
+        coverage = self.coverage.restrict(kept)
+        compare, basis = self.compare, self.compare_basis
+        if self.compare_rule == "auto":
+            cats = (
+                sorted({c for lab in chosen for c in lab.members}) if chosen else None
+            )
+            compare, basis = _resolve_compare(
+                "auto", self.period, coverage.covered(cats)
+            )
+        note = _seasonality_note(self.period, compare)
         return dataclasses.replace(
             self,
-            labels=self.labels if labels is None else labels,
+            labels=chosen,
             sources=kept,
-            coverage=self.coverage.restrict(kept),
+            coverage=coverage,
+            compare=compare,
+            compare_basis=basis,
+            notes=(note,) if note is not None else (),
+            police_sources=tuple(s for s in self.police_sources if s in kept),
+            sources_chosen=self.sources_chosen or sources is not None,
         )
+
+    def single_view(self) -> Selection:
+        """Return what a single figure counts: never several sources added up unless chosen.
+
+        With categories chosen, or sources named, the selection itself. With
+        neither and a police.uk source beside partner sources, the police.uk
+        incidents only (crime and anti-social behaviour): a partner log
+        counts towards a figure when its categories (or its source) are
+        chosen, and the Overview shows it on its own.
+
+        Returns
+        -------
+        Selection
+            The selection a map, a headline or a plan counts.
+        """
+        if self.labels or self.sources_chosen or not self.police_sources:
+            return self
+        if self.police_sources == self.sources:
+            return self
+        view = self.narrow(sources=self.police_sources)
+        note = (
+            "No category chosen: police.uk's incidents (crime and anti-social "
+            "behaviour) are counted; choose a partner source's categories to count "
+            "them too."
+        )
+        return dataclasses.replace(view, notes=(*view.notes, note))
 
     def replace(self, **changes: object) -> Selection:
         """Return a copy with some fields changed (``dataclasses.replace``).
@@ -470,6 +537,13 @@ def _resolve_categories(
         if name in groups:
             members = tuple(sorted(set(groups[name])))
         elif name == ALL_CRIME:
+            if not police:
+                msg = (
+                    f"`categories`: {ALL_CRIME!r} is police.uk's (every police.uk category "
+                    "but anti-social behaviour), and none of these sources is a police.uk "
+                    "source. Choose a source's own categories."
+                )
+                raise GeoInputError(msg)
             members = tuple(sorted(ALL_CRIME_CATEGORIES))
         elif name in known:
             members = (name,)
@@ -691,8 +765,19 @@ def resolve_selection(
     )
     cats = tuple(sorted({c for lab in labels for c in lab.members})) if labels else None
     covered = coverage.covered(cats)
+    police_sources = tuple(
+        s.name
+        for s in workspace.sources
+        if s.format == "police_uk" and s.name in chosen_sources
+    )
     if period is None:
-        months = coverage.any_months()
+        # Every month with data for what is counted (police.uk's, with no
+        # category chosen), else for any source.
+        view = police_sources if not labels and not sources and police_sources else None
+        counted = (
+            sorted(coverage.restrict(view).covered(cats)) if view else sorted(covered)
+        )
+        months = counted or coverage.any_months()
         if not months:
             msg = "`period`: the store has no incidents for these sources; run the ingest or check `sources`."
             raise GeoInputError(msg)
@@ -727,7 +812,17 @@ def resolve_selection(
         coverage=coverage,
         store_id=str(read_manifest(workspace).get("store_id", "")),
         notes=tuple(notes),
+        compare_rule=_rule(compare),
+        police_sources=police_sources,
+        sources_chosen=bool(sources),
     )
+
+
+def _rule(compare: str | Period | None) -> str:
+    if isinstance(compare, Period):
+        return "given"
+    rule = (compare or "auto").strip().lower()
+    return rule if rule in COMPARE_RULES else "given"
 
 
 # --- reading the incidents of a selection ----------------------------------------------
@@ -777,6 +872,7 @@ def select_incidents(
     categories: Iterable[str] | None = None,
     geometry: bool = False,
     in_scope: bool = True,
+    covered_only: bool = True,
 ) -> pd.DataFrame:
     """Read the incidents of a selection from the store: sources, categories, months, area.
 
@@ -798,6 +894,10 @@ def select_incidents(
         Keep only incidents in the selection's area (in the district when it
         has none); ``False`` keeps every incident of the sources (e.g. for a
         control area outside the district).
+    covered_only
+        Keep only the months in which every source recording the categories
+        has data — the months every table counts — so points drawn, hit
+        rates and profiles count what the tables count.
 
     Returns
     -------
@@ -807,6 +907,8 @@ def select_incidents(
     cats = selection.categories if categories is None else tuple(categories)
     span = selection.read_span if months is None else months
     wanted = None if columns is None else list(dict.fromkeys(columns))
+    if covered_only and wanted is not None and MONTH not in wanted:
+        wanted.append(MONTH)
     area = selection.area
     filt = None
     if in_scope:
@@ -832,6 +934,8 @@ def select_incidents(
     if in_scope and area is not None and area.layer == PLACE_LAYER:
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
         frame = frame[keep]
+    if covered_only and MONTH in frame.columns:
+        frame = frame[frame[MONTH].isin(list(selection.covered(cats))).to_numpy()]
     return frame
 
 
@@ -858,6 +962,7 @@ def points_to_draw(
         ``(points, n)``: a GeoDataFrame (EPSG:27700) with month, category,
         location, occurred_at and source, or ``None`` when ``n > limit``.
     """
+    selection = selection.single_view()
     per = selection.period
     months = (per.start, per.end)
     n = len(select_incidents(workspace, selection, columns=[MONTH], months=months))

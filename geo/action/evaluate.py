@@ -355,6 +355,7 @@ def evaluate_intervention(
     if not buffer_m > 0:
         msg = f"`buffer_m` must be > 0 metres, got {buffer_m!r}."
         raise GeoInputError(msg)
+    selection = selection.single_view()
     before, after = _windows(selection, date, months_before, months_after)
     n_before = Period(*before).n_months
     n_after = Period(*after).n_months

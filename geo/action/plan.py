@@ -484,6 +484,7 @@ def make_plan(
         For a bad option, or no incidents for the selection.
     """
     _check(top, visits, weight, window_hours)
+    selection = selection.single_view()
     layer = build_hotspots(
         workspace,
         selection,

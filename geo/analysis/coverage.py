@@ -182,12 +182,12 @@ class Coverage:
         Returns
         -------
         frozenset of str
-            Covered months; when no source records the categories, the months
-            of any source (a count of them there is a true zero).
+            Covered months; none when no source records the categories (what
+            no source records is unknown, not zero).
         """
         relevant = self.relevant(categories)
         if not relevant:
-            return frozenset(self.any_months())
+            return frozenset()
         return frozenset.intersection(*(self.months(s) for s in relevant))
 
     def any_months(self) -> list[str]:

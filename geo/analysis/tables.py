@@ -263,8 +263,16 @@ def build_table(
         msg = f"`kind` was {kind!r}; allowed: {', '.join(TABLE_KINDS)}."
         raise GeoInputError(msg)
     opt = options or TableOptions()
-    areas = load_areas(workspace, by, selection)
-    return TABLE_KINDS[kind](workspace, selection, areas, opt)
+    # A table of one figure per area never adds sources up unless chosen. The
+    # performance table has a row per category, so every source keeps its
+    # own; a time profile is of every timed incident (partner logs carry the
+    # times police.uk lacks).
+    chosen = selection if kind in ("compare", "profile") else selection.single_view()
+    areas = load_areas(workspace, by, chosen)
+    out = TABLE_KINDS[kind](workspace, chosen, areas, opt)
+    if chosen is not selection:
+        out.attrs["notes"] = [*out.attrs.get("notes", []), *chosen.notes[-1:]]
+    return out
 
 
 def area_summary(
@@ -298,6 +306,7 @@ def area_summary(
         ``change`` or ``change_per_month``, ``pct_change``, ``p_value``,
         ``p_adjusted``, ``verdict``; notes in ``attrs``.
     """
+    selection = selection.single_view()
     areas = load_areas(workspace, by, selection)
     union = selection.union_label()
     rows = _incidents(workspace, selection, areas, selection.read_span)

@@ -239,6 +239,7 @@ def build_hotspots(
         msg = f"`method` was {method!r}; allowed: {', '.join(METHODS)}."
         raise GeoInputError(msg)
     opts = options or HotspotOptions()
+    selection = selection.single_view()
     selection.require_data(what="hotspots")
     inputs, harm_note = _inputs(workspace, selection, method, opts)
     out = METHODS[method](inputs)
@@ -404,6 +405,7 @@ def busy_cells(
         ``name``, ``incidents``, ``cell_id`` and ``{layer}_code`` per area
         layer, busiest first.
     """
+    selection = selection.single_view()
     columns = [
         "name",
         "incidents",
@@ -495,6 +497,7 @@ def hotspot_accuracy(
     GeoInputError
         When the layer has no hot cells column.
     """
+    selection = selection.single_view()
     hot = _hot(layer)
     per = selection.period
     incidents = select_incidents(
@@ -660,6 +663,7 @@ def hot_cluster_history(
         ``compare_period``, ``emerging`` (one row per cluster, in the order
         of :func:`hot_cluster_table`), and messages.
     """
+    selection = selection.single_view()
     _hot(layer)  # a gistar or emerging layer, or a clear error
     table = hot_cluster_table(layer)
     messages: list[str] = []
@@ -722,6 +726,7 @@ def previous_hotspot_accuracy(
     GeoInputError
         When the previous period has no incidents (nothing to predict from).
     """
+    selection = selection.single_view()
     params = layer.attrs["params"]
     before = selection.period.previous()
     earlier = build_hotspots(

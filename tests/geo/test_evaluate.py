@@ -257,11 +257,12 @@ def test_evaluate_intervention_counts_match_independent_count(demo_ws: Path) -> 
     # Mid-month date: January 2024 is left out; equal windows of 11 months.
     assert r.before == ("2023-02", "2023-12")
     assert r.after == ("2024-02", "2024-12")
+    # No category chosen: police.uk's incidents, never added to the CCTV log's.
     assert r.counts.loc["treated", "after"] == _circle_counts(
-        ws, ("2024-02", "2024-12"), 300
+        ws, ("2024-02", "2024-12"), 300, sources=["police.uk"]
     )
     assert r.counts.loc["treated", "before"] == _circle_counts(
-        ws, ("2023-02", "2023-12"), 300
+        ws, ("2023-02", "2023-12"), 300, sources=["police.uk"]
     )
     assert set(r.areas["area"]) == {"treated", "buffer", "control"}
     assert isinstance(r.areas, gpd.GeoDataFrame)
@@ -347,7 +348,7 @@ def test_evaluate_default_control_is_the_selection_area(demo_ws: Path) -> None:
     rest = shapely.difference(
         sel.area.geometry, shapely.union_all(r.areas.geometry.iloc[:2].to_numpy())
     )
-    inc = open_store(ws, period=r.after)
+    inc = open_store(ws, period=r.after, sources=["police.uk"])  # no category chosen
     n = int(inc.geometry.within(rest).sum())
     assert 0 < n < int(inc["ward_code"].notna().sum())  # less than the district
     assert r.counts.loc["control", "after"] == n

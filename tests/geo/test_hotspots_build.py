@@ -309,7 +309,13 @@ def test_layers_count_only_months_every_relevant_source_covers(
     path = world(POLICE_SOURCE + WARDENS_SOURCE)
     ws = load_workspace(path)
     ingest(ws)
-    both = _layer(ws, "count", cell=500.0, period="2024-01:2024-03")
+    both = _layer(
+        ws,
+        "count",
+        cell=500.0,
+        period="2024-01:2024-03",
+        sources=["police.uk", "Wardens"],  # both named: they may be added up
+    )
     assert both["n"].sum() == 30 * 2 + 20 * 2  # January and February only
     assert any(
         m.startswith("Wardens: no data for 2024-03") for m in both.attrs["messages"]

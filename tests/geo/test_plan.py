@@ -125,11 +125,12 @@ def _plan(
     period: str = "2024-03:2024-04",
     compare: str | None = None,
     categories: list[str] | None = None,
+    sources: list[str] | None = None,
     **kwargs: object,
 ) -> tuple[Workspace, PatrolPlan]:
     ws = load_workspace(path)
     selection = resolve_selection(
-        ws, period=period, compare=compare, categories=categories
+        ws, period=period, compare=compare, categories=categories, sources=sources
     )
     options: dict[str, object] = {"cell": 100.0}
     options.update(kwargs)
@@ -161,8 +162,12 @@ def _hand_week(frame: pd.DataFrame) -> np.ndarray:
 # --- the plan on a CCTV log with a Friday-night peak -------------------------------------
 
 
+#: Both sources named: the plan may add the CCTV log to police.uk's incidents.
+BOTH = ["police.uk", "CCTV street drinking"]
+
+
 def test_plan_names_the_friday_night_window_of_the_hot_place(plan_world: Path) -> None:
-    ws, plan = _plan(plan_world)
+    ws, plan = _plan(plan_world, sources=BOTH)
     i = _row_at(plan, *place_xy(2, 2))
     row = plan.table.iloc[i]
     cells = shapely.from_wkt(plan.shapes[i])
@@ -228,9 +233,9 @@ def test_plan_counts_trend_and_forecast_match_the_hotspot_engine(
 def test_plan_change_is_unknown_when_a_source_lacks_the_comparison_period(
     plan_world: Path,
 ) -> None:
-    # Every category: the CCTV log has no data for Jan-Feb, so those months are
+    # Both sources: the CCTV log has no data for Jan-Feb, so those months are
     # not covered and the change is unknown, not a rise from zero.
-    _, plan = _plan(plan_world)
+    _, plan = _plan(plan_world, sources=BOTH)
     assert plan.before_period == "2024-01:2024-02"
     assert len(plan.table) > 0
     assert plan.table["before"].isna().all()
@@ -387,6 +392,7 @@ def test_cli_writes_the_plan(plan_world: Path, tmp_path: Path) -> None:
     html_out = tmp_path / "plan.html"
     csv_out = tmp_path / "plan.csv"
     base = ["plan", str(plan_world), "--period", "2024-03:2024-04", "--cell", "100"]
+    base += ["--source", "police.uk", "--source", "CCTV street drinking"]
     result = CliRunner().invoke(
         app, [*base, "--top", "2", "--visits", "9", "--out", str(html_out)], env=ENV
     )

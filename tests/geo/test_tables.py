@@ -1469,7 +1469,8 @@ def test_build_table_counts_only_inside_the_area(basic: Workspace) -> None:
     # Southtown is W00 + W01: the rows are its wards, and only its incidents count.
     sel = resolve_selection(basic, period="2024-01:2024-04", area="town:Southtown")
     table = build_table(basic, sel, by="ward")
-    expected = _expected_basic(month_range("2024-01", "2024-04"))
+    # No category chosen: police.uk's incidents; the CCTV log counts when chosen.
+    expected = _hand(BASIC, months=month_range("2024-01", "2024-04"))
     assert dict(zip(table["area_code"], table["count"], strict=True)) == {
         "W00": expected["W00"],
         "W01": expected["W01"],
@@ -1541,7 +1542,8 @@ def test_cli_table_writes_csv_with_the_issue_columns(
     assert code == 0, output
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table.columns) == COUNTS_COLUMNS
-    expected = _expected_basic(month_range("2024-01", "2024-04"))
+    # No --category: police.uk's incidents, never added to the CCTV log's.
+    expected = _hand(BASIC, months=month_range("2024-01", "2024-04"))
     assert dict(zip(table["area_code"], table["count"], strict=True)) == {
         w: expected[w] for w in WARDS
     }

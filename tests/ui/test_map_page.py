@@ -41,10 +41,18 @@ def _period(at: AppTest) -> tuple[str, str]:
 def _ward_counts(
     demo_dir: Path, period: tuple[str, str], categories: list[str] | None = None
 ) -> pd.DataFrame:
-    """Incidents per ward in ``period``, counted straight from the store."""
+    """Incidents per ward in ``period``, counted straight from the store.
+
+    With no category chosen the map counts police.uk's incidents only (a
+    partner log is added when its categories are chosen).
+    """
     ws = load_workspace(demo_dir / "workspace.toml")
     incidents = open_store(
-        ws, period=period, categories=categories, columns=["ward_code", "ward_name"]
+        ws,
+        period=period,
+        categories=categories,
+        columns=["ward_code", "ward_name"],
+        sources=None if categories else ["police.uk"],
     )
     return (
         incidents.dropna(subset=["ward_code"])
