@@ -176,7 +176,7 @@ def change_columns(
 
 
 def add_verdicts(frame: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
-    """Add ``p_adjusted`` (Benjamini-Hochberg over the table's rows) and ``verdict``.
+    """Add ``p_adjusted`` (Benjamini-Hochberg over the frame's rows) and ``verdict``.
 
     With dozens of rows some raw p-values fall below 0.05 by chance alone,
     so the verdict reads the false-discovery-adjusted p-value.

@@ -66,7 +66,9 @@ def compare_periods(
     table. ``p_value`` is :func:`geo.analysis.stats.rate_change_tests`
     (quasi-Poisson when the label's monthly counts are overdispersed, else
     the exact Poisson test); ``verdict`` reads Benjamini-Hochberg adjusted
-    p-values over all rows at ``alpha``.
+    p-values at ``alpha``, one family per label (its areas), so an area's
+    verdict for a category is the same whatever other categories the table
+    holds, and equals the map's.
 
     Parameters
     ----------
@@ -131,6 +133,10 @@ def compare_periods(
             return out
 
         part = change_columns(block(e_months), block(l_months), per_month=monthly)
+        # One false-discovery family per category: the areas. An area's verdict
+        # then depends on its category and the areas compared, never on which
+        # other categories share the table (the map shows the same verdict).
+        part = add_verdicts(part, alpha=alpha)
         part.insert(0, "category", lab.label)
         part.insert(0, "area_name", names)
         part.insert(0, "area_code", codes)
@@ -148,9 +154,10 @@ def compare_periods(
                 "change",
                 "pct_change",
                 "p_value",
+                "p_adjusted",
+                "verdict",
             ]
         )
-    frame = add_verdicts(frame, alpha=alpha)
     if areas.population is not None and len(frame):
         later_months = {lab.label: len(spans[lab.label][1]) for lab in labels}
         rated = []
@@ -188,7 +195,7 @@ def _notes(
         months = "; ".join(
             f"{k}: {len(e)} and {len(lt)} months" for k, (e, lt) in spans.items()
         )
-    monthly = any(len(e) != len(lt) for e, lt in spans.values())
+    monthly = any(per_month_basis(len(e), len(lt)) for e, lt in spans.values())
     notes = [
         f"{earlier.label} against {later.label} ({months}); "
         + (
@@ -197,7 +204,8 @@ def _notes(
             if monthly
             else "change is in incidents."
         ),
-        f"verdicts read Benjamini-Hochberg adjusted p-values over {rows} rows at {alpha:g}.",
+        f"verdicts read Benjamini-Hochberg adjusted p-values at {alpha:g}, over the "
+        f"{rows // max(len(labels), 1)} areas of each category.",
         *(f"test for {m}" for m in dict.fromkeys(methods)),
     ]
     blind = [k for k, (e, lt) in spans.items() if not e or not lt]

@@ -143,3 +143,29 @@ def test_the_cli_table_writes_what_the_app_shows(demo: Workspace, tmp_path) -> N
         written["change_per_month"].to_numpy(float),
         shown.loc[written.index, "change_per_month"].to_numpy(float),
     )
+
+
+def test_an_areas_verdict_does_not_depend_on_the_other_categories_chosen(
+    demo: Workspace,
+) -> None:
+    """Review: Map said 'significant rise' where Compare's union row said no change."""
+    sel = resolve_selection(
+        demo,
+        period="2024",
+        compare="previous",
+        categories=["Burglary", "Anti-social behaviour"],
+    )
+    mapped = area_summary(demo, sel, by="ward").set_index("area_code")
+    table = build_table(demo, sel, by="ward", kind="compare")
+    union = table[table["category"] == "All chosen categories"].set_index("area_code")
+    assert mapped["verdict"].tolist() == union.loc[mapped.index, "verdict"].tolist()
+    alone = build_table(
+        demo,
+        resolve_selection(
+            demo, period="2024", compare="previous", categories=["Burglary"]
+        ),
+        by="ward",
+        kind="compare",
+    ).set_index("area_code")
+    burglary = table[table["category"] == "Burglary"].set_index("area_code")
+    assert burglary["verdict"].tolist() == alone.loc[burglary.index, "verdict"].tolist()
