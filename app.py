@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui.cached import GeoInputError
 from ui.filters import sidebar_filters
+from ui.render import md
 from ui.workspace import choose_workspace, select_workspace
 
 page = st.navigation(
@@ -45,4 +46,4 @@ try:
     sidebar_filters(select_workspace(choose_workspace(sys.argv[1:], os.environ)))
     page.run()
 except GeoInputError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(str(exc)), icon=":material/error:")

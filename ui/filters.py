@@ -275,7 +275,8 @@ def sidebar_filters(path: str) -> Filters:
         )
         if ignored:
             st.warning(
-                "Ignored from the link (not in this workspace): " + ", ".join(ignored),
+                "Ignored from the link (not in this workspace): "
+                + ", ".join(md(i) for i in ignored),
                 icon=":material/link_off:",
             )
     query: dict[str, str | list[str]] = {"period": filters.period, "level": level}

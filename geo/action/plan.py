@@ -538,7 +538,7 @@ def make_plan(
         text = forecast_text(forecast, before.label, selection.period.label)
     except GeoInputError as exc:
         forecast = None
-        text = f"Forecast check not possible: no hotspots for {before.label} to test ({exc})"
+        text = f"Forecast check not possible: {exc}"
     summary = area_summary(workspace, selection, by="district")
     outline = shapely.union_all(scope_areas(workspace, selection).geometry.to_numpy())
     minx, miny, maxx, maxy = outline.bounds

@@ -102,7 +102,9 @@ def add_rates(
     )
     if smooth:
         frame["rate_per_1000_eb"] = np.where(
-            partial, np.nan, empirical_bayes(np.nan_to_num(count), pop)
+            partial | np.isnan(count),
+            np.nan,
+            empirical_bayes(np.nan_to_num(count), pop),
         )
     return frame
 

@@ -15,7 +15,10 @@ from geo.analysis.coverage import Coverage
 from geo.analysis.periods import Period, add_months
 from geo.selection import CategoryLabel
 
-__all__ = ["area_flags"]
+__all__ = ["MIN_AREAS", "area_flags"]
+
+#: Fewest areas with a rate for the top-fifth rule to flag any.
+MIN_AREAS = 5
 
 
 def area_flags(
@@ -48,10 +51,14 @@ def area_flags(
     alpha
         Level for a significant rise.
 
+    An area with a rate of 0 is never in the top fifth, and with fewer than
+    :data:`MIN_AREAS` areas the rate rule flags none.
+
     Returns
     -------
     pandas.DataFrame
-        Flagged areas only, by rate rank: ``area_code``, ``area_name``,
+        Flagged areas only, by rate rank (``attrs["months"]``: months with
+        data of the 12, 0 when the flags are unknown): ``area_code``, ``area_name``,
         ``count``, ``population``, ``rate_per_1000``, ``rate_per_1000_year``,
         ``rank``, ``earlier_count`` (empty when the 12 months before have no
         data), ``p_value``, ``p_adjusted``, ``flag_reason``.
@@ -72,25 +79,31 @@ def area_flags(
         coverage=coverage,
         alpha=alpha,
     )
+    months, count_notes = now.attrs.get("months", 0), list(now.attrs.get("notes", []))
     now = now.merge(
         cmp[["area_code", "earlier_count", "p_value", "p_adjusted", "verdict"]],
         on="area_code",
     )
     reasons: list[list[str]] = [[] for _ in range(len(now))]
+    n_rated = 0
     if "rate_per_1000_year" in now.columns:
         rated = now["rate_per_1000_year"].notna()
+        n_rated = int(rated.sum())
         now["rank"] = (
             now["rate_per_1000_year"]
             .rank(ascending=False, method="min")
             .astype("Int64")
         )
-        cut = math.ceil(top_share * int(rated.sum()))
+        # A top fifth of fewer than MIN_AREAS areas says nothing, and a rate
+        # of 0 is never "top", however many areas share it.
+        cut = math.ceil(top_share * n_rated) if n_rated >= MIN_AREAS else 0
+        positive = (now["rate_per_1000_year"].fillna(0) > 0).to_numpy()
         for i in np.flatnonzero(
-            rated.to_numpy() & (now["rank"].fillna(10**9).to_numpy() <= cut)
+            rated.to_numpy() & positive & (now["rank"].fillna(10**9).to_numpy() <= cut)
         ):
             reasons[i].append(
                 f"top {top_share:.0%} by rate: {now['rate_per_1000_year'].iloc[i]:.1f} per 1,000 a year "
-                f"(rank {now['rank'].iloc[i]} of {int(rated.sum())})"
+                f"(rank {now['rank'].iloc[i]} of {n_rated})"
             )
     for i in np.flatnonzero(now["verdict"].to_numpy() == "significant rise"):
         reasons[i].append(
@@ -102,9 +115,17 @@ def area_flags(
     if "rank" in out.columns:
         out = out.sort_values(["rank", "area_code"], na_position="last")
     out = out.reset_index(drop=True)
-    out.attrs["notes"] = [
-        f"last 12 months {last.label} against {before.label}.",
-        *now.attrs.get("notes", []),
-        *cmp.attrs.get("notes", [])[1:],
-    ]
+    notes = [f"last 12 months {last.label} against {before.label}."]
+    if n_rated == 0:
+        notes.append(
+            "no area here has a population, so there is no rate: areas are flagged "
+            "for a significant rise only."
+        )
+    elif n_rated < MIN_AREAS:
+        notes.append(
+            f"only {n_rated} area(s) with a rate: none is flagged by rate (a top "
+            "fifth of so few says nothing)."
+        )
+    out.attrs["notes"] = [*notes, *count_notes, *cmp.attrs.get("notes", [])[1:]]
+    out.attrs["months"] = months
     return out

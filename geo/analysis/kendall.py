@@ -33,6 +33,7 @@ from scipy import stats
 __all__ = [
     "MIN_TREND_POINTS",
     "SEASONAL_MIN_MONTHS",
+    "SEASONAL_MIN_SEASONS",
     "TREND_METHODS",
     "MannKendall",
     "hamed_rao",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 _F64 = npt.NDArray[np.float64]
-Trend = Literal["increasing", "decreasing", "no trend"]
+Trend = Literal["increasing", "decreasing", "no trend", "not testable"]
 TrendMethod = Literal["auto", "hamed-rao", "seasonal", "original"]
 TREND_METHODS: Final[tuple[TrendMethod, ...]] = (
     "auto",
@@ -52,8 +53,20 @@ TREND_METHODS: Final[tuple[TrendMethod, ...]] = (
 )
 #: Below this many values a trend test says little; a note says so.
 MIN_TREND_POINTS: Final = 10
-#: From this many months on, ``trend_test(method="auto")`` uses the seasonal test.
+#: A series of 24 months or more can be seasonal ...
 SEASONAL_MIN_MONTHS: Final = 24
+#: ... and ``trend_test(method="auto")`` uses the seasonal test when at least
+#: this many of the 12 months of the year have two values or more.
+SEASONAL_MIN_SEASONS: Final = 10
+
+
+def _testable_seasons(x: npt.NDArray[np.float64], period: int = 12) -> int:
+    """How many positions of the cycle (months of the year) hold two values or more."""
+    if len(x) < SEASONAL_MIN_MONTHS:
+        return 0
+    pad = (-len(x)) % period
+    grid = np.concatenate([x, np.full(pad, np.nan)]).reshape(-1, period)
+    return int(((~np.isnan(grid)).sum(axis=0) >= 2).sum())
 
 
 @dataclass(frozen=True)
@@ -297,9 +310,13 @@ def trend_test(
     """Test a monthly series for a trend, with the test that suits it.
 
     ``method="auto"``: the seasonal Kendall test (:func:`seasonal_kendall`)
-    for series of :data:`SEASONAL_MIN_MONTHS` months or more, else the
-    Hamed-Rao corrected test (:func:`hamed_rao`); ``"original"`` is the
-    uncorrected test, which assumes independent months.
+    for series of :data:`SEASONAL_MIN_MONTHS` months or more in which at least
+    :data:`SEASONAL_MIN_SEASONS` months of the year have two values with
+    data, else the Hamed-Rao corrected test (:func:`hamed_rao`);
+    ``"original"`` is the uncorrected test, which assumes independent months.
+    A series that cannot be tested (fewer than 3 values, or no month of the
+    year with two values) is "not testable", with no p-value — never "no
+    trend".
 
     Parameters
     ----------
@@ -327,7 +344,11 @@ def trend_test(
     points = int((~np.isnan(x)).sum())
     chosen = method
     if method == "auto":
-        chosen = "seasonal" if len(x) >= SEASONAL_MIN_MONTHS else "hamed-rao"
+        # By the months with data, not the calendar: 9 months with data over
+        # two years are no seasonal series; 23 of 24 are.
+        chosen = (
+            "seasonal" if _testable_seasons(x) >= SEASONAL_MIN_SEASONS else "hamed-rao"
+        )
     if chosen == "seasonal":
         result = seasonal_kendall(x, alpha=alpha)
     elif chosen == "hamed-rao":
@@ -335,6 +356,22 @@ def trend_test(
     else:
         result = mann_kendall(x, alpha=alpha)
     notes = []
+    if result.n < 3 or not math.isfinite(result.var_s):
+        result = MannKendall(
+            "not testable",
+            math.nan,
+            math.nan,
+            0.0,
+            math.nan,
+            math.nan,
+            result.n,
+            math.nan,
+            method=result.method,
+        )
+        notes.append(
+            "some series could not be tested (too few months with data, or no two "
+            "values of one month of the year): their trend is 'not testable', not 'no trend'."
+        )
     if points < MIN_TREND_POINTS:
         notes.append(
             f"only {points} months with data: a trend test on fewer than "

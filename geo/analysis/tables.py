@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from geo.analysis.areas import DISTRICT, Areas, load_areas
@@ -339,6 +340,13 @@ def area_summary(
         )
     ]
     out = counts.merge(cmp[keep], on="area_code", how="left")
+    for column in ("population", "rate_per_1000", "rate_per_1000_year"):
+        if (
+            column not in out.columns
+        ):  # a layer without population: no rate, never a crash
+            out[column] = np.nan
+    if "flag" not in out.columns:
+        out["flag"] = "no population"
     out.attrs["notes"] = [
         *counts.attrs.get("notes", []),
         *cmp.attrs.get("notes", []),

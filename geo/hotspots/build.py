@@ -24,6 +24,7 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.change import add_verdicts, change_columns
+from geo.analysis.periods import Period
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.emerging import EMERGING_CLASSES
@@ -623,7 +624,14 @@ def _cluster_emerging(
         counts = seen.value_counts()
         top = counts[counts == counts.max()].index
         classes[str(name)] = min(map(str, top), key=lambda c: rank.get(c, 99))
-    return classes, [f"Emerging: {m}" for m in emerging.attrs.get("messages", [])]
+    # The grid is the layer's own: its cell-size lines would repeat, as "given".
+    notes = [
+        m
+        for m in emerging.attrs.get("messages", [])
+        if not m.startswith(("cell size", "bandwidth"))
+    ]
+    notes = [m for m in notes if "cells over the area given" not in m]
+    return classes, [f"Emerging: {m}" for m in notes]
 
 
 def hot_cluster_history(
@@ -729,7 +737,20 @@ def previous_hotspot_accuracy(
     selection = selection.single_view()
     params = layer.attrs["params"]
     before = selection.period.previous()
-    earlier = build_hotspots(
+    try:
+        earlier = _previous_layer(workspace, selection, before, params)
+    except GeoInputError as exc:
+        msg = f"the previous period, {before.label}, has no hotspots to test: " + str(
+            exc
+        ).replace(f"`period` {before.label}: ", "")
+        raise GeoInputError(msg) from None
+    return hotspot_accuracy(workspace, earlier, selection)
+
+
+def _previous_layer(
+    workspace: Workspace, selection: Selection, before: Period, params: dict[str, Any]
+) -> gpd.GeoDataFrame:
+    return build_hotspots(
         workspace,
         selection.replace(period=before, compare=before.previous()),
         method="gistar",
@@ -748,7 +769,6 @@ def previous_hotspot_accuracy(
             ),
         ),
     )
-    return hotspot_accuracy(workspace, earlier, selection)
 
 
 def _most_common(values: pd.Series) -> object:

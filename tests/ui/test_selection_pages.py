@@ -64,3 +64,18 @@ def test_the_sidebar_says_which_comparison_it_chose(demo_ws: Workspace) -> None:
         at.run()
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "Comparison: 2023-04 to 2023-06 (same months a year before)" in captions
+
+
+def test_a_crafted_link_value_is_shown_as_text(demo_ws: Workspace) -> None:
+    """Review: a category in a shared link was put into the warning as markdown."""
+    crafted = "<img src=x onerror=alert(1)>:red[**boom**]"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(WORKSPACE_ENV, str(demo_ws.path))
+        at = _app(period="2024", cat=crafted)
+        at.run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "Ignored from the link" in warning
+    assert "<img" not in warning
+    assert "&lt;img" in warning
+    assert r":red\[\*\*boom\*\*\]" in warning  # markdown shown, not applied

@@ -113,7 +113,7 @@ if uploaded is not None:
     try:
         columns = read_columns(uploaded.name, data)
     except cached.GeoInputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(str(exc)), icon=":material/error:")
         st.stop()
     optional = [NONE, *columns]
     with st.form("upload_mapping"):
@@ -176,7 +176,7 @@ if uploaded is not None:
             with st.spinner("Reading, checking and ingesting…"):
                 derived, result = add_upload(path, mapping, uploaded.name, data)
         except cached.GeoInputError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md(str(exc)), icon=":material/error:")
         else:
             use_derived_workspace(derived)
             st.session_state["upload_done"] = mapping.name.strip()

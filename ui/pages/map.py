@@ -291,21 +291,11 @@ with profile_col:
         st.subheader(md(name), anchor=False)
         st.caption(md(f"{level_label(layer)} {r[cached.CODE]} · {sel.period.label}"))
         counts = pd.to_numeric(values["count"], errors="coerce")
-        known = (
-            values[(values["population"] > 0) & counts.notna()]
-            if "population" in values
-            else values.iloc[0:0]
-        )
+        # "All areas together" is the selection's own total (the Overview's figure).
+        total, _attrs = cached.summary_table(path, sel, "district")
+        whole = total.iloc[0].get("rate_per_1000_year") if len(total) else None
         district_rate = (
-            float(
-                1000
-                * 12
-                / months
-                * pd.to_numeric(known["count"]).sum()
-                / known["population"].sum()
-            )
-            if len(known) and months
-            else float("nan")
+            float(whole) if whole is not None and pd.notna(whole) else float("nan")
         )
         share = (
             float(r["count"]) / max(float(counts.sum()), 1.0)

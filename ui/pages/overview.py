@@ -51,7 +51,7 @@ def _delta(row: pd.Series, per_month: bool) -> str | None:
 
 headlines = cached.headline_streams(path, sel)
 notes: list[tuple[str, ...]] = []
-slots = [c for i in range(0, min(len(headlines), 8), 4) for c in st.columns(4)]
+slots = [c for i in range(0, len(headlines), 4) for c in st.columns(4)]
 for column, (title, stream) in zip(slots, headlines, strict=False):
     frame, attrs = cached.summary_table(path, stream, "district")
     notes.append(tuple(attrs.get("notes", ())))
@@ -65,8 +65,8 @@ for column, (title, stream) in zip(slots, headlines, strict=False):
         delta=_delta(row, per_month) if known else None,
         delta_color="inverse",
         help=(
-            f"{number(row.get('earlier_count'))} in {sel.compare.label}; "
-            + ", ".join(stream.sources)
+            f"{number(row.get('earlier_count'))} in {stream.compare.label} "
+            f"({stream.compare_basis}); " + ", ".join(stream.sources)
         ),
     )
     rate = row.get("rate_per_1000_year")
@@ -155,7 +155,9 @@ st.download_button(
 flag_level = sel.district_layer
 st.subheader(f"{level_label(flag_level)} flags", anchor=False)
 flags, flag_notes = cached.table(path, sel, by=flag_level, kind="flags")
-if flags.empty:
+if flags.empty and not flags.attrs.get("months"):
+    st.caption(md(f"Flags unknown: no data for the 12 months ending {sel.period.end}."))
+elif flags.empty:
     st.caption("No area is flagged.")
 else:
     st.dataframe(flags, hide_index=True, column_config=COLUMNS, key="overview_flags")

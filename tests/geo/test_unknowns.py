@@ -1,0 +1,175 @@
+"""Unknown is never zero, and what cannot be computed says so: edge cases of every table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geo.analysis.kendall import trend_test
+from geo.analysis.tables import TableOptions, area_summary, build_table, streams
+from geo.errors import GeoInputError
+from geo.ingest.pipeline import ingest
+from geo.ingest.workspace import Workspace, load_workspace
+from geo.selection import resolve_selection
+from tests.conftest import (
+    CCTV_SOURCE,
+    POLICE_SOURCE,
+    X0,
+    Y0,
+    police_row,
+    write_csv,
+    write_police_csv,
+)
+
+
+def _inside(i: int) -> tuple[float, float]:
+    return X0 + 150 + 37 * (i % 20), Y0 + 150 + 41 * (i % 17)
+
+
+@pytest.fixture
+def gap_world(tmp_path: Path, world: Callable[..., Path]) -> Workspace:
+    """police.uk for 2023-01..2024-12; a CCTV log for the same months but August 2023."""
+    months = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)]
+    for month in months:
+        rows = [
+            police_row(*_inside(i), month=month, crime_id=f"{month}-{i}", category=cat)
+            for i, cat in enumerate(["Burglary"] * 5 + ["Anti-social behaviour"] * 8)
+        ]
+        write_police_csv(tmp_path / "police" / f"{month}-t-street.csv", rows)
+    cctv = [
+        [f"05/{m[5:]}/{m[:4]}", "21:00", "Tillery Park", "Street drinking"]
+        for m in months
+        if m != "2023-08"
+    ]
+    write_csv(
+        tmp_path / "cctv.csv", ["Date", "Time", "Camera location", "Incident"], cctv
+    )
+    ws = load_workspace(world(POLICE_SOURCE + CCTV_SOURCE))
+    ingest(ws)
+    return ws
+
+
+def test_a_partner_log_gap_never_moves_a_police_comparison(
+    gap_world: Workspace,
+) -> None:
+    """Review: one CCTV month missing made the ASB headline compare Q3 with Q1."""
+    sel = resolve_selection(gap_world, period="2024-07:2024-12")
+    assert (
+        sel.compare.label == "2024-01:2024-06"
+    )  # every source together: Aug 2023 missing
+    by_title = dict(streams(gap_world, sel))
+    asb = by_title["Anti-social behaviour"]
+    assert asb.compare.label == "2023-07:2023-12"
+    assert asb.compare_basis == "same months a year before"
+    alone = resolve_selection(
+        gap_world, period="2024-07:2024-12", categories=["Anti-social behaviour"]
+    )
+    assert asb.compare == alone.compare
+    row = area_summary(gap_world, asb, by="district").iloc[0]
+    same = area_summary(gap_world, alone, by="district").iloc[0]
+    assert (row["earlier_count"], row["verdict"]) == (
+        same["earlier_count"],
+        same["verdict"],
+    )
+
+
+def test_no_category_counts_police_uk_only_and_says_so(gap_world: Workspace) -> None:
+    sel = resolve_selection(gap_world, period="2024-07:2024-12")
+    counts = build_table(gap_world, sel, by="district")
+    assert int(counts["count"].iloc[0]) == 13 * 6  # police.uk's incidents, not + CCTV
+    assert any("police.uk's incidents" in n for n in counts.attrs["notes"])
+    both = resolve_selection(
+        gap_world,
+        period="2024-07:2024-12",
+        sources=["police.uk", "CCTV street drinking"],
+    )
+    assert (
+        int(build_table(gap_world, both, by="district")["count"].iloc[0]) == 13 * 6 + 6
+    )
+
+
+def test_all_crime_needs_a_police_source(gap_world: Workspace) -> None:
+    with pytest.raises(
+        GeoInputError, match=r"`categories`: 'All crime' is police\.uk's"
+    ):
+        resolve_selection(
+            gap_world, categories=["All crime"], sources=["CCTV street drinking"]
+        )
+
+
+def test_a_group_no_chosen_source_records_is_unknown(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    write_csv(
+        tmp_path / "cctv.csv",
+        ["Date", "Time", "Camera location", "Incident"],
+        [["05/01/2024", "21:00", "Tillery Park", "Street drinking"]],
+    )
+    extra = '[groups]\n"Knives" = ["Possession of weapons"]\n'
+    ws = load_workspace(world(CCTV_SOURCE, extra=extra))
+    ingest(ws)
+    sel = resolve_selection(ws, period="2024-01", categories=["Knives"])
+    table = build_table(ws, sel, by="ward")
+    assert table["count"].isna().all()  # no source records it: unknown, not 0
+
+
+def test_the_smoothed_rate_is_empty_where_the_count_is_unknown(
+    gap_world: Workspace,
+) -> None:
+    sel = resolve_selection(gap_world, period="2031-01:2031-06")
+    table = build_table(gap_world, sel, by="ward", options=TableOptions(smooth=True))
+    assert table["count"].isna().all()
+    assert table["rate_per_1000_eb"].isna().all()
+
+
+def test_flags_never_rank_a_rate_of_zero_and_need_enough_areas(
+    gap_world: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geo.analysis.flags as flags_module
+
+    sel = resolve_selection(gap_world, period="2024", categories=["Burglary"])
+    flags = build_table(gap_world, sel, by="ward", kind="flags")
+    assert not flags.empty
+    assert (flags["rate_per_1000_year"].fillna(0) > 0).all()
+    towns = build_table(gap_world, sel, by="town", kind="flags")  # no population
+    assert not any("top 20% by rate" in r for r in towns["flag_reason"])
+    assert any("has a population" in n for n in towns.attrs["notes"])
+    monkeypatch.setattr(flags_module, "MIN_AREAS", 10)  # nine wards are too few
+    few = build_table(gap_world, sel, by="ward", kind="flags")
+    assert not any("top 20% by rate" in r for r in few["flag_reason"])
+    assert any("none is flagged by rate" in n for n in few.attrs["notes"])
+    unknown = build_table(
+        gap_world,
+        resolve_selection(gap_world, period="2031-12"),
+        by="ward",
+        kind="flags",
+    )
+    assert unknown.empty
+    assert unknown.attrs["months"] == 0
+
+
+def test_a_series_that_cannot_be_tested_is_not_testable() -> None:
+    nine = np.full(24, np.nan)
+    nine[15:24] = [3, 5, 4, 6, 7, 6, 8, 9, 9]  # 9 months with data over two years
+    result, notes = trend_test(nine)
+    assert result.method.startswith("Mann-Kendall with the Hamed-Rao")  # not seasonal
+    tiny, notes = trend_test([4.0, 5.0])
+    assert tiny.trend == "not testable"
+    assert math.isnan(tiny.p_value)
+    assert notes
+
+
+def test_area_summary_of_a_layer_without_population_has_empty_rates(
+    gap_world: Workspace,
+) -> None:
+    """Review: the Map crashed shading a layer without population by rate."""
+    sel = resolve_selection(gap_world, period="2024")
+    towns = area_summary(
+        gap_world, sel, by="town"
+    )  # the test world's towns have no population
+    assert towns["rate_per_1000_year"].isna().all()
+    assert (towns["flag"] == "no population").all()
