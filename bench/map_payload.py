@@ -210,8 +210,8 @@ def naive_page_bytes(ws: Any, sample: int, seed: int) -> tuple[float, int, float
     """Bytes of the naive map of all points (extrapolated from ``sample``), points, seconds."""
     import folium
 
-    from geo.analysis.periods import parse_period
     from geo.ingest.store import open_store
+    from geo.periods import parse_period
     from geo.schema import CATEGORY, LOCATION, MONTH
 
     per = parse_period(PERIOD)

@@ -18,7 +18,7 @@ One run, in a temporary folder (or ``--keep DIR``):
 2. In each of ``--repeat`` fresh processes: loads the store once with
    ``geo.ingest.store.open_store(ws)``, the wards with
    ``geo.analysis.areas.load_areas``, the months each source covers with
-   ``geo.analysis.coverage.read_coverage`` and the category labels of the
+   ``geo.coverage.read_coverage`` and the category labels of the
    comparison from ``geo.selection.resolve_selection(...).category_labels()``
    (all timed and reported, but outside the targets), then times on that
    one loaded frame
@@ -574,10 +574,10 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
     from geo.analysis.areas import load_areas
     from geo.analysis.compare import compare_periods
     from geo.analysis.counts import counts_by_area
-    from geo.analysis.coverage import read_coverage
-    from geo.analysis.periods import Period
+    from geo.coverage import read_coverage
     from geo.ingest.store import open_store
     from geo.ingest.workspace import load_workspace
+    from geo.periods import Period
     from geo.selection import resolve_selection
 
     timed = ingest_bench.timed

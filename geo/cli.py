@@ -18,11 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.analysis.periods import INTERVALS
 from geo.errors import GeoInputError
 from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.periods import INTERVALS
 from geo.selection import Selection
 
 __all__ = ["app"]

@@ -45,13 +45,13 @@ import pyarrow.compute as pc
 import geopandas as gpd
 import shapely
 
-from geo.analysis.coverage import Coverage, read_coverage
-from geo.analysis.periods import Period, parse_period
+from geo.coverage import Coverage, read_coverage
 from geo.errors import GeoInputError
 from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.store import open_store, read_manifest
 from geo.ingest.workspace import Workspace
+from geo.periods import Period, parse_period
 from geo.schema import (
     CATEGORY,
     LOCATION,
@@ -717,7 +717,7 @@ def resolve_selection(
         An ingested workspace.
     period
         ``2024-01:2024-06``, ``2024-05``, ``2024`` or ``2016/17``
-        (:func:`geo.analysis.periods.parse_period`); every month with data
+        (:func:`geo.periods.parse_period`); every month with data
         when ``None``.
     compare
         A period, or ``"auto"`` (the default: the same months a year before
@@ -747,7 +747,7 @@ def resolve_selection(
     --------
     The text a user types is read once; the result is a typed value:
 
-    >>> from geo.analysis.periods import Period
+    >>> from geo.periods import Period
     >>> Period("2024-01", "2024-06").shift(-12).label
     '2023-01:2023-06'
     """

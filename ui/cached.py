@@ -26,8 +26,8 @@ from geo.action.evaluate import InterventionResult, evaluate_intervention
 from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
-from geo.analysis.coverage import Coverage, read_coverage
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
+from geo.coverage import Coverage, read_coverage
 from geo.demo import DEMO_SEED, write_demo
 from geo.errors import GeoInputError
 from geo.export import layer_bytes

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geo.analysis.periods import add_months, parse_period
 from geo.errors import GeoInputError
+from geo.periods import add_months, parse_period
 from geo.selection import ALL_CRIME, Selection
 from ui import cached
 from ui.render import LEVEL_LABELS, md

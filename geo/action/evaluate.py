@@ -29,11 +29,11 @@ from geo.action.displacement import (
     weighted_displacement_difference,
     weighted_displacement_quotient,
 )
-from geo.analysis.periods import Period, add_months
 from geo.crs import WORKING_CRS, to_working_crs
 from geo.errors import GeoInputError
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.workspace import Workspace
+from geo.periods import Period, add_months
 from geo.schema import MONTH, X, Y, area_columns
 from geo.selection import (
     DEFAULT_PLACE_RADIUS_M,

@@ -15,9 +15,9 @@ import pandas as pd
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
 from geo.analysis.change import add_verdicts, change_columns, per_month_basis
 from geo.analysis.counts import add_rates
-from geo.analysis.coverage import Coverage
-from geo.analysis.periods import Period
+from geo.coverage import Coverage
 from geo.errors import GeoInputError
+from geo.periods import Period
 from geo.schema import CATEGORY, MONTH
 from geo.selection import CategoryLabel
 

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
-from geo.analysis.coverage import Coverage, month_list
-from geo.analysis.periods import Period
+from geo.coverage import Coverage, month_list
+from geo.periods import Period
 
 __all__ = ["add_rates", "counts_by_area", "empirical_bayes", "rate_header"]
 

@@ -11,8 +11,8 @@ import pandas as pd
 from geo.analysis.areas import Areas
 from geo.analysis.compare import compare_periods
 from geo.analysis.counts import counts_by_area
-from geo.analysis.coverage import Coverage
-from geo.analysis.periods import Period, add_months
+from geo.coverage import Coverage
+from geo.periods import Period, add_months
 from geo.selection import CategoryLabel
 
 __all__ = ["MIN_AREAS", "area_flags"]

@@ -18,8 +18,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo.analysis.areas import select_rows
-from geo.analysis.periods import Period
 from geo.analysis.stats import HOURS_PER_WEEK, aoristic_hours
+from geo.periods import Period
 from geo.schema import OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION
 
 __all__ = ["DAYS", "time_profile", "week_hours"]

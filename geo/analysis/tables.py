@@ -32,11 +32,11 @@ from geo.analysis.compare import compare_periods
 from geo.analysis.counts import counts_by_area
 from geo.analysis.flags import area_flags
 from geo.analysis.kendall import TrendMethod
-from geo.analysis.periods import INTERVALS, Interval, add_months
 from geo.analysis.profile import time_profile
 from geo.analysis.trends import trend_table, trend_tests
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace
+from geo.periods import INTERVALS, Interval, add_months
 from geo.schema import (
     CATEGORY,
     MONTH,

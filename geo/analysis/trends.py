@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
-from geo.analysis.coverage import Coverage, month_list
 from geo.analysis.kendall import TrendMethod, trend_test
-from geo.analysis.periods import (
+from geo.coverage import Coverage, month_list
+from geo.periods import (
     Interval,
     Period,
     add_months,

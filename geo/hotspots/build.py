@@ -24,7 +24,6 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.change import add_verdicts, change_columns
-from geo.analysis.periods import Period
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.emerging import EMERGING_CLASSES
@@ -43,6 +42,7 @@ from geo.ingest.boundaries import CODE, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.join import locate_points
 from geo.ingest.workspace import Workspace
+from geo.periods import Period
 from geo.schema import CATEGORY, LOCATION, MONTH, X, Y, area_columns
 from geo.selection import Selection, scope_areas, select_incidents
 

@@ -33,7 +33,6 @@ import numpy.typing as npt
 import geopandas as gpd
 import shapely
 
-from geo.analysis.periods import Period
 from geo.crs import require_projected, require_same_crs
 from geo.errors import GeoInputError
 from geo.hotspots.change import cell_change
@@ -52,6 +51,7 @@ from geo.hotspots.emerging import (
     classify_emerging,
 )
 from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
+from geo.periods import Period
 from geo.schema import MONTH
 
 __all__ = [

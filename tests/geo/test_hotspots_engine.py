@@ -9,7 +9,6 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import box
 
-from geo.analysis.periods import parse_period
 from geo.errors import CRSMismatchError, GeoInputError
 from geo.hotspots.engine import (
     HotspotParams,
@@ -19,6 +18,7 @@ from geo.hotspots.engine import (
     hotspot_gistar,
     hotspot_kde,
 )
+from geo.periods import parse_period
 
 X0, Y0 = 546_000.0, 309_000.0
 AREA = gpd.GeoSeries([box(X0, Y0, X0 + 2000, Y0 + 2000)], crs="EPSG:27700")

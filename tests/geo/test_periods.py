@@ -1,10 +1,11 @@
-"""Periods and intervals as analysts write them (geo.analysis.periods)."""
+"""Periods and intervals as analysts write them (geo.periods)."""
 
 from __future__ import annotations
 
 import pytest
 
-from geo.analysis.periods import (
+from geo.errors import GeoInputError
+from geo.periods import (
     INTERVALS,
     Period,
     add_months,
@@ -13,7 +14,6 @@ from geo.analysis.periods import (
     month_range,
     parse_period,
 )
-from geo.errors import GeoInputError
 
 # --- parse_period ------------------------------------------------------------------
 

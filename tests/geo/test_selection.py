@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from geo.analysis.periods import Period
 from geo.cli import app
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.periods import Period
 from geo.schema import MONTH, area_columns
 from geo.selection import (
     ALL_CRIME,

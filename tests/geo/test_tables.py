@@ -17,17 +17,17 @@ from typer.testing import CliRunner
 from geo.analysis.areas import Areas, load_areas
 from geo.analysis.compare import compare_periods
 from geo.analysis.counts import counts_by_area
-from geo.analysis.coverage import Coverage
 from geo.analysis.flags import area_flags
-from geo.analysis.periods import Period, month_range, parse_period
 from geo.analysis.profile import DAYS, time_profile
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.analysis.trends import trend_table, trend_tests
 from geo.cli import app
+from geo.coverage import Coverage
 from geo.errors import GeoInputError
 from geo.ingest.pipeline import ingest
 from geo.ingest.store import open_store
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.periods import Period, month_range, parse_period
 from geo.selection import (
     CategoryLabel,
     resolve_selection,

@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.analysis.periods import add_months
 from geo.export import table_bytes
+from geo.periods import add_months
 from ui import cached
 from ui.filters import current_selection
 from ui.map import CARTO_KEY_ENV, base_tiles, plan_map, standalone_html

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from geo.analysis.periods import Period, add_months
 from geo.ingest.store import read_manifest
 from geo.ingest.workspace import Workspace
+from geo.periods import Period, add_months
 from geo.schema import POLICE_UK_CATEGORIES
 
 __all__ = ["Coverage", "month_list", "read_coverage"]
