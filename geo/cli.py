@@ -23,7 +23,7 @@ from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
 from geo.ingest.workspace import Workspace, load_workspace
 from geo.periods import INTERVALS
-from geo.selection import Selection
+from geo.selection import Selection, resolve_selection
 
 __all__ = ["app"]
 
@@ -61,7 +61,6 @@ _FLAGS = {
     "`months_after`": "--months-after",
     "`candidates`": "--candidates",
     "`bandwidth_rule`": "--bandwidth-rule",
-    "`next_period`": "--accuracy",
     "`top`": "--top",
     "`visits`": "--visits",
     "`alpha`": "--alpha",
@@ -237,8 +236,6 @@ def _selection(
     source: list[str] | None = None,
     area: str | None = None,
 ) -> Selection:
-    from geo.selection import resolve_selection
-
     return resolve_selection(
         ws,
         period=period,

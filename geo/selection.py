@@ -253,6 +253,8 @@ class Selection:
             area,
             self.district_layer,
             self.store_id,
+            self.compare_rule,
+            self.sources_chosen,
         )
         return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[
             :20
@@ -754,22 +756,19 @@ def resolve_selection(
     all_coverage = read_coverage(workspace)
     chosen_sources = _resolve_sources(sources, all_coverage, workspace)
     coverage = all_coverage.restrict(chosen_sources)
-    police = any(
-        s.format == "police_uk" for s in workspace.sources if s.name in chosen_sources
-    )
-    labels = _resolve_categories(
-        categories,
-        workspace=workspace,
-        available=coverage.seen(),
-        police=police,
-    )
-    cats = tuple(sorted({c for lab in labels for c in lab.members})) if labels else None
-    covered = coverage.covered(cats)
     police_sources = tuple(
         s.name
         for s in workspace.sources
         if s.format == "police_uk" and s.name in chosen_sources
     )
+    labels = _resolve_categories(
+        categories,
+        workspace=workspace,
+        available=coverage.seen(),
+        police=bool(police_sources),
+    )
+    cats = tuple(sorted({c for lab in labels for c in lab.members})) if labels else None
+    covered = coverage.covered(cats)
     if period is None:
         # Every month with data for what is counted (police.uk's, with no
         # category chosen), else for any source.
@@ -872,9 +871,12 @@ def select_incidents(
     categories: Iterable[str] | None = None,
     geometry: bool = False,
     in_scope: bool = True,
-    covered_only: bool = True,
 ) -> pd.DataFrame:
     """Read the incidents of a selection from the store: sources, categories, months, area.
+
+    Only the months in which every source recording the categories has data
+    are kept — the months every table counts — so points drawn, hit rates and
+    profiles count what the tables count.
 
     Parameters
     ----------
@@ -894,10 +896,6 @@ def select_incidents(
         Keep only incidents in the selection's area (in the district when it
         has none); ``False`` keeps every incident of the sources (e.g. for a
         control area outside the district).
-    covered_only
-        Keep only the months in which every source recording the categories
-        has data — the months every table counts — so points drawn, hit
-        rates and profiles count what the tables count.
 
     Returns
     -------
@@ -907,7 +905,7 @@ def select_incidents(
     cats = selection.categories if categories is None else tuple(categories)
     span = selection.read_span if months is None else months
     wanted = None if columns is None else list(dict.fromkeys(columns))
-    if covered_only and wanted is not None and MONTH not in wanted:
+    if wanted is not None and MONTH not in wanted:
         wanted.append(MONTH)
     area = selection.area
     filt = None
@@ -934,7 +932,7 @@ def select_incidents(
     if in_scope and area is not None and area.layer == PLACE_LAYER:
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
         frame = frame[keep]
-    if covered_only and MONTH in frame.columns:
+    if MONTH in frame.columns:
         frame = frame[frame[MONTH].isin(list(selection.covered(cats))).to_numpy()]
     return frame
 

@@ -19,7 +19,6 @@ import pandas as pd
 __all__ = [
     "FISHER_JENKS_SAMPLE",
     "GISTAR_COLOURS",
-    "NO_CALC",
     "NO_CALC_COLOUR",
     "RDBU_BLUE",
     "RDBU_MID",
@@ -32,7 +31,6 @@ __all__ = [
 ]
 
 #: Legend label for areas without a value (no population, or no earlier count).
-NO_CALC: Final = "No Calc"
 NO_CALC_COLOUR: Final = "#bdbdbd"
 #: Above this many values, natural breaks are fitted on an evenly spaced sample of them.
 FISHER_JENKS_SAMPLE: Final = 300
@@ -199,8 +197,8 @@ def diverging_breaks(
     order = np.where(y[nonzero] < 0, side - 1 - mids, side + 1 + mids)
     index[nonzero] = order
     index[ok & (size == 0)] = side
-    blue = RDBU_BLUE[:side][::-1] if side else []
-    red = RDBU_RED[3 - side :] if side == 3 else RDBU_RED[:side]
+    blue = RDBU_BLUE[:side][::-1]
+    red = RDBU_RED[:side]
     sizes = [lab.split(" to ") for lab in inner.labels]
     down = [
         f"-{p[-1]} to -{p[0]}{suffix}" if len(p) > 1 else f"-{p[0]}{suffix}"

@@ -37,6 +37,7 @@ from geo.hotspots.build import (
     busy_cells_note,
     hot_cluster_history,
     hot_cluster_table,
+    name_areas,
     previous_hotspot_accuracy,
 )
 from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
@@ -113,7 +114,7 @@ def workspace(path: str) -> Workspace:
 
 def store_id(path: str) -> str:
     """The store's write stamp: passed to the wrappers below so a re-ingest refreshes them."""
-    ws = load_workspace(path)
+    ws = workspace(path)
     return str(read_manifest(ws).get("store_id", "")) if has_store(ws) else ""
 
 
@@ -316,20 +317,16 @@ def density_layer(path: str, chosen: Selection) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner=False)
 def _clusters(path: str, key: str, _selection: Selection) -> pd.DataFrame:
-    table = hot_cluster_table(_layer(path, key, _selection, "gistar"))
-    for layer in ("ward", "town"):
-        column = f"{layer}_code"
-        names = (
-            area_layer(path, layer).areas.set_index(CODE)[NAME]
-            if column in table.columns
-            else None
-        )
-        table[layer] = table[column].map(names) if names is not None else ""
-    return table[["rank", "name", "cells", "incidents", "confidence", "ward", "town"]]
+    return name_areas(
+        workspace(path), hot_cluster_table(_layer(path, key, _selection, "gistar"))
+    )
 
 
 def hot_clusters(path: str, chosen: Selection) -> pd.DataFrame:
-    """One row per named hot cluster: rank, name, cells, incidents, confidence, ward, town."""
+    """One row per named hot cluster (:func:`geo.hotspots.build.hot_cluster_table`).
+
+    With, per area layer, ``{layer}_code`` and ``{layer}`` (the area's name).
+    """
     return _clusters(path, chosen.key, chosen)
 
 
@@ -571,6 +568,6 @@ def patrol_plan(
     return _plan(path, chosen.key, chosen, top, visits, weight)
 
 
-def headline_streams(path: str, chosen: Selection) -> list[tuple[str, Selection]]:
+def headline_streams(chosen: Selection) -> list[tuple[str, Selection]]:
     """The headlines to show side by side (:func:`geo.analysis.tables.streams`)."""
-    return streams(workspace(path), chosen)
+    return streams(chosen)

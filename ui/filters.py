@@ -18,7 +18,7 @@ from geo.errors import GeoInputError
 from geo.periods import add_months, parse_period
 from geo.selection import ALL_CRIME, Selection
 from ui import cached
-from ui.render import LEVEL_LABELS, md
+from ui.render import LEVEL_LABELS, level_label, md
 
 __all__ = [
     "ALL_AREAS",
@@ -182,7 +182,7 @@ def _area_widget(path: str, level: str, first_run: bool, ignored: list[str]) -> 
         return ALL_AREAS
     return str(
         st.selectbox(
-            LEVEL_LABELS.get(level, level.capitalize()),
+            level_label(level),
             [ALL_AREAS, *area_names],
             key=AREA,
             help="Count only this area: every page, map and download uses it.",
@@ -256,7 +256,7 @@ def sidebar_filters(path: str) -> Filters:
             "Area level",
             levels,
             key=LEVEL,
-            format_func=lambda v: LEVEL_LABELS.get(v, v.capitalize()),
+            format_func=level_label,
         )
         area = _area_widget(path, level, first_run, ignored)
         filters = Filters(

@@ -26,12 +26,11 @@ from folium.plugins import FastMarkerCluster
 import geopandas as gpd
 import shapely
 
+from geo.analysis.change import NO_CALC
 from geo.crs import DISPLAY_CRS
 from geo.style import (
     GISTAR_COLOURS,
-    NO_CALC,
     NO_CALC_COLOUR,
-    Classes,
     class_breaks,
     diverging_breaks,
 )
@@ -40,8 +39,6 @@ __all__ = [
     "AREA_COLOURS",
     "CARTO_KEY_ENV",
     "INCIDENT_LIMIT",
-    "NO_CALC",
-    "Classes",
     "add_hotspot_cells",
     "add_incidents",
     "add_places",
@@ -49,8 +46,6 @@ __all__ = [
     "base_tiles",
     "choropleth_layer",
     "choropleth_map",
-    "class_breaks",
-    "diverging_breaks",
     "hotspot_cells_layer",
     "incidents_layer",
     "places_layer",
@@ -622,7 +617,7 @@ def incidents_layer(
     """
     if len(incidents) == 0 or len(incidents) > limit:
         return None
-    pts = incidents.to_crs(DISPLAY_CRS)
+    pts = _display(incidents, 0.0)
     when = pd.Series(pts["month"].astype(str), index=pts.index)
     if "occurred_at" in pts.columns:
         day = pd.to_datetime(pts["occurred_at"]).dt.strftime("%Y-%m-%d")
@@ -634,7 +629,7 @@ def incidents_layer(
         )
     ]
     data = [
-        [round(float(y), 5), round(float(x), 5), p]
+        [float(y), float(x), p]
         for x, y, p in zip(pts.geometry.x, pts.geometry.y, popup, strict=True)
     ]
     callback = """function callback(row) {

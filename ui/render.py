@@ -12,13 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from geo.analysis.change import NO_CALC
-from geo.selection import Selection
 
 __all__ = [
     "COLUMNS",
     "LEVEL_LABELS",
     "change_columns_config",
-    "describe",
     "for_display",
     "level_label",
     "md",
@@ -49,11 +47,6 @@ def md(text: object) -> str:
 
 def level_label(level: str) -> str:
     return LEVEL_LABELS.get(level, level.capitalize())
-
-
-def describe(selection: Selection) -> str:
-    """One sentence saying what the selection is (plain text: escape with :func:`md`)."""
-    return selection.describe()
 
 
 def number(value: Any, decimals: int = 0, *, unknown: str = "unknown") -> str:

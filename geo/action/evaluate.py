@@ -31,12 +31,11 @@ from geo.action.displacement import (
 )
 from geo.crs import WORKING_CRS, to_working_crs
 from geo.errors import GeoInputError
-from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.workspace import Workspace
 from geo.periods import Period, add_months
 from geo.schema import MONTH, X, Y, area_columns
 from geo.selection import (
-    DEFAULT_PLACE_RADIUS_M,
+    PLACE_LAYER,
     Selection,
     resolve_area,
     scope_areas,
@@ -44,7 +43,6 @@ from geo.selection import (
 )
 
 __all__ = [
-    "DEFAULT_PLACE_RADIUS_M",
     "MAX_WINDOW_MONTHS",
     "InterventionResult",
     "evaluate_intervention",
@@ -119,28 +117,14 @@ def _resolve_target(
     if not isinstance(spec, str):
         msg = f"`{what}` must be place:NAME, LAYER:NAME, a polygon or a GeoJSON/GPKG path; got {type(spec).__name__}."
         raise GeoInputError(msg)
-    kind, sep, name = spec.partition(":")
-    if sep and kind == "place":
-        if ws.places is None:
-            msg = f"`{what}` {spec!r}: the workspace has no [places] gazetteer."
-            raise GeoInputError(msg)
-        gaz = load_gazetteer(ws.places.path)
-        pos = int(gaz.match([name])[0])
-        if pos < 0:
-            msg = f"`{what}` {spec!r}: no such place; did you mean {', '.join(gaz.suggest(name)) or 'a gazetteer name'}?"
-            raise GeoInputError(msg)
-        row = gaz.places.iloc[pos]
-        radius = radius_m
-        if radius is None:
-            own = float(row["radius_m"])
-            radius = own if math.isfinite(own) and own > 0 else DEFAULT_PLACE_RADIUS_M
-        return shapely.Point(float(row["x"]), float(row["y"])).buffer(radius)
     try:
         ref = resolve_area(ws, spec)
     except GeoInputError as exc:
         msg = str(exc).replace("`area`", f"`{what}`")
         raise GeoInputError(msg) from None
     assert ref is not None
+    if ref.layer == PLACE_LAYER and radius_m is not None:
+        return shapely.Point(ref.x, ref.y).buffer(radius_m)
     return _polygonal(ref.geometry, f"{what} {spec!r}")
 
 

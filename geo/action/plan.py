@@ -20,7 +20,6 @@ The plan is a :class:`PatrolPlan`; :func:`plan_csv` turns it into a CSV and
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -32,12 +31,12 @@ import pandas as pd
 
 import shapely
 
-from geo.analysis.change import change_column, change_text
+from geo.analysis.change import NOT_COMPARABLE, change_column, change_text
 from geo.analysis.profile import week_hours
 from geo.analysis.stats import HOURS_PER_WEEK
 from geo.analysis.tables import area_summary
 from geo.errors import GeoInputError
-from geo.export import safe_text
+from geo.export import table_bytes
 from geo.hotspots.accuracy import AccuracyResult
 from geo.hotspots.build import (
     HotspotOptions,
@@ -47,10 +46,10 @@ from geo.hotspots.build import (
     cell_positions,
     hot_cluster_history,
     hot_cluster_table,
+    name_areas,
     previous_hotspot_accuracy,
 )
 from geo.hotspots.harm import load_harm_weights, weights_for
-from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, OCCURRED_AT, OCCURRED_TO, TIME_RESOLUTION, X, Y
 from geo.selection import Selection, scope_areas, select_incidents
@@ -360,7 +359,7 @@ def _place_rows(
         mine = incidents[where == name]
         row: dict[str, object] = {"name": name}
         for lay in layers:
-            row[lay] = rec.get(f"{lay}_code")
+            row[f"{lay}_code"] = rec.get(f"{lay}_code")
         row["incidents"] = int(rec["incidents"])
         if harm_table is not None:
             try:
@@ -380,7 +379,7 @@ def _place_rows(
         shapes[name] = shapely.to_wkt(shapely.union_all(geoms), rounding_precision=1)
     columns = [
         "name",
-        *layers,
+        *(f"{lay}_code" for lay in layers),
         "incidents",
         *(["harm"] if harm_table is not None else []),
     ]
@@ -405,7 +404,7 @@ def _add_change(table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
         else:
             befores.append(pd.NA)
             changes.append(change_text(None, after_n, None))
-            trends.append("no data in one period")
+            trends.append(NOT_COMPARABLE)
     at = int(table.columns.get_loc("confidence")) + 1  # type: ignore[arg-type]
     table.insert(at, "before", pd.Series(befores, dtype="Int64"))
     table.insert(at + 1, "change", pd.Series(changes, dtype=object))
@@ -507,12 +506,12 @@ def make_plan(
         table = table.sort_values(["harm", "incidents"], ascending=False, kind="stable")
     table = table.head(top).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1, dtype=np.int64))
-    for lay in workspace.areas:
-        names = load_area_layer(workspace.areas[lay]).areas
-        lookup = dict(zip(names[CODE], names[NAME].astype(str), strict=True))
-        table[lay] = [
-            lookup.get(str(c), "") if c is not None else "" for c in table[lay]
-        ]
+    codes = [f"{lay}_code" for lay in workspace.areas]
+    named = name_areas(workspace, table)
+    # The plan reads the names in the codes' place.
+    table = named.drop(columns=codes)[
+        [c if c not in codes else c[: -len("_code")] for c in table.columns]
+    ]
     history, notes = hot_cluster_history(workspace, layer, selection, emerging=False)
     messages += notes
     busy = busy_cells_note(busy_cells(workspace, layer, selection))
@@ -661,6 +660,4 @@ def plan_csv(plan: PatrolPlan) -> str:
         name, a change such as ``+50% (4 → 6)``) carries a leading ``'`` so
         no spreadsheet runs it as a formula (:func:`geo.export.safe_text`).
     """
-    buf = io.StringIO()
-    safe_text(plan.table).to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    return table_bytes(plan.table, ".csv").decode("utf-8")

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from geo.action.plan import NO_TIMES, PatrolPlan
+from geo.analysis.change import NOT_COMPARABLE
 
 __all__ = ["plan_html"]
 
@@ -197,7 +198,7 @@ def plan_html(plan: PatrolPlan, *, title: str | None = None) -> str:
     rows_html = []
     for rec in t.to_dict("records"):
         change = str(rec["change"])
-        if rec["trend"] not in ("no data in one period", "") and rec["trend"] != change:
+        if rec["trend"] not in (NOT_COMPARABLE, "") and rec["trend"] != change:
             change = f"{change}; {rec['trend']}"
         cells = [
             f'<td class="rank">{int(rec["rank"])}</td>',

@@ -26,13 +26,18 @@ from geo.ingest.boundaries import CODE, NAME, load_area_layer, load_population
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, MONTH, PLACE, X, Y, area_columns
-from geo.selection import PLACE_LAYER, AreaRef, Selection, place_membership
+from geo.selection import (
+    PLACE_LAYER,
+    AreaRef,
+    Selection,
+    district_layer,
+    place_membership,
+)
 
 __all__ = [
     "DISTRICT",
     "Areas",
     "area_index",
-    "find_area",
     "load_areas",
     "member_columns",
     "select_rows",
@@ -114,9 +119,9 @@ def _place_areas(workspace: Workspace) -> Areas:
 
 def _district(workspace: Workspace, selection: Selection | None) -> Areas:
     area = selection.area if selection is not None else None
-    member = selection.district_layer if selection is not None else None
-    if member is None:
-        member = "ward" if "ward" in workspace.areas else next(iter(workspace.areas))
+    member = (
+        selection.district_layer if selection is not None else district_layer(workspace)
+    )
     if area is not None and area.layer != PLACE_LAYER:
         member = area.layer
     inner = _layer_areas(workspace, member)
@@ -309,36 +314,6 @@ def area_index(
     idx = lookup[codes]
     keep = idx >= 0
     return np.flatnonzero(keep), idx[keep].astype(np.int64)
-
-
-def find_area(areas: Areas, text: str) -> str:
-    """Return the code of the one area of ``areas`` with this code or name.
-
-    Parameters
-    ----------
-    areas
-        The breakdown.
-    text
-        A code, or a name (case-insensitive).
-
-    Returns
-    -------
-    str
-        The code.
-
-    Raises
-    ------
-    GeoInputError
-        When no single area matches, listing some.
-    """
-    if text in areas.codes:
-        return text
-    by_name = [c for c in areas.codes if str(areas.names[c]).lower() == text.lower()]
-    if len(by_name) == 1:
-        return by_name[0]
-    shown = ", ".join(map(str, areas.names.tolist()[:30]))
-    msg = f"`area`: no single {areas.kind} called {text!r}; use one of: {shown}."
-    raise GeoInputError(msg)
 
 
 def select_rows(

@@ -140,6 +140,12 @@ def compare_periods(
         part.insert(0, "category", lab.label)
         part.insert(0, "area_name", names)
         part.insert(0, "area_code", codes)
+        if areas.population is not None:
+            rated = add_rates(
+                part.assign(count=part["later_count"]), areas, months=len(l_months)
+            )
+            part["population"] = rated["population"]
+            part["rate_per_1000_year"] = rated["rate_per_1000_year"]
         methods.append(f"{lab.label}: {part.attrs['method']}")
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -158,20 +164,8 @@ def compare_periods(
                 "verdict",
             ]
         )
-    if areas.population is not None and len(frame):
-        later_months = {lab.label: len(spans[lab.label][1]) for lab in labels}
-        rated = []
-        for lab in labels:
-            sub = frame[frame["category"] == lab.label].copy()
-            sub = add_rates(
-                sub.assign(count=sub["later_count"]),
-                areas,
-                months=later_months[lab.label],
-            )
-            rated.append(sub.drop(columns=["count", "rate_per_1000", "flag"]))
-        frame = pd.concat(rated, ignore_index=True)
     frame.attrs["notes"] = _notes(
-        earlier, later, spans, methods, len(frame), alpha, coverage, labels
+        earlier, later, spans, methods, len(frame), alpha, coverage, labels, monthly
     )
     frame.attrs["per_month"] = monthly
     return frame
@@ -186,6 +180,7 @@ def _notes(
     alpha: float,
     coverage: Coverage,
     labels: Sequence[CategoryLabel],
+    monthly: bool,
 ) -> list[str]:
     counts = {(len(e), len(lt)) for e, lt in spans.values()}
     if len(counts) == 1:
@@ -195,7 +190,6 @@ def _notes(
         months = "; ".join(
             f"{k}: {len(e)} and {len(lt)} months" for k, (e, lt) in spans.items()
         )
-    monthly = any(per_month_basis(len(e), len(lt)) for e, lt in spans.values())
     notes = [
         f"{earlier.label} against {later.label} ({months}); "
         + (

@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
 from geo.coverage import Coverage, month_list
 from geo.periods import Period
+from geo.selection import PLACE_LAYER
 
 __all__ = ["add_rates", "counts_by_area", "empirical_bayes", "rate_header"]
 
@@ -58,9 +60,18 @@ def rate_header(months: int) -> str:
 
 
 def add_rates(
-    frame: pd.DataFrame, areas: Areas, *, months: int, smooth: bool = False
+    frame: pd.DataFrame,
+    areas: Areas,
+    *,
+    months: int | npt.ArrayLike,
+    smooth: bool = False,
 ) -> pd.DataFrame:
     """Add ``population``, ``rate_per_1000``, ``rate_per_1000_year`` and ``flag``.
+
+    The one rate rule of the tool: per 1,000 residents over the months
+    counted, and per year (``count * 12 / months / population * 1,000``). An
+    area partly outside the selected area, or without a positive population,
+    gets an empty rate and a ``flag`` saying why — never inf, never 0.
 
     Parameters
     ----------
@@ -69,29 +80,50 @@ def add_rates(
     areas
         The breakdown (its population, and areas partly outside the scope).
     months
-        Months the counts cover (0: no rate).
+        Months the counts cover: one number, or one per row (a trend table's
+        intervals); 0 gives no rate a year.
     smooth
         Also ``rate_per_1000_eb``, the Empirical Bayes rate over the period.
 
     Returns
     -------
     pandas.DataFrame
-        The frame (modified and returned); unchanged when the areas have no
-        population table.
+        The frame (modified and returned). Without a population table the
+        columns are there, empty, flagged "no population"; named places have
+        no residents, so a place table gets no rate columns at all.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from geo.analysis.areas import Areas
+    >>> areas = Areas(
+    ...     "ward",
+    ...     codes=("A", "B"),
+    ...     names=pd.Series({"A": "A", "B": "B"}),
+    ...     population=pd.Series({"A": 2000.0, "B": 0.0}),
+    ... )
+    >>> frame = pd.DataFrame({"area_code": ["A", "B"], "count": [6, 3]})
+    >>> out = add_rates(frame, areas, months=6)
+    >>> out["rate_per_1000_year"].tolist(), out["flag"].tolist()
+    ([6.0, nan], ['', 'population is 0'])
     """
-    if areas.population is None:
+    if areas.kind == PLACE_LAYER:
         return frame
-    pop = areas.population.reindex(frame["area_code"]).to_numpy(float)
+    n = len(frame)
+    pop = (
+        areas.population.reindex(frame["area_code"]).to_numpy(float)
+        if areas.population is not None
+        else np.full(n, np.nan)
+    )
+    span = np.broadcast_to(np.asarray(months, dtype=float), (n,))
     count = pd.to_numeric(frame["count"]).to_numpy(dtype=float, na_value=np.nan)
     partial = np.isin(frame["area_code"].to_numpy(object), list(areas.partial))
     ok = (pop > 0) & ~partial
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["population"] = pop
         frame["rate_per_1000"] = np.where(ok, 1000.0 * count / pop, np.nan)
-        frame["rate_per_1000_year"] = (
-            np.where(ok, 1000.0 * count * 12.0 / months / pop, np.nan)
-            if months
-            else np.nan
+        frame["rate_per_1000_year"] = np.where(
+            ok & (span > 0), 1000.0 * count * 12.0 / span / pop, np.nan
         )
     frame["flag"] = np.where(
         partial,
@@ -221,7 +253,9 @@ def counts_by_area(
             f"counted {len(months)} of the {period.n_months} months of {period.label}: "
             f"{month_list(gone)} left out (a source of these categories has no data then)."
         )
-    if "rate_per_1000_year" in frame.columns and months:
+    if areas.population is None and areas.kind != PLACE_LAYER:
+        notes.append(f"no population for the {areas.kind} areas: no rates.")
+    elif months:
         notes.append(
             f"rate_per_1000_year: {rate_header(len(months))}; rate_per_1000: per 1,000 over the months counted."
         )

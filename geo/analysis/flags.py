@@ -85,26 +85,18 @@ def area_flags(
         on="area_code",
     )
     reasons: list[list[str]] = [[] for _ in range(len(now))]
-    n_rated = 0
-    if "rate_per_1000_year" in now.columns:
-        rated = now["rate_per_1000_year"].notna()
-        n_rated = int(rated.sum())
-        now["rank"] = (
-            now["rate_per_1000_year"]
-            .rank(ascending=False, method="min")
-            .astype("Int64")
+    rate = now["rate_per_1000_year"]
+    n_rated = int(rate.notna().sum())
+    now["rank"] = rate.rank(ascending=False, method="min").astype("Int64")
+    # A top fifth of fewer than MIN_AREAS areas says nothing, and a rate of 0
+    # is never "top", however many areas share it.
+    cut = math.ceil(top_share * n_rated) if n_rated >= MIN_AREAS else 0
+    top = (rate.fillna(0) > 0) & (now["rank"].fillna(10**9) <= cut)
+    for i in np.flatnonzero(top.to_numpy()):
+        reasons[i].append(
+            f"top {top_share:.0%} by rate: {rate.iloc[i]:.1f} per 1,000 a year "
+            f"(rank {now['rank'].iloc[i]} of {n_rated})"
         )
-        # A top fifth of fewer than MIN_AREAS areas says nothing, and a rate
-        # of 0 is never "top", however many areas share it.
-        cut = math.ceil(top_share * n_rated) if n_rated >= MIN_AREAS else 0
-        positive = (now["rate_per_1000_year"].fillna(0) > 0).to_numpy()
-        for i in np.flatnonzero(
-            rated.to_numpy() & positive & (now["rank"].fillna(10**9).to_numpy() <= cut)
-        ):
-            reasons[i].append(
-                f"top {top_share:.0%} by rate: {now['rate_per_1000_year'].iloc[i]:.1f} per 1,000 a year "
-                f"(rank {now['rank'].iloc[i]} of {n_rated})"
-            )
     for i in np.flatnonzero(now["verdict"].to_numpy() == "significant rise"):
         reasons[i].append(
             f"significant rise: {now['earlier_count'].iloc[i]} in {before.label} → "
@@ -112,20 +104,21 @@ def area_flags(
         )
     now["flag_reason"] = ["; ".join(r) for r in reasons]
     out = now[now["flag_reason"] != ""].drop(columns=["verdict"])
-    if "rank" in out.columns:
-        out = out.sort_values(["rank", "area_code"], na_position="last")
+    out = out.sort_values(["rank", "area_code"], na_position="last")
     out = out.reset_index(drop=True)
     notes = [f"last 12 months {last.label} against {before.label}."]
-    if n_rated == 0:
+    if months and n_rated == 0:
         notes.append(
-            "no area here has a population, so there is no rate: areas are flagged "
-            "for a significant rise only."
+            "no area here has a rate (no population, or a population of 0): areas "
+            "are flagged for a significant rise only."
         )
-    elif n_rated < MIN_AREAS:
+    elif months and n_rated < MIN_AREAS:
         notes.append(
             f"only {n_rated} area(s) with a rate: none is flagged by rate (a top "
             "fifth of so few says nothing)."
         )
-    out.attrs["notes"] = [*notes, *count_notes, *cmp.attrs.get("notes", [])[1:]]
+    out.attrs["notes"] = list(
+        dict.fromkeys([*notes, *count_notes, *cmp.attrs.get("notes", [])[1:]])
+    )
     out.attrs["months"] = months
     return out

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-import numpy as np
 import pandas as pd
 
 from geo.analysis.areas import DISTRICT, Areas, load_areas
@@ -340,25 +339,23 @@ def area_summary(
         )
     ]
     out = counts.merge(cmp[keep], on="area_code", how="left")
-    for column in ("population", "rate_per_1000", "rate_per_1000_year"):
-        if (
-            column not in out.columns
-        ):  # a layer without population: no rate, never a crash
-            out[column] = np.nan
-    if "flag" not in out.columns:
-        out["flag"] = "no population"
-    out.attrs["notes"] = [
-        *counts.attrs.get("notes", []),
-        *cmp.attrs.get("notes", []),
-        *selection.notes,
-    ]
+    # Both tables name the coverage gaps of the period: say each once.
+    out.attrs["notes"] = list(
+        dict.fromkeys(
+            [
+                *counts.attrs.get("notes", []),
+                *cmp.attrs.get("notes", []),
+                *selection.notes,
+            ]
+        )
+    )
     out.attrs["months"] = counts.attrs.get("months", 0)
     out.attrs["per_month"] = cmp.attrs.get("per_month", False)
     out.attrs["label"] = union.label
     return out
 
 
-def streams(workspace: Workspace, selection: Selection) -> list[tuple[str, Selection]]:
+def streams(selection: Selection) -> list[tuple[str, Selection]]:
     """Return the headline figures to show side by side: never a sum across sources unless chosen.
 
     With categories chosen: one per category label, as chosen. Without:
@@ -368,8 +365,6 @@ def streams(workspace: Workspace, selection: Selection) -> list[tuple[str, Selec
 
     Parameters
     ----------
-    workspace
-        The workspace (to know which sources are police.uk).
     selection
         The selection; every stream keeps its periods and area.
 
@@ -382,11 +377,7 @@ def streams(workspace: Workspace, selection: Selection) -> list[tuple[str, Selec
         return [
             (lab.label, selection.narrow(labels=(lab,))) for lab in selection.labels
         ]
-    police = tuple(
-        s.name
-        for s in workspace.sources
-        if s.format == "police_uk" and s.name in selection.sources
-    )
+    police = selection.police_sources
     out: list[tuple[str, Selection]] = []
     if police:
         crime = CategoryLabel(ALL_CRIME, tuple(sorted(ALL_CRIME_CATEGORIES)))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
+from geo.analysis.counts import add_rates
 from geo.analysis.kendall import TrendMethod, trend_test
 from geo.coverage import Coverage, month_list
 from geo.periods import (
@@ -121,16 +122,7 @@ def trend_table(
             out["count"].to_numpy(dtype=float, na_value=np.nan) / out["months"],
             np.nan,
         )
-    if areas.population is not None:
-        pop = areas.population.reindex(out["area_code"]).to_numpy(float)
-        count = out["count"].to_numpy(dtype=float, na_value=np.nan)
-        span = out["months"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["population"] = pop
-            out["rate_per_1000"] = np.where(pop > 0, 1000.0 * count / pop, np.nan)
-            out["rate_per_1000_year"] = np.where(
-                (pop > 0) & (span > 0), 1000.0 * count * 12 / span / pop, np.nan
-            )
+    out = add_rates(out, areas, months=out["months"].to_numpy())
     gaps = out.loc[out["missing_months"] != "", "period"].unique().tolist()
     out.attrs["notes"] = (
         [

@@ -38,7 +38,7 @@ from geo.hotspots.engine import (
 from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
 from geo.hotspots.harm import load_harm_weights, weights_for
 from geo.hotspots.naming import hot_clusters, name_clusters
-from geo.ingest.boundaries import CODE, load_area_layer
+from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.join import locate_points
 from geo.ingest.workspace import Workspace
@@ -56,6 +56,7 @@ __all__ = [
     "hot_cluster_history",
     "hot_cluster_table",
     "hotspot_accuracy",
+    "name_areas",
     "previous_hotspot_accuracy",
 ]
 
@@ -182,9 +183,6 @@ def _inputs(
         months=months,
         geometry=True,
     )
-    # The same months as every table: those every source of the categories covers.
-    covered = selection.covered()
-    incidents = incidents[incidents[MONTH].isin(list(covered)).to_numpy()]
     if len(incidents) == 0:
         msg = (
             f"No incidents for {per.label}"
@@ -266,6 +264,7 @@ def build_hotspots(
         "harm": opts.harm,
         **out.attrs["params"],
     }
+    out.attrs["options"] = opts  # as asked: a follow-up layer asks the same
     return out
 
 
@@ -592,15 +591,13 @@ def _cluster_monthly(
 def _cluster_emerging(
     workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
 ) -> tuple[dict[str, str], list[str]]:
-    params = layer.attrs.get("params", {})
+    asked: HotspotOptions = layer.attrs.get("options", HotspotOptions())
     try:
         emerging = build_hotspots(
             workspace,
             selection,
             method="emerging",
-            options=HotspotOptions(
-                cell=float(params["cell_size_m"]), grid=params.get("grid", "square")
-            ),
+            options=HotspotOptions(cell=asked.cell, grid=asked.grid, params=asked.params),
         )
     except GeoInputError as exc:
         return {}, [f"Emerging class not available: {exc}"]
@@ -624,13 +621,9 @@ def _cluster_emerging(
         counts = seen.value_counts()
         top = counts[counts == counts.max()].index
         classes[str(name)] = min(map(str, top), key=lambda c: rank.get(c, 99))
-    # The grid is the layer's own: its cell-size lines would repeat, as "given".
-    notes = [
-        m
-        for m in emerging.attrs.get("messages", [])
-        if not m.startswith(("cell size", "bandwidth"))
-    ]
-    notes = [m for m in notes if "cells over the area given" not in m]
+    # Asked the same way, the grid is the layer's own: say only what is new.
+    said = set(layer.attrs.get("messages", []))
+    notes = [m for m in emerging.attrs.get("messages", []) if m not in said]
     return classes, [f"Emerging: {m}" for m in notes]
 
 
@@ -769,6 +762,38 @@ def _previous_layer(
             ),
         ),
     )
+
+
+def name_areas(workspace: Workspace, table: pd.DataFrame) -> pd.DataFrame:
+    """Add the area's name beside each ``{layer}_code`` column, for every area layer.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (its area layers).
+    table
+        E.g. from :func:`hot_cluster_table`, with ``{layer}_code`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with a ``{layer}`` column of names ("" where no area) after
+        the codes, for each layer of the workspace that has a code column.
+    """
+    out = table.copy()
+    for lay, spec in workspace.areas.items():
+        column = f"{lay}_code"
+        if column not in out.columns:
+            continue
+        areas = load_area_layer(spec).areas
+        lookup = dict(
+            zip(areas[CODE].astype(str), areas[NAME].astype(str), strict=True)
+        )
+        out[lay] = [
+            lookup.get(str(c), "") if c is not None and not pd.isna(c) else ""
+            for c in out[column]
+        ]
+    return out
 
 
 def _most_common(values: pd.Series) -> object:

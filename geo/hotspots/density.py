@@ -899,11 +899,15 @@ def gistar(
     if how == "exact":
         decide = exact_permutation_p(yv, sums, card_i)
         p_sim = decide
+        why = (
+            f"sparse grid ({mean:.2g} incidents per cell on average, below {SPARSE_MEAN:g})"
+            if inference == "auto"
+            else f"as asked ({mean:.2g} incidents per cell on average)"
+        )
         messages.append(
-            f"sparse grid ({mean:.2g} incidents per cell on average, below {SPARSE_MEAN:g}): "
-            "p-values from the exact permutation distribution of Gi* (every arrangement "
-            "of the cells' counts counted, no random draws) instead of its normal "
-            "approximation, which is unreliable for sparse counts"
+            f"{why}: p-values from the exact permutation distribution of Gi* (every "
+            "arrangement of the cells' counts counted, no random draws) instead of its "
+            "normal approximation, which is unreliable for sparse counts"
         )
     elif how == "permutation":
         runs = permutations or 999

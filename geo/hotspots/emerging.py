@@ -164,7 +164,7 @@ def classify_emerging(
 
     Follows the class definitions of Esri's "How Emerging Hot Spot Analysis
     works" (ArcGIS Pro), as FIELD.md §2.4 lists them, with the Mann-Kendall
-    trend test (Mann 1945; Kendall 1975; :func:`geo.analysis.stats.mann_kendall`,
+    trend test (Mann 1945; Kendall 1975; :func:`geo.analysis.kendall.mann_kendall`,
     two-sided, with the tie correction) on each cell's z series. A step is a
     *hot bin* when it is significant and z > 0, a *cold bin* when significant
     and z < 0. With ``n`` steps, "≥ 90 %" means at least ``share * n`` bins.

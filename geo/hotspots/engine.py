@@ -476,7 +476,8 @@ def hotspot_emerging(
 ) -> gpd.GeoDataFrame:
     """Emerging hot spot classes over the months of ``period``.
 
-    Gi* (analytic, FDR per step) on each month's counts, then Esri's 17
+    Gi* (the ``params.inference`` of :func:`geo.hotspots.density.gistar`,
+    FDR per step) on each month's counts, then Esri's 17
     classes (:func:`geo.hotspots.emerging.classify_emerging`, Mann-Kendall on
     each cell's z series) and Chainey's classes
     (:func:`geo.hotspots.emerging.classify_chainey`). Esri advises 10 or more

@@ -212,6 +212,11 @@ def name_clusters(
     ``Location`` texts the most frequent street name wins (ties by name);
     police.uk's generic snap names (:data:`GENERIC_LOCATIONS`) are used,
     prefixed "near ", only when a cluster has no other text.
+
+    Names are unique: when separate clusters get the same name (two clusters
+    by one park, two "near Supermarket"), the busiest keeps it and the others
+    are numbered, "Tillery Park (2)", so every table that lists clusters by
+    name keeps them apart.
     """
     cells = grid.cells
     n = len(cells)
@@ -521,7 +526,7 @@ def _name_frame(
     out = pd.DataFrame(
         {
             "cluster": keys,
-            "name": [c[0] for c in chosen],
+            "name": _numbered([c[0] for c in chosen], stats["n_incidents"].to_numpy()),
             "name_source": [c[1] for c in chosen],
             "n_cells": stats["n_cells"].to_numpy(),
             "n_incidents": stats["n_incidents"].to_numpy(),
@@ -543,3 +548,22 @@ def _name_frame(
             "y": np.float64,
         }
     )
+
+
+def _numbered(names: list[str], incidents: npt.ArrayLike) -> list[str]:
+    """Return the names with repeats numbered, the busiest first: ``["A", "A (2)"]``.
+
+    Examples
+    --------
+    >>> _numbered(["Park", "Park", "Quay", "Park"], [3, 9, 1, 5])
+    ['Park (3)', 'Park', 'Quay', 'Park (2)']
+    """
+    busy = np.nan_to_num(np.asarray(incidents, dtype=np.float64))
+    order = sorted(range(len(names)), key=lambda i: (-busy[i], i))
+    seen: dict[str, int] = {}
+    out = list(names)
+    for i in order:
+        seen[names[i]] = seen.get(names[i], 0) + 1
+        if seen[names[i]] > 1:
+            out[i] = f"{names[i]} ({seen[names[i]]})"
+    return out

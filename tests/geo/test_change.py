@@ -15,18 +15,8 @@ from geo.analysis.change import (
     change_text,
 )
 from geo.analysis.tables import area_summary, build_table
-from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from geo.demo import write_demo
-    from geo.ingest.pipeline import ingest
-
-    ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo")))
-    ingest(ws)
-    return ws
 
 
 def test_equal_periods_give_a_change_in_incidents() -> None:
@@ -78,17 +68,19 @@ def test_verdicts_read_adjusted_p_values_and_the_sign_of_the_change() -> None:
 
 
 def test_map_and_compare_agree_when_the_periods_differ_in_length(
-    demo: Workspace,
+    demo_ws: Workspace,
 ) -> None:
     """Issue 12, defect 2: the Map said +100% where Compare said 0.0% for the same ward."""
     sel = resolve_selection(
-        demo,
+        demo_ws,
         period="2024-07:2024-12",
         compare="2024-01:2024-03",
         categories=["Burglary"],
     )
-    mapped = area_summary(demo, sel, by="ward").set_index("area_code")
-    compared = build_table(demo, sel, by="ward", kind="compare").set_index("area_code")
+    mapped = area_summary(demo_ws, sel, by="ward").set_index("area_code")
+    compared = build_table(demo_ws, sel, by="ward", kind="compare").set_index(
+        "area_code"
+    )
     assert change_column(mapped) == change_column(compared) == "change_per_month"
     for code in compared.index:
         for column in ("earlier_count", "change_per_month", "pct_change", "verdict"):
@@ -103,18 +95,18 @@ def test_map_and_compare_agree_when_the_periods_differ_in_length(
     assert (np.sign(pct) == np.sign(rows["change_per_month"].round(9))).all()
 
 
-def test_the_cli_table_writes_what_the_app_shows(demo: Workspace, tmp_path) -> None:
+def test_the_cli_table_writes_what_the_app_shows(demo_ws: Workspace, tmp_path) -> None:
     from typer.testing import CliRunner
 
     from geo.cli import app
 
     out = tmp_path / "t.csv"
-    assert demo.path is not None
+    assert demo_ws.path is not None
     res = CliRunner().invoke(
         app,
         [
             "table",
-            str(demo.path),
+            str(demo_ws.path),
             "--by",
             "ward",
             "--period",
@@ -131,12 +123,12 @@ def test_the_cli_table_writes_what_the_app_shows(demo: Workspace, tmp_path) -> N
     assert res.exit_code == 0, res.output
     written = pd.read_csv(out).set_index("area_code")
     sel = resolve_selection(
-        demo,
+        demo_ws,
         period="2024-07:2024-12",
         compare="2024-01:2024-03",
         categories=["Burglary"],
     )
-    shown = area_summary(demo, sel, by="ward").set_index("area_code")
+    shown = area_summary(demo_ws, sel, by="ward").set_index("area_code")
     assert "change_per_month" in written.columns
     assert "change" not in written.columns
     np.testing.assert_allclose(
@@ -146,23 +138,23 @@ def test_the_cli_table_writes_what_the_app_shows(demo: Workspace, tmp_path) -> N
 
 
 def test_an_areas_verdict_does_not_depend_on_the_other_categories_chosen(
-    demo: Workspace,
+    demo_ws: Workspace,
 ) -> None:
     """Review: Map said 'significant rise' where Compare's union row said no change."""
     sel = resolve_selection(
-        demo,
+        demo_ws,
         period="2024",
         compare="previous",
         categories=["Burglary", "Anti-social behaviour"],
     )
-    mapped = area_summary(demo, sel, by="ward").set_index("area_code")
-    table = build_table(demo, sel, by="ward", kind="compare")
+    mapped = area_summary(demo_ws, sel, by="ward").set_index("area_code")
+    table = build_table(demo_ws, sel, by="ward", kind="compare")
     union = table[table["category"] == "All chosen categories"].set_index("area_code")
     assert mapped["verdict"].tolist() == union.loc[mapped.index, "verdict"].tolist()
     alone = build_table(
-        demo,
+        demo_ws,
         resolve_selection(
-            demo, period="2024", compare="previous", categories=["Burglary"]
+            demo_ws, period="2024", compare="previous", categories=["Burglary"]
         ),
         by="ward",
         kind="compare",

@@ -15,7 +15,7 @@ from geo.action.displacement import (
 from geo.action.evaluate import evaluate_intervention
 from geo.analysis.tables import build_table
 from geo.errors import GeoInputError
-from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
 
 
@@ -91,21 +91,11 @@ def test_ratio_variance_agrees_with_a_poisson_simulation() -> None:
     assert float(np.std(sim)) == pytest.approx(se, rel=0.03)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from geo.demo import write_demo
-    from geo.ingest.pipeline import ingest
-
-    ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo")))
-    ingest(ws)
-    return ws
-
-
-def test_evaluation_counts_all_crime_as_the_tables_do(demo: Workspace) -> None:
+def test_evaluation_counts_all_crime_as_the_tables_do(demo_ws: Workspace) -> None:
     """Issue 12, defect 1: 'All crime' counted 0 in the evaluation and 179 in the table."""
-    sel = resolve_selection(demo, categories=["All crime"])
+    sel = resolve_selection(demo_ws, categories=["All crime"])
     result = evaluate_intervention(
-        demo,
+        demo_ws,
         sel,
         target="town:Wexmere",
         date="2024-04-01",
@@ -114,25 +104,31 @@ def test_evaluation_counts_all_crime_as_the_tables_do(demo: Workspace) -> None:
         control="town:Fenbury",
         n_boot=0,
     )
-    after = resolve_selection(demo, period="2024-04:2024-06", categories=["All crime"])
-    before = resolve_selection(demo, period="2024-01:2024-03", categories=["All crime"])
-    towns_after = build_table(demo, after, by="town").set_index("area_name")["count"]
-    towns_before = build_table(demo, before, by="town").set_index("area_name")["count"]
+    after = resolve_selection(
+        demo_ws, period="2024-04:2024-06", categories=["All crime"]
+    )
+    before = resolve_selection(
+        demo_ws, period="2024-01:2024-03", categories=["All crime"]
+    )
+    towns_after = build_table(demo_ws, after, by="town").set_index("area_name")["count"]
+    towns_before = build_table(demo_ws, before, by="town").set_index("area_name")[
+        "count"
+    ]
     assert result.counts.loc["treated", "after"] == towns_after["Wexmere"] > 0
     assert result.counts.loc["treated", "before"] == towns_before["Wexmere"] > 0
     assert result.counts.loc["control", "after"] == towns_after["Fenbury"]
 
 
 def test_evaluation_default_control_is_the_rest_of_the_selected_area(
-    demo: Workspace,
+    demo_ws: Workspace,
 ) -> None:
     from geo.ingest.gazetteer import load_gazetteer
 
-    assert demo.places is not None
-    place = str(load_gazetteer(demo.places.path).places["name"].iloc[0])
-    scoped = resolve_selection(demo, area="town:Wexmere")
+    assert demo_ws.places is not None
+    place = str(load_gazetteer(demo_ws.places.path).places["name"].iloc[0])
+    scoped = resolve_selection(demo_ws, area="town:Wexmere")
     result = evaluate_intervention(
-        demo,
+        demo_ws,
         scoped,
         target=f"place:{place}",
         date="2024-04-01",
@@ -141,16 +137,16 @@ def test_evaluation_default_control_is_the_rest_of_the_selected_area(
         n_boot=0,
     )
     assert result.control_label == "the rest of Wexmere"
-    town = resolve_selection(demo, period="2024-04:2024-06", area="town:Wexmere")
-    total = build_table(demo, town, by="district")["count"].iloc[0]
+    town = resolve_selection(demo_ws, period="2024-04:2024-06", area="town:Wexmere")
+    total = build_table(demo_ws, town, by="district")["count"].iloc[0]
     inside = result.counts.loc[["treated", "buffer", "control"], "after"].sum()
     assert inside <= total  # the target and ring lie (mostly) in the town
     assert result.counts.loc["control", "after"] < total
 
 
-def test_evaluation_refuses_a_misspelt_category(demo: Workspace) -> None:
+def test_evaluation_refuses_a_misspelt_category(demo_ws: Workspace) -> None:
     with pytest.raises(GeoInputError, match="Did you mean 'Burglary'"):
-        resolve_selection(demo, categories=["Burgalry"])
+        resolve_selection(demo_ws, categories=["Burgalry"])
 
 
 def test_the_documented_examples_are_right() -> None:

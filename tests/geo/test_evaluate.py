@@ -213,16 +213,6 @@ def test_wdd_ratio_form_carries_unequal_windows_in_the_ratio() -> None:
     assert r.units == "incidents"
 
 
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from geo.demo import write_demo
-    from geo.ingest.pipeline import ingest
-
-    path = write_demo(tmp_path_factory.mktemp("demo"))
-    ingest(load_workspace(path))
-    return path
-
-
 def _circle_counts(
     ws: Workspace,
     months: tuple[str, str],
@@ -243,10 +233,12 @@ def _circle_counts(
     return int(inc.geometry.within(circle).sum())
 
 
-def test_evaluate_intervention_counts_match_independent_count(demo_ws: Path) -> None:
+def test_evaluate_intervention_counts_match_independent_count(
+    demo_ws: Workspace,
+) -> None:
     import geopandas as gpd
 
-    ws = load_workspace(demo_ws)
+    ws = demo_ws
     r = evaluate_intervention(
         ws,
         resolve_selection(ws),
@@ -278,8 +270,10 @@ def test_evaluate_intervention_counts_match_independent_count(demo_ws: Path) -> 
     assert any("seldom share a trend" in w for w in r.warnings)
 
 
-def test_evaluate_counts_the_selection_categories_and_sources(demo_ws: Path) -> None:
-    ws = load_workspace(demo_ws)
+def test_evaluate_counts_the_selection_categories_and_sources(
+    demo_ws: Workspace,
+) -> None:
+    ws = demo_ws
     before, after = ("2023-02", "2023-12"), ("2024-02", "2024-12")
     # "All crime" expands to every police.uk category but anti-social behaviour.
     crime = evaluate_intervention(
@@ -312,11 +306,11 @@ def test_evaluate_counts_the_selection_categories_and_sources(demo_ws: Path) -> 
     assert crime.counts.loc["treated", "after"] + n_cctv < everything
 
 
-def test_evaluate_expands_a_workspace_group(demo_ws: Path) -> None:
+def test_evaluate_expands_a_workspace_group(demo_ws: Workspace) -> None:
     # The demo's workspace with a [groups] entry, reading the same store.
-    grouped = demo_ws.with_name("grouped.toml")
+    grouped = demo_ws.path.with_name("grouped.toml")
     grouped.write_text(
-        demo_ws.read_text("utf-8")
+        demo_ws.path.read_text("utf-8")
         + '\n[groups]\n"Thefts" = ["Shoplifting", "Other theft"]\n',
         "utf-8",
     )
@@ -334,10 +328,10 @@ def test_evaluate_expands_a_workspace_group(demo_ws: Path) -> None:
     )
 
 
-def test_evaluate_default_control_is_the_selection_area(demo_ws: Path) -> None:
+def test_evaluate_default_control_is_the_selection_area(demo_ws: Workspace) -> None:
     from geo.ingest.store import open_store
 
-    ws = load_workspace(demo_ws)
+    ws = demo_ws
     sel = resolve_selection(ws, area="town:Wexmere")
     r = evaluate_intervention(
         ws, sel, target="place:Market Place", date="2024-01-15", n_boot=0
@@ -354,15 +348,15 @@ def test_evaluate_default_control_is_the_selection_area(demo_ws: Path) -> None:
     assert r.counts.loc["control", "after"] == n
 
 
-def test_evaluate_intervention_bad_date(demo_ws: Path) -> None:
-    ws = load_workspace(demo_ws)
+def test_evaluate_intervention_bad_date(demo_ws: Workspace) -> None:
+    ws = demo_ws
     with pytest.raises(GeoInputError, match=r"`date`.*YYYY-MM-DD"):
         evaluate_intervention(
             ws, resolve_selection(ws), target="town:Wexmere", date="15/01/2024"
         )
 
 
-def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
+def test_cli_evaluate_and_site(demo_ws: Workspace, tmp_path: Path) -> None:
     from geo.cli import app
 
     runner = CliRunner()
@@ -370,7 +364,7 @@ def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
         app,
         [
             "evaluate",
-            str(demo_ws),
+            str(demo_ws.path),
             "--target",
             "place:Market Place",
             "--date",
@@ -387,7 +381,7 @@ def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
         app,
         [
             "evaluate",
-            str(demo_ws),
+            str(demo_ws.path),
             "--target",
             "place:Market Place",
             "--date",
@@ -406,7 +400,7 @@ def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
         app,
         [
             "evaluate",
-            str(demo_ws),
+            str(demo_ws.path),
             "--target",
             "place:Market Place",
             "--date",
@@ -423,7 +417,7 @@ def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
         app,
         [
             "site",
-            str(demo_ws),
+            str(demo_ws.path),
             "--candidates",
             "gazetteer",
             "--p",
@@ -440,13 +434,13 @@ def test_cli_evaluate_and_site(demo_ws: Path, tmp_path: Path) -> None:
 
 
 def test_evaluate_polygon_file_in_lonlat_equals_shapely_target(
-    demo_ws: Path, tmp_path: Path
+    demo_ws: Workspace, tmp_path: Path
 ) -> None:
     import geopandas as gpd
 
     from geo.ingest.gazetteer import load_gazetteer
 
-    ws = load_workspace(demo_ws)
+    ws = demo_ws
     assert ws.places is not None
     place = load_gazetteer(ws.places.path).places.iloc[0]
     square = shapely.box(

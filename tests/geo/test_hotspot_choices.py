@@ -21,7 +21,7 @@ from geo.hotspots.density import (
 )
 from geo.hotspots.engine import EMERGING_SCHEMES_NOTE, HotspotParams
 from geo.hotspots.grid import make_grid
-from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
 
 
@@ -117,20 +117,12 @@ def test_sparse_grids_use_the_exact_permutation_test_and_say_so() -> None:
     assert not gistar(lone, grid, inference="auto").hot[450]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from geo.demo import write_demo
-    from geo.ingest.pipeline import ingest
-
-    ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo")))
-    ingest(ws)
-    return ws
-
-
-def test_clusters_plans_and_hit_rates_count_only_member_cells(demo: Workspace) -> None:
-    sel = resolve_selection(demo, period="2024", categories=["Burglary"])
+def test_clusters_plans_and_hit_rates_count_only_member_cells(
+    demo_ws: Workspace,
+) -> None:
+    sel = resolve_selection(demo_ws, period="2024", categories=["Burglary"])
     layer = build_hotspots(
-        demo, sel, options=HotspotOptions(params=HotspotParams(inference="normal"))
+        demo_ws, sel, options=HotspotOptions(params=HotspotParams(inference="normal"))
     )
     table = hot_cluster_table(layer)
     in_clusters = int(layer.loc[layer["hot"] & layer["name"].notna(), "n"].sum())
@@ -139,11 +131,13 @@ def test_clusters_plans_and_hit_rates_count_only_member_cells(demo: Workspace) -
     assert set(layer.loc[layer["hot"], "hotspot_class"]) <= {"hot 99%", "hot 95%"}
 
 
-def test_emerging_layers_explain_their_two_classifications(demo: Workspace) -> None:
+def test_emerging_layers_explain_their_two_classifications(demo_ws: Workspace) -> None:
     """Issue 12, defect 13: Esri and Chainey labels can disagree on one cell."""
-    sel = resolve_selection(demo, period="2024", categories=["Anti-social behaviour"])
+    sel = resolve_selection(
+        demo_ws, period="2024", categories=["Anti-social behaviour"]
+    )
     layer = build_hotspots(
-        demo, sel, method="emerging", options=HotspotOptions(cell=1000)
+        demo_ws, sel, method="emerging", options=HotspotOptions(cell=1000)
     )
     assert EMERGING_SCHEMES_NOTE in layer.attrs["messages"]
     assert "sporadic" in EMERGING_SCHEMES_NOTE
@@ -177,13 +171,13 @@ def test_fenland_burglary_bandwidth_is_town_scale_not_district_scale(
 
 
 def test_busy_single_places_outside_clusters_are_named_for_officers(
-    demo: Workspace,
+    demo_ws: Workspace,
 ) -> None:
     from geo.hotspots.build import busy_cells, busy_cells_note
 
-    sel = resolve_selection(demo, period="2024", categories=["Burglary"])
-    layer = build_hotspots(demo, sel)
-    busy = busy_cells(demo, layer, sel, top=3, at_least=2)
+    sel = resolve_selection(demo_ws, period="2024", categories=["Burglary"])
+    layer = build_hotspots(demo_ws, sel)
+    busy = busy_cells(demo_ws, layer, sel, top=3, at_least=2)
     outside = layer[~layer["hot"] & (layer["n"] >= 2)].sort_values(
         "n", ascending=False, kind="stable"
     )

@@ -268,3 +268,20 @@ def test_hex_naming() -> None:
     assert len(out) == 1
     assert out.loc[0, "name"] == "Nene Parade"
     assert out.loc[0, "n_cells"] == 2
+
+
+def test_two_clusters_with_one_name_are_kept_apart() -> None:
+    """Review: two clusters named "near Supermarket" became one row, their counts added."""
+    g, cl = _two_clusters()
+    x, y, loc = _incidents(
+        g,
+        [
+            ((1, 1), "On or near Supermarket", 3),
+            ((6, 6), "On or near Supermarket", 7),
+        ],
+    )
+    out = name_clusters(g, cl, incident_x=x, incident_y=y, incident_location=loc)
+    assert out["name"].is_unique
+    busiest = out.sort_values("n_incidents", ascending=False)
+    assert busiest["name"].tolist() == ["near Supermarket", "near Supermarket (2)"]
+    assert busiest["n_incidents"].tolist() == [7, 3]

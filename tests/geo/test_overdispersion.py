@@ -14,7 +14,7 @@ from geo.analysis.stats import (
     rate_change_tests,
 )
 from geo.analysis.tables import build_table
-from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
 
 
@@ -89,27 +89,17 @@ def test_quasi_poisson_is_used_only_when_the_months_are_overdispersed() -> None:
     assert exact[0] < 0.05 < wild.p_value[0]  # the exact test calls noise significant
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from geo.demo import write_demo
-    from geo.ingest.pipeline import ingest
-
-    ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo")))
-    ingest(ws)
-    return ws
-
-
 def test_q3_against_q1_warns_of_seasonality_and_tests_with_the_dispersion(
-    demo: Workspace,
+    demo_ws: Workspace,
 ) -> None:
     """Issue 12, defect 7: Q3 vs Q1 ASB was a 'significant rise' with no seasonal warning."""
     sel = resolve_selection(
-        demo,
+        demo_ws,
         period="2024-07:2024-09",
         compare="2024-01:2024-03",
         categories=["Anti-social behaviour"],
     )
-    table = build_table(demo, sel, by="district", kind="compare")
+    table = build_table(demo_ws, sel, by="district", kind="compare")
     notes = " ".join(table.attrs["notes"])
     assert "seasonal" in notes
     row = table.iloc[0]
@@ -125,9 +115,9 @@ def test_q3_against_q1_warns_of_seasonality_and_tests_with_the_dispersion(
         assert row["p_value"] == pytest.approx(exact)
     # The default comparison is the same months a year before: no seasonal note.
     default = resolve_selection(
-        demo, period="2024-07:2024-09", categories=["Anti-social behaviour"]
+        demo_ws, period="2024-07:2024-09", categories=["Anti-social behaviour"]
     )
     assert default.compare.label == "2023-07:2023-09"
     assert "seasonal" not in " ".join(
-        build_table(demo, default, by="district", kind="compare").attrs["notes"]
+        build_table(demo_ws, default, by="district", kind="compare").attrs["notes"]
     )

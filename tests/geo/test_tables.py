@@ -446,9 +446,23 @@ def test_district_all_crime_excludes_asb_and_partner_data(basic: Workspace) -> N
     assert table["count"].iloc[0] == sum(expected.values()) == 14
 
 
-def test_town_layer_without_population_has_counts_only(basic: Workspace) -> None:
+def test_town_layer_without_population_has_counts_and_empty_rates(
+    basic: Workspace,
+) -> None:
     table = _counts(basic, "town")
-    assert list(table.columns) == ["area_code", "area_name", "count"]
+    assert list(table.columns) == [
+        "area_code",
+        "area_name",
+        "count",
+        "population",
+        "rate_per_1000",
+        "rate_per_1000_year",
+        "flag",
+    ]
+    rates = table[["population", "rate_per_1000", "rate_per_1000_year"]]
+    assert rates.isna().all().all()  # no population: no rate, never 0 or inf
+    assert (table["flag"] == "no population").all()
+    assert any("no population for the town areas" in n for n in table.attrs["notes"])
     # Southtown = W00 + W01, Northtown = W20.
     expected = _expected_basic()
     assert dict(zip(table["area_code"], table["count"], strict=True)) == {
@@ -1788,7 +1802,7 @@ def test_area_summary_equals_the_compare_tables_union_rows(
 
 
 def test_streams_never_sum_across_sources_unless_chosen(basic: Workspace) -> None:
-    got = streams(basic, resolve_selection(basic))
+    got = streams(resolve_selection(basic))
     assert [title for title, _ in got] == [
         "Police-recorded crime",
         "Anti-social behaviour",
@@ -1799,7 +1813,7 @@ def test_streams_never_sum_across_sources_unless_chosen(basic: Workspace) -> Non
     assert crime.sources == asb.sources == ("police.uk",)
     assert asb.categories == ("Anti-social behaviour",)
     assert (cctv.sources, cctv.categories) == (("CCTV street drinking",), None)
-    chosen = streams(basic, resolve_selection(basic, categories=["Burglary", "Drugs"]))
+    chosen = streams(resolve_selection(basic, categories=["Burglary", "Drugs"]))
     assert [(t, s.categories) for t, s in chosen] == [
         ("Burglary", ("Burglary",)),
         ("Drugs", ("Drugs",)),

@@ -61,7 +61,7 @@ def test_a_partner_log_gap_never_moves_a_police_comparison(
     assert (
         sel.compare.label == "2024-01:2024-06"
     )  # every source together: Aug 2023 missing
-    by_title = dict(streams(gap_world, sel))
+    by_title = dict(streams(sel))
     asb = by_title["Anti-social behaviour"]
     assert asb.compare.label == "2023-07:2023-12"
     assert asb.compare_basis == "same months a year before"
@@ -137,7 +137,7 @@ def test_flags_never_rank_a_rate_of_zero_and_need_enough_areas(
     assert (flags["rate_per_1000_year"].fillna(0) > 0).all()
     towns = build_table(gap_world, sel, by="town", kind="flags")  # no population
     assert not any("top 20% by rate" in r for r in towns["flag_reason"])
-    assert any("has a population" in n for n in towns.attrs["notes"])
+    assert any("no area here has a rate" in n for n in towns.attrs["notes"])
     monkeypatch.setattr(flags_module, "MIN_AREAS", 10)  # nine wards are too few
     few = build_table(gap_world, sel, by="ward", kind="flags")
     assert not any("top 20% by rate" in r for r in few["flag_reason"])
@@ -173,3 +173,17 @@ def test_area_summary_of_a_layer_without_population_has_empty_rates(
     )  # the test world's towns have no population
     assert towns["rate_per_1000_year"].isna().all()
     assert (towns["flag"] == "no population").all()
+
+
+def test_a_trend_gives_no_rate_for_an_area_partly_outside(gap_world: Workspace) -> None:
+    """Review: the trend table divided the part inside by the whole ward's population."""
+    sel = resolve_selection(gap_world, period="2024", area="place:St Peter's Gardens")
+    counts = build_table(gap_world, sel, by="ward")
+    trend = build_table(
+        gap_world, sel, by="ward", kind="trend", options=TableOptions(interval="year")
+    )
+    partial = counts.loc[counts["flag"].str.startswith("partly outside"), "area_code"]
+    assert len(partial) > 0
+    rows = trend[trend["area_code"].isin(partial)]
+    assert rows["rate_per_1000_year"].isna().all()
+    assert rows["flag"].str.startswith("partly outside").all()

@@ -217,3 +217,45 @@ def test_the_shaded_values_are_the_area_summary_of_the_selection(
     assert (
         shown["change"] == shown["count"] - earlier.reindex(shown.index, fill_value=0)
     ).all()
+
+
+def test_the_profile_lists_the_hot_clusters_of_any_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: 'Hotspots here' knew only wards and towns; a third layer never had any."""
+    from geo.demo import write_demo
+    from geo.hotspots.build import build_hotspots, hot_cluster_table
+    from geo.ingest.pipeline import ingest
+    from geo.selection import resolve_selection
+    from ui.workspace import WORKSPACE_ENV
+
+    path = write_demo(tmp_path)
+    with path.open("a", encoding="utf-8") as toml:  # the towns again, as police beats
+        toml.write(
+            '\n[areas.beat]\npath = "boundaries/towns.geojson"\n'
+            'code = "town_code"\nname = "town"\n'
+        )
+    ws = load_workspace(path)
+    ingest(ws)
+    clusters = hot_cluster_table(
+        build_hotspots(ws, resolve_selection(ws, period="2024-01:2024-12"))
+    )
+    top = clusters.iloc[0]
+    mine = clusters[clusters["beat_code"] == top["beat_code"]]
+    assert len(mine) > 0
+    monkeypatch.setenv(WORKSPACE_ENV, str(path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["period"] = "2024-01:2024-12"
+    at.query_params["level"] = "beat"
+    _run(at)
+    at.switch_page(MAP_PAGE)
+    _run(at)
+    at.session_state[SELECTED] = ("beat", str(top["beat_code"]))
+    _run(at)
+    assert not any("No Gi* hot cluster" in c.value for c in at.caption)
+    shown = next(
+        d.value
+        for d in at.dataframe
+        if list(d.value.columns) == ["rank", "name", "incidents", "confidence"]
+    )
+    assert sorted(shown["name"]) == sorted(mine["name"])

@@ -12,7 +12,7 @@ import streamlit as st
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
-from ui.render import for_display, md, number, show_notes
+from ui.render import for_display, level_label, md, number, show_notes
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -37,9 +37,9 @@ except cached.GeoInputError as exc:
 params, messages = dict(layer.attrs["params"]), tuple(layer.attrs["messages"])
 clusters = cached.hot_clusters(path, sel)
 history, history_notes = cached.cluster_history(path, sel)
-total_frame, total_attrs = cached.summary_table(path, sel, "district")
+total_frame, _ = cached.summary_table(path, sel, "district")
 total = total_frame.iloc[0]["count"]
-in_hot = int(layer.loc[layer["hot"], "n"].sum())
+in_hot = int(clusters["incidents"].sum()) if len(clusters) else 0
 share = in_hot / float(total) if total is not pd.NA and float(total) > 0 else math.nan
 a, b, c = st.columns(3)
 a.metric(md(f"Incidents in {sel.area_text}"), number(total))
@@ -66,6 +66,8 @@ if not clusters.empty and not history.empty:
         if col in history.columns
     ]
     clusters = clusters.merge(history[keep], on="name", how="left")
+layers = list(cached.workspace(path).areas)
+shown = [c for c in clusters.columns if not c.endswith("_code")]
 
 st.subheader("Named hot clusters", anchor=False)
 if clusters.empty:
@@ -75,10 +77,11 @@ if clusters.empty:
     )
 else:
     st.dataframe(
-        for_display(clusters),
+        for_display(clusters[shown]),
         hide_index=True,
         key="hotspots_clusters",
         column_config={
+            **{lay: level_label(lay) for lay in layers},
             "rank": st.column_config.NumberColumn("Rank", format="%d"),
             "name": "Name",
             "cells": st.column_config.NumberColumn("Cells", format="%d"),
@@ -86,8 +89,6 @@ else:
                 sel.period.label, format="%d", help="Incidents in the cluster's cells."
             ),
             "confidence": "Gi* confidence",
-            "ward": "Ward",
-            "town": "Town",
             "earlier_count": st.column_config.NumberColumn(
                 sel.compare.label,
                 format="%d",
@@ -129,6 +130,9 @@ else:
         key="hotspots_clusters_csv",
         icon=":material/download:",
     )
+
+if (busy := cached.busy_places(path, sel)) is not None:
+    st.caption(md(busy))
 
 st.subheader("How they were found", anchor=False)
 inference = {

@@ -369,9 +369,10 @@ with profile_col:
             clusters = cached.hot_clusters(path, sel) if has_data else pd.DataFrame()
         except cached.GeoInputError:
             clusters = pd.DataFrame()
+        code_column = f"{layer}_code"
         here = (
-            clusters[clusters[layer] == name]
-            if layer in clusters.columns
+            clusters[clusters[code_column] == r[cached.CODE]]
+            if code_column in clusters.columns
             else clusters.iloc[0:0]
         )
         st.markdown("**Hotspots here**")

@@ -20,7 +20,6 @@ from ui.workspace import workspace_path
 
 path = workspace_path()
 sel = current_selection()
-stamp = cached.store_id(path)
 areas = cached.workspace(path).areas
 
 st.title("Overview")
@@ -49,7 +48,7 @@ def _delta(row: pd.Series, per_month: bool) -> str | None:
     return f"{amount} ({pct if pct == NO_CALC else f'{float(pct):+.1f}%'})"
 
 
-headlines = cached.headline_streams(path, sel)
+headlines = cached.headline_streams(sel)
 notes: list[tuple[str, ...]] = []
 slots = [c for i in range(0, len(headlines), 4) for c in st.columns(4)]
 for column, (title, stream) in zip(slots, headlines, strict=False):
@@ -66,7 +65,7 @@ for column, (title, stream) in zip(slots, headlines, strict=False):
         delta_color="inverse",
         help=(
             f"{number(row.get('earlier_count'))} in {stream.compare.label} "
-            f"({stream.compare_basis}); " + ", ".join(stream.sources)
+            f"({stream.compare_basis}); " + md(", ".join(stream.sources))
         ),
     )
     rate = row.get("rate_per_1000_year")
