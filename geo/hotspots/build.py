@@ -597,7 +597,9 @@ def _cluster_emerging(
             workspace,
             selection,
             method="emerging",
-            options=HotspotOptions(cell=asked.cell, grid=asked.grid, params=asked.params),
+            options=HotspotOptions(
+                cell=asked.cell, grid=asked.grid, params=asked.params
+            ),
         )
     except GeoInputError as exc:
         return {}, [f"Emerging class not available: {exc}"]
