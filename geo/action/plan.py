@@ -343,9 +343,7 @@ def _place_rows(
     member = layer["name"].to_numpy(object).copy()
     member[~(layer["hot"].to_numpy(bool) & layer["name"].notna().to_numpy())] = None
     pos = cell_positions(
-        workspace,
         layer,
-        selection,
         incidents[X].to_numpy(float),
         incidents[Y].to_numpy(float),
     )

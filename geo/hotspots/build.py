@@ -12,6 +12,7 @@ function and one line.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -56,6 +57,7 @@ __all__ = [
     "hot_cluster_history",
     "hot_cluster_table",
     "hotspot_accuracy",
+    "layer_grid",
     "name_areas",
     "previous_hotspot_accuracy",
 ]
@@ -320,27 +322,65 @@ def _names(
     return [lookup.get(int(c)) if c >= 0 else None for c in cluster]
 
 
-def cell_positions(
-    workspace: Workspace,
-    layer: gpd.GeoDataFrame,
-    selection: Selection,
-    x: npt.ArrayLike,
-    y: npt.ArrayLike,
-) -> npt.NDArray[np.int64]:
-    """Return the row of ``layer`` each point falls in (-1: none), as the engine counted.
-
-    The layer's grid is rebuilt from its parameters over the selection's
-    area, so a point on a cell edge is in the same cell as in the layer's
-    ``n`` (the lattice rule), and every count made from a layer agrees with it.
+def layer_grid(layer: gpd.GeoDataFrame) -> HotspotGrid | None:
+    """Return the grid a layer was counted on, from the layer itself (no polygon work).
 
     Parameters
     ----------
-    workspace
-        The workspace.
     layer
-        From :func:`build_hotspots` for ``selection``.
-    selection
-        The selection the layer was built for.
+        From :func:`build_hotspots` (or the engine), with ``attrs["lattice"]``.
+
+    Returns
+    -------
+    HotspotGrid or None
+        The layer's cells on their lattice; ``None`` for a layer without one.
+    """
+    params = layer.attrs.get("params", {})
+    lattice = layer.attrs.get("lattice")
+    if lattice is None or "cell_size_m" not in params:
+        return None
+    x0, y0, n_rows, n_cols = lattice
+    rc = layer["cell_id"].astype(str).str.extract(r"^r(\d+)c(\d+)$")
+    if rc.isna().any().any():
+        return None
+    rows, cols = rc[0].to_numpy(np.int64), rc[1].to_numpy(np.int64)
+    grid = HotspotGrid(
+        params.get("grid", "square"),
+        float(params["cell_size_m"]),
+        float(x0),
+        float(y0),
+        int(n_rows),
+        int(n_cols),
+        gpd.GeoDataFrame(),
+    )
+    cx, cy = grid.lattice_xy(rows, cols)
+    cells = gpd.GeoDataFrame(
+        {
+            "cell_id": layer["cell_id"].to_numpy(object),
+            "row": rows,
+            "col": cols,
+            "x": cx,
+            "y": cy,
+        },
+        geometry=layer.geometry.to_numpy(),
+        crs=layer.crs,
+    )
+    return dataclasses.replace(grid, cells=cells)
+
+
+def cell_positions(
+    layer: gpd.GeoDataFrame, x: npt.ArrayLike, y: npt.ArrayLike
+) -> npt.NDArray[np.int64]:
+    """Return the row of ``layer`` each point falls in (-1: none), as the engine counted.
+
+    Points are located on the layer's own lattice (:func:`layer_grid`), so a
+    point on a cell edge is in the same cell as in the layer's ``n``, and
+    every count made from a layer agrees with it.
+
+    Parameters
+    ----------
+    layer
+        From :func:`build_hotspots`.
     x, y
         Points, EPSG:27700.
 
@@ -349,19 +389,10 @@ def cell_positions(
     ndarray of int64
         Row positions in ``layer``.
     """
-    params = layer.attrs.get("params", {})
     px, py = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if "cell_size_m" in params:
-        grid = make_grid(
-            None,
-            cell_size=float(params["cell_size_m"]),
-            grid=params.get("grid", "square"),
-            area=scope_areas(workspace, selection),
-        )
-        if np.array_equal(
-            grid.cells["cell_id"].to_numpy(object), layer["cell_id"].to_numpy(object)
-        ):
-            return np.asarray(grid.positions(px, py), dtype=np.int64)
+    grid = layer_grid(layer)
+    if grid is not None:
+        return np.asarray(grid.positions(px, py), dtype=np.int64)
     cells = gpd.GeoDataFrame(
         {"code": layer["cell_id"].to_numpy(object)},
         geometry=layer.geometry.to_numpy(),
@@ -417,13 +448,10 @@ def busy_cells(
     rows = rows[np.argsort(-layer["n"].to_numpy()[rows], kind="stable")][:top]
     if len(rows) == 0:
         return pd.DataFrame(columns=columns)
-    params = layer.attrs.get("params", {})
-    grid = make_grid(
-        None,
-        cell_size=float(params["cell_size_m"]),
-        grid=params.get("grid", "square"),
-        area=scope_areas(workspace, selection),
-    )
+    grid = layer_grid(layer)
+    if grid is None:
+        msg = "`layer` has no lattice: give a layer from build_hotspots."
+        raise GeoInputError(msg)
     cluster = np.full(len(layer), -1, dtype=np.int64)
     cluster[rows] = np.arange(len(rows))
     per = selection.period
@@ -504,9 +532,7 @@ def hotspot_accuracy(
         workspace, selection, columns=[X, Y], months=(per.start, per.end)
     )
     pos = cell_positions(
-        workspace,
         layer,
-        selection,
         incidents[X].to_numpy(float),
         incidents[Y].to_numpy(float),
     )
@@ -571,9 +597,7 @@ def _cluster_monthly(
     hot = _hot(layer)
     member = np.where(hot & layer["name"].notna().to_numpy(), layer["name"], None)
     pos = cell_positions(
-        workspace,
         layer,
-        selection,
         incidents[X].to_numpy(float),
         incidents[Y].to_numpy(float),
     )

@@ -206,6 +206,9 @@ def _result(
     )
     out.attrs["params"] = {"grid": grid.kind, "cell_size_m": grid.cell_size, **params}
     out.attrs["messages"] = list(messages)
+    # The lattice, so a follow-up locates points in these cells by arithmetic
+    # (geo.hotspots.build.layer_grid) instead of laying the grid again.
+    out.attrs["lattice"] = (grid.x0, grid.y0, grid.n_rows, grid.n_cols)
     return out
 
 
