@@ -1,5 +1,7 @@
 """Compare page: the performance table at the chosen level, with the same downloads as the CLI."""
 
+from functools import partial
+
 import streamlit as st
 
 from geo.export import table_bytes
@@ -42,7 +44,7 @@ csv_col.download_button(
 )
 xlsx_col.download_button(
     "Download Excel (with a notes sheet)",
-    table_bytes(table, ".xlsx", sheet="comparison"),
+    partial(table_bytes, table, ".xlsx", sheet="comparison"),  # made on click
     file_name=f"{name}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="compare_xlsx",

@@ -204,7 +204,7 @@ gpkg_col.download_button(
 )
 csv_col.download_button(
     "Download the cell table (CSV)",
-    table_bytes(cells, ".csv"),
+    partial(table_bytes, cells, ".csv"),
     file_name=f"{stem}.csv",
     mime="text/csv",
     key="hotspots_csv",

@@ -9,6 +9,7 @@ sites, its categories to the evaluation.
 import datetime as dt
 import os
 
+import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -46,11 +47,11 @@ plan_tab, sites_tab, evaluate_tab = st.tabs(
 )
 
 
-def _show_map(m: object, key: str, file_stem: str) -> None:
+def _show_map(m: folium.Map, key: str, file_stem: str) -> None:
     st_folium(m, key=key, returned_objects=[], use_container_width=True, height=460)
     st.download_button(
         "Download this map (HTML)",
-        standalone_html(m).encode("utf-8"),  # type: ignore[arg-type]
+        lambda: standalone_html(m).encode("utf-8"),  # made on click
         file_name=f"{file_stem}.html",
         mime="text/html",
         key=f"{key}_html",
