@@ -108,23 +108,38 @@ def default_period(months: list[str]) -> tuple[str, str]:
     return start, last
 
 
-def _from_url(months: list[str], levels: list[str], categories: list[str]) -> list[str]:
-    """Seed the widgets from the query string; return what could not be used."""
+def _clip(text: str, months: list[str]) -> tuple[str, str] | None:
+    """The link's period cut to the months with data in it (``None``: none has data)."""
+    span = _span(text)
+    inside = [m for m in months if span and span[0] <= m <= span[1]]
+    return (inside[0], inside[-1]) if inside else None
+
+
+def _from_url(
+    months: list[str], levels: list[str], categories: list[str]
+) -> tuple[list[str], list[str]]:
+    """Seed the widgets from the query string; return what was ignored and what was changed.
+
+    A period the data covers only partly is cut to its months with data, and
+    said, never silently replaced by the default.
+    """
     params = st.query_params
-    ignored = []
-    if "period" in params:
-        span = _span(params["period"])
-        if span and set(span) <= set(months):
-            st.session_state[START], st.session_state[END] = span
-        else:
-            ignored.append(f"period={params['period']}")
-    if "compare" in params:
-        span = _span(params["compare"])
-        if span and set(span) <= set(months):
+    ignored: list[str] = []
+    changed: list[str] = []
+    for key, widgets in (("period", (START, END)), ("compare", (CMP_START, CMP_END))):
+        if key not in params:
+            continue
+        span = _clip(params[key], months)
+        if span is None:
+            ignored.append(f"{key}={params[key]} (no data in those months)")
+            continue
+        if key == "compare":
             st.session_state[AUTO] = False
-            st.session_state[CMP_START], st.session_state[CMP_END] = span
-        else:
-            ignored.append(f"compare={params['compare']}")
+        st.session_state[widgets[0]], st.session_state[widgets[1]] = span
+        if span != _span(params[key]):
+            changed.append(
+                f"{key} {params[key]} cut to {span[0]}:{span[1]}, the months with data"
+            )
     cats = params.get_all("cat")
     if cats:
         st.session_state[CATS] = [c for c in cats if c in categories]
@@ -137,7 +152,7 @@ def _from_url(months: list[str], levels: list[str], categories: list[str]) -> li
     if "area" in params:
         # Checked against the level's areas when the area box is drawn.
         st.session_state[AREA] = params["area"]
-    return ignored
+    return ignored, changed
 
 
 def _defaults(months: list[str], levels: list[str]) -> None:
@@ -151,10 +166,11 @@ def _defaults(months: list[str], levels: list[str]) -> None:
 
 def _compare_widgets(months: list[str], period: str) -> str | None:
     auto = st.checkbox(
-        "Compare with the same months a year before",
+        "Choose the comparison automatically",
         key=AUTO,
-        help="When the data has them; otherwise the period of the same length just "
-        "before (then seasonal patterns can look like change: the pages say so).",
+        help="The same months a year before when the data has them; otherwise the "
+        "period of the same length just before (then seasonal patterns can look "
+        "like change: the pages say so). The caption below says which.",
     )
     if auto:
         return None
@@ -234,7 +250,7 @@ def sidebar_filters(path: str) -> Filters:
     levels = _levels(path)
     categories = _category_options(path, stamp)
     first_run = _INIT_KEY not in st.session_state
-    ignored = _from_url(months, levels, categories) if first_run else []
+    ignored, changed = _from_url(months, levels, categories) if first_run else ([], [])
     st.session_state[_INIT_KEY] = True
     _defaults(months, levels)
     with st.sidebar:
@@ -278,6 +294,11 @@ def sidebar_filters(path: str) -> Filters:
                 "Ignored from the link (not in this workspace): "
                 + ", ".join(md(i) for i in ignored),
                 icon=":material/link_off:",
+            )
+        if changed:
+            st.warning(
+                "From the link: " + "; ".join(md(c) for c in changed) + ".",
+                icon=":material/link:",
             )
     query: dict[str, str | list[str]] = {"period": filters.period, "level": level}
     if filters.area is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "md",
     "number",
     "show_notes",
+    "show_table",
 ]
 
 #: How a level is shown; an area layer without an entry is shown capitalised.
@@ -76,6 +77,37 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     if "pct_change" not in frame.columns:
         return frame
     return frame.assign(pct_change=pd.to_numeric(frame["pct_change"], errors="coerce"))
+
+
+def show_table(
+    frame: pd.DataFrame, *, column_config: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    """Show a table as every page does: :func:`for_display`, and unknown said as "unknown".
+
+    A numeric column with no known value at all (the comparison period has no
+    data) reads "unknown" in every row, not the grid's "None".
+
+    Parameters
+    ----------
+    frame
+        The table (from geo).
+    column_config
+        Headings, as for ``st.dataframe``.
+    **kwargs
+        Passed to ``st.dataframe`` (``key``, ``hide_index`` …).
+    """
+    shown = for_display(frame)
+    config = dict(column_config or {})
+    for column in shown.columns:
+        values = shown[column]
+        if column == "pct_change" or not len(shown):
+            continue
+        if pd.api.types.is_numeric_dtype(values) and values.isna().all():
+            shown = shown.assign(**{column: ["unknown"] * len(shown)})
+            given = config.get(column)
+            label = given.get("label") if isinstance(given, dict) else given
+            config[column] = st.column_config.TextColumn(label or column)
+    st.dataframe(shown, column_config=config, **kwargs)
 
 
 def _rate_help(months: int | None) -> str:

@@ -429,10 +429,11 @@ def _summary_text(summary: pd.DataFrame, selection: Selection) -> str:
         if per_month
         else (row["earlier_count"], row["count"])
     )
-    return (
-        f"{text}; against {selection.compare.label}: "
-        f"{change_text(e, lt, row['pct_change'], per_month=per_month)}, {row['verdict']}."
-    )
+    change = change_text(e, lt, row["pct_change"], per_month=per_month)
+    verdict = str(row["verdict"])
+    # "unknown (no data in one period)" already says the verdict.
+    tail = "" if verdict in change else f", {verdict}"
+    return f"{text}; against {selection.compare.label}: {change}{tail}."
 
 
 def make_plan(
@@ -519,6 +520,11 @@ def make_plan(
     demand = table["harm" if weight == "harm" else "incidents"].to_numpy(float)
     table["demand"] = np.where(np.isfinite(demand), demand, 0.0)
     table["visits"] = allocate_visits(table["demand"].to_numpy(float), visits)
+    if 0 < len(table) < top:
+        messages.append(
+            f"{len(table)} hot cluster{'s' if len(table) != 1 else ''} in "
+            f"{selection.period.label}, fewer than the {top} places asked for: every one is listed."
+        )
     if len(table) and visits < len(table):
         messages.append(
             f"{visits} visits for {len(table)} places: some places get none."

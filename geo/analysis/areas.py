@@ -40,6 +40,7 @@ __all__ = [
     "area_index",
     "load_areas",
     "member_columns",
+    "place_overlaps",
     "select_rows",
 ]
 
@@ -115,6 +116,47 @@ def _place_areas(workspace: Workspace) -> Areas:
             index=names.index,
         ),
     )
+
+
+def place_overlaps(areas: Areas) -> list[tuple[str, str]]:
+    """Pairs of named places whose circles overlap: an incident can count at both.
+
+    A row geocoded to a place sits at the place's point, so a place whose
+    point lies inside another's circle shares all of them.
+
+    Parameters
+    ----------
+    areas
+        A ``place`` breakdown (with ``xy`` and ``radius``).
+
+    Returns
+    -------
+    list of tuple
+        ``(place, place)`` pairs, in gazetteer order; empty for other breakdowns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> names = pd.Series({"Market Place": "Market Place", "Ghost Passage": "Ghost Passage",
+    ...                    "Quay": "Quay"})
+    >>> areas = Areas("place", tuple(names.index), names,
+    ...               radius=pd.Series([60.0, 30.0, 50.0], index=names.index),
+    ...               xy=pd.DataFrame({"x": [0.0, 40.0, 900.0], "y": [0.0, 0.0, 0.0]},
+    ...                               index=names.index))
+    >>> place_overlaps(areas)
+    [('Market Place', 'Ghost Passage')]
+    """
+    if areas.kind != PLACE_LAYER or areas.xy is None or areas.radius is None:
+        return []
+    xy = areas.xy.reindex(list(areas.codes))[[X, Y]].to_numpy(float)
+    r = np.nan_to_num(areas.radius.reindex(list(areas.codes)).to_numpy(float))
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    with np.errstate(invalid="ignore"):
+        touch = (d < r[:, None] + r[None, :]) & ((r[:, None] > 0) | (r[None, :] > 0))
+    i, j = np.nonzero(np.triu(touch, k=1))
+    return [
+        (str(areas.codes[a]), str(areas.codes[b])) for a, b in zip(i, j, strict=True)
+    ]
 
 
 def _district(workspace: Workspace, selection: Selection | None) -> Areas:

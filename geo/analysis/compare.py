@@ -118,7 +118,8 @@ def compare_periods(
     monthly = any(per_month_basis(len(e), len(lt)) for e, lt in spans.values())
     codes = list(areas.codes)
     names = areas.names.reindex(codes).to_numpy(object)
-    parts, methods = [], []
+    parts: list[pd.DataFrame] = []
+    methods: list[tuple[str, str]] = []
     for lab in labels:
         hit = np.isin(np.asarray(cat_list, dtype=object), list(lab.members))
         by_month = cube[:, hit, :].sum(axis=1)  # (areas, months in the cube)
@@ -146,7 +147,7 @@ def compare_periods(
             )
             part["population"] = rated["population"]
             part["rate_per_1000_year"] = rated["rate_per_1000_year"]
-        methods.append(f"{lab.label}: {part.attrs['method']}")
+        methods.append((lab.label, str(part.attrs["method"])))
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if frame.empty:
@@ -175,7 +176,7 @@ def _notes(
     earlier: Period,
     later: Period,
     spans: dict[str, tuple[list[str], list[str]]],
-    methods: list[str],
+    methods: list[tuple[str, str]],
     rows: int,
     alpha: float,
     coverage: Coverage,
@@ -200,7 +201,7 @@ def _notes(
         ),
         f"verdicts read Benjamini-Hochberg adjusted p-values at {alpha:g}, over the "
         f"{rows // max(len(labels), 1)} areas of each category.",
-        *(f"test for {m}" for m in dict.fromkeys(methods)),
+        *_method_notes(methods),
     ]
     blind = [k for k, (e, lt) in spans.items() if not e or not lt]
     if blind:
@@ -211,3 +212,17 @@ def _notes(
     relevant = coverage.relevant({c for lab in labels for c in lab.members}) or None
     notes += coverage.notes(earlier, relevant) + coverage.notes(later, relevant)
     return notes
+
+
+def _method_notes(methods: Sequence[tuple[str, str]]) -> list[str]:
+    """One line per test used, naming its categories: ``test for A, B: …``.
+
+    Examples
+    --------
+    >>> _method_notes([("A", "exact"), ("B", "no test"), ("C", "exact")])
+    ['test for A, C: exact', 'test for B: no test']
+    """
+    by_method: dict[str, list[str]] = {}
+    for label, method in methods:
+        by_method.setdefault(method, []).append(label)
+    return [f"test for {', '.join(labels)}: {m}" for m, labels in by_method.items()]

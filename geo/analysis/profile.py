@@ -86,7 +86,9 @@ def time_profile(
     -------
     pandas.DataFrame
         Index ``DAYS`` (Monday first), columns ``"00"`` … ``"23"``; cells are
-        (fractional) incident counts summing to the number of timed incidents.
+        (fractional) incident counts summing to the number of timed incidents,
+        ``attrs["timed"]``. With no incident with a time or a date the time of
+        week is unknown: every cell is empty, never 0.
     """
     sel = select_rows(
         incidents,
@@ -95,7 +97,9 @@ def time_profile(
     )
     hours, timed = week_hours(sel)
     out = pd.DataFrame(
-        hours.reshape(7, 24), index=list(DAYS), columns=[f"{h:02d}" for h in range(24)]
+        hours.reshape(7, 24) if timed else np.full((7, 24), np.nan),
+        index=list(DAYS),
+        columns=[f"{h:02d}" for h in range(24)],
     )
     left_out = len(sel) - timed
     notes = [
@@ -105,5 +109,10 @@ def time_profile(
         notes.append(
             f"{left_out} incidents known only to the month (e.g. police.uk) are not in the profile."
         )
+    if not timed:
+        notes.append(
+            "no incident here has a time or a date: the time of week is unknown."
+        )
     out.attrs["notes"] = notes
+    out.attrs["timed"] = timed
     return out

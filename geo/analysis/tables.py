@@ -26,7 +26,7 @@ from typing import Final, Literal
 
 import pandas as pd
 
-from geo.analysis.areas import DISTRICT, Areas, load_areas
+from geo.analysis.areas import DISTRICT, Areas, load_areas, place_overlaps
 from geo.analysis.compare import compare_periods
 from geo.analysis.counts import counts_by_area
 from geo.analysis.flags import area_flags
@@ -270,6 +270,14 @@ def build_table(
     chosen = selection if kind in ("compare", "profile") else selection.single_view()
     areas = load_areas(workspace, by, chosen)
     out = TABLE_KINDS[kind](workspace, chosen, areas, opt)
+    if (pairs := place_overlaps(areas)) and kind != "profile":
+        shown = "; ".join(f"{a} and {b}" for a, b in pairs[:10])
+        more = f" and {len(pairs) - 10} more pairs" if len(pairs) > 10 else ""
+        out.attrs["notes"] = [
+            *out.attrs.get("notes", []),
+            f"places that overlap count an incident at each: {shown}{more}; the places' "
+            "counts do not add up to the district's.",
+        ]
     if chosen is not selection:
         out.attrs["notes"] = [*out.attrs.get("notes", []), *chosen.notes[-1:]]
     return out

@@ -243,6 +243,15 @@ def test_plan_change_is_unknown_when_a_source_lacks_the_comparison_period(
     assert set(plan.table["change"]) == {"unknown (no data in one period)"}
     assert plan.forecast is None
     assert plan.forecast_text.startswith("Forecast check not possible")
+    # Phone check: "unknown (no data in one period), no data in one period."
+    assert plan.summary_text.count("no data in one period") == 1
+
+
+def test_a_plan_with_fewer_places_than_asked_says_so(plan_world: Path) -> None:
+    _, plan = _plan(plan_world, top=50)
+    n = len(plan.table)
+    assert 0 < n < 50
+    assert any("fewer than the 50 places asked for" in m for m in plan.messages)
 
 
 def test_plan_visits_sum_and_are_proportional(plan_world: Path) -> None:

@@ -20,6 +20,8 @@ from tests.conftest import (
     POLICE_SOURCE,
     X0,
     Y0,
+    bng_to_lonlat,
+    place_xy,
     police_row,
     write_csv,
     write_police_csv,
@@ -187,3 +189,50 @@ def test_a_trend_gives_no_rate_for_an_area_partly_outside(gap_world: Workspace) 
     rows = trend[trend["area_code"].isin(partial)]
     assert rows["rate_per_1000_year"].isna().all()
     assert rows["flag"].str.startswith("partly outside").all()
+
+
+def test_a_time_of_week_without_times_is_unknown_not_zero(gap_world: Workspace) -> None:
+    """Phone check: police.uk ASB at a place showed 0.0 in every hour of the week."""
+    police = resolve_selection(
+        gap_world,
+        period="2024",
+        categories=["Burglary"],
+        area="place:St Peter's Gardens",
+    )
+    profile = build_table(gap_world, police, by="place", kind="profile")
+    assert profile.attrs["timed"] == 0
+    assert profile.isna().all().all()
+    assert any("time of week is unknown" in n for n in profile.attrs["notes"])
+    cctv = resolve_selection(
+        gap_world,
+        period="2024",
+        sources=["CCTV street drinking"],
+        area="place:Tillery Park",
+    )
+    timed = build_table(gap_world, cctv, by="place", kind="profile")
+    assert timed.attrs["timed"] == 12  # one a month, each at 21:00
+    assert timed.to_numpy().sum() == pytest.approx(12)
+
+
+def test_a_place_table_says_when_places_overlap(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    """Phone check: an incident inside two places' circles was counted at both, unsaid."""
+    gardens = place_xy(0, 0)  # St Peter's Gardens, 80 m
+    gate = (gardens[0] + 50.0, gardens[1])  # 50 m away, 40 m: the circles overlap
+    rows = [police_row(*gate, month="2024-01", crime_id=f"c{i}") for i in range(4)]
+    write_police_csv(tmp_path / "police" / "2024-01-t-street.csv", rows)
+    path = world(POLICE_SOURCE)
+    with (tmp_path / "places.csv").open("a", encoding="utf-8") as places:
+        lon, lat = bng_to_lonlat(*gate)
+        places.write(f"St Peter's Gate,,{lon:.7f},{lat:.7f},40\n")
+    ws = load_workspace(path)
+    ingest(ws)
+    table = build_table(ws, resolve_selection(ws, period="2024-01"), by="place")
+    counts = table.set_index("area_name")["count"]
+    assert counts["St Peter's Gate"] == 4
+    assert counts["St Peter's Gardens"] == 4
+    said = [n for n in table.attrs["notes"] if "places that overlap" in n]
+    assert len(said) == 1
+    assert "St Peter's Gardens and St Peter's Gate" in said[0]
+    assert "Tillery Park" not in said[0]

@@ -99,7 +99,9 @@ def test_the_profile_compares_the_rate_with_all_wards(demo_dir: Path) -> None:
     n = int(counts.set_index("ward_code").loc[code, "n"])
     assert rate == pytest.approx(1000 * n / residents, abs=0.05)
     assert rate > 0
-    assert any("times that of all wards together" in c.value for c in at.caption)
+    assert any(
+        "as a whole" in c.value and "times that of" in c.value for c in at.caption
+    )
 
 
 def test_changing_the_period_changes_the_counts(demo_dir: Path) -> None:
@@ -259,3 +261,34 @@ def test_the_profile_lists_the_hot_clusters_of_any_layer(
         if list(d.value.columns) == ["rank", "name", "incidents", "confidence"]
     )
     assert sorted(shown["name"]) == sorted(mine["name"])
+
+
+def test_a_chosen_areas_profile_is_compared_with_the_district(demo_dir: Path) -> None:
+    """Phone check: with one town chosen, the town was compared with itself (1.0 times)."""
+    from geo.analysis.tables import area_summary
+    from geo.selection import resolve_selection
+    from ui.render import number
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in {
+        "period": "2024-01:2024-12",
+        "level": "town",
+        "area": "Wexmere",
+    }.items():
+        at.query_params[key] = value
+    _run(at)
+    at.switch_page(MAP_PAGE)
+    _run(at)
+    ws = load_workspace(demo_dir / "workspace.toml")
+    sel = resolve_selection(ws, period="2024-01:2024-12", area="town:Wexmere")
+    town = area_summary(ws, sel, by="town")
+    district = area_summary(ws, sel.replace(area=None), by="district")
+    code = town.loc[town["area_name"] == "Wexmere", "area_code"].iloc[0]
+    at.session_state[SELECTED] = ("town", code)
+    _run(at)
+    whole = number(district["rate_per_1000_year"].iloc[0], 1)
+    own = float(town.loc[town["area_code"] == code, "rate_per_1000_year"].iloc[0])
+    ratio = own / float(district["rate_per_1000_year"].iloc[0])
+    caption = next(c.value for c in at.caption if "times that of" in c.value)
+    assert f"({whole} per 1,000 a year)" in caption
+    assert f"Rate {ratio:.1f} times" in caption

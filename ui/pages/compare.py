@@ -7,7 +7,7 @@ import streamlit as st
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_filters, current_selection
-from ui.render import change_columns_config, for_display, level_label, md, show_notes
+from ui.render import change_columns_config, level_label, md, show_notes, show_table
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -22,8 +22,8 @@ st.caption(
 )
 table, notes = cached.table(path, sel, by=f.level, kind="compare")
 table.attrs["notes"] = list(notes)
-st.dataframe(
-    for_display(table),
+show_table(
+    table,
     hide_index=True,
     column_config=change_columns_config(
         table, earlier=sel.compare.label, later=sel.period.label

@@ -12,18 +12,20 @@ import streamlit as st
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
-from ui.render import for_display, level_label, md, number, show_notes
+from ui.render import level_label, md, number, show_notes, show_table
 from ui.workspace import workspace_path
 
 path = workspace_path()
 sel = current_selection()
+# What a single figure here counts (no category chosen: police.uk's incidents).
+counted = sel.single_view()
 
 st.title("Hotspots")
-st.caption(md(sel.describe()))
+st.caption(md(counted.describe()))
 if not sel.months_with_data(sel.period):
     st.info(
         md(
-            f"No data for {sel.category_text} in {sel.period.label}: no hotspots to find."
+            f"No data for {counted.category_text} in {sel.period.label}: no hotspots to find."
         ),
         icon=":material/info:",
     )
@@ -76,8 +78,8 @@ if clusters.empty:
         icon=":material/info:",
     )
 else:
-    st.dataframe(
-        for_display(clusters[shown]),
+    show_table(
+        clusters[shown],
         hide_index=True,
         key="hotspots_clusters",
         column_config={
@@ -144,7 +146,7 @@ inference = {
 st.markdown(
     md(
         f"Getis-Ord Gi* on a {params['grid']} grid of {params['cell_size_m']:g} m "
-        f"cells over {sel.area_text}, counting {sel.category_text} in {sel.period.label}. "
+        f"cells over {sel.area_text}, counting {counted.category_text} in {sel.period.label}. "
         "A cell is hot when it and its neighbours have significantly more incidents "
         "than the area's average, at the "
         f"{1 - float(params['alpha']):.0%} level after false-discovery control; "

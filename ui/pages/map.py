@@ -34,7 +34,7 @@ from ui.map import (
     places_layer,
     standalone_html,
 )
-from ui.render import level_label, md, number, show_notes
+from ui.render import level_label, md, number, show_notes, show_table
 from ui.workspace import workspace_path
 
 MEASURES = {
@@ -53,11 +53,13 @@ SELECTED = "map_selected_area"
 path = workspace_path()
 f = current_filters()
 sel = current_selection()
+# What a single figure here counts (no category chosen: police.uk's incidents).
+counted = sel.single_view()
 ws = cached.workspace(path)
 layers = list(ws.areas)
 
 st.title("Map")
-st.caption(md(sel.describe()))
+st.caption(md(counted.describe()))
 if not layers:
     st.warning(
         "This workspace has no area layer (`[areas.ward]`), so there is nothing to "
@@ -208,7 +210,7 @@ with map_col:
         f"{number(counted.sum(min_count=1))} incidents in the {len(values)} "
         f"{level_label(layer).lower()}s in {sel.period.label}."
         if has_data
-        else f"No data for {sel.category_text} in {sel.period.label}: every area is unknown."
+        else f"No data for {counted.category_text} in {sel.period.label}: every area is unknown."
     ]
     if layer_note is not None:
         notes.append(layer_note)
@@ -291,8 +293,10 @@ with profile_col:
         st.subheader(md(name), anchor=False)
         st.caption(md(f"{level_label(layer)} {r[cached.CODE]} · {sel.period.label}"))
         counts = pd.to_numeric(values["count"], errors="coerce")
-        # "All areas together" is the selection's own total (the Overview's figure).
-        total, _attrs = cached.summary_table(path, sel, "district")
+        # The reference is the district as a whole (the Overview's figure with
+        # no area chosen), never the chosen area compared with itself.
+        whole_district = sel.replace(area=None)
+        total, _attrs = cached.summary_table(path, whole_district, "district")
         whole = total.iloc[0].get("rate_per_1000_year") if len(total) else None
         district_rate = (
             float(whole) if whole is not None and pd.notna(whole) else float("nan")
@@ -313,7 +317,7 @@ with profile_col:
         b.metric(
             "Rate per 1,000 a year",
             _fmt(r.get("rate_per_1000_year")),
-            help=f"All {level_label(layer).lower()}s together: {_fmt(district_rate)} per 1,000 a year"
+            help=f"{sel.district_name} as a whole: {_fmt(district_rate)} per 1,000 a year"
             + ("" if months in (0, 12) else f" (annualised from {months} months)")
             + ".",
         )
@@ -329,8 +333,10 @@ with profile_col:
         if math.isfinite(district_rate) and rate is not None and pd.notna(rate):
             ratio = float(rate) / district_rate if district_rate else float("nan")
             st.caption(
-                f"Rate {ratio:.1f} times that of all {level_label(layer).lower()}s "
-                f"together ({_fmt(district_rate)} per 1,000 a year)."
+                md(
+                    f"Rate {ratio:.1f} times that of {sel.district_name} as a whole "
+                    f"({_fmt(district_rate)} per 1,000 a year)."
+                )
             )
         trend, _ = cached.table(path, sel, by=layer, kind="trend", interval="month")
         mine = trend[trend["area_code"] == r[cached.CODE]]
@@ -350,7 +356,7 @@ with profile_col:
         top = top.sort_values("later_count", ascending=False).head(5)
         if len(top):
             st.markdown("**Top categories**")
-            st.dataframe(
+            show_table(
                 top[["category", "later_count", "earlier_count", "verdict"]],
                 hide_index=True,
                 column_config={

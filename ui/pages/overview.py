@@ -15,6 +15,7 @@ from ui.render import (
     md,
     number,
     show_notes,
+    show_table,
 )
 from ui.workspace import workspace_path
 
@@ -85,10 +86,8 @@ for column, (title, stream) in zip(slots, headlines, strict=False):
 
 with st.expander("Every category"):
     comparison, comp_notes = cached.table(path, sel, by="district", kind="compare")
-    st.dataframe(
-        comparison.drop(columns=["area_code", "area_name"]).assign(
-            pct_change=pd.to_numeric(comparison["pct_change"], errors="coerce")
-        ),
+    show_table(
+        comparison.drop(columns=["area_code", "area_name"]),
         hide_index=True,
         column_config=change_columns_config(
             comparison, earlier=sel.compare.label, later=sel.period.label

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import cached
 from ui.filters import current_selection
-from ui.render import change_columns_config, for_display, md, show_notes
+from ui.render import change_columns_config, md, show_notes, show_table
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -21,8 +21,8 @@ if cached.workspace(path).places is None:
 
 st.caption(md(sel.describe()))
 table, notes = cached.table(path, sel, by="place", kind="compare")
-st.dataframe(
-    for_display(table.drop(columns=["area_code"])),
+show_table(
+    table.drop(columns=["area_code"]),
     hide_index=True,
     column_config={
         **change_columns_config(
@@ -44,6 +44,16 @@ st.caption(
     f"Incidents at {md(place)} in {sel.period.label} by day and hour (rows: days; "
     "columns: hour starting)."
 )
+if not profile.attrs.get("timed"):
+    st.info(
+        md(
+            f"No incident at {place} in {sel.period.label} has a time or a date "
+            "(police.uk gives the month only): the time of week is unknown."
+        ),
+        icon=":material/schedule:",
+    )
+    show_notes(map(md, profile_notes))
+    st.stop()
 st.dataframe(
     profile,
     column_config={

@@ -27,11 +27,13 @@ POLYGON = "polygon"
 
 path = workspace_path()
 sel = current_selection()
+# What a single figure here counts (no category chosen: police.uk's incidents).
+counted = sel.single_view()
 stamp = cached.store_id(path)
 ws = cached.workspace(path)
 layers = list(ws.areas)
 tiles = base_tiles(os.environ.get(CARTO_KEY_ENV))
-cats = sel.category_text
+cats = counted.category_text
 where = sel.area_text
 DISTRICT = f"The rest of {where}"
 
