@@ -18,6 +18,10 @@ use as the oracle:
   where it removes the seasonal cycle.
 
 :func:`trend_test` chooses between them (``method="auto"``).
+
+Why not call pymannkendall: it stays the tests' independent oracle (a test of
+a wrapper against the library it wraps checks nothing), and these return
+"not testable" rather than a trend for series too short to test.
 """
 
 from __future__ import annotations
