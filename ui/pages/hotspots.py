@@ -18,14 +18,14 @@ from ui.workspace import workspace_path
 path = workspace_path()
 sel = current_selection()
 # What a single figure here counts (no category chosen: police.uk's incidents).
-counted = sel.single_view()
+view = sel.single_view()
 
 st.title("Hotspots")
-st.caption(md(counted.describe()))
+st.caption(md(view.describe()))
 if not sel.months_with_data(sel.period):
     st.info(
         md(
-            f"No data for {counted.category_text} in {sel.period.label}: no hotspots to find."
+            f"No data for {view.category_text} in {sel.period.label}: no hotspots to find."
         ),
         icon=":material/info:",
     )
@@ -146,7 +146,7 @@ inference = {
 st.markdown(
     md(
         f"Getis-Ord Gi* on a {params['grid']} grid of {params['cell_size_m']:g} m "
-        f"cells over {sel.area_text}, counting {counted.category_text} in {sel.period.label}. "
+        f"cells over {sel.area_text}, counting {view.category_text} in {sel.period.label}. "
         "A cell is hot when it and its neighbours have significantly more incidents "
         "than the area's average, at the "
         f"{1 - float(params['alpha']):.0%} level after false-discovery control; "

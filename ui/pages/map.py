@@ -54,12 +54,12 @@ path = workspace_path()
 f = current_filters()
 sel = current_selection()
 # What a single figure here counts (no category chosen: police.uk's incidents).
-counted = sel.single_view()
+view = sel.single_view()
 ws = cached.workspace(path)
 layers = list(ws.areas)
 
 st.title("Map")
-st.caption(md(counted.describe()))
+st.caption(md(view.describe()))
 if not layers:
     st.warning(
         "This workspace has no area layer (`[areas.ward]`), so there is nothing to "
@@ -210,7 +210,7 @@ with map_col:
         f"{number(counted.sum(min_count=1))} incidents in the {len(values)} "
         f"{level_label(layer).lower()}s in {sel.period.label}."
         if has_data
-        else f"No data for {counted.category_text} in {sel.period.label}: every area is unknown."
+        else f"No data for {view.category_text} in {sel.period.label}: every area is unknown."
     ]
     if layer_note is not None:
         notes.append(layer_note)

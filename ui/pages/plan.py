@@ -28,12 +28,12 @@ POLYGON = "polygon"
 path = workspace_path()
 sel = current_selection()
 # What a single figure here counts (no category chosen: police.uk's incidents).
-counted = sel.single_view()
+view = sel.single_view()
 stamp = cached.store_id(path)
 ws = cached.workspace(path)
 layers = list(ws.areas)
 tiles = base_tiles(os.environ.get(CARTO_KEY_ENV))
-cats = counted.category_text
+cats = view.category_text
 where = sel.area_text
 DISTRICT = f"The rest of {where}"
 
