@@ -472,13 +472,13 @@ def check_store(work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(ROOT))
-    from geo.ingest.store import REJECTS, read_manifest, read_summary
+    from geo.ingest.store import read_manifest, read_summary
     from geo.ingest.workspace import load_workspace
 
     ws = load_workspace(work / WORKSPACE_NAME)
     manifest = read_manifest(ws)
     summary = read_summary(ws)["police.uk"]
-    rejects = pq.read_metadata(ws.store / REJECTS).num_rows
+    rejects = pq.read_metadata(ws.store / manifest["rejects"]).num_rows
     files = [str(ws.store / p["path"]) for p in manifest["partitions"]]
     store = pads.dataset(files, format="parquet").to_table(
         columns=["ward_code", "town_code"]

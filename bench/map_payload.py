@@ -248,11 +248,15 @@ def check_counts(ws: Any, values: Any, page: str) -> list[str]:
     import pyarrow.dataset as ds
 
     from geo.ingest.boundaries import CODE
+    from geo.ingest.store import read_manifest
 
     failed = []
     # The store's own columns (the file schema holds month; hive keys agree).
+    manifest = read_manifest(ws)
     table = ds.dataset(
-        Path(ws.store) / "incidents", format="parquet", partitioning="hive"
+        Path(ws.store) / manifest["generation"] / "incidents",
+        format="parquet",
+        partitioning="hive",
     ).to_table(
         columns=["ward_code"],
         filter=(ds.field("month") >= "2023-01") & (ds.field("month") <= "2023-12"),

@@ -7,8 +7,9 @@ message and exit code 2: users see what to fix, never a traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from rich.table import Table
 from geo.errors import GeoInputError
 from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
+from geo.ingest.store import read_manifest
 from geo.ingest.workspace import Workspace, load_workspace
 from geo.periods import INTERVALS
 from geo.selection import Selection, resolve_selection
@@ -33,6 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help text is plain: "[groups]" and "[harm]" name workspace tables, not markup.
+    rich_markup_mode=None,
 )
 # Piped output (CI logs, files) gets a wide fixed width, not a squashed 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -108,10 +112,10 @@ def ingest_command(
                 result = ingest(ws, progress=step)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
-    _print_summary(result)
+    _print_summary(result, read_manifest(ws))
 
 
-def _print_summary(result: IngestResult) -> None:
+def _print_summary(result: IngestResult, manifest: Mapping[str, Any]) -> None:
     layers = list(
         dict.fromkeys(layer for s in result.summary.values() for layer in s.outside)
     )
@@ -146,8 +150,10 @@ def _print_summary(result: IngestResult) -> None:
             )
     for note in result.notes:
         console.print(f"  note: {escape(note)}", highlight=False)
+    rejects = result.store / str(manifest["rejects"])
     console.print(
-        "  Rejected rows, with file, row and reason: rejects.parquet in the store folder."
+        f"  Rejected rows, with file, row and reason: {escape(str(rejects))}",
+        highlight=False,
     )
 
 
@@ -592,11 +598,19 @@ def evaluate_command(
         int | None, typer.Option(help="Months before (default: equal windows, <= 12).")
     ] = None,
     months_after: Annotated[int | None, typer.Option(help="Months after.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the counts, tests and verdict to FILE.csv or FILE.xlsx."),
+    ] = None,
 ) -> None:
     """Before/after counts in a target, its buffer and a control; WDQ and WDD test."""
-    from geo.action.evaluate import evaluate_intervention
+    from geo.action.evaluate import evaluate_intervention, evaluation_table
+    from geo.export import write_table
 
     try:
+        if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+            msg = f"--out {out}: write .csv or .xlsx."
+            raise GeoInputError(msg)
         ws = load_workspace(workspace)
         selection = _selection(ws, period=None, category=category, source=source)
         result = evaluate_intervention(
@@ -611,6 +625,8 @@ def evaluate_command(
             months_after=months_after,
             wdd_form=wdd_form,  # type: ignore[arg-type]
         )
+        if out is not None:
+            write_table(evaluation_table(result), out, sheet="evaluation")
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     console.print(

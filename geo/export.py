@@ -21,7 +21,7 @@ import io
 import json
 import tempfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
@@ -62,7 +62,8 @@ def safe_text(frame: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or CR get a
-        leading ``'``; numbers are untouched.
+        leading ``'``, and so do such column and index labels; numbers are
+        untouched.
 
     Examples
     --------
@@ -70,10 +71,25 @@ def safe_text(frame: pd.DataFrame) -> pd.DataFrame:
     ["'=HYPERLINK(1)", 'Park']
     """
     out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(_quote).astype(object)
+    for i in range(out.shape[1]):
+        values = out.iloc[:, i]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            out.isetitem(i, values.map(_quote).astype(object).to_numpy())
+    # Labels are cells too: a header or an index of place names is written out.
+    out.columns = _quote_labels(out.columns)
+    out.index = _quote_labels(out.index)
     return out
+
+
+def _quote_labels(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        levels: list[Any] = [_quote_labels(level) for level in index.levels]
+        return index.set_levels(levels, verify_integrity=False).set_names(
+            [_quote(n) for n in index.names]
+        )
+    if index.dtype == object or pd.api.types.is_string_dtype(index):
+        index = index.map(_quote)
+    return index.rename(_quote(index.name))
 
 
 def _keep_index(frame: pd.DataFrame) -> bool:

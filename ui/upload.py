@@ -25,6 +25,7 @@ import pandas as pd
 
 from geo.errors import GeoInputError
 from geo.ingest.pipeline import IngestResult, ingest
+from geo.ingest.store import mark_own_folder
 from geo.ingest.workspace import load_workspace, source_slug
 
 __all__ = [
@@ -369,6 +370,8 @@ def write_derived_workspace(
         if folder is not None
         else original.store / UPLOADS / f"{source_slug(mapping.name)}-{digest}"
     )
+    if folder is None:
+        mark_own_folder(original.store / UPLOADS)
     target.mkdir(parents=True, exist_ok=True)
     suffix = Path(filename).suffix.lower()
     upload = target / f"{source_slug(mapping.name)}{suffix}"

@@ -46,6 +46,7 @@ __all__ = [
     "MAX_WINDOW_MONTHS",
     "InterventionResult",
     "evaluate_intervention",
+    "evaluation_table",
 ]
 
 #: Equal windows are at most this long by default (a year either side).
@@ -402,6 +403,34 @@ def evaluate_intervention(
         areas=areas,
         control_label=label,
     )
+
+
+def evaluation_table(result: InterventionResult) -> pd.DataFrame:
+    """Return the evaluation as one table to export (the app's download and ``--out``).
+
+    Parameters
+    ----------
+    result
+        From :func:`evaluate_intervention`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The before/after counts per area (target, buffer, control) with the
+        windows, the WDD (estimate, standard error, z, form), the WDQ and the
+        verdict on every row; the verdict and warnings in ``attrs["notes"]``.
+    """
+    table = result.counts.reset_index()
+    table["before_window"] = f"{result.before[0]}:{result.before[1]}"
+    table["after_window"] = f"{result.after[0]}:{result.after[1]}"
+    table["wdd"] = result.wdd.estimate
+    table["wdd_se"] = result.wdd.se
+    table["wdd_z"] = result.wdd.z
+    table["wdq"] = result.wdq.wdq
+    table["verdict"] = result.verdict
+    table["wdd_form"] = result.wdd.form
+    table.attrs["notes"] = [result.verdict, *result.warnings]
+    return table
 
 
 def _verdict(wdq: WDQResult, wdd: WDDResult, control: str) -> str:

@@ -23,16 +23,23 @@ import pyarrow.compute as pc
 
 import shapely
 
+from geo.errors import GeoInputError
 from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.ingest.clean import CleanResult, clean_source
 from geo.ingest.gazetteer import Gazetteer, load_gazetteer
 from geo.ingest.join import locate_points
-from geo.ingest.readers import InputFile, read_source
-from geo.ingest.store import write_store
+from geo.ingest.readers import InputFile, list_source_files, read_source
+from geo.ingest.store import claim_store_folder, write_store
 from geo.ingest.workspace import Workspace
 from geo.schema import X, Y, area_columns
 
-__all__ = ["IngestResult", "SourceSummary", "assign_layers", "ingest"]
+__all__ = [
+    "IngestResult",
+    "SourceSummary",
+    "assign_layers",
+    "check_store_is_safe",
+    "ingest",
+]
 
 #: ``progress(stage, done, total)``; stage is a short text such as
 #: "police.uk: 2024-05-cambridgeshire-street.csv".
@@ -153,6 +160,44 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
     return out.append_column("geometry", wkb.take(point_of))
 
 
+def check_store_is_safe(workspace: Workspace) -> None:
+    """Refuse, before anything is read, an ingest that could destroy a user's file.
+
+    The store folder must be new, empty or a store this tool wrote
+    (:func:`geo.ingest.store.claim_store_folder`), and no source or boundary
+    file may lie inside it: replacing the store would otherwise be able to
+    remove the very files it was built from.
+
+    Parameters
+    ----------
+    workspace
+        The workspace about to be ingested.
+
+    Raises
+    ------
+    GeoInputError
+        Naming the folder or the file, and the fix.
+    """
+    claim_store_folder(workspace.store)
+    store = workspace.store.resolve()
+    inputs = [
+        (f"source {source.name!r}", f.path)
+        for source in workspace.sources
+        for f in list_source_files(workspace, source)
+    ]
+    inputs += [(f"[areas.{n}]", spec.path) for n, spec in workspace.areas.items()]
+    if workspace.places is not None:
+        inputs.append(("[places]", workspace.places.path))
+    for what, path in inputs:
+        if Path(path).resolve().is_relative_to(store):
+            msg = (
+                f"{what}: {path} is inside the store folder {workspace.store}, which "
+                "an ingest replaces. Move the file out of it, or set `store` in the "
+                'workspace file to a folder of its own (e.g. `store = "store"`).'
+            )
+            raise GeoInputError(msg)
+
+
 def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestResult:
     """Run the whole pipeline for a workspace and write its incident store.
 
@@ -172,9 +217,10 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
     ------
     GeoInputError
         Unusable input: a missing file, a missing column, an unreadable
-        boundary file. The message names the file, the column or key, and
-        the fix.
+        boundary file, a store folder holding files the tool did not write.
+        The message names the file, the column or key, and the fix.
     """
+    check_store_is_safe(workspace)
     layers = {name: load_area_layer(spec) for name, spec in workspace.areas.items()}
     notes = tuple(
         f"[areas.{name}] {note}"

@@ -2,10 +2,15 @@
 
 Layout, under the workspace's ``store`` folder::
 
-    incidents/source=<slug>/month=YYYY-MM/part-0.parquet   one file per source and month
-    rejects.parquet                                         the rejects ledger
-    ingest-summary.json                                     read/kept/rejected/outside per source
-    manifest.json                                           partitions, layers, CRS
+    manifest.json                     partitions, layers, CRS; names the generation in use
+    data-<store_id>/                  one generation: everything one ingest wrote
+        incidents/source=<slug>/month=YYYY-MM/part-0.parquet   one file per source and month
+        rejects.parquet               the rejects ledger
+        ingest-summary.json           read/kept/rejected/outside per source
+        .hotspot-atlas                the marker: this folder was written by the tool
+
+Writing a new generation and then renaming ``manifest.json`` over the old
+one is what makes a re-ingest atomic (:func:`write_store`).
 
 Every incidents file is a valid GeoParquet 1.1 file on its own (WKB points,
 EPSG:27700 as PROJJSON, a bbox), so QGIS, DuckDB or ``geopandas.read_parquet``
@@ -18,9 +23,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal, overload
@@ -61,8 +65,10 @@ __all__ = [
     "MANIFEST",
     "REJECTS",
     "SUMMARY",
+    "claim_store_folder",
     "has_store",
     "incident_schema",
+    "mark_own_folder",
     "open_store",
     "read_manifest",
     "read_rejects",
@@ -76,9 +82,16 @@ INCIDENTS_DIR: Final = "incidents"
 REJECTS: Final = "rejects.parquet"
 SUMMARY: Final = "ingest-summary.json"
 MANIFEST: Final = "manifest.json"
+PART: Final = "part-0.parquet"
+#: Folders of one ingest's files are called ``data-<store_id>``.
+GENERATION_PREFIX: Final = "data-"
+#: A file in a folder the tool made inside a store folder, saying so.
+MARKER: Final = ".hotspot-atlas"
 #: 2: the manifest carries store_id, categories per source and boundary notes.
-STORE_VERSION: Final = 2
+#: 3: each ingest writes a generation folder; the manifest names it.
+STORE_VERSION: Final = 3
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH_DIR_RE = re.compile(r"^month=\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _geo_metadata(table: pa.Table) -> bytes:
@@ -131,9 +144,13 @@ def write_store(
 ) -> Path:
     """Write (replace) the incident store of a workspace.
 
-    The new store is written beside the old one and swapped in at the end, so
-    a failed run leaves the previous store intact and a re-run never
-    duplicates rows.
+    The new store is written into a folder of its own beside the old one
+    (``data-<store_id>``); renaming the new ``manifest.json`` over the old
+    one is the single step that swaps them, so a run that fails or is killed
+    at any point leaves the previous store whole and readable, and a re-run
+    never duplicates rows. Only then are the previous store's own files
+    removed, file by file as its manifest lists them. The folder must be
+    empty, new or a store this tool wrote (:func:`claim_store_folder`).
 
     Parameters
     ----------
@@ -157,11 +174,17 @@ def write_store(
     -------
     Path
         The store folder.
+
+    Raises
+    ------
+    GeoInputError
+        If the store folder holds files the tool did not write.
     """
     root = workspace.store
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".incidents-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    previous = claim_store_folder(root)
+    store_id = uuid.uuid4().hex
+    generation = f"{GENERATION_PREFIX}{store_id}"
+    gen = root / generation
     partitions: list[dict[str, Any]] = []
     jobs: list[tuple[pa.Table, Path]] = []
     for name, table in incidents.items():
@@ -171,12 +194,16 @@ def write_store(
         slug = source_slug(name)
         for m, part in _by_month(table):
             rel = (
-                Path(INCIDENTS_DIR) / f"source={slug}" / f"month={m}" / "part-0.parquet"
+                Path(generation)
+                / INCIDENTS_DIR
+                / f"source={slug}"
+                / f"month={m}"
+                / PART
             )
             if any(p["path"] == rel.as_posix() for p in partitions):
                 msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
                 raise ValueError(msg)
-            jobs.append((part, tmp / rel.relative_to(INCIDENTS_DIR)))
+            jobs.append((part, root / rel))
             partitions.append(
                 {
                     "source": name,
@@ -210,47 +237,198 @@ def write_store(
     manifest = {
         "store_version": STORE_VERSION,
         # Changes on every write: a cache key for readers that keep results.
-        "store_id": uuid.uuid4().hex,
+        "store_id": store_id,
+        "generation": generation,
         "workspace": workspace.name,
         "crs": WORKING_CRS,
         "layers": list(layers),
         "sources": list(incidents),
         "partitions": partitions,
+        "rejects": f"{generation}/{REJECTS}",
+        "summary": f"{generation}/{SUMMARY}",
         "categories": {
             name: sorted(pc.unique(table.column(CATEGORY)).to_pylist())
             for name, table in incidents.items()
         },
         "notes": list(notes),
     }
-    # Everything is written to temporary names first; only renames remain
-    # after that, the manifest last, so a failed run leaves the old store whole.
-    staged: dict[str, Callable[[Path], object]] = {
-        REJECTS: lambda p: rejects.to_parquet(p, index=False),
-        SUMMARY: lambda p: p.write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
-        ),
-        MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=2), "utf-8"),
-    }
-    ready: dict[str, Path] = {}
-    old = root / f".old-{uuid.uuid4().hex}"
+    staged = root / f".{MANIFEST}.{store_id}"
     try:
+        gen.mkdir(parents=True)
+        # The marker goes first: a run killed from here on leaves a folder the
+        # next run knows it wrote (and removes), never one that looks foreign.
+        (gen / MARKER).write_text(store_id, "utf-8")
         with ThreadPoolExecutor(max(1, threads)) as pool:
             list(pool.map(write, jobs))
-        for name, stage in staged.items():
-            ready[name] = root / f".{name}.{uuid.uuid4().hex}"
-            stage(ready[name])
-        final = root / INCIDENTS_DIR
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        for name in (REJECTS, SUMMARY, MANIFEST):
-            os.replace(ready.pop(name), root / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-        for leftover in ready.values():
-            leftover.unlink(missing_ok=True)
+        rejects.to_parquet(gen / REJECTS, index=False)
+        (gen / SUMMARY).write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
+        )
+        staged.write_text(json.dumps(manifest, indent=2), "utf-8")
+        # The one commit point: until this rename readers see the old store
+        # whole; after it, the new one.
+        os.replace(staged, root / MANIFEST)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        _remove_generation(gen)
+        raise
+    if previous is not None:
+        _remove_previous(root, previous)
+    _remove_stale(root, keep=generation)
     return root
+
+
+def claim_store_folder(root: Path) -> dict[str, Any] | None:
+    """Check that ``root`` may hold the incident store, and return its manifest.
+
+    The store is written only into a folder that does not exist yet, is
+    empty, or is already a store this tool wrote (it has a ``manifest.json``
+    with a ``store_id``). Anything else (a workspace folder, a data folder, a
+    folder of someone's own files) is refused, so an ingest can never delete
+    or overwrite a file the tool did not write. Folders the tool left behind
+    itself (an interrupted run's, an upload's) carry a marker file and do not
+    count as foreign.
+
+    Parameters
+    ----------
+    root
+        The store folder (``store`` in the workspace).
+
+    Returns
+    -------
+    dict or None
+        The manifest of the store already there, or ``None`` when there is none.
+
+    Raises
+    ------
+    GeoInputError
+        If ``root`` is a file, holds files the tool did not write, or has a
+        ``manifest.json`` that is not a store's.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> claim_store_folder(folder / "store") is None
+    True
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> claim_store_folder(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.GeoInputError: The store folder ... already holds files Hotspot Atlas did not write (notes.txt)...
+    """
+    fix = (
+        "Set `store` in the workspace file to a new or empty folder "
+        '(e.g. `store = "store"`, the default); nothing in this folder was changed.'
+    )
+    if root.exists() and not root.is_dir():
+        msg = f"The store folder {root} is a file, not a folder. {fix}"
+        raise GeoInputError(msg)
+    if not root.is_dir():
+        return None
+    path = root / MANIFEST
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            manifest = None
+        if not isinstance(manifest, dict) or not isinstance(
+            manifest.get("store_id"), str
+        ):
+            msg = (
+                f"The store folder {root} has a manifest.json that Hotspot Atlas did "
+                f"not write. {fix}"
+            )
+            raise GeoInputError(msg)
+        return manifest
+    foreign = sorted(p.name for p in root.iterdir() if not (p / MARKER).is_file())
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        msg = (
+            f"The store folder {root} already holds files Hotspot Atlas did not "
+            f"write ({shown}), and an ingest replaces what is in its store folder. {fix}"
+        )
+        raise GeoInputError(msg)
+    return None
+
+
+def mark_own_folder(folder: Path) -> None:
+    """Mark a folder under a store as written by this tool (see :func:`claim_store_folder`).
+
+    Parameters
+    ----------
+    folder
+        A folder the tool created inside a store folder (uploads, for instance).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / MARKER
+    if not marker.exists():
+        marker.write_text("written by Hotspot Atlas", "utf-8")
+
+
+def _prune(folder: Path, stop: Path) -> None:
+    """Remove ``folder`` and its parents up to ``stop`` while they are empty."""
+    while folder != stop and folder.is_relative_to(stop):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): stop here
+            return
+        folder = folder.parent
+
+
+def _own_file(rel: Path) -> bool:
+    """Whether a path inside a generation folder has a name the store writes."""
+    parts = rel.parts
+    if len(parts) == 1:
+        return parts[0] in (MARKER, REJECTS, SUMMARY)
+    return (
+        len(parts) == 4
+        and parts[0] == INCIDENTS_DIR
+        and parts[1].startswith("source=")
+        and _MONTH_DIR_RE.match(parts[2]) is not None
+        and parts[3] == PART
+    )
+
+
+def _remove_generation(gen: Path) -> None:
+    """Remove the files a generation folder holds that the store wrote; keep anything else."""
+    if not gen.is_dir():
+        return
+    for path in sorted(gen.rglob("*"), reverse=True):
+        if path.is_file() and _own_file(path.relative_to(gen)):
+            path.unlink()
+        elif path.is_dir():
+            _prune(path, gen)
+    _prune(gen, gen.parent)
+
+
+def _remove_previous(root: Path, manifest: Mapping[str, Any]) -> None:
+    """Remove exactly the files an earlier store's manifest lists (never a whole tree)."""
+    generation = manifest.get("generation")
+    if isinstance(generation, str) and generation.startswith(GENERATION_PREFIX):
+        _remove_generation(root / generation)
+        return
+    # Layouts before version 3 kept incidents/ and the ledgers at the top.
+    for part in manifest.get("partitions", []):
+        rel = Path(str(part.get("path", "")))
+        path = root / rel
+        if rel.parts[:1] == (INCIDENTS_DIR,) and rel.name == PART and path.is_file():
+            path.unlink()
+            _prune(path.parent, root)
+    for name in (REJECTS, SUMMARY):
+        (root / name).unlink(missing_ok=True)
+
+
+def _remove_stale(root: Path, *, keep: str) -> None:
+    """Remove generations an interrupted run left behind (they carry the marker)."""
+    for path in root.glob(f"{GENERATION_PREFIX}*"):
+        if path.name != keep and (path / MARKER).is_file():
+            _remove_generation(path)
+    for staged in root.glob(f".{MANIFEST}.*"):
+        staged.unlink(missing_ok=True)
 
 
 def has_store(workspace: Workspace) -> bool:
@@ -331,8 +509,9 @@ def read_summary(workspace: Workspace) -> dict[str, Any]:
     dict
         Keyed by source name.
     """
-    read_manifest(workspace)
-    summary: dict[str, Any] = json.loads((workspace.store / SUMMARY).read_text("utf-8"))
+    manifest = read_manifest(workspace)
+    path = workspace.store / str(manifest.get("summary", SUMMARY))
+    summary: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return summary
 
 
@@ -349,8 +528,8 @@ def read_rejects(workspace: Workspace) -> pd.DataFrame:
     pandas.DataFrame
         One row per rejected input row.
     """
-    read_manifest(workspace)
-    return pd.read_parquet(workspace.store / REJECTS)
+    manifest = read_manifest(workspace)
+    return pd.read_parquet(workspace.store / str(manifest.get("rejects", REJECTS)))
 
 
 def _check_month(value: str, key: str) -> str:

@@ -197,8 +197,9 @@ def test_os_errors_are_messages_not_tracebacks(
     code, out = _run("ingest", "--quiet", str(small_world))
     assert code == 2
     assert "Traceback" not in out
-    assert "store" in out
-    assert "Check the path" in out
+    assert "is a file, not a folder" in out
+    assert "Set `store` in the workspace file" in out
+    assert (tmp_path / "store").read_text(encoding="utf-8") == "not a folder"
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -253,3 +254,11 @@ def test_table_counts_the_chosen_categories_and_area(small_world: Path) -> None:
     assert code == 0, out
     assert _int(_cells(out, "W11")[2]) == 1
     assert "W00" not in out
+
+
+def test_help_names_the_workspace_tables_it_refers_to() -> None:
+    # Rich markup used to swallow "[groups]" and "[harm]" ("a  name", "the  table").
+    for command in ("table", "plan", "site"):
+        code, out = _run(command, "--help")
+        assert code == 0
+        assert "[groups] name" in " ".join(out.split()), command

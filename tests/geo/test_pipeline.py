@@ -125,7 +125,9 @@ def test_store_is_partitioned_geoparquet(ws_path: Path) -> None:
     ingest(ws)
     manifest = read_manifest(ws)
     paths = sorted(p["path"] for p in manifest["partitions"])
-    assert paths == [
+    generation = manifest["generation"]
+    assert generation == f"data-{manifest['store_id']}"
+    assert [p.removeprefix(f"{generation}/") for p in paths] == [
         "incidents/source=cctv_street_drinking/month=2024-01/part-0.parquet",
         "incidents/source=cctv_street_drinking/month=2024-02/part-0.parquet",
         "incidents/source=police_uk/month=2024-01/part-0.parquet",

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.action.evaluate import evaluation_table
 from geo.export import table_bytes
 from geo.periods import add_months
 from ui import cached
@@ -405,17 +406,9 @@ with evaluate_tab:
         (st.success if w.interval[1] < 0 else st.info)(md(result.verdict))
         for warning in result.warnings:
             st.warning(md(warning), icon=":material/warning:")
-        summary = result.counts.reset_index()
-        summary["before_window"] = f"{result.before[0]}:{result.before[1]}"
-        summary["after_window"] = f"{result.after[0]}:{result.after[1]}"
-        summary["wdd"], summary["wdd_se"], summary["wdd_z"] = w.estimate, w.se, w.z
-        summary["wdq"] = q.wdq
-        summary["verdict"] = result.verdict
-        summary["wdd_form"] = w.form
-        summary.attrs["notes"] = [result.verdict, *result.warnings]
         st.download_button(
             "Download the evaluation (CSV)",
-            table_bytes(summary, ".csv"),
+            table_bytes(evaluation_table(result), ".csv"),
             file_name="evaluation.csv",
             mime="text/csv",
             key="eval_csv",
