@@ -600,7 +600,9 @@ def evaluate_command(
     months_after: Annotated[int | None, typer.Option(help="Months after.")] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write the counts, tests and verdict to FILE.csv or FILE.xlsx."),
+        typer.Option(
+            help="Write the counts, tests and verdict to FILE.csv or FILE.xlsx."
+        ),
     ] = None,
 ) -> None:
     """Before/after counts in a target, its buffer and a control; WDQ and WDD test."""

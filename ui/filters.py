@@ -6,11 +6,23 @@ the same on every page) and :func:`current_filters` (the raw choices, e.g.
 the area level). The URL holds ``period``, ``compare``, ``cat`` (repeated),
 ``level`` and ``area``; it is read on the first run of a session, so a
 bookmarked or shared link restores the view, and rewritten on every run.
+
+**One owner for the choices.** What the user chose lives in one
+session-state entry this module owns (``filter_state``), not in the widgets'
+own state: each widget's change callback copies its new value there, and
+every run sets each widget from it before drawing it. Streamlit drops a
+widget's state when a run that did not draw it ends, and a browser whose
+first run was interrupted (a click on another page before the Overview had
+finished) shows, and then sends back, the widgets' defaults; neither can
+now reset a choice, because the widgets are always redrawn from the owned
+entry and only a user's change writes to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -33,6 +45,8 @@ __all__ = [
 _STATE_KEY = "filters"
 _SELECTION_KEY = "selection"
 _INIT_KEY = "filters_from_url"
+#: The user's choices, by widget key: the one place they are kept.
+_OWNED_KEY = "filter_state"
 START, END = "filter_start", "filter_end"
 AUTO, CMP_START, CMP_END = (
     "filter_compare_auto",
@@ -75,6 +89,44 @@ class Filters:
         if self.area is None or self.level == "district":
             return None
         return f"{self.level}:{self.area}"
+
+
+def _owned() -> dict[str, Any]:
+    owned: dict[str, Any] = st.session_state.setdefault(_OWNED_KEY, {})
+    return owned
+
+
+def _choose(key: str, value: Any) -> None:
+    """Record a choice (from the link, or a reset) as if the user had made it."""
+    _owned()[key] = list(value) if isinstance(value, list | tuple) else value
+
+
+def _seed(key: str, value: Any) -> None:
+    """A starting value, unless a choice is already there."""
+    if key not in _owned():
+        _choose(key, value)
+
+
+def _keep(key: str) -> None:
+    """Widget callback: the user changed ``key``; keep the new value."""
+    _choose(key, st.session_state[key])
+
+
+def _bind(key: str, options: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Set a widget from the owned choices before it is drawn; return its key and callback.
+
+    A value no longer among ``options`` (the store changed) falls back to the
+    first option.
+    """
+    value = _owned()[key]
+    if options is not None:
+        if isinstance(value, list):
+            value = [v for v in value if v in options]
+        elif value not in options:
+            value = options[0]
+        _choose(key, value)
+    st.session_state[key] = list(value) if isinstance(value, list) else value
+    return {"key": key, "on_change": _keep, "args": (key,)}
 
 
 def _levels(path: str) -> list[str]:
@@ -134,40 +186,42 @@ def _from_url(
             ignored.append(f"{key}={params[key]} (no data in those months)")
             continue
         if key == "compare":
-            st.session_state[AUTO] = False
-        st.session_state[widgets[0]], st.session_state[widgets[1]] = span
+            _choose(AUTO, False)
+        _choose(widgets[0], span[0])
+        _choose(widgets[1], span[1])
         if span != _span(params[key]):
             changed.append(
                 f"{key} {params[key]} cut to {span[0]}:{span[1]}, the months with data"
             )
     cats = params.get_all("cat")
     if cats:
-        st.session_state[CATS] = [c for c in cats if c in categories]
+        _choose(CATS, [c for c in cats if c in categories])
         ignored += [f"cat={c}" for c in cats if c not in categories]
     if "level" in params:
         if params["level"] in levels:
-            st.session_state[LEVEL] = params["level"]
+            _choose(LEVEL, params["level"])
         else:
             ignored.append(f"level={params['level']}")
     if "area" in params:
         # Checked against the level's areas when the area box is drawn.
-        st.session_state[AREA] = params["area"]
+        _choose(AREA, params["area"])
     return ignored, changed
 
 
 def _defaults(months: list[str], levels: list[str]) -> None:
     start, end = default_period(months)
-    st.session_state.setdefault(START, start)
-    st.session_state.setdefault(END, end)
-    st.session_state.setdefault(AUTO, True)
-    st.session_state.setdefault(CATS, [])
-    st.session_state.setdefault(LEVEL, "ward" if "ward" in levels else levels[-1])
+    _seed(START, start)
+    _seed(END, end)
+    _seed(AUTO, True)
+    _seed(CATS, [])
+    _seed(LEVEL, "ward" if "ward" in levels else levels[-1])
+    _seed(AREA, ALL_AREAS)
 
 
 def _compare_widgets(months: list[str], period: str) -> str | None:
     auto = st.checkbox(
         "Choose the comparison automatically",
-        key=AUTO,
+        **_bind(AUTO),
         help="The same months a year before when the data has them; otherwise the "
         "period of the same length just before (then seasonal patterns can look "
         "like change: the pages say so). The caption below says which.",
@@ -175,33 +229,30 @@ def _compare_widgets(months: list[str], period: str) -> str | None:
     if auto:
         return None
     before = parse_period(period).shift(-12)
-    st.session_state.setdefault(
-        CMP_START, before.start if before.start in months else months[0]
-    )
-    st.session_state.setdefault(
-        CMP_END, before.end if before.end in months else months[0]
-    )
+    _seed(CMP_START, before.start if before.start in months else months[0])
+    _seed(CMP_END, before.end if before.end in months else months[0])
     c_start_col, c_end_col = st.columns(2)
-    c_start = c_start_col.selectbox("Compare from", months, key=CMP_START)
-    c_end = c_end_col.selectbox("Compare to", months, key=CMP_END)
+    c_start = c_start_col.selectbox("Compare from", months, **_bind(CMP_START, months))
+    c_end = c_end_col.selectbox("Compare to", months, **_bind(CMP_END, months))
     return f"{min(c_start, c_end)}:{max(c_start, c_end)}"
 
 
 def _area_widget(path: str, level: str, first_run: bool, ignored: list[str]) -> str:
     area_names = [] if level == "district" else list(cached.area_names(path, level))
-    if st.session_state.get(AREA, ALL_AREAS) not in (ALL_AREAS, *area_names):
+    if _owned()[AREA] not in (ALL_AREAS, *area_names):
         # From a link: say so; after a change of level: back to all areas.
         if first_run:
-            ignored.append(f"area={st.session_state[AREA]}")
-        st.session_state[AREA] = ALL_AREAS
+            ignored.append(f"area={_owned()[AREA]}")
+        _choose(AREA, ALL_AREAS)
     if not area_names:
         return ALL_AREAS
+    options = [ALL_AREAS, *area_names]
     return str(
         st.selectbox(
             level_label(level),
-            [ALL_AREAS, *area_names],
-            key=AREA,
+            options,
             help="Count only this area: every page, map and download uses it.",
+            **_bind(AREA, options),
         )
     )
 
@@ -256,14 +307,14 @@ def sidebar_filters(path: str) -> Filters:
     with st.sidebar:
         st.header("Filters", anchor=False)
         start_col, end_col = st.columns(2)
-        start = start_col.selectbox("From", months, key=START)
-        end = end_col.selectbox("To", months, key=END)
+        start = start_col.selectbox("From", months, **_bind(START, months))
+        end = end_col.selectbox("To", months, **_bind(END, months))
         period = f"{min(start, end)}:{max(start, end)}"
         compare = _compare_widgets(months, period)
         chosen = st.multiselect(
             "Categories",
             categories,
-            key=CATS,
+            **_bind(CATS, categories),
             placeholder="All categories",
             help="Store categories, workspace groups and police.uk's All crime "
             "(every category but anti-social behaviour). None chosen: all.",
@@ -271,8 +322,8 @@ def sidebar_filters(path: str) -> Filters:
         level = st.selectbox(
             "Area level",
             levels,
-            key=LEVEL,
             format_func=level_label,
+            **_bind(LEVEL, levels),
         )
         area = _area_widget(path, level, first_run, ignored)
         filters = Filters(

@@ -443,7 +443,10 @@ def _verdict(wdq: WDQResult, wdd: WDDResult, control: str) -> str:
         else f"the control's change in incidents ({control}, as busy as the target)"
     )
     if not math.isfinite(wdd.estimate):
-        head = "No WDD: the control's trend is undefined."
+        head = (
+            f"No WDD: the control's trend is undefined ({control} had no "
+            "incidents before)."
+        )
     elif wdd.interval[1] < 0:
         head = (
             f"Crime fell by {-wdd.estimate:,.1f} {wdd.units} more than the control's "
@@ -461,4 +464,7 @@ def _verdict(wdq: WDQResult, wdd: WDDResult, control: str) -> str:
             f"No change that can be told from chance (WDD {wdd.estimate:,.1f} {wdd.units}; "
             f"{level} interval {wdd.interval[0]:,.1f} to {wdd.interval[1]:,.1f} includes 0)."
         )
+    if not math.isfinite(wdd.estimate):
+        # No prediction to state: "nan expected in the target" helps nobody.
+        return f"{head} {wdq.reading_text}"
     return f"{head} Prediction: {how}. {wdq.reading_text}"

@@ -458,3 +458,43 @@ def test_changing_the_shading_keeps_the_zoom_and_centre(
     assert locator.locator("path.leaflet-interactive").count() > 10
     assert not page.errors  # type: ignore[attr-defined]
     _shot(page, "map_rate_zoomed")
+
+
+def test_filters_hold_after_a_page_switch_before_the_first_run_ends(
+    server: str, browser: Browser
+) -> None:
+    # Issue 13: a click on another page while the Overview's first run was
+    # still going, then a change of "From", showed the widgets' defaults
+    # (To = the first month, level = district, comparison unticked).
+    from tests.e2e.sidebar import choose, idle, options, sidebar_state
+
+    for attempt in range(3):  # the old code lost the choices in 2 of 3 tries
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*tile*/**", lambda route: route.abort())
+        page = context.new_page()
+        try:
+            page.goto(f"{server}/")
+            nav = page.locator('[data-testid="stSidebarNav"] a', has_text="Map")
+            nav.wait_for(timeout=60_000)
+            nav.click()  # before the Overview's first run has finished
+            idle(page)
+            before = sidebar_state(page)
+            months = options(page, "From")
+            start = months[-6]
+            choose(page, "From", start)
+            old = urllib.parse.quote(before["url_period"], safe="")
+            page.wait_for_function(
+                f"() => !location.search.includes('period={old}')", timeout=60_000
+            )
+            idle(page)
+            after = sidebar_state(page)
+            expected = f"{start}:{before['To']}"
+            assert after["From"] == start, (attempt, before, after)
+            assert after["To"] == before["To"], (attempt, before, after)
+            assert after["Area level"] == before["Area level"] == "Ward"
+            assert after["auto"] is True, (attempt, after)
+            assert after["url_period"] == expected
+            a_year = f"{int(start[:4]) - 1}{start[4:]}"
+            assert after["caption"].startswith(f"Comparison: {a_year} to"), after
+        finally:
+            context.close()

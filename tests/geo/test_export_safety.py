@@ -197,6 +197,11 @@ def test_every_cli_export_is_safe_to_open(tmp_path: Path, hostile: Path) -> None
     assert "'" + CATEGORY in written["table-ward.csv"]
     assert CATEGORY in written["by-category.xlsx"]
     assert "treated" in written["evaluation.xlsx"]
+    # The log is all at the target: the control has nothing, and the verdict says so.
+    assert (
+        "the rest of the district had no incidents before" in written["evaluation.csv"]
+    )
+    assert "nan expected" not in written["evaluation.csv"]
 
 
 def test_labels_and_categorical_cells_are_quoted_in_csv() -> None:

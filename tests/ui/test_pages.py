@@ -422,3 +422,25 @@ def test_hotspot_downloads_read_back_as_the_layer(
         assert len(back) == len(layer) == len(cells), suffix
         assert sorted(back["n"]) == sorted(layer["n"]) == sorted(cells["n"]), suffix
         assert sorted(back["hotspot_class"]) == sorted(layer["hotspot_class"]), suffix
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_a_widget_state_the_user_did_not_choose_never_resets_a_filter() -> None:
+    # The browser of an interrupted first run sent the widgets' defaults back
+    # (issue 13); only a user's change, through its callback, moves a filter.
+    at = run_app(COMPARE)
+    at.selectbox(key="filter_start").set_value("2024-04")
+    check(at.run())
+    at.selectbox(key="filter_level").set_value("town")
+    check(at.run())
+    title = at.title[0].value
+    assert title.startswith("Compare: 2024-04:2024-12 against")
+    at.session_state["filter_end"] = "2023-01"  # as the widget's default would be
+    at.session_state["filter_level"] = "district"
+    at.session_state["filter_compare_auto"] = False
+    check(at.switch_page(OVERVIEW).run())
+    check(at.switch_page(COMPARE).run())
+    assert at.title[0].value == title
+    assert at.selectbox(key="filter_level").value == "town"
+    assert at.checkbox(key="filter_compare_auto").value is True
+    assert at.query_params["period"] == "2024-04:2024-12"
