@@ -148,6 +148,18 @@ def _print_summary(result: IngestResult, manifest: Mapping[str, Any]) -> None:
                 f"  {escape(name)} rejected by reason: {escape(reasons)}",
                 highlight=False,
             )
+    for name, s in result.summary.items():
+        unusual = {
+            f: e for f, e in s.encodings.items() if e not in ("UTF-8", "UTF-8 with BOM")
+        }
+        for f, how in unusual.items():
+            if not how.startswith("UTF-8 ("):
+                console.print(
+                    f"  note: {escape(name)}: {escape(f)} read as {escape(how)}",
+                    highlight=False,
+                )
+        for warning in s.warnings:
+            err.print(f"warning: {escape(name)}: {escape(warning)}", highlight=False)
     for note in result.notes:
         console.print(f"  note: {escape(note)}", highlight=False)
     rejects = result.store / str(manifest["rejects"])

@@ -21,6 +21,7 @@ __all__ = [
     "GB_LONLAT_BOUNDS",
     "LONLAT_CRS",
     "WORKING_CRS",
+    "check_coordinates_fit_crs",
     "in_bng",
     "in_gb_lonlat",
     "lonlat_to_bng",
@@ -140,6 +141,74 @@ def lonlat_to_bng(
     x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
     y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
     return x.astype(np.float64), y.astype(np.float64)
+
+
+def check_coordinates_fit_crs(
+    bounds: tuple[float, float, float, float],
+    crs: object,
+    *,
+    name: str,
+    fix: str,
+) -> None:
+    """Refuse coordinates that cannot be in the CRS they are labelled with.
+
+    Metres labelled as degrees (a British National Grid GeoJSON, which by
+    RFC 7946 "is" EPSG:4326) reproject to infinity and come out as points
+    or nothing; degrees labelled as metres land in the sea off Cornwall.
+    Both are caught here, before any reprojection, and named as what they
+    are: a CRS mismatch, with the setting that fixes it.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` of the coordinates as written.
+    crs
+        The CRS they are labelled with (anything :class:`pyproj.CRS` reads).
+    name
+        The file, for the message.
+    fix
+        Where the setting goes, e.g. ``"[areas.ward]"``.
+
+    Raises
+    ------
+    CRSMismatchError
+        Naming the CRS, the bounds, what they look like and the ``crs = ...`` fix.
+
+    Examples
+    --------
+    >>> check_coordinates_fit_crs((0.1, 52.5, 0.2, 52.6), "EPSG:4326", name="a", fix="[areas.ward]")
+    >>> check_coordinates_fit_crs((540000, 300000, 550000, 310000), "EPSG:4326", name="wards.geojson", fix="[areas.ward]")
+    Traceback (most recent call last):
+    ...
+    geo.errors.CRSMismatchError: wards.geojson: the file says EPSG:4326 (degrees), but its coordinates (540000, 300000 to 550000, 310000) are not degrees: they look like British National Grid metres. Add `crs = "EPSG:27700"` to [areas.ward] in the workspace file (it overrides what the file says).
+    """
+    parsed = CRS.from_user_input(crs)
+    label = parsed.to_string()
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if not all(np.isfinite([minx, miny, maxx, maxy])):
+        return
+    where = f"({minx:.6g}, {miny:.6g} to {maxx:.6g}, {maxy:.6g})"
+    advice = " in the workspace file (it overrides what the file says)."
+    if parsed.is_geographic:
+        if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
+            return
+        looks = (
+            'they look like British National Grid metres. Add `crs = "EPSG:27700"`'
+            if bool(in_bng([minx, maxx], [miny, maxy]).all())
+            else 'they look like metres of a projected CRS. Add `crs = "EPSG:<code>"`'
+        )
+        msg = (
+            f"{name}: the file says {label} (degrees), but its coordinates {where} are "
+            f"not degrees: {looks} to {fix}{advice}"
+        )
+        raise CRSMismatchError(msg)
+    if parsed.is_projected and bool(in_gb_lonlat([minx, maxx], [miny, maxy]).all()):
+        msg = (
+            f"{name}: the file says {label} (metres), but its coordinates {where} are "
+            "those of longitude/latitude degrees in Great Britain, not metres. "
+            f'Add `crs = "EPSG:4326"` to {fix}{advice}'
+        )
+        raise CRSMismatchError(msg)
 
 
 def to_working_crs(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:

@@ -22,7 +22,12 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.crs import WORKING_CRS, in_gb_lonlat, to_working_crs
+from geo.crs import (
+    WORKING_CRS,
+    check_coordinates_fit_crs,
+    in_gb_lonlat,
+    to_working_crs,
+)
 from geo.errors import GeoInputError
 from geo.ingest.workspace import AreaSpec, PopulationSpec
 
@@ -161,6 +166,17 @@ def _read_area_layer(spec: AreaSpec) -> AreaLayer:
     if gdf.crs is None:
         gdf, note = _assume_crs(gdf, spec, label)
         notes.append(note)
+    elif spec.crs is not None:
+        stated = _workspace_crs(spec, label)
+        if not stated.equals(CRS.from_user_input(gdf.crs)):
+            notes.append(
+                f"the file says {CRS.from_user_input(gdf.crs).to_string()}; "
+                f"used crs = {spec.crs} from the workspace"
+            )
+            gdf = gdf.set_crs(stated, allow_override=True)
+    check_coordinates_fit_crs(
+        tuple(gdf.total_bounds), gdf.crs, name=label, fix=f"[areas.{spec.layer}]"
+    )
     gdf = to_working_crs(gdf, name=label)
 
     geom = gdf.geometry.array
@@ -227,15 +243,19 @@ def _read_area_layer(spec: AreaSpec) -> AreaLayer:
     )
 
 
+def _workspace_crs(spec: AreaSpec, label: str) -> CRS:
+    try:
+        return CRS.from_user_input(spec.crs)
+    except Exception as exc:
+        msg = f'{label}: `crs = {spec.crs!r}` is not a CRS PROJ knows (use e.g. "EPSG:27700").'
+        raise GeoInputError(msg) from exc
+
+
 def _assume_crs(
     gdf: gpd.GeoDataFrame, spec: AreaSpec, label: str
 ) -> tuple[gpd.GeoDataFrame, str]:
     if spec.crs is not None:
-        try:
-            CRS.from_user_input(spec.crs)
-        except Exception as exc:
-            msg = f'{label}: `crs = {spec.crs!r}` is not a CRS PROJ knows (use e.g. "EPSG:27700").'
-            raise GeoInputError(msg) from exc
+        _workspace_crs(spec, label)
         return gdf.set_crs(
             spec.crs
         ), f"no CRS in the file; used crs = {spec.crs} from the workspace"

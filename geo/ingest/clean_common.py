@@ -196,6 +196,16 @@ def _check_lonlat(
                 for d in both(idx)
             ],
         )
+        metres = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+        v.mark(
+            only & (metres & in_bng(lon, lat) & ~unparsed),
+            Reason.OUT_OF_RANGE,
+            lambda idx: [
+                f"{d}: these look like British National Grid metres, not degrees; "
+                "map them as easting/northing, not lon/lat"
+                for d in both(idx)
+            ],
+        )
         v.mark(
             only & (~inside & ~unparsed),
             Reason.OUT_OF_RANGE,

@@ -28,8 +28,9 @@ from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.ingest.clean import CleanResult, clean_source
 from geo.ingest.gazetteer import Gazetteer, load_gazetteer
 from geo.ingest.join import locate_points
-from geo.ingest.readers import InputFile, list_source_files, read_source
+from geo.ingest.readers import InputFile, read_source
 from geo.ingest.store import claim_store_folder, write_store
+from geo.ingest.text import DELIMITER_NAMES
 from geo.ingest.workspace import Workspace
 from geo.schema import X, Y, area_columns
 
@@ -64,6 +65,12 @@ class SourceSummary:
         Files read.
     months
         Months (``YYYY-MM``) with at least one kept incident.
+    encodings
+        Per file, how it was read: its encoding, and its delimiter when not
+        a comma ("Windows-1252, semicolon-separated").
+    warnings
+        What must be said about the files: those with 0 rows (empty or a
+        header only), UTF-8 files with lines in another encoding.
     """
 
     read: int
@@ -72,6 +79,8 @@ class SourceSummary:
     outside: Mapping[str, int]
     files: int = 0
     months: tuple[str, ...] = ()
+    encodings: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -84,7 +93,8 @@ class SourceSummary:
         Returns
         -------
         dict
-            ``read``, ``kept``, ``rejected``, ``outside``, ``files``, ``months``.
+            ``read``, ``kept``, ``rejected``, ``outside``, ``files``, ``months``,
+            ``encodings``, ``warnings``.
         """
         return {
             "read": self.read,
@@ -93,6 +103,8 @@ class SourceSummary:
             "outside": dict(self.outside),
             "files": self.files,
             "months": list(self.months),
+            "encodings": dict(self.encodings),
+            "warnings": list(self.warnings),
         }
 
 
@@ -181,9 +193,10 @@ def check_store_is_safe(workspace: Workspace) -> None:
     claim_store_folder(workspace.store)
     store = workspace.store.resolve()
     inputs = [
-        (f"source {source.name!r}", f.path)
+        (f"source {source.name!r}", path)
         for source in workspace.sources
-        for f in list_source_files(workspace, source)
+        for pattern in source.paths
+        for path in workspace.resolve(pattern)
     ]
     inputs += [(f"[areas.{n}]", spec.path) for n, spec in workspace.areas.items()]
     if workspace.places is not None:
@@ -249,6 +262,16 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
                 progress(f"{name}: {Path(f.member or f.path).name}", i, total)
 
         raw = read_source(workspace, source, on_file=on_file)
+        encodings = {
+            r.label: r.encoding
+            + (
+                f", {DELIMITER_NAMES[r.delimiter]}-separated"
+                if r.delimiter not in (",", "")
+                else ""
+            )
+            for r in raw.reads
+        }
+        warnings = tuple(w for r in raw.reads if (w := r.warning) is not None)
         result: CleanResult = clean_source(raw, source, gazetteer=gazetteer)
         del raw  # the raw text is the largest thing in memory; free it before the join
         kept = assign_layers(result.kept, layers)
@@ -266,6 +289,8 @@ def ingest(workspace: Workspace, *, progress: Progress | None = None) -> IngestR
             outside=outside,
             files=len(files),
             months=months,
+            encodings=encodings,
+            warnings=warnings,
         )
     if progress is not None:
         progress("writing the incident store", total, total)

@@ -8,14 +8,16 @@ counting the header as row 1 (what a spreadsheet shows).
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import hashlib
 import io
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +27,18 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo.errors import GeoInputError
-from geo.ingest.workspace import SourceSpec, Workspace
+from geo.ingest.text import (
+    DELIMITER_NAMES,
+    check_unique_header,
+    decode_text,
+    header_cells,
+    sniff_delimiter,
+)
+from geo.ingest.workspace import Limits, SourceSpec, Workspace
 from geo.schema import POLICE_UK_COLUMNS
 
 __all__ = [
+    "FileRead",
     "InputFile",
     "RawTable",
     "fingerprint",
@@ -40,6 +50,9 @@ __all__ = [
 POLICE_UK_REQUIRED = ("Month", "Longitude", "Latitude", "Location", "Crime type")
 _TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 _FINGERPRINT_BYTES = 1 << 16
+_MIB = 1 << 20
+#: A member of a zip inside a zip is named ``inner.zip!path/in/inner.csv``.
+_NESTED = re.compile(r"(?<=\.zip)!", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class InputFile:
     label: str
     path: Path
     member: str | None = None
+    max_bytes: int = int(Limits().zip_member_mb * _MIB)
 
     def read_bytes(self) -> bytes:
         """Return the file's bytes (a zip member is decompressed once and kept).
@@ -67,10 +81,15 @@ class InputFile:
         -------
         bytes
             Whole content.
+
+        Raises
+        ------
+        GeoInputError
+            If a zip member inflates beyond ``max_bytes``.
         """
         if self.member is None:
             return self.path.read_bytes()
-        return _member_bytes(self.path, self.member)
+        return _member_bytes(self.path, self.member, self.max_bytes, self.label)
 
     def head_tail(self) -> tuple[int, bytes, bytes]:
         """Return the size and the first and last 64 KiB, without reading the rest.
@@ -90,10 +109,36 @@ class InputFile:
             return size, head, fh.read()
 
 
+def _too_big(label: str, size: int, limit: int) -> GeoInputError:
+    return GeoInputError(
+        f"{label}: inflates to more than {size / _MIB:,.0f} MiB, above the limit of "
+        f"{limit / _MIB:,.0f} MiB for one file in a zip (`zip_member_mb` in [limits]). "
+        "A police.uk month is a few MiB: check the archive, or raise the limit in the "
+        "workspace file if the file is genuine."
+    )
+
+
+def _bounded_read(zf: zipfile.ZipFile, name: str, limit: int, label: str) -> bytes:
+    """Return a member's bytes, never more than ``limit`` (its declared size may lie)."""
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise _too_big(label, info.file_size, limit)
+    with zf.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(label, len(data), limit)
+    return data
+
+
 @functools.lru_cache(maxsize=4)
-def _member_bytes(archive: Path, member: str) -> bytes:
+def _member_bytes(archive: Path, member: str, limit: int, label: str) -> bytes:
+    parts = _NESTED.split(member)
     with zipfile.ZipFile(archive) as zf:
-        return zf.read(member)
+        data = _bounded_read(zf, parts[0], limit, label)
+    for part in parts[1:]:
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            data = _bounded_read(inner, part, limit, label)
+    return data
 
 
 def fingerprint(f: InputFile) -> str:
@@ -119,6 +164,59 @@ def fingerprint(f: InputFile) -> str:
 
 
 @dataclass(frozen=True)
+class FileRead:
+    r"""How one file was read.
+
+    Attributes
+    ----------
+    label
+        The file (:attr:`InputFile.label`).
+    rows
+        Data rows read (the header not counted).
+    encoding
+        The text encoding found (:func:`geo.ingest.text.decode_text`), or
+        ``"Excel workbook"``.
+    delimiter
+        ``","``, ``";"`` or ``"\t"`` (``""`` for a workbook).
+    empty
+        The file had no bytes at all (not even a header).
+    """
+
+    label: str
+    rows: int
+    encoding: str = "UTF-8"
+    delimiter: str = ","
+    empty: bool = False
+
+    @property
+    def warning(self) -> str | None:
+        """What a user must be told about this file, or ``None``."""
+        if self.empty:
+            return f"{self.label}: 0 rows (the file is empty, not even a header row)."
+        if self.rows == 0:
+            return f"{self.label}: 0 rows (a header row and nothing else)."
+        if self.encoding.startswith("UTF-8 ("):
+            return (
+                f"{self.label}: {self.encoding}; those lines were read as "
+                "Windows-1252. Check their accented letters."
+            )
+        return None
+
+    @property
+    def note(self) -> str | None:
+        """How the file was read, when it is not plain comma-separated UTF-8."""
+        parts = []
+        if self.encoding not in (
+            "UTF-8",
+            "UTF-8 with BOM",
+        ) and not self.encoding.startswith("UTF-8 ("):
+            parts.append(f"encoding {self.encoding}")
+        if self.delimiter not in (",", ""):
+            parts.append(f"{DELIMITER_NAMES[self.delimiter]}-separated")
+        return f"{self.label}: read as {', '.join(parts)}." if parts else None
+
+
+@dataclass(frozen=True)
 class RawTable:
     """Rows of one source as read: every column as text.
 
@@ -137,6 +235,8 @@ class RawTable:
     files
         Every file read, in order, with the first and one-past-last row it
         contributed (files without rows included).
+    reads
+        How each file was read: encoding, delimiter, rows (:class:`FileRead`).
     """
 
     source: str
@@ -145,6 +245,7 @@ class RawTable:
     row: npt.NDArray[np.int64]
     duplicate_of: pa.Array
     files: tuple[tuple[str, int, int], ...] = ()
+    reads: tuple[FileRead, ...] = field(default=())
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -188,12 +289,21 @@ def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFil
             )
             raise GeoInputError(msg)
         for path in matches:
-            for f in _expand(path, source, workspace.root):
+            for f in _expand(path, source, workspace.root, workspace.limits):
                 # A file matched by two patterns is read once.
                 key = (f.path.resolve(), f.member)
                 if key not in seen:
                     seen.add(key)
                     files.append(f)
+    total = sum(f.declared for f in files if isinstance(f, _ZipMember))
+    limit = int(workspace.limits.zip_total_mb * _MIB)
+    if total > limit:
+        msg = (
+            f"Source {source.name!r}: its zip archives inflate to {total / _MIB:,.0f} MiB, "
+            f"above the limit of {limit / _MIB:,.0f} MiB (`zip_total_mb` in [limits]). "
+            "Check the archives, or raise the limit in the workspace file."
+        )
+        raise GeoInputError(msg)
     if not files:
         kind = "*-street.csv" if source.format == "police_uk" else "CSV/XLSX"
         msg = f"Source {source.name!r}: no {kind} files found in {', '.join(source.paths)}."
@@ -209,7 +319,76 @@ def _label(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _expand(path: Path, source: SourceSpec, root: Path) -> Iterator[InputFile]:
+@dataclass(frozen=True)
+class _ZipMember(InputFile):
+    """A zip member, with its declared uncompressed size (for the total limit)."""
+
+    declared: int = 0
+
+
+def _wanted(name: str, police: bool) -> bool:
+    base = Path(name).name
+    if police:
+        return base.endswith("-street.csv")
+    return Path(name).suffix.lower() in _TABLE_SUFFIXES and not base.startswith("~$")
+
+
+def _zip_members(
+    zf: zipfile.ZipFile,
+    *,
+    archive: Path,
+    prefix: str,
+    label: str,
+    police: bool,
+    limits: Limits,
+    depth: int,
+) -> Iterator[InputFile]:
+    limit = int(limits.zip_member_mb * _MIB)
+    for info in sorted(zf.infolist(), key=lambda i: i.filename):
+        name = info.filename
+        if name.endswith("/"):
+            continue
+        if name.lower().endswith(".zip"):
+            where = f"{label}!{name}"
+            if depth >= limits.zip_depth:
+                msg = (
+                    f"{where}: a zip archive {depth + 1} levels deep, beyond the "
+                    f"{limits.zip_depth} read (`zip_depth` in [limits]). Unzip it and "
+                    "point `paths` at its files, or raise `zip_depth` in the workspace file."
+                )
+                raise GeoInputError(msg)
+            data = _bounded_read(zf, name, limit, where)
+            try:
+                inner = zipfile.ZipFile(io.BytesIO(data))
+            except zipfile.BadZipFile as exc:
+                msg = f"{where}: not a readable zip archive ({exc}). Download it again."
+                raise GeoInputError(msg) from exc
+            with inner:
+                yield from _zip_members(
+                    inner,
+                    archive=archive,
+                    prefix=f"{prefix}{name}!",
+                    label=where,
+                    police=police,
+                    limits=limits,
+                    depth=depth + 1,
+                )
+            continue
+        if _wanted(name, police):
+            if info.file_size > limit:
+                raise _too_big(f"{label}!{name}", info.file_size, limit)
+            yield _ZipMember(
+                label=f"{label}!{name}",
+                path=archive,
+                member=f"{prefix}{name}",
+                max_bytes=limit,
+                declared=info.file_size,
+            )
+
+
+def _expand(
+    path: Path, source: SourceSpec, root: Path, limits: Limits
+) -> Iterator[InputFile]:
     police = source.format == "police_uk"
     if path.is_dir():
         pattern = "*-street.csv" if police else "*"
@@ -221,24 +400,19 @@ def _expand(path: Path, source: SourceSpec, root: Path) -> Iterator[InputFile]:
         return
     if path.suffix.lower() == ".zip":
         try:
-            with zipfile.ZipFile(path) as zf:
-                names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
             msg = f"{path}: not a readable zip archive ({exc}). Download it again."
             raise GeoInputError(msg) from exc
-        wanted = (
-            [n for n in names if n.endswith("-street.csv")]
-            if police
-            else [
-                n
-                for n in names
-                if Path(n).suffix.lower() in _TABLE_SUFFIXES
-                and not Path(n).name.startswith("~$")
-            ]
-        )
-        for name in wanted:
-            yield InputFile(
-                label=f"{_label(path, root)}!{name}", path=path, member=name
+        with zf:
+            yield from _zip_members(
+                zf,
+                archive=path,
+                prefix="",
+                label=_label(path, root),
+                police=police,
+                limits=limits,
+                depth=1,
             )
         return
     yield InputFile(label=_label(path, root), path=path)
@@ -279,14 +453,17 @@ def read_source(
     spans: list[tuple[str, int, int]] = []
     seen: dict[str, list[InputFile]] = {}
     mapped = {k: c.column for k, c in source.fields.items() if c.column is not None}
+    reads: list[FileRead] = []
     for f in files:
         if on_file is not None:
             on_file(f)
         if source.format == "police_uk":
-            table = _read_police_uk(f)
+            table, read = _read_police_uk(f)
         else:
-            table = _read_table(f, f.read_bytes(), source.sheet)
-            _check_mapped(f, table, mapped, source.name)
+            table, read = _read_table(f, f.read_bytes(), source.sheet)
+            if not read.empty:
+                _check_mapped(f, table, mapped, source.name)
+        reads.append(read)
         n = table.num_rows
         start = spans[-1][2] if spans else 0
         spans.append((f.label, start, start + n))
@@ -310,6 +487,7 @@ def read_source(
         row=np.concatenate(rows),
         duplicate_of=pa.concat_arrays(dups),
         files=tuple(spans),
+        reads=tuple(reads),
     )
 
 
@@ -341,54 +519,105 @@ def _fill_nulls(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _read_police_uk(f: InputFile) -> pa.Table:
-    _, head, _ = f.head_tail()
-    source: pa.NativeFile = (
-        pa.memory_map(str(f.path))
-        if f.member is None
-        else pa.BufferReader(f.read_bytes())
-    )
-    with source:
-        return _parse_police_uk(f, head, source)
+def _empty_police() -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in POLICE_UK_COLUMNS})
 
 
-def _parse_police_uk(f: InputFile, head: bytes, source: pa.NativeFile) -> pa.Table:
+def _read_police_uk(f: InputFile) -> tuple[pa.Table, FileRead]:
+    size, head, _ = f.head_tail()
+    if size == 0 or not head.strip():
+        return _empty_police(), FileRead(f.label, 0, empty=True)
     try:
-        header = head.split(b"\n", 1)[0].decode("utf-8-sig").strip().split(",")
-        names = [h.strip().strip('"') for h in header]
+        first = head.split(b"\n", 1)[0].decode("utf-8-sig")
+        plain = b"\x00" not in head
+    except UnicodeDecodeError:
+        plain = False
+    if plain:
+        delimiter = sniff_delimiter(first)
+        source: pa.NativeFile = (
+            pa.memory_map(str(f.path))
+            if f.member is None
+            else pa.BufferReader(f.read_bytes())
+        )
+        encoding = "UTF-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "UTF-8"
+        try:
+            with source:
+                table = _parse_police_uk(f, first, delimiter, source)
+        except _NotUtf8Error:
+            pass
+        else:
+            return table, FileRead(f.label, table.num_rows, encoding, delimiter)
+    # Not UTF-8: find the encoding, then parse the text re-encoded as UTF-8.
+    decoded = decode_text(f.read_bytes(), f.label)
+    first = decoded.text.split("\n", 1)[0]
+    delimiter = sniff_delimiter(first)
+    with pa.BufferReader(decoded.text.encode("utf-8")) as buffer:
+        table = _parse_police_uk(f, first, delimiter, buffer)
+    return table, FileRead(f.label, table.num_rows, decoded.encoding, delimiter)
+
+
+class _NotUtf8Error(Exception):
+    """The fast UTF-8 parse met bytes that are not UTF-8."""
+
+
+def _parse_police_uk(
+    f: InputFile, header: str, delimiter: str, source: pa.NativeFile
+) -> pa.Table:
+    names = header_cells(header.lstrip("\ufeff").rstrip("\r"), delimiter)
+    check_unique_header(names, f.label)
+    try:
         table = pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
             # Blank lines are kept (and rejected later) so row numbers stay true.
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            raise _NotUtf8Error from exc
         msg = (
-            f"{f.label}: cannot be read as a police.uk CSV ({exc}). "
+            f"{f.label}: cannot be read as a police.uk CSV "
+            f"({DELIMITER_NAMES[delimiter]}-separated: {exc}). "
             "Use the street-level CSV from data.police.uk unchanged."
         )
         raise GeoInputError(msg) from exc
     missing = [c for c in POLICE_UK_REQUIRED if c not in table.column_names]
     if missing:
+        found = ", ".join(table.column_names)
+        hint = ""
+        if len(table.column_names) == 1:
+            hint = (
+                " The header is one column: the file may use a delimiter other than "
+                "comma, semicolon or tab."
+            )
         msg = (
             f"{f.label}: missing column(s) {', '.join(repr(c) for c in missing)}, so it is "
-            "not a police.uk street-level file. Its columns: "
-            f"{', '.join(table.column_names)}. Expected: {', '.join(POLICE_UK_COLUMNS)}. "
+            f"not a police.uk street-level file. Its columns "
+            f"({DELIMITER_NAMES[delimiter]}-separated): {found}. Expected: "
+            f"{', '.join(POLICE_UK_COLUMNS)}.{hint} "
             "Check the file (stop-and-search and outcomes files are not street files)."
         )
         raise GeoInputError(msg)
     return table
 
 
-def _read_table(f: InputFile, data: bytes, sheet: str | None) -> pa.Table:
+def _read_table(
+    f: InputFile, data: bytes, sheet: str | None
+) -> tuple[pa.Table, FileRead]:
     suffix = Path(f.member or f.path.name).suffix.lower()
+    if not data.strip():
+        return pa.table({}), FileRead(f.label, 0, empty=True)
     if suffix in (".xlsx", ".xlsm"):
         try:
-            frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=object)
+            grid = pd.read_excel(
+                io.BytesIO(data), sheet_name=sheet or 0, dtype=object, header=None
+            )
         except ValueError as exc:
             msg = (
                 f"{f.label}: cannot read sheet {sheet or 'the first sheet'!r} ({exc})."
@@ -397,37 +626,49 @@ def _read_table(f: InputFile, data: bytes, sheet: str | None) -> pa.Table:
         except Exception as exc:
             msg = f"{f.label}: not a readable Excel workbook ({exc}). Save it as .xlsx or CSV."
             raise GeoInputError(msg) from exc
-        frame = frame.map(_cell_text)
+        grid = grid.map(_cell_text)
+        if grid.empty:
+            return pa.table({}), FileRead(f.label, 0, "Excel workbook", "", empty=True)
+        names = [str(c).strip() for c in grid.iloc[0]]
+        check_unique_header(names, f.label)
+        frame = grid.iloc[1:].reset_index(drop=True)
+        frame.columns = names
+        read = FileRead(f.label, len(frame), "Excel workbook", "")
     else:
-        frame = _read_csv_text(f, data)
+        frame, read = _read_csv_text(f, data)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return pa.Table.from_pandas(frame.astype(object), preserve_index=False).cast(
+    table = pa.Table.from_pandas(frame.astype(object), preserve_index=False).cast(
         pa.schema([(c, pa.string()) for c in frame.columns])
     )
+    return table, read
 
 
-def _read_csv_text(f: InputFile, data: bytes) -> pd.DataFrame:
+def _read_csv_text(f: InputFile, data: bytes) -> tuple[pd.DataFrame, FileRead]:
     # Council CSVs saved from Excel are often Windows-1252, not UTF-8.
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost any byte string
-        msg = f"{f.label}: text encoding not recognised. Save it as UTF-8 CSV."
-        raise GeoInputError(msg)
+    decoded = decode_text(data, f.label)
+    text = decoded.text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = sniff_delimiter(first)
+    check_unique_header(header_cells(first, delimiter), f.label)
     try:
         # Blank lines are kept (and rejected later) so row numbers stay true.
-        return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
         )
-    except pd.errors.EmptyDataError as exc:
-        msg = f"{f.label}: the file is empty (not even a header row). Export it again with its header."
-        raise GeoInputError(msg) from exc
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(), FileRead(f.label, 0, decoded.encoding, delimiter, True)
     except pd.errors.ParserError as exc:
-        msg = f"{f.label}: not a readable CSV ({exc}). Check quoting and delimiters (comma)."
+        msg = (
+            f"{f.label}: not a readable CSV ({DELIMITER_NAMES[delimiter]}-separated, "
+            f"{decoded.encoding}: {exc}). Check quoting and that every row has the "
+            "header's number of cells."
+        )
         raise GeoInputError(msg) from exc
+    return frame, FileRead(f.label, len(frame), decoded.encoding, delimiter)
 
 
 def _cell_text(value: object) -> str:

@@ -23,6 +23,7 @@ from geo.errors import WorkspaceError
 __all__ = [
     "AreaSpec",
     "ColumnSpec",
+    "Limits",
     "PlacesSpec",
     "PopulationSpec",
     "SourceSpec",
@@ -35,7 +36,17 @@ __all__ = [
 SourceFormat = Literal["police_uk", "table"]
 SOURCE_FORMATS: tuple[SourceFormat, ...] = ("police_uk", "table")
 
-_TOP_KEYS = ("name", "store", "areas", "places", "sources", "groups", "harm")
+_TOP_KEYS = (
+    "name",
+    "store",
+    "areas",
+    "places",
+    "sources",
+    "groups",
+    "harm",
+    "limits",
+)
+_LIMIT_KEYS = ("zip_member_mb", "zip_total_mb", "zip_depth")
 _AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
 _POP_KEYS = ("path", "code", "value")
 _PLACES_KEYS = ("path",)
@@ -84,7 +95,10 @@ class AreaSpec:
     population
         Optional population table.
     crs
-        CRS to assume when the file declares none (e.g. a Shapefile without .prj).
+        The CRS of the file's coordinates: assumed when the file declares none
+        (a Shapefile without .prj), and used instead of what it declares when
+        given (a GeoJSON in British National Grid metres, which by RFC 7946
+        claims EPSG:4326).
     file_layer
         Layer inside a multi-layer file (GeoPackage); ``None`` for the first.
     """
@@ -151,6 +165,26 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds on what reading a source may unpack (``[limits]`` in the workspace).
+
+    Attributes
+    ----------
+    zip_member_mb
+        Largest file inside a zip archive, uncompressed, in MiB (a police.uk
+        month of the largest force is about 40 MiB).
+    zip_total_mb
+        Most a source's archives may unpack in all, in MiB.
+    zip_depth
+        Zip archives inside zip archives are read this many levels deep.
+    """
+
+    zip_member_mb: float = 512.0
+    zip_total_mb: float = 16_384.0
+    zip_depth: int = 2
+
+
+@dataclass(frozen=True)
 class Workspace:
     """A parsed, validated workspace.
 
@@ -175,6 +209,8 @@ class Workspace:
     groups
         Named category groups (``[groups]`` ``"Violence" = ["Robbery", ...]``),
         usable wherever a category is asked for.
+    limits
+        What reading may unpack (``[limits]``; see :class:`Limits`).
     """
 
     name: str
@@ -186,6 +222,7 @@ class Workspace:
     path: Path | None = None
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     harm: Path | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -354,10 +391,29 @@ def parse_workspace(
         hraw = _table(data["harm"], where, "harm")
         _check_keys(hraw, ("path",), where, "harm")
         harm = root / _req_str(hraw, "path", where, "harm")
+    limits = Limits()
+    if "limits" in data:
+        lraw = _table(data["limits"], where, "limits")
+        _check_keys(lraw, _LIMIT_KEYS, where, "limits")
+        values: dict[str, float | int] = {}
+        for key, value in lraw.items():
+            whole = key == "zip_depth"
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or value <= 0
+                or (whole and not isinstance(value, int))
+            ):
+                kind = "a whole number above 0" if whole else "a number of MiB above 0"
+                msg = f"{where}: `limits.{key}` must be {kind}; got {value!r}."
+                raise WorkspaceError(msg)
+            values[key] = value
+        limits = Limits(**values)  # type: ignore[arg-type]
     return Workspace(
         name=name,
         groups=groups,
         harm=harm,
+        limits=limits,
         root=root,
         store=store,
         areas=areas,

@@ -95,6 +95,11 @@ def test_ingest_summary_adds_up_and_is_written(ws_path: Path) -> None:
         "outside": {"ward": 1, "town": 4},
         "files": 2,
         "months": ["2024-01", "2024-02"],
+        "encodings": {
+            "police/2024-01-t-street.csv": "UTF-8",
+            "police/2024-02-t-street.csv": "UTF-8",
+        },
+        "warnings": [],
     }
     assert len(read_rejects(ws)) == 2
 

@@ -247,7 +247,7 @@ def test_stop_and_search_file_names_missing_columns(tmp_path: Path) -> None:
         GeoInputError,
         match=re.escape(
             f"{label}: missing column(s) 'Month', 'Location', 'Crime type', so it is "
-            "not a police.uk street-level file. Its columns: Type, Date,"
+            "not a police.uk street-level file. Its columns (comma-separated): Type, Date,"
         )
         + r".*Check the file \(stop-and-search and outcomes files are not street files\)\.",
     ):
@@ -481,12 +481,14 @@ def test_a_mapped_column_missing_from_one_file_names_that_file(tmp_path: Path) -
         read_source(_ws(tmp_path), _mapped_table("logs"))
 
 
-def test_empty_csv_says_it_is_empty(tmp_path: Path) -> None:
+def test_empty_csv_reads_no_rows_and_says_it_is_empty(tmp_path: Path) -> None:
     (tmp_path / "cctv.csv").write_text("", encoding="utf-8")
-    with pytest.raises(
-        GeoInputError, match=r"cctv\.csv: the file is empty \(not even a header row\)"
-    ):
-        read_source(_ws(tmp_path), _table("cctv.csv"))
+    raw = read_source(_ws(tmp_path), _mapped_table("cctv.csv"))
+    assert len(raw) == 0
+    (read,) = raw.reads
+    assert (
+        read.warning == "cctv.csv: 0 rows (the file is empty, not even a header row)."
+    )
 
 
 def test_header_only_file_reads_no_rows_and_is_listed(tmp_path: Path) -> None:
@@ -494,6 +496,7 @@ def test_header_only_file_reads_no_rows_and_is_listed(tmp_path: Path) -> None:
     raw = read_source(_ws(tmp_path), _mapped_table("cctv.csv"))
     assert len(raw) == 0
     assert raw.files == (("cctv.csv", 0, 0),)
+    assert raw.reads[0].warning == "cctv.csv: 0 rows (a header row and nothing else)."
 
 
 def test_excel_lock_files_in_a_folder_are_skipped(tmp_path: Path) -> None:

@@ -71,6 +71,20 @@ for name, src in summary.items():
                 {"Layer": list(src["outside"]), "Rows": list(src["outside"].values())},
                 hide_index=True,
             )
+        for warning in src.get("warnings", []):
+            st.warning(md(warning), icon=":material/warning:")
+        encodings = src.get("encodings", {})
+        unusual = {
+            f: e for f, e in encodings.items() if e not in ("UTF-8", "UTF-8 with BOM")
+        }
+        if encodings:
+            with st.expander(
+                f"How the files were read ({len(unusual)} not plain UTF-8 CSV)"
+            ):
+                st.dataframe(
+                    {"File": list(encodings), "Read as": list(encodings.values())},
+                    hide_index=True,
+                )
 
 st.header("Rejects ledger", anchor=False)
 reasons = sorted({r for src in summary.values() for r in src["rejected"]})
