@@ -120,6 +120,7 @@ class Reason:
     OUT_OF_RANGE: Final = "coordinates out of range"
     MISSING_DATE: Final = "missing date"
     BAD_DATE: Final = "bad date"
+    FUTURE_DATE: Final = "date in the future"
     BAD_TIME: Final = "bad time"
     UNKNOWN_PLACE: Final = "unknown place"
     MISSING_CATEGORY: Final = "missing category"

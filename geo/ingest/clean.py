@@ -48,6 +48,7 @@ from geo.ingest.clean_common import (
     _text,
     _Verdict,
     _where,
+    latest_allowed_month,
 )
 from geo.ingest.clean_table import clean_table
 from geo.ingest.gazetteer import Gazetteer
@@ -75,6 +76,39 @@ __all__ = ["CleanResult", "clean_source"]
 
 #: police.uk columns prepared on the second thread.
 _POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome category")
+
+
+#: police.uk names each street file after its month: ``2024-05-cambridgeshire-street.csv``.
+_FILE_MONTH = r"(?:^|[/\\!])(?P<month>[0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\!]*-street\.csv$"
+
+
+def _mark_future_months(v: _Verdict, raw: RawTable, month: pa.Array) -> None:
+    """Reject months after this one, and months after the file's own (from its name).
+
+    police.uk publishes a month about two months after it ends, and each
+    street file holds the month in its name; a later month cannot be in it.
+    """
+    now = latest_allowed_month()
+    v.mark(
+        _np_bool(pc.greater(month, now)),
+        Reason.FUTURE_DATE,
+        lambda idx: [
+            f"Month = {m!r} is after this month ({now}); check the file"
+            for m in _pick(month, idx)
+        ],
+    )
+    named = pc.extract_regex(raw.file, _FILE_MONTH)
+    own = pc.struct_field(named, "month")
+    later = _np_bool(pc.fill_null(pc.greater(month, own), False))
+    v.mark(
+        later,
+        Reason.FUTURE_DATE,
+        lambda idx: [
+            f"Month = {m!r} is after the month of the file it is in ({o}, from its "
+            "name): police.uk had not published it then; check the file"
+            for m, o in zip(_pick(month, idx), _pick(own, idx), strict=True)
+        ],
+    )
 
 
 def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
@@ -200,6 +234,7 @@ def _clean_police_uk_on(
         Reason.BAD_DATE,
         lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in _pick(month, idx)],
     )
+    _mark_future_months(v, raw, month)
 
     category = later["Crime type"].result()
     v.mark(

@@ -8,6 +8,7 @@ every source; internal to the ingest package.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from geo.schema import (
     Reason,
 )
 
-__all__ = ["CleanResult"]
+__all__ = ["CleanResult", "latest_allowed_day", "latest_allowed_month"]
 
 _F64 = npt.NDArray[np.float64]
 
@@ -365,3 +366,28 @@ def _ledger(raw: RawTable, v: _Verdict) -> pd.DataFrame:
             ),
         }
     )
+
+
+def latest_allowed_day() -> np.datetime64:
+    """Return the last day an incident may be dated: tomorrow, by this machine's clock.
+
+    A day of slack keeps an incident logged late in the evening, UK time, on a
+    machine whose clock runs on UTC (or the reverse), from being called future.
+
+    Returns
+    -------
+    numpy.datetime64
+        A day (``datetime64[D]``).
+    """
+    return np.datetime64(dt.date.today(), "D") + np.timedelta64(1, "D")
+
+
+def latest_allowed_month() -> str:
+    """Return this month as ``YYYY-MM``: no incident may be dated after it.
+
+    Returns
+    -------
+    str
+        This month by this machine's clock (:func:`latest_allowed_day`).
+    """
+    return str(latest_allowed_day().astype("datetime64[M]"))

@@ -40,6 +40,8 @@ from geo.ingest.clean_common import (
     _text,
     _Verdict,
     _where,
+    latest_allowed_day,
+    latest_allowed_month,
 )
 from geo.ingest.gazetteer import Gazetteer
 from geo.ingest.readers import RawTable
@@ -417,6 +419,15 @@ def _parse_when(v: _Verdict, t: pa.Table, f: Mapping[str, ColumnSpec]) -> _When:
             ],
         )
         month = parsed.dt.strftime("%Y-%m").to_numpy(object)
+        now = latest_allowed_month()
+        v.mark(
+            parsed.notna().to_numpy() & (month.astype(str) > now),
+            Reason.FUTURE_DATE,
+            lambda idx: [
+                f"{spec.column} = {s!r} is after this month ({now}); check the file"
+                for s in text[idx]
+            ],
+        )
         return month, nat, nat.copy(), np.full(n, "month", dtype=object)
 
     spec = f["date"]
@@ -436,6 +447,17 @@ def _parse_when(v: _Verdict, t: pa.Table, f: Mapping[str, ColumnSpec]) -> _When:
         Reason.BAD_DATE,
         lambda idx: [
             f"{spec.column} = {s!r}: not a real date in {want}" for s in text[idx]
+        ],
+    )
+    last = latest_allowed_day()
+    future = (date.dt.normalize() > pd.Timestamp(last)).fillna(False).to_numpy(bool)
+    v.mark(
+        future,
+        Reason.FUTURE_DATE,
+        lambda idx: [
+            f"{spec.column} = {s!r} is after today ({last - np.timedelta64(1, 'D')}); "
+            "check the file"
+            for s in text[idx]
         ],
     )
     resolution = np.full(n, "day", dtype=object)
