@@ -45,7 +45,9 @@ import pyarrow.compute as pc
 import geopandas as gpd
 import shapely
 
+from geo.access import Role, check_role
 from geo.coverage import Coverage, read_coverage
+from geo.disclosure import DisclosureError, allowed_sources, point_categories
 from geo.errors import GeoInputError
 from geo.ingest.boundaries import CODE, NAME, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
@@ -198,6 +200,11 @@ class Selection:
         The sources among :attr:`sources` in police.uk format.
     sources_chosen
         Whether the user named the sources (else every source of the store).
+    role
+        Who is looking (:mod:`geo.access`): ``analyst``, ``officer`` or
+        ``public``. Every geo function that returns incident-level data, and
+        every table, reads it (:mod:`geo.disclosure`); it is part of
+        :attr:`key`, so no cache hands one role's result to another.
     """
 
     period: Period
@@ -214,6 +221,7 @@ class Selection:
     compare_rule: str = "given"
     police_sources: tuple[str, ...] = ()
     sources_chosen: bool = False
+    role: Role = "analyst"
 
     @property
     def categories(self) -> tuple[str, ...] | None:
@@ -255,6 +263,7 @@ class Selection:
             self.store_id,
             self.compare_rule,
             self.sources_chosen,
+            self.role,
         )
         return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[
             :20
@@ -710,6 +719,7 @@ def resolve_selection(
     categories: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
     area: str | AreaRef | None = None,
+    role: str = "analyst",
 ) -> Selection:
     """Check and resolve what the user chose, once, against the workspace's store.
 
@@ -733,6 +743,11 @@ def resolve_selection(
     area
         ``layer:name`` (``town:Wisbech``, ``ward:E05…``) or ``place:NAME``;
         the whole district when ``None``.
+    role
+        Who is looking (``analyst``, ``officer``, ``public``): the public
+        never sees a partner log marked internal
+        (:func:`geo.disclosure.allowed_sources`), and its tables are
+        suppressed for publication.
 
     Returns
     -------
@@ -753,8 +768,22 @@ def resolve_selection(
     >>> Period("2024-01", "2024-06").shift(-12).label
     '2023-01:2023-06'
     """
+    viewer = check_role(role)
     all_coverage = read_coverage(workspace)
     chosen_sources = _resolve_sources(sources, all_coverage, workspace)
+    if viewer == "public":
+        allowed = set(allowed_sources(workspace, viewer))
+        hidden = [s for s in chosen_sources if s not in allowed]
+        if sources and hidden:
+            msg = (
+                f"`sources`: {', '.join(hidden)} is not shown to the public "
+                "(`disclosure.internal_sources`)."
+            )
+            raise DisclosureError(msg)
+        chosen_sources = tuple(s for s in chosen_sources if s in allowed)
+        if not chosen_sources:
+            msg = "`sources`: no source of this workspace is shown to the public (`disclosure.internal_sources`)."
+            raise DisclosureError(msg)
     coverage = all_coverage.restrict(chosen_sources)
     police_sources = tuple(
         s.name
@@ -814,6 +843,7 @@ def resolve_selection(
         compare_rule=_rule(compare),
         police_sources=police_sources,
         sources_chosen=bool(sources),
+        role=viewer,
     )
 
 
@@ -959,8 +989,25 @@ def points_to_draw(
     tuple
         ``(points, n)``: a GeoDataFrame (EPSG:27700) with month, category,
         location, occurred_at and source, or ``None`` when ``n > limit``.
+        For an officer, only the categories they may see as points
+        (:func:`geo.disclosure.point_categories`).
+
+    Raises
+    ------
+    DisclosureError
+        For the public role.
     """
     selection = selection.single_view()
+    if selection.role == "public":
+        msg = "Incident points are not shown to the public: the map shows areas only."
+        raise DisclosureError(msg)
+    if selection.role != "analyst":
+        seen = selection.categories or tuple(sorted(selection.coverage.seen()))
+        allowed = point_categories(workspace, selection.role, seen)
+        if not allowed:
+            return None, 0
+        if set(allowed) != set(seen):
+            selection = selection.replace(labels=(CategoryLabel("points", allowed),))
     per = selection.period
     months = (per.start, per.end)
     n = len(select_incidents(workspace, selection, columns=[MONTH], months=months))

@@ -22,6 +22,7 @@ import streamlit as st
 import geopandas as gpd
 import shapely
 
+from geo.access import check_role
 from geo.action.evaluate import InterventionResult, evaluate_intervention
 from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
@@ -29,6 +30,7 @@ from geo.analysis.areas import load_areas
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
 from geo.demo import DEMO_SEED, write_demo
+from geo.disclosure import refuse_incident_rows
 from geo.errors import GeoInputError
 from geo.export import layer_bytes
 from geo.hotspots.build import (
@@ -129,8 +131,11 @@ def rejects(
     stamp: str,  # noqa: ARG001 - cache key
     sources: tuple[str, ...] = (),
     reasons: tuple[str, ...] = (),
+    *,
+    role: str = "analyst",
 ) -> pd.DataFrame:
-    """The rejects ledger, limited to ``sources`` and ``reasons`` when given."""
+    """The rejects ledger (raw rows: analysts only), limited to ``sources`` and ``reasons``."""
+    refuse_incident_rows(check_role(role), "The rejects ledger")
     ledger = read_rejects(load_workspace(path))
     if sources:
         ledger = ledger[ledger[SOURCE].isin(sources)]
@@ -205,8 +210,10 @@ def selection(
     categories: tuple[str, ...] = (),
     area: str | None = None,
     sources: tuple[str, ...] = (),
+    *,
+    role: str = "analyst",
 ) -> Selection:
-    """The sidebar's choices resolved once (:func:`geo.selection.resolve_selection`)."""
+    """The sidebar's choices resolved once (:func:`geo.selection.resolve_selection`), for ``role``."""
     return resolve_selection(
         load_workspace(path),
         period=period,
@@ -214,6 +221,7 @@ def selection(
         categories=list(categories) or None,
         sources=list(sources) or None,
         area=area,
+        role=role,
     )
 
 

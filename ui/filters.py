@@ -257,7 +257,7 @@ def _area_widget(path: str, level: str, first_run: bool, ignored: list[str]) -> 
     )
 
 
-def _resolve(path: str, stamp: str, filters: Filters) -> Selection:
+def _resolve(path: str, stamp: str, filters: Filters, role: str) -> Selection:
     try:
         return cached.selection(
             path,
@@ -266,23 +266,33 @@ def _resolve(path: str, stamp: str, filters: Filters) -> Selection:
             filters.compare,
             filters.categories,
             filters.area_spec,
+            role=role,
         )
     except GeoInputError as exc:
         if filters.compare is None:
             raise
         st.sidebar.error(md(f"{exc} Using the default comparison instead."))
         return cached.selection(
-            path, stamp, filters.period, None, filters.categories, filters.area_spec
+            path,
+            stamp,
+            filters.period,
+            None,
+            filters.categories,
+            filters.area_spec,
+            role=role,
         )
 
 
-def sidebar_filters(path: str) -> Filters:
+def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
     """Draw the period, comparison, category, level and area filters in the sidebar.
 
     Parameters
     ----------
     path
         The workspace file.
+    role
+        Who is looking (:mod:`ui.auth`): it goes into the Selection, which
+        geo enforces (:mod:`geo.disclosure`).
 
     Returns
     -------
@@ -333,7 +343,7 @@ def sidebar_filters(path: str) -> Filters:
             level=level,
             area=None if area == ALL_AREAS else area,
         )
-        chosen_selection = _resolve(path, stamp, filters)
+        chosen_selection = _resolve(path, stamp, filters, role)
         st.caption(
             md(
                 f"Comparison: {chosen_selection.compare.start} to "

@@ -33,6 +33,7 @@ from geo.analysis.flags import area_flags
 from geo.analysis.kendall import TrendMethod
 from geo.analysis.profile import time_profile
 from geo.analysis.trends import trend_table, trend_tests
+from geo.disclosure import suppress_table
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace
 from geo.periods import INTERVALS, Interval, add_months
@@ -252,7 +253,10 @@ def build_table(
     Returns
     -------
     pandas.DataFrame
-        The table, with reader notes in ``attrs["notes"]``.
+        The table, with reader notes in ``attrs["notes"]``. For the public
+        role (``selection.role``) it is suppressed for publication
+        (:func:`geo.disclosure.suppress_table`): small counts "<5", and
+        what would give them away hidden.
 
     Raises
     ------
@@ -280,6 +284,8 @@ def build_table(
         ]
     if chosen is not selection:
         out.attrs["notes"] = [*out.attrs.get("notes", []), *chosen.notes[-1:]]
+    if selection.role == "public":
+        out = suppress_table(out, workspace.disclosure, kind=kind)
     return out
 
 
@@ -360,6 +366,8 @@ def area_summary(
     out.attrs["months"] = counts.attrs.get("months", 0)
     out.attrs["per_month"] = cmp.attrs.get("per_month", False)
     out.attrs["label"] = union.label
+    if selection.role == "public":
+        out = suppress_table(out, workspace.disclosure, kind="summary")
     return out
 
 

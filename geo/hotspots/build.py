@@ -25,6 +25,7 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.change import add_verdicts, change_columns
+from geo.disclosure import refuse_hotspots
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.emerging import EMERGING_CLASSES
@@ -242,6 +243,8 @@ def build_hotspots(
     opts = options or HotspotOptions()
     selection = selection.single_view()
     selection.require_data(what="hotspots")
+    counted = selection.categories or tuple(sorted(selection.coverage.seen()))
+    refuse_hotspots(workspace, selection.role, counted)
     inputs, harm_note = _inputs(workspace, selection, method, opts)
     out = METHODS[method](inputs)
     # A clipped edge cell's centre can fall outside the area: locate each
@@ -267,6 +270,32 @@ def build_hotspots(
         **out.attrs["params"],
     }
     out.attrs["options"] = opts  # as asked: a follow-up layer asks the same
+    sensitive = any(workspace.disclosure.is_sensitive(c) for c in counted)
+    if selection.role == "public" or (sensitive and selection.role == "officer"):
+        out = _hide_small_cells(out, workspace)
+    return out
+
+
+def _hide_small_cells(
+    layer: gpd.GeoDataFrame, workspace: Workspace
+) -> gpd.GeoDataFrame:
+    """Blank the counts of cells below the disclosure threshold (the cell stays, its count goes)."""
+    k = workspace.disclosure.min_count
+    out = layer.copy()
+    hidden = pd.Series(False, index=out.index)
+    for column in ("n", "n_before", "n_after"):
+        if column in out.columns:
+            values = pd.to_numeric(out[column], errors="coerce")
+            small = (values > 0) & (values < k)
+            hidden |= small
+            out[column] = values.mask(small)
+    if "change" in out.columns:  # n_after - n_before would give a hidden count back
+        out["change"] = pd.to_numeric(out["change"], errors="coerce").mask(hidden)
+    out.attrs = dict(layer.attrs)
+    out.attrs["messages"] = [
+        *layer.attrs.get("messages", []),
+        f"Disclosure control: cells with 1 to {k - 1} incidents show no count.",
+    ]
     return out
 
 

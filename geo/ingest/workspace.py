@@ -16,13 +16,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from geo.errors import WorkspaceError
 
 __all__ = [
+    "DEFAULT_SENSITIVE",
     "AreaSpec",
     "ColumnSpec",
+    "Disclosure",
     "Limits",
     "PlacesSpec",
     "PopulationSpec",
@@ -45,6 +47,14 @@ _TOP_KEYS = (
     "groups",
     "harm",
     "limits",
+    "disclosure",
+)
+_DISCLOSURE_KEYS = (
+    "min_count",
+    "min_population",
+    "sensitive_categories",
+    "point_categories",
+    "internal_sources",
 )
 _LIMIT_KEYS = ("zip_member_mb", "zip_total_mb", "zip_depth")
 _AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
@@ -184,6 +194,64 @@ class Limits:
     zip_depth: int = 2
 
 
+#: Categories never shown as points or small counts to a public audience by
+#: default (USERS.md "Sensitivities"; ICO crime-mapping guidance). police.uk
+#: publishes "Violence and sexual offences" as points itself, so it is not here.
+DEFAULT_SENSITIVE: Final = (
+    "Sexual offences",
+    "Rape",
+    "Domestic abuse",
+    "Hate crime",
+    "Child sexual exploitation",
+    "Modern slavery",
+)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What may be shown to whom (``[disclosure]`` in the workspace).
+
+    Attributes
+    ----------
+    min_count
+        Counts from 1 to ``min_count - 1`` are shown as "<5" (for 5) to the
+        public and in files for publication.
+    min_population
+        An area with fewer residents is not shown to the public at all.
+    sensitive_categories
+        Never points or cells below ``min_count`` for officers, and never
+        points or hotspots for the public (compared case-insensitively).
+    point_categories
+        Categories officers may see as points; ``None``: every category that
+        is not sensitive.
+    internal_sources
+        Sources the public never sees; ``None``: every partner log (every
+        source not in police.uk format, which is already public).
+    """
+
+    min_count: int = 5
+    min_population: float = 1000.0
+    sensitive_categories: tuple[str, ...] = DEFAULT_SENSITIVE
+    point_categories: tuple[str, ...] | None = None
+    internal_sources: tuple[str, ...] | None = None
+
+    def is_sensitive(self, category: str) -> bool:
+        """Whether ``category`` is sensitive (case-insensitive).
+
+        Parameters
+        ----------
+        category
+            A store category.
+
+        Returns
+        -------
+        bool
+            True for a sensitive category.
+        """
+        wanted = {c.casefold() for c in self.sensitive_categories}
+        return category.casefold() in wanted
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A parsed, validated workspace.
@@ -211,6 +279,8 @@ class Workspace:
         usable wherever a category is asked for.
     limits
         What reading may unpack (``[limits]``; see :class:`Limits`).
+    disclosure
+        What may be shown to whom (``[disclosure]``; see :class:`Disclosure`).
     """
 
     name: str
@@ -223,6 +293,7 @@ class Workspace:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     harm: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    disclosure: Disclosure = field(default_factory=Disclosure)
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -409,11 +480,13 @@ def parse_workspace(
                 raise WorkspaceError(msg)
             values[key] = value
         limits = Limits(**values)  # type: ignore[arg-type]
+    disclosure = _parse_disclosure(data.get("disclosure"), where)
     return Workspace(
         name=name,
         groups=groups,
         harm=harm,
         limits=limits,
+        disclosure=disclosure,
         root=root,
         store=store,
         areas=areas,
@@ -484,6 +557,41 @@ def _as_str(value: object, where: str, key: str) -> str:
         msg = f"{where}: `{key}` must be non-empty text in quotes, got {value!r}."
         raise WorkspaceError(msg)
     return value
+
+
+def _parse_disclosure(raw: object, where: str) -> Disclosure:
+    if raw is None:
+        return Disclosure()
+    table = _table(raw, where, "disclosure")
+    _check_keys(table, _DISCLOSURE_KEYS, where, "disclosure")
+    values: dict[str, object] = {}
+    for key in ("min_count", "min_population"):
+        if key in table:
+            value = table[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or value < 1
+            ):
+                msg = f"{where}: `disclosure.{key}` must be a number of at least 1; got {value!r}."
+                raise WorkspaceError(msg)
+            if key == "min_count" and not isinstance(value, int):
+                msg = f"{where}: `disclosure.min_count` must be a whole number; got {value!r}."
+                raise WorkspaceError(msg)
+            values[key] = value
+    for key in ("sensitive_categories", "point_categories", "internal_sources"):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) for v in value
+            ):
+                msg = (
+                    f"{where}: `disclosure.{key}` must be a list of names, e.g. "
+                    f'["Domestic abuse"]; got {value!r}.'
+                )
+                raise WorkspaceError(msg)
+            values[key] = tuple(value)
+    return Disclosure(**values)  # type: ignore[arg-type]
 
 
 def _parse_area(layer: str, raw: object, root: Path, where: str) -> AreaSpec:

@@ -185,7 +185,7 @@ def test_unknown_top_level_key() -> None:
     with pytest.raises(
         WorkspaceError,
         match=WHERE
-        + r": unknown key\(s\) 'colour'\. Allowed here: name, store, areas, places, sources, groups, harm, limits\.",
+        + r": unknown key\(s\) 'colour'\. Allowed here: name, store, areas, places, sources, groups, harm, limits, disclosure\.",
     ):
         _parse(data)
 

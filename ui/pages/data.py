@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import cached
+from ui.filters import current_selection
 from ui.render import md
 from ui.upload import (
     DATE_FORMATS,
@@ -16,6 +17,7 @@ from ui.workspace import use_derived_workspace, workspace_path
 path = workspace_path()
 stamp = cached.store_id(path)
 summary = cached.summary(path, stamp)
+sel = current_selection()
 
 st.title("Data")
 st.caption(
@@ -86,6 +88,15 @@ for name, src in summary.items():
                     hide_index=True,
                 )
 
+if sel.role != "analyst":
+    # The ledger holds rejected rows as they were read, and uploads add
+    # sources: both are for analysts (geo refuses the ledger to other roles).
+    st.info(
+        "The rejects ledger (rows as read) and adding sources are for analysts.",
+        icon=":material/lock:",
+    )
+    st.stop()
+
 st.header("Rejects ledger", anchor=False)
 reasons = sorted({r for src in summary.values() for r in src["rejected"]})
 source_col, reason_col = st.columns(2)
@@ -95,7 +106,7 @@ sources = source_col.multiselect(
 chosen = reason_col.multiselect(
     "Reason", reasons, key="rejects_reasons", placeholder="All reasons"
 )
-ledger = cached.rejects(path, stamp, tuple(sources), tuple(chosen))
+ledger = cached.rejects(path, stamp, tuple(sources), tuple(chosen), role=sel.role)
 st.caption(
     f"{len(ledger):,} rejected row(s). `row` is the line in the file, counting "
     "the header as line 1; `raw` is the row as read."

@@ -1,0 +1,424 @@
+"""Disclosure control: what a role may see, and tables safe to publish.
+
+Follows the ICO's "Crime-mapping and geo-spatial crime data: privacy and
+transparency" (FIELD.md §2.11) and the usual small-cell rules of official
+statistics:
+
+* **primary suppression**: a count from 1 to ``min_count - 1`` is shown as
+  "<5" (for ``min_count = 5``); 0 is shown, as police.uk does;
+* **few residents**: an area with fewer than ``min_population`` residents
+  shows no count at all ("few residents");
+* **secondary suppression**: a count alone among the suppressed cells of a
+  line (an area across categories or periods, a category or period across
+  areas) could be recovered from the line's total, which is published
+  elsewhere (the district's row, "All crime"); so the smallest other count
+  of that line is suppressed too ("suppressed"), until no line has exactly
+  one suppressed cell;
+* everything computed from a suppressed count (change, % change, rates,
+  significance, flags) is not shown either.
+
+The public never sees incident points, hotspot layers of sensitive
+categories, the rejects ledger or partner logs marked internal; an officer
+sees points of the categories that are not sensitive. These checks live
+here, and geo functions that return incident-level data call them, so a
+page cannot show what its viewer may not see by forgetting to hide it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from geo.access import Role
+from geo.errors import GeoInputError
+from geo.ingest.workspace import Disclosure, Workspace
+
+__all__ = [
+    "COUNT_COLUMNS",
+    "FEW_RESIDENTS",
+    "SECONDARY",
+    "DisclosureError",
+    "allowed_sources",
+    "point_categories",
+    "recoverable_cells",
+    "refuse_hotspots",
+    "refuse_incident_rows",
+    "small_label",
+    "suppress_counts",
+    "suppress_table",
+]
+
+#: Count columns of the analysis tables (:func:`geo.analysis.tables.build_table`).
+COUNT_COLUMNS: Final = ("count", "earlier_count", "later_count")
+#: Columns computed from a row's counts: not shown when a count is suppressed.
+_DEPENDENT: Final = (
+    "change",
+    "change_per_month",
+    "pct_change",
+    "p_value",
+    "p_adjusted",
+    "verdict",
+    "rate_per_1000",
+    "rate_per_1000_year",
+    "mean_monthly",
+    "earlier_per_month",
+    "later_per_month",
+    "smoothed_rate_per_1000_year",
+    "flag",
+    "flag_reason",
+    "rank",
+)
+SECONDARY: Final = "suppressed"
+FEW_RESIDENTS: Final = "few residents"
+
+
+class DisclosureError(GeoInputError):
+    """What was asked for may not be shown to this viewer."""
+
+
+def small_label(disclosure: Disclosure) -> str:
+    """Return how a small count is shown: ``"<5"`` for ``min_count = 5``.
+
+    Parameters
+    ----------
+    disclosure
+        The workspace's settings.
+
+    Returns
+    -------
+    str
+        The label.
+
+    Examples
+    --------
+    >>> small_label(Disclosure(min_count=10))
+    '<10'
+    """
+    return f"<{disclosure.min_count}"
+
+
+def allowed_sources(workspace: Workspace, role: Role) -> tuple[str, ...]:
+    """Return the sources a role may see, in workspace order.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    role
+        The viewer's role.
+
+    Returns
+    -------
+    tuple of str
+        Every source for analysts and officers; for the public, those not
+        marked internal (by default, police.uk's, which are public already).
+    """
+    names = tuple(s.name for s in workspace.sources)
+    if role != "public":
+        return names
+    internal = workspace.disclosure.internal_sources
+    if internal is None:
+        internal = tuple(s.name for s in workspace.sources if s.format != "police_uk")
+    return tuple(n for n in names if n not in set(internal))
+
+
+def point_categories(
+    workspace: Workspace, role: Role, categories: Iterable[str]
+) -> tuple[str, ...]:
+    """Return which of ``categories`` a role may see as incident points.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    role
+        The viewer's role.
+    categories
+        Store categories.
+
+    Returns
+    -------
+    tuple of str
+        All of them for analysts; none for the public; for officers, those
+        in ``point_categories`` (or, by default, those not sensitive).
+    """
+    cats = tuple(categories)
+    if role == "analyst":
+        return cats
+    if role == "public":
+        return ()
+    spec = workspace.disclosure
+    if spec.point_categories is not None:
+        allowed = {c.casefold() for c in spec.point_categories}
+        return tuple(c for c in cats if c.casefold() in allowed)
+    return tuple(c for c in cats if not spec.is_sensitive(c))
+
+
+def refuse_incident_rows(role: Role, what: str) -> None:
+    """Refuse incident-level rows (the rejects ledger, raw exports) to anyone but an analyst.
+
+    Parameters
+    ----------
+    role
+        The viewer's role.
+    what
+        What was asked for, for the message.
+
+    Raises
+    ------
+    DisclosureError
+        For officers and the public.
+    """
+    if role != "analyst":
+        msg = f"{what} shows single incidents, so only the analyst role sees it (this view is {role!r})."
+        raise DisclosureError(msg)
+
+
+def refuse_hotspots(
+    workspace: Workspace, role: Role, categories: Sequence[str]
+) -> None:
+    """Refuse a public hotspot layer that includes a sensitive category.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    role
+        The viewer's role.
+    categories
+        The store categories the layer counts.
+
+    Raises
+    ------
+    DisclosureError
+        Naming the sensitive categories.
+    """
+    if role != "public":
+        return
+    sensitive = [c for c in categories if workspace.disclosure.is_sensitive(c)]
+    if sensitive:
+        msg = (
+            f"Hotspots of {', '.join(sensitive)} are not shown to the public "
+            "(a sensitive category: `disclosure.sensitive_categories`). Choose other categories."
+        )
+        raise DisclosureError(msg)
+
+
+def _line_secondary(values: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
+    """Suppress more cells until no row or column has exactly one suppressed cell.
+
+    ``values`` is a 2-D array (NaN where a cell does not exist), ``suppressed``
+    a mask of the same shape; returns the secondary cells.
+    """
+    supp = suppressed.copy()
+    present = ~np.isnan(values)
+    changed = True
+    while changed:
+        changed = False
+        for axis in (0, 1):
+            lines = supp.shape[1 - axis]
+            for i in range(lines):
+                idx = (slice(None), i) if axis == 0 else (i, slice(None))
+                here, hidden = present[idx], supp[idx]
+                if here.sum() < 2 or (hidden & here).sum() != 1:
+                    continue
+                candidates = np.flatnonzero(here & ~hidden)
+                if candidates.size == 0:
+                    continue
+                pick = candidates[int(np.argmin(values[idx][candidates]))]
+                cell = (pick, i) if axis == 0 else (i, pick)
+                supp[cell] = True
+                changed = True
+    extra: np.ndarray = supp & ~suppressed
+    return extra
+
+
+def suppress_counts(
+    frame: pd.DataFrame,
+    disclosure: Disclosure,
+    *,
+    columns: Sequence[str] = COUNT_COLUMNS,
+    rows: str | None = "area_code",
+    across: str | None = None,
+) -> pd.DataFrame:
+    """Return a copy fit to publish: small counts shown as "<5", and what reveals them hidden.
+
+    Parameters
+    ----------
+    frame
+        A table with count columns (and usually ``area_code``, ``population``).
+    disclosure
+        The workspace's settings (:class:`geo.ingest.workspace.Disclosure`).
+    columns
+        The count columns (those absent are ignored).
+    rows
+        The column naming a table line's area (secondary suppression runs
+        across areas); ``None`` when rows are not areas.
+    across
+        The column naming the other dimension (``category``, ``period``),
+        when the table has one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Count columns as text-or-number cells (``"<5"``, ``"few residents"``,
+        ``"suppressed"`` or the count), the columns computed from a
+        suppressed count emptied, and a ``disclosure`` column saying why.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area_code": ["a", "b", "c"], "count": [3, 12, 40]})
+    >>> suppress_counts(t, Disclosure())["count"].tolist()
+    ['<5', 'suppressed', 40]
+    """
+    out = frame.copy().reset_index(drop=True)
+    present = [c for c in columns if c in out.columns]
+    label = small_label(disclosure)
+    reasons = pd.Series("", index=out.index, dtype=object)
+    few = pd.Series(False, index=out.index)
+    if "population" in out.columns:
+        pop = pd.to_numeric(out["population"], errors="coerce")
+        few = (pop < disclosure.min_population).fillna(False)
+    hidden_rows = pd.Series(False, index=out.index)
+    for column in present:
+        values = pd.to_numeric(out[column], errors="coerce").astype(float)
+        small = ((values >= 1) & (values < disclosure.min_count)).fillna(False)
+        primary = small | few
+        secondary = pd.Series(False, index=out.index)
+        if rows is not None and rows in out.columns:
+            keys = out[across] if across is not None and across in out.columns else None
+            grid_index = pd.MultiIndex.from_arrays(
+                [
+                    out[rows],
+                    keys if keys is not None else pd.Series("", index=out.index),
+                ]
+            )
+            grid = pd.Series(values.to_numpy(), index=grid_index).unstack()
+            mask = pd.Series(primary.to_numpy(), index=grid_index).unstack()
+            extra = _line_secondary(
+                grid.to_numpy(float), mask.fillna(False).to_numpy(bool)
+            )
+            extra_cells = pd.DataFrame(
+                extra, index=grid.index, columns=grid.columns
+            ).stack()
+            secondary = pd.Series(
+                extra_cells.reindex(grid_index).fillna(False).to_numpy(bool),
+                index=out.index,
+            )
+        shown = out[column].astype(object).copy()
+        shown[small & ~few] = label
+        shown[few] = FEW_RESIDENTS
+        shown[secondary] = SECONDARY
+        out[column] = shown
+        hit = primary | secondary
+        hidden_rows |= hit
+        reasons[hit] = (reasons[hit] + f"{column} ").str.lstrip()
+    for column in _DEPENDENT:
+        if column in out.columns:
+            out[column] = out[column].astype(object)
+            out.loc[hidden_rows, column] = None
+    if "verdict" in out.columns:
+        out.loc[hidden_rows, "verdict"] = SECONDARY
+    out["disclosure"] = [
+        (f"{r.strip().replace(' ', ', ')} not shown (disclosure control)" if r else "")
+        for r in reasons
+    ]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def suppress_table(
+    frame: pd.DataFrame, disclosure: Disclosure, *, kind: str
+) -> pd.DataFrame:
+    """Suppress a :func:`geo.analysis.tables.build_table` table for publication.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    disclosure
+        The workspace's settings.
+    kind
+        The table's kind (``counts``, ``compare``, ``trend``, ``flags``, ``profile``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`suppress_counts`, with a note in ``attrs["notes"]``; a
+        ``profile`` (day x hour) has its small cells shown as "<5" and the
+        cells that would give them away suppressed.
+    """
+    label = small_label(disclosure)
+    note = (
+        f"Disclosure control: counts of 1 to {disclosure.min_count - 1} are shown as {label}, "
+        f"areas of fewer than {disclosure.min_population:,.0f} residents show no counts, "
+        "and other counts that would let a hidden one be worked out from a total are "
+        f"'{SECONDARY}'; what is computed from a hidden count is not shown."
+    )
+    if kind == "profile":
+        values = frame.to_numpy(float)
+        small = (values > 0) & (values < disclosure.min_count)
+        extra = _line_secondary(values, small)
+        out = frame.astype(object).copy()
+        out = out.mask(
+            pd.DataFrame(small, index=frame.index, columns=frame.columns), label
+        )
+        out = out.mask(
+            pd.DataFrame(extra, index=frame.index, columns=frame.columns), SECONDARY
+        )
+    else:
+        across = "category" if "category" in frame.columns else None
+        if "period" in frame.columns:
+            across = "period"
+        out = suppress_counts(frame, disclosure, across=across)
+    out.attrs = dict(frame.attrs)
+    out.attrs["notes"] = [*frame.attrs.get("notes", []), note]
+    return out
+
+
+def recoverable_cells(
+    frame: pd.DataFrame,
+    *,
+    column: str,
+    rows: str = "area_code",
+    across: str | None = None,
+) -> list[tuple[object, object]]:
+    """Return the suppressed cells that a line's total would give away (for checks).
+
+    A line (the cells of one area, or of one category across areas) with
+    exactly one suppressed cell lets the total minus the shown cells recover it.
+
+    Parameters
+    ----------
+    frame
+        A table from :func:`suppress_counts`.
+    column
+        A count column.
+    rows, across
+        As for :func:`suppress_counts`.
+
+    Returns
+    -------
+    list of tuple
+        ``(row key, across key)`` of every recoverable cell; empty when none.
+    """
+    keys = frame[across] if across is not None else pd.Series("", index=frame.index)
+    index = pd.MultiIndex.from_arrays([frame[rows], keys])
+    hidden = pd.Series(
+        frame[column].map(lambda v: isinstance(v, str)).to_numpy(), index=index
+    ).unstack()
+    out: list[tuple[object, object]] = []
+    exists = hidden.notna()
+    grid = hidden.fillna(False).astype(bool)
+    for r in grid.index:
+        line = grid.loc[r][exists.loc[r]]
+        if len(line) >= 2 and int(line.sum()) == 1:
+            out.append((r, line.idxmax()))
+    for c in grid.columns:
+        line = grid[c][exists[c]]
+        if len(line) >= 2 and int(line.sum()) == 1:
+            out.append((line.idxmax(), c))
+    return out
