@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
 from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
@@ -169,6 +170,73 @@ def _print_summary(result: IngestResult, manifest: Mapping[str, Any]) -> None:
     )
 
 
+users_app = typer.Typer(
+    help="The app's local login: users, their roles and password hashes.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add_command(
+    name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for when not given (it is never echoed).",
+        ),
+    ],
+    role: Annotated[str, typer.Option(help="analyst, officer or public.")] = "officer",
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The credentials file (default: HOTSPOT_USERS, else "
+            "hotspot-users.toml here)."
+        ),
+    ] = None,
+) -> None:
+    """Add a user (or give one a new password and role) for HOTSPOT_AUTH=local."""
+    import os
+
+    from geo.access import USERS_ENV, USERS_FILE, add_user
+
+    path = file or Path(os.environ.get(USERS_ENV) or USERS_FILE)
+    try:
+        add_user(path, name, password, role)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"{escape(name)} ({escape(role)}) saved in {escape(str(path))}. Start the app "
+        f"with HOTSPOT_AUTH=local (and {USERS_ENV}={escape(str(path))} if it is "
+        "not in the folder the app starts from).",
+        highlight=False,
+    )
+
+
+@users_app.command("list")
+def users_list_command(
+    file: Annotated[Path | None, typer.Option(help="The credentials file.")] = None,
+) -> None:
+    """List the users and their roles (never their password hashes)."""
+    import os
+
+    from geo.access import USERS_ENV, USERS_FILE, read_users
+
+    path = file or Path(os.environ.get(USERS_ENV) or USERS_FILE)
+    try:
+        users = read_users(path)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    for user, entry in sorted(users.items()):
+        console.print(f"{escape(user)}\t{escape(entry['role'])}", highlight=False)
+    if not users:
+        console.print(f"No users in {escape(str(path))}.", highlight=False)
+
+
 @app.command("check")
 def check_command(workspace: WorkspaceArg) -> None:
     """Validate the workspace, boundary layers, population tables and source paths."""
@@ -245,6 +313,17 @@ def sample_cctv_command(
     )
 
 
+PublicationOpt = Annotated[
+    bool,
+    typer.Option(
+        "--for-publication",
+        help="For the public: small counts as <5 (with secondary suppression), no "
+        "partner logs marked internal, no sensitive hotspots ([disclosure] in the "
+        "workspace).",
+    ),
+]
+
+
 def _selection(
     ws: Workspace,
     *,
@@ -253,6 +332,7 @@ def _selection(
     category: list[str] | None = None,
     source: list[str] | None = None,
     area: str | None = None,
+    public: bool = False,
 ) -> Selection:
     return resolve_selection(
         ws,
@@ -261,6 +341,7 @@ def _selection(
         categories=category,
         sources=source,
         area=area,
+        role="public" if public else "analyst",
     )
 
 
@@ -332,6 +413,7 @@ def table_command(
         Path | None,
         typer.Option(help="Write to FILE.csv or FILE.xlsx instead of the terminal."),
     ] = None,
+    for_publication: PublicationOpt = False,
 ) -> None:
     """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
     from geo.analysis.kendall import TREND_METHODS
@@ -369,6 +451,7 @@ def table_command(
             category=category,
             source=source,
             area=area,
+            public=for_publication,
         )
         kind = (
             "compare"
@@ -509,6 +592,7 @@ def hotspots_command(
             help="A later period: hit rate and PAI of these hotspots against it."
         ),
     ] = None,
+    for_publication: PublicationOpt = False,
 ) -> None:
     """Make a hotspot layer (counts, KDE, Gi*, change, emerging) and print the parameters chosen."""
     from geo.export import write_layer
@@ -527,6 +611,7 @@ def hotspots_command(
             category=category,
             source=source,
             area=area,
+            public=for_publication,
         )
         options = HotspotOptions(
             cell=cell,
@@ -544,7 +629,12 @@ def hotspots_command(
         layer = build_hotspots(ws, selection, method=method, options=options)
         if accuracy is not None:
             later = _selection(
-                ws, period=accuracy, category=category, source=source, area=area
+                ws,
+                period=accuracy,
+                category=category,
+                source=source,
+                area=area,
+                public=for_publication,
             )
             scored = hotspot_accuracy(ws, layer, later)
             layer.attrs["messages"].append(f"against {accuracy}: {scored.message}")
@@ -616,9 +706,11 @@ def evaluate_command(
             help="Write the counts, tests and verdict to FILE.csv or FILE.xlsx."
         ),
     ] = None,
+    for_publication: PublicationOpt = False,
 ) -> None:
     """Before/after counts in a target, its buffer and a control; WDQ and WDD test."""
     from geo.action.evaluate import evaluate_intervention, evaluation_table
+    from geo.disclosure import publish_evaluation
     from geo.export import write_table
 
     try:
@@ -626,7 +718,13 @@ def evaluate_command(
             msg = f"--out {out}: write .csv or .xlsx."
             raise GeoInputError(msg)
         ws = load_workspace(workspace)
-        selection = _selection(ws, period=None, category=category, source=source)
+        selection = _selection(
+            ws,
+            period=None,
+            category=category,
+            source=source,
+            public=for_publication,
+        )
         result = evaluate_intervention(
             ws,
             selection,
@@ -640,7 +738,10 @@ def evaluate_command(
             wdd_form=wdd_form,  # type: ignore[arg-type]
         )
         if out is not None:
-            write_table(evaluation_table(result), out, sheet="evaluation")
+            table = evaluation_table(result)
+            if for_publication:
+                table = publish_evaluation(table, ws.disclosure)
+            write_table(table, out, sheet="evaluation")
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     console.print(
@@ -699,15 +800,22 @@ def site_command(
     out: Annotated[
         Path | None, typer.Option(help="Write the sites to FILE.csv.")
     ] = None,
+    for_publication: PublicationOpt = False,
 ) -> None:
     """Choose event or patrol sites covering most incidents within walking distance (MCLP)."""
     from geo.action.siting import site_events
+    from geo.disclosure import suppress_counts
     from geo.export import write_table
 
     try:
         ws = load_workspace(workspace)
         selection = _selection(
-            ws, period=period, category=category, source=source, area=area
+            ws,
+            period=period,
+            category=category,
+            source=source,
+            area=area,
+            public=for_publication,
         )
         sites = site_events(
             ws,
@@ -721,7 +829,12 @@ def site_command(
             if out.suffix.lower() != ".csv":
                 msg = f"--out {out}: write .csv."
                 raise GeoInputError(msg)
-            write_table(pd.DataFrame(sites.drop(columns="geometry")), out)
+            frame = pd.DataFrame(sites.drop(columns="geometry"))
+            if for_publication:
+                frame = suppress_counts(
+                    frame, ws.disclosure, columns=("covered",), rows=None
+                )
+            write_table(frame, out)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     _print_table(pd.DataFrame(sites[["rank", "name", "covered", "x", "y"]]))
@@ -780,12 +893,20 @@ def plan_command(
         Path | None,
         typer.Option(help="Write FILE.html (printable one-page A4) or FILE.csv."),
     ] = None,
+    for_publication: PublicationOpt = False,
 ) -> None:
     """Patrol plan: the top hot places, their busiest times, visits and the forecast check."""
     from geo.action.plan import make_plan, plan_csv
     from geo.action.plan_page import plan_html
 
     try:
+        if for_publication:
+            msg = (
+                "--for-publication: a patrol plan says where and when officers will be, "
+                "so it is not for publication. Publish the table or the hotspot layer "
+                "(python -m geo table/hotspots --for-publication) instead."
+            )
+            raise DisclosureError(msg)
         if out is not None and out.suffix.lower() not in (".html", ".htm", ".csv"):
             msg = f"--out {out}: write .html or .csv."
             raise GeoInputError(msg)

@@ -43,6 +43,7 @@ __all__ = [
     "DisclosureError",
     "allowed_sources",
     "point_categories",
+    "publish_evaluation",
     "recoverable_cells",
     "refuse_hotspots",
     "refuse_incident_rows",
@@ -421,4 +422,47 @@ def recoverable_cells(
         line = grid[c][exists[c]]
         if len(line) >= 2 and int(line.sum()) == 1:
             out.append((line.idxmax(), c))
+    return out
+
+
+def publish_evaluation(table: pd.DataFrame, disclosure: Disclosure) -> pd.DataFrame:
+    """Return an evaluation table (:func:`geo.action.evaluate.evaluation_table`) fit to publish.
+
+    A small before or after count is shown as "<5"; when any is, the WDD and
+    WDQ (computed from all the counts together) are not shown either, since
+    they would give it back.
+
+    Parameters
+    ----------
+    table
+        The evaluation table: one row per area (target, buffer, control).
+    disclosure
+        The workspace's settings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with a note in ``attrs["notes"]``.
+    """
+    out = suppress_counts(table, disclosure, columns=("before", "after"), rows=None)
+    hidden = out["disclosure"].ne("").any()
+    if hidden:
+        for column in (
+            "before_per_month",
+            "after_per_month",
+            "wdd",
+            "wdd_se",
+            "wdd_z",
+            "wdq",
+        ):
+            if column in out.columns:
+                out[column] = None
+        out["verdict"] = SECONDARY
+    out.attrs = dict(table.attrs)
+    out.attrs["notes"] = [
+        *(() if hidden else table.attrs.get("notes", [])),
+        f"Disclosure control: counts of 1 to {disclosure.min_count - 1} are shown as "
+        f"{small_label(disclosure)}"
+        + ("; the tests, computed from them, are not shown." if hidden else "."),
+    ]
     return out

@@ -90,7 +90,7 @@ def _sign_out() -> None:
     st.session_state.pop(_VIEWER_KEY, None)
 
 
-def _local_login() -> Viewer | None:
+def _local_login() -> None:
     path = users_file()
     if not read_users(path):
         st.error(
@@ -115,9 +115,8 @@ def _local_login() -> Viewer | None:
         st.error("That name and password do not match.", icon=":material/lock:")
         return None
     st.session_state[_FAILS_KEY] = 0
-    viewer = Viewer(name=name.strip(), role=role, how="local")
-    st.session_state[_VIEWER_KEY] = viewer
-    return viewer
+    st.session_state[_VIEWER_KEY] = Viewer(name=name.strip(), role=role, how="local")
+    st.rerun()  # draw the app afresh, without the form
 
 
 def _oidc_login() -> Viewer | None:
@@ -154,7 +153,8 @@ def current_viewer() -> Viewer | None:
     known = st.session_state.get(_VIEWER_KEY)
     if isinstance(known, Viewer):
         return known
-    return _local_login()
+    _local_login()
+    return None
 
 
 def sidebar_viewer(viewer: Viewer) -> None:

@@ -74,6 +74,15 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
 
     Downloads keep the original text ("No Calc").
     """
+    if "disclosure" in frame.columns:
+        # A table for the public: counts are numbers or "<5"; shown as text.
+        texts = {
+            c: frame[c].map(lambda v: "" if v is None or v != v else str(v))
+            for c in frame.columns
+            if frame[c].dtype == object
+            and frame[c].map(lambda v: isinstance(v, str)).any()
+        }
+        frame = frame.assign(**texts)
     if "pct_change" not in frame.columns:
         return frame
     return frame.assign(pct_change=pd.to_numeric(frame["pct_change"], errors="coerce"))

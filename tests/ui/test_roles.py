@@ -1,0 +1,107 @@
+"""Who is looking: login, the pages each role is offered, and what geo refuses them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.access import add_user
+from tests.ui.conftest import APP
+from ui.auth import AUTH_ENV
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def users(tmp_path: Path, demo_dir: Path) -> Iterator[Path]:  # noqa: ARG001 - the demo
+    path = tmp_path / "users.toml"
+    for name, role in (("ana", "analyst"), ("olly", "officer"), ("pat", "public")):
+        add_user(path, name, PASSWORD, role)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(AUTH_ENV, "local")
+        mp.setenv("HOTSPOT_USERS", str(path))
+        yield path
+
+
+def _login(name: str, password: str = PASSWORD) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.label for t in at.text_input] == ["Name", "Password"]
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.usefixtures("users")
+def test_nothing_is_shown_before_signing_in() -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert not at.metric
+    assert not at.dataframe
+    assert at.title[0].value == "Hotspot Atlas"
+
+
+@pytest.mark.usefixtures("users")
+def test_a_wrong_password_and_an_unknown_name_get_the_same_answer() -> None:
+    wrong = _login("ana", "not the password at all")
+    unknown = _login("nobody", PASSWORD)
+    for at in (wrong, unknown):
+        assert [e.value for e in at.error] == ["That name and password do not match."]
+        assert not at.dataframe
+
+
+@pytest.mark.usefixtures("users")
+def test_the_public_gets_the_suppressed_table_only() -> None:
+    at = _login("pat")
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value.startswith("Compare:")
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Signed in as pat (public" in captions
+    (table,) = at.dataframe
+    frame = table.value
+    for column in ("earlier_count", "later_count"):
+        shown = frame[column].astype(str)
+        numbers = shown[shown.str.fullmatch(r"\d+")].astype(int)
+        assert not ((numbers >= 1) & (numbers < 5)).any(), column
+        assert (shown == "<5").any(), column  # the demo has small counts to hide
+    # Only police.uk (public already): the CCTV log is internal by default.
+    assert "Street drinking" not in set(frame["category"])
+    with pytest.raises(ValueError, match=r"Known pages: \['.*compare\.py'\]"):
+        at.switch_page("ui/pages/map.py").run()  # not a page of this role
+
+
+@pytest.mark.usefixtures("users")
+def test_an_officer_sees_the_data_summary_but_not_the_ledger() -> None:
+    at = _login("olly")
+    at.switch_page("ui/pages/data.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    headers = [h.value for h in at.header]
+    assert "Rejects ledger" not in headers
+    assert "Add a source" not in headers
+    assert any("for analysts" in i.value for i in at.info)
+
+
+@pytest.mark.usefixtures("users")
+def test_an_analyst_sees_the_ledger_and_can_sign_out() -> None:
+    at = _login("ana")
+    at.switch_page("ui/pages/data.py").run()
+    assert "Rejects ledger" in [h.value for h in at.header]
+    at.button(key="sign_out").click().run()
+    assert [t.label for t in at.text_input] == ["Name", "Password"]
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_without_login_the_sidebar_says_everyone_is_an_analyst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(AUTH_ENV, raising=False)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "No login (HOTSPOT_AUTH=none)" in captions
+    assert "sees everything, as an analyst" in captions
