@@ -37,7 +37,7 @@ BY_ROLE = {
     "analyst": tuple(PAGES),
     "officer": tuple(PAGES),
     # The public sees the performance table, suppressed for publication.
-    "public": ("compare",),
+    "public": ("overview", "compare", "map"),
 }
 try:
     viewer = current_viewer()

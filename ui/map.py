@@ -524,7 +524,10 @@ def hotspot_cells_layer(
         {
             "place": names.fillna("").astype(str).map(html.escape),
             "what": text.astype(str),
-            "n": keep["n"].astype(int),
+            # A count hidden by disclosure control (NaN) is said as such.
+            "n": keep["n"].map(
+                lambda v: "hidden (small count)" if pd.isna(v) else f"{int(v):,}"
+            ),
             "colour": colours.astype(str),
             "layer": "cell",
         },

@@ -450,7 +450,9 @@ def test_gistar_draws_only_significant_cells_in_their_colours() -> None:
     _, cells = geojson_layers(page)
     styles = feature_styles(page)[1]
     features = cells["features"]  # type: ignore[index]
-    assert [f["properties"]["n"] for f in features] == [i + 1 for i in significant]
+    assert [f["properties"]["n"] for f in features] == [
+        f"{i + 1:,}" for i in significant
+    ]
     assert [fill(styles, f["id"]) for f in features] == [
         GI_COLOUR[classes[i]] for i in significant
     ]
@@ -488,7 +490,9 @@ def test_kde_cells_are_quantile_classes_of_the_positive_density() -> None:
     positive = kde[kde > 0]
     expected = mapclassify.Quantiles(positive, k=5)
     features = layer["features"]  # type: ignore[index]
-    assert [f["properties"]["n"] for f in features] == list(np.flatnonzero(kde > 0) + 1)
+    assert [f["properties"]["n"] for f in features] == [
+        f"{i + 1:,}" for i in np.flatnonzero(kde > 0)
+    ]
     assert [fill(styles, f["id"]) for f in features] == [
         YLORRD5[c] for c in expected.yb
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -55,24 +56,57 @@ def test_a_wrong_password_and_an_unknown_name_get_the_same_answer() -> None:
         assert not at.dataframe
 
 
+COUNTS = ("count", "earlier_count", "later_count", "n", "incidents")
+
+
+def _small_counts(at: AppTest) -> list[str]:
+    """Every count from 1 to 4 anywhere on the page: tables and headline figures."""
+    found = []
+    for table in at.dataframe:
+        frame = table.value
+        for column in frame.columns:
+            if str(column) not in COUNTS:
+                continue
+            shown = frame[column].astype(str).str.replace(",", "")
+            numbers = pd.to_numeric(shown[shown.str.fullmatch(r"\d+(\.0)?")])
+            found += [f"{column}={v}" for v in numbers[(numbers >= 1) & (numbers < 5)]]
+    for metric in at.metric:
+        value = str(metric.value).replace(",", "")
+        if value.isdigit() and 1 <= int(value) < 5:
+            found.append(f"{metric.label}={value}")
+    return found
+
+
 @pytest.mark.usefixtures("users")
-def test_the_public_gets_the_suppressed_table_only() -> None:
+def test_every_public_page_hides_small_counts_points_and_partner_logs() -> None:
     at = _login("pat")
     assert not at.error, [e.value for e in at.error]
-    assert at.title[0].value.startswith("Compare:")
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "Signed in as pat (public" in captions
-    (table,) = at.dataframe
-    frame = table.value
-    for column in ("earlier_count", "later_count"):
-        shown = frame[column].astype(str)
-        numbers = shown[shown.str.fullmatch(r"\d+")].astype(int)
-        assert not ((numbers >= 1) & (numbers < 5)).any(), column
-        assert (shown == "<5").any(), column  # the demo has small counts to hide
-    # Only police.uk (public already): the CCTV log is internal by default.
-    assert "Street drinking" not in set(frame["category"])
-    with pytest.raises(ValueError, match=r"Known pages: \['.*compare\.py'\]"):
-        at.switch_page("ui/pages/map.py").run()  # not a page of this role
+    hidden = 0
+    for page in ("ui/pages/overview.py", "ui/pages/compare.py", "ui/pages/map.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        assert _small_counts(at) == [], page
+        for table in at.dataframe:
+            frame = table.value
+            hidden += int(frame.astype(str).isin(["<5"]).to_numpy().sum())
+            if "category" in frame.columns:
+                # Only police.uk (public already): the CCTV log is internal by default.
+                assert "Street drinking" not in set(frame["category"]), page
+        assert not any("clustered points" in c.value for c in at.caption), page
+    assert hidden > 0, "the demo has small counts: some must have been hidden"
+    assert at.toggle(key="map_points").value is False
+    # An area chosen: its profile too.
+    at.selectbox(key="filter_area").set_value(
+        at.selectbox(key="filter_area").options[3]
+    )
+    at.run()
+    assert not at.exception
+    assert _small_counts(at) == []
+    with pytest.raises(ValueError, match=r"Known pages: \["):
+        at.switch_page("ui/pages/data.py").run()  # not a page of this role
 
 
 @pytest.mark.usefixtures("users")

@@ -102,7 +102,17 @@ show_places = t1.toggle(
     key="map_places",
     disabled=ws.places is None,
 )
-show_points = t2.toggle("Incidents (clustered points)", value=True, key="map_points")
+public = sel.role == "public"
+show_points = (
+    t2.toggle(
+        "Incidents (clustered points)",
+        value=not public,
+        key="map_points",
+        disabled=public,
+        help="Not in the public view: it shows areas only." if public else None,
+    )
+    and not public
+)
 
 values, value_attrs = cached.area_values(path, sel, layer)
 months = int(value_attrs.get("months") or 0)
@@ -301,9 +311,11 @@ with profile_col:
         district_rate = (
             float(whole) if whole is not None and pd.notna(whole) else float("nan")
         )
+        # A count hidden by disclosure control ("<5") is no number to share out.
+        mine_count = pd.to_numeric(pd.Series([r["count"]]), errors="coerce").iloc[0]
         share = (
-            float(r["count"]) / max(float(counts.sum()), 1.0)
-            if pd.notna(r["count"])
+            float(mine_count) / max(float(counts.sum()), 1.0)
+            if pd.notna(mine_count)
             else float("nan")
         )
         a, b, c = st.columns(3)
@@ -343,6 +355,7 @@ with profile_col:
         if len(mine):
             st.line_chart(
                 mine.set_index("period")[["count"]]
+                .apply(pd.to_numeric, errors="coerce")
                 .astype("Float64")
                 .rename(columns={"count": "Incidents"}),
                 y_label="Incidents per month",
@@ -353,7 +366,8 @@ with profile_col:
             (cats["area_code"] == r[cached.CODE])
             & ~cats["category"].isin(["All crime", "All chosen categories"])
         ]
-        top = top.sort_values("later_count", ascending=False).head(5)
+        order = pd.to_numeric(top["later_count"], errors="coerce")
+        top = top.loc[order.sort_values(ascending=False, kind="stable").index].head(5)
         if len(top):
             st.markdown("**Top categories**")
             show_table(
