@@ -150,3 +150,18 @@ def test_data_page_accounts_for_every_row(fenland: Path) -> None:
         in [s.value for s in at.success]
     )
     assert rejected > 0  # police.uk's "No Location" rows
+
+
+@pytest.mark.usefixtures("fenland")
+def test_every_public_page_on_fenland_hides_small_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.access import add_user
+    from tests.ui.test_roles import PASSWORD, login, public_sweep
+    from ui.auth import AUTH_ENV
+
+    add_user(tmp_path / "users.toml", "pat", PASSWORD, "public")
+    monkeypatch.setenv(AUTH_ENV, "local")
+    monkeypatch.setenv("HOTSPOT_USERS", str(tmp_path / "users.toml"))
+    at = login("pat")
+    public_sweep(at, {"Street drinking"})
