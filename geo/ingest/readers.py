@@ -130,15 +130,28 @@ def _bounded_read(zf: zipfile.ZipFile, name: str, limit: int, label: str) -> byt
     return data
 
 
+@functools.lru_cache(maxsize=2)
+def _archive_bytes(
+    archive: Path, chain: tuple[str, ...], limit: int, label: str
+) -> bytes:
+    """Return a zip inside a zip, unpacked once and kept while its members are read."""
+    data = _archive_bytes(archive, chain[:-1], limit, label) if len(chain) > 1 else None
+    if data is None:
+        with zipfile.ZipFile(archive) as zf:
+            return _bounded_read(zf, chain[0], limit, label)
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        return _bounded_read(inner, chain[-1], limit, label)
+
+
 @functools.lru_cache(maxsize=4)
 def _member_bytes(archive: Path, member: str, limit: int, label: str) -> bytes:
-    parts = _NESTED.split(member)
-    with zipfile.ZipFile(archive) as zf:
-        data = _bounded_read(zf, parts[0], limit, label)
-    for part in parts[1:]:
-        with zipfile.ZipFile(io.BytesIO(data)) as inner:
-            data = _bounded_read(inner, part, limit, label)
-    return data
+    parts = tuple(_NESTED.split(member))
+    if len(parts) == 1:
+        with zipfile.ZipFile(archive) as zf:
+            return _bounded_read(zf, parts[0], limit, label)
+    container = _archive_bytes(archive, parts[:-1], limit, label)
+    with zipfile.ZipFile(io.BytesIO(container)) as inner:
+        return _bounded_read(inner, parts[-1], limit, label)
 
 
 def fingerprint(f: InputFile) -> str:
@@ -278,6 +291,7 @@ def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFil
     """
     files: list[InputFile] = []
     seen: set[tuple[Path, str | None]] = set()
+    inflated: list[int] = []  # zips inside zips, unpacked to list their members
     for pattern in source.paths:
         matches = workspace.resolve(pattern)
         if not matches:
@@ -289,13 +303,13 @@ def list_source_files(workspace: Workspace, source: SourceSpec) -> list[InputFil
             )
             raise GeoInputError(msg)
         for path in matches:
-            for f in _expand(path, source, workspace.root, workspace.limits):
+            for f in _expand(path, source, workspace.root, workspace.limits, inflated):
                 # A file matched by two patterns is read once.
                 key = (f.path.resolve(), f.member)
                 if key not in seen:
                     seen.add(key)
                     files.append(f)
-    total = sum(f.declared for f in files if isinstance(f, _ZipMember))
+    total = sum(f.declared for f in files if isinstance(f, _ZipMember)) + sum(inflated)
     limit = int(workspace.limits.zip_total_mb * _MIB)
     if total > limit:
         msg = (
@@ -342,6 +356,7 @@ def _zip_members(
     police: bool,
     limits: Limits,
     depth: int,
+    inflated: list[int],
 ) -> Iterator[InputFile]:
     limit = int(limits.zip_member_mb * _MIB)
     for info in sorted(zf.infolist(), key=lambda i: i.filename):
@@ -358,6 +373,7 @@ def _zip_members(
                 )
                 raise GeoInputError(msg)
             data = _bounded_read(zf, name, limit, where)
+            inflated.append(len(data))  # counts towards `zip_total_mb` too
             try:
                 inner = zipfile.ZipFile(io.BytesIO(data))
             except zipfile.BadZipFile as exc:
@@ -372,6 +388,7 @@ def _zip_members(
                     police=police,
                     limits=limits,
                     depth=depth + 1,
+                    inflated=inflated,
                 )
             continue
         if _wanted(name, police):
@@ -387,7 +404,7 @@ def _zip_members(
 
 
 def _expand(
-    path: Path, source: SourceSpec, root: Path, limits: Limits
+    path: Path, source: SourceSpec, root: Path, limits: Limits, inflated: list[int]
 ) -> Iterator[InputFile]:
     police = source.format == "police_uk"
     if path.is_dir():
@@ -413,6 +430,7 @@ def _expand(
                 police=police,
                 limits=limits,
                 depth=1,
+                inflated=inflated,
             )
         return
     yield InputFile(label=_label(path, root), path=path)
@@ -629,7 +647,9 @@ def _read_table(
         grid = grid.map(_cell_text)
         if grid.empty:
             return pa.table({}), FileRead(f.label, 0, "Excel workbook", "", empty=True)
-        names = [str(c).strip() for c in grid.iloc[0]]
+        # A blank header cell (a formatted, empty column) is named as pandas
+        # names one in a CSV, so that two of them never collide.
+        names = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(grid.iloc[0])]
         check_unique_header(names, f.label)
         frame = grid.iloc[1:].reset_index(drop=True)
         frame.columns = names

@@ -92,6 +92,10 @@ MARKER: Final = ".hotspot-atlas"
 STORE_VERSION: Final = 3
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _MONTH_DIR_RE = re.compile(r"^month=\d{4}-(0[1-9]|1[0-2])$")
+_GENERATION_RE = re.compile(r"^data-[0-9a-f]{32}$")
+_STAGED_RE = re.compile(r"^\.manifest\.json\.[0-9a-f]{32}$")
+#: Held by the one ingest writing a store (see :class:`_WriterLock`).
+LOCK: Final = ".ingest.lock"
 
 
 def _geo_metadata(table: pa.Table) -> bytes:
@@ -181,7 +185,32 @@ def write_store(
         If the store folder holds files the tool did not write.
     """
     root = workspace.store
-    previous = claim_store_folder(root)
+    claim_store_folder(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with _WriterLock(root):
+        return _write_store(
+            workspace,
+            incidents,
+            rejects,
+            summary,
+            layers=layers,
+            notes=notes,
+            threads=threads,
+        )
+
+
+def _write_store(
+    workspace: Workspace,
+    incidents: Mapping[str, pa.Table],
+    rejects: pd.DataFrame,
+    summary: Mapping[str, Any],
+    *,
+    layers: Sequence[str],
+    notes: Sequence[str],
+    threads: int,
+) -> Path:
+    root = workspace.store
+    previous = claim_store_folder(root)  # again, under the lock
     store_id = uuid.uuid4().hex
     generation = f"{GENERATION_PREFIX}{store_id}"
     gen = root / generation
@@ -342,7 +371,7 @@ def claim_store_folder(root: Path) -> dict[str, Any] | None:
             )
             raise GeoInputError(msg)
         return manifest
-    foreign = sorted(p.name for p in root.iterdir() if not (p / MARKER).is_file())
+    foreign = sorted(p.name for p in root.iterdir() if not _left_by_us(p))
     if foreign:
         shown = ", ".join(foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
@@ -353,6 +382,20 @@ def claim_store_folder(root: Path) -> dict[str, Any] | None:
         )
         raise GeoInputError(msg)
     return None
+
+
+def _left_by_us(path: Path) -> bool:
+    """Whether a store folder's entry is one the tool leaves when a run is cut short."""
+    if (path / MARKER).is_file():
+        return True
+    if path.name == LOCK or _STAGED_RE.match(path.name):
+        return True
+    # A generation folder made just before a run was killed, still empty.
+    return (
+        bool(_GENERATION_RE.match(path.name))
+        and path.is_dir()
+        and not any(path.iterdir())
+    )
 
 
 def mark_own_folder(folder: Path) -> None:
@@ -405,17 +448,34 @@ def _remove_generation(gen: Path) -> None:
     _prune(gen, gen.parent)
 
 
+def _own_generation(root: Path, name: object) -> Path | None:
+    """Return the generation folder a manifest names, if it is one of ours inside ``root``."""
+    if not isinstance(name, str) or _GENERATION_RE.match(name) is None:
+        return None
+    return root / name
+
+
 def _remove_previous(root: Path, manifest: Mapping[str, Any]) -> None:
-    """Remove exactly the files an earlier store's manifest lists (never a whole tree)."""
-    generation = manifest.get("generation")
-    if isinstance(generation, str) and generation.startswith(GENERATION_PREFIX):
-        _remove_generation(root / generation)
+    """Remove exactly the files an earlier store's manifest lists (never a whole tree).
+
+    A manifest is trusted only as far as the names the store itself writes:
+    a generation must be ``data-<32 hex digits>``, and an older layout's
+    partition must be ``incidents/source=…/month=…/part-0.parquet`` with no
+    ``..``, so a hand-edited manifest can never point the removal outside
+    the store.
+    """
+    if "generation" in manifest:
+        gen = _own_generation(root, manifest.get("generation"))
+        if gen is not None:
+            _remove_generation(gen)
         return
     # Layouts before version 3 kept incidents/ and the ledgers at the top.
     for part in manifest.get("partitions", []):
         rel = Path(str(part.get("path", "")))
+        if not _own_file(rel) or rel.is_absolute():
+            continue
         path = root / rel
-        if rel.parts[:1] == (INCIDENTS_DIR,) and rel.name == PART and path.is_file():
+        if path.is_file():
             path.unlink()
             _prune(path.parent, root)
     for name in (REJECTS, SUMMARY):
@@ -425,10 +485,65 @@ def _remove_previous(root: Path, manifest: Mapping[str, Any]) -> None:
 def _remove_stale(root: Path, *, keep: str) -> None:
     """Remove generations an interrupted run left behind (they carry the marker)."""
     for path in root.glob(f"{GENERATION_PREFIX}*"):
-        if path.name != keep and (path / MARKER).is_file():
+        if (
+            path.name != keep
+            and _own_generation(root, path.name)
+            and (path / MARKER).is_file()
+        ):
             _remove_generation(path)
     for staged in root.glob(f".{MANIFEST}.*"):
-        staged.unlink(missing_ok=True)
+        if _STAGED_RE.match(staged.name):
+            staged.unlink(missing_ok=True)
+
+
+class _WriterLock:
+    """One ingest at a time per store: ``.ingest.lock`` made with O_EXCL, holding the pid.
+
+    A lock whose process is gone (a killed ingest) is taken over; a live one
+    is refused, naming the process, so two ingests can never remove each
+    other's half-written generations.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK
+
+    def __enter__(self) -> _WriterLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text("utf-8").split()[0])
+                except (OSError, ValueError, IndexError):
+                    pid = -1
+                if pid > 0 and _alive(pid):
+                    msg = (
+                        f"Another ingest (process {pid}) is writing the store in "
+                        f"{self.path.parent}. Wait for it to finish, then run this again."
+                    )
+                    raise GeoInputError(msg) from None
+                self.path.unlink(missing_ok=True)  # left by a run that died
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()} hotspot-atlas ingest\n")
+            return self
+        msg = f"Could not lock the store folder {self.path.parent}; remove {self.path} if no ingest is running."
+        raise GeoInputError(msg)
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def has_store(workspace: Workspace) -> bool:

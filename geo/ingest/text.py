@@ -111,6 +111,10 @@ def decode_text(data: bytes, label: str) -> Decoded:
             try:
                 return Decoded(data.decode(codec), name)
             except UnicodeDecodeError as exc:
+                if codec == "utf-8-sig":
+                    # "CSV UTF-8" with lines pasted from a Windows-1252 file:
+                    # read line by line, like the same file without its mark.
+                    return decode_text(data[len(bom) :], label)
                 msg = (
                     f"{label}: starts with a {name} byte-order mark, but byte {exc.start} "
                     f"is not {name}. Open it and save it again as CSV UTF-8."

@@ -237,3 +237,50 @@ def test_an_ingest_killed_mid_write_leaves_the_old_store_readable(
         read_manifest(ws)["generation"],
         "manifest.json",
     ]
+
+
+def test_a_hand_edited_manifest_cannot_point_the_removal_outside_the_store(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    _police(tmp_path / "police")
+    ws = load_workspace(world(POLICE_SOURCE))
+    ingest(ws)
+    # Someone's files laid out like a generation, beside the store.
+    thesis = tmp_path / "thesis"
+    _police(thesis / "incidents" / "source=police_uk" / "month=2024-01")
+    (thesis / "rejects.parquet").write_bytes(b"mine")
+    before = _snapshot(tmp_path / "thesis")
+    manifest = read_manifest(ws)
+    for bad in ("data-abc/../../thesis", "../thesis", "/tmp/thesis"):
+        manifest["generation"] = bad
+        (ws.store / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+        ingest(ws)
+        assert _snapshot(tmp_path / "thesis") == before, bad
+        manifest = read_manifest(ws)
+
+
+def test_a_second_ingest_while_one_is_writing_is_refused(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    from geo.ingest.store import LOCK
+
+    _police(tmp_path / "police")
+    ws = load_workspace(world(POLICE_SOURCE))
+    ingest(ws)
+    lock = ws.store / LOCK
+    lock.write_text(f"{os.getpid()} hotspot-atlas ingest\n", "utf-8")  # a live writer
+    with pytest.raises(
+        GeoInputError, match=r"Another ingest \(process \d+\) is writing"
+    ):
+        ingest(ws)
+    assert len(open_store(ws)) == 3
+    # A lock left by a process that is gone is taken over.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock.write_text(f"{dead.stdout.strip()} hotspot-atlas ingest\n", "utf-8")
+    ingest(ws)
+    assert not lock.exists()

@@ -67,9 +67,9 @@ def put(root: Path, name: str, data: bytes | str, encoding: str = "utf-8") -> Pa
     return path
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
+def zipped(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", compression) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
@@ -442,6 +442,37 @@ def _(root: Path) -> str:
     return _zip_source(root, b"PK\x03\x04 this is not really a zip")
 
 
+@case(
+    "zips inside a zip that inflate past the total limit",
+    "refused",
+    match=r"inflate to \d MiB, above the limit of 1 MiB \(`zip_total_mb`",
+    extra="[limits]\nzip_total_mb = 1\n",
+)
+def _(root: Path) -> str:
+    # The inner archive's own size counts: it is unpacked to list its members
+    # (here 3 MiB of stored padding, which the outer zip squeezes to a few KiB).
+    inner = zipped(
+        {
+            "2024-01-t-street.csv": police_text(rows()).encode(),
+            "pad.txt": b" " * (3 << 20),
+        },
+        zipfile.ZIP_STORED,
+    )
+    return _zip_source(root, zipped({"inner.zip": inner}))
+
+
+@case(
+    "CSV UTF-8 (with BOM) with one Windows-1252 line",
+    "warned",
+    match=r"UTF-8 \(1 line Windows-1252: line 3\)",
+    check=_cafe,
+)
+def _(root: Path) -> str:
+    lines = police_text(rows(Location="On or near Café Row")).encode().split(b"\n")
+    lines[2] = lines[2].decode().encode("cp1252")
+    return _police(root, b"\xef\xbb\xbf" + b"\n".join(lines))
+
+
 # --- table sources (partner logs) -----------------------------------------------------
 
 
@@ -492,6 +523,18 @@ def _(root: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame([["05/01/2024", "21:30", "Tillery Park", "x"]])
     frame.columns = ["Date", "Time", "Place", "Place"]
+    frame.to_excel(path, index=False)
+    return table_source()
+
+
+@case("a workbook with blank header cells", "kept", match="Excel workbook")
+def _(root: Path) -> str:
+    import pandas as pd
+
+    path = root / "log" / "log.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame([["05/01/2024", "21:30", "Tillery Park", "", ""]])
+    frame.columns = ["Date", "Time", "Place", " ", "  "]
     frame.to_excel(path, index=False)
     return table_source()
 
