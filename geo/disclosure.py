@@ -27,7 +27,7 @@ page cannot show what its viewer may not see by forgetting to hide it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,17 @@ from geo.access import Role
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Disclosure, Workspace
 
+if TYPE_CHECKING:
+    from geo.selection import Selection
+
 __all__ = [
     "COUNT_COLUMNS",
     "FEW_RESIDENTS",
     "SECONDARY",
     "DisclosureError",
     "allowed_sources",
+    "hot_clusters_for",
+    "needs_suppression",
     "point_categories",
     "publish_evaluation",
     "recoverable_cells",
@@ -158,6 +163,30 @@ def point_categories(
     return tuple(c for c in cats if not spec.is_sensitive(c))
 
 
+def needs_suppression(workspace: Workspace, selection: Selection) -> bool:
+    """Whether what a selection shows must have its small counts hidden.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    selection
+        The selection (its role and categories).
+
+    Returns
+    -------
+    bool
+        True for the public, and for officers when a sensitive category is
+        counted.
+    """
+    if selection.role == "public":
+        return True
+    if selection.role != "officer":
+        return False
+    counted = selection.categories or tuple(sorted(selection.coverage.seen()))
+    return any(workspace.disclosure.is_sensitive(c) for c in counted)
+
+
 def refuse_incident_rows(role: Role, what: str) -> None:
     """Refuse incident-level rows (the rejects ledger, raw exports) to anyone but an analyst.
 
@@ -229,7 +258,12 @@ def _line_secondary(values: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
                 candidates = np.flatnonzero(here & ~hidden)
                 if candidates.size == 0:
                     continue
-                pick = candidates[int(np.argmin(values[idx][candidates]))]
+                # The smallest count that is not 0: a hidden 0 beside a "<5"
+                # would let the line's total give both back.
+                line = values[idx][candidates]
+                nonzero = candidates[line > 0]
+                pool = nonzero if nonzero.size else candidates
+                pick = pool[int(np.argmin(values[idx][pool]))]
                 cell = (pick, i) if axis == 0 else (i, pick)
                 supp[cell] = True
                 changed = True
@@ -351,7 +385,16 @@ def suppress_table(
         As :func:`suppress_counts`, with a note in ``attrs["notes"]``; a
         ``profile`` (day x hour) has its small cells shown as "<5" and the
         cells that would give them away suppressed.
+
+    Raises
+    ------
+    DisclosureError
+        For ``trend-test``: its statistics are computed from every month's count.
     """
+    if kind == "trend-test":
+        # Sen's slope and Kendall's tau of small monthly counts hide nothing.
+        msg = "The trend tests are computed from every month's count, so they are not shown to the public."
+        raise DisclosureError(msg)
     label = small_label(disclosure)
     note = (
         f"Disclosure control: counts of 1 to {disclosure.min_count - 1} are shown as {label}, "
@@ -465,4 +508,45 @@ def publish_evaluation(table: pd.DataFrame, disclosure: Disclosure) -> pd.DataFr
         f"{small_label(disclosure)}"
         + ("; the tests, computed from them, are not shown." if hidden else "."),
     ]
+    return out
+
+
+def hot_clusters_for(
+    workspace: Workspace, selection: Selection, table: pd.DataFrame
+) -> pd.DataFrame:
+    """Return a table of hot clusters as the selection's viewer may see it.
+
+    The clusters' totals are counted from every incident
+    (``build_hotspots(..., for_viewer=False)``); for the public, and for
+    officers when a sensitive category is counted, a total of 1 to
+    ``min_count - 1`` is shown as "<5" and what is computed from it is not shown.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    selection
+        The selection.
+    table
+        From :func:`geo.hotspots.build.hot_cluster_table` or
+        :func:`geo.hotspots.build.hot_cluster_history`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, suppressed when it must be.
+    """
+    if not needs_suppression(workspace, selection):
+        return table
+    columns = [
+        c
+        for c in ("incidents", "earlier_count", "later_count", "n")
+        if c in table.columns
+    ]
+    out = suppress_counts(table, workspace.disclosure, columns=columns, rows=None)
+    for column in ("change", "pct_change", "trend"):
+        if column in out.columns:
+            out[column] = out[column].astype(object)
+            out.loc[out["disclosure"] != "", column] = None
+    out.index = table.index
     return out

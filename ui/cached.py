@@ -30,7 +30,7 @@ from geo.analysis.areas import load_areas
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
 from geo.demo import DEMO_SEED, write_demo
-from geo.disclosure import refuse_incident_rows
+from geo.disclosure import hot_clusters_for, refuse_incident_rows
 from geo.errors import GeoInputError
 from geo.export import layer_bytes
 from geo.hotspots.build import (
@@ -307,8 +307,11 @@ def _layer(
     key: str,  # noqa: ARG001 - cache key
     _selection: Selection,
     method: str,
+    for_viewer: bool = True,
 ) -> gpd.GeoDataFrame:
-    return build_hotspots(load_workspace(path), _selection, method=method)
+    return build_hotspots(
+        load_workspace(path), _selection, method=method, for_viewer=for_viewer
+    )
 
 
 def hotspot_layer(
@@ -325,9 +328,11 @@ def density_layer(path: str, chosen: Selection) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner=False)
 def _clusters(path: str, key: str, _selection: Selection) -> pd.DataFrame:
-    return name_areas(
-        workspace(path), hot_cluster_table(_layer(path, key, _selection, "gistar"))
-    )
+    # Clusters' totals count every incident; small ones are hidden from the
+    # viewer afterwards (geo.disclosure.hot_clusters_for).
+    ws = workspace(path)
+    raw = _layer(path, key, _selection, "gistar", for_viewer=False)
+    return hot_clusters_for(ws, _selection, name_areas(ws, hot_cluster_table(raw)))
 
 
 def hot_clusters(path: str, chosen: Selection) -> pd.DataFrame:
@@ -342,9 +347,10 @@ def hot_clusters(path: str, chosen: Selection) -> pd.DataFrame:
 def _history(
     path: str, key: str, _selection: Selection
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    frame, messages = hot_cluster_history(
-        load_workspace(path), _layer(path, key, _selection, "gistar"), _selection
-    )
+    ws = load_workspace(path)
+    raw = _layer(path, key, _selection, "gistar", for_viewer=False)
+    frame, messages = hot_cluster_history(ws, raw, _selection)
+    frame = hot_clusters_for(ws, _selection, frame)
     frame.attrs = {}
     return frame, tuple(messages)
 

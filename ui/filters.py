@@ -26,6 +26,8 @@ from typing import Any
 
 import streamlit as st
 
+from geo.access import check_role
+from geo.disclosure import allowed_sources
 from geo.errors import GeoInputError
 from geo.periods import add_months, parse_period
 from geo.selection import ALL_CRIME, Selection
@@ -134,9 +136,12 @@ def _levels(path: str) -> list[str]:
     return ["district", *ws.areas, *(["place"] if ws.places is not None else [])]
 
 
-def _category_options(path: str, stamp: str) -> list[str]:
-    groups = sorted(cached.workspace(path).groups)
-    stored = sorted(cached.coverage(path, stamp).seen())
+def _category_options(path: str, stamp: str, role: str) -> list[str]:
+    ws = cached.workspace(path)
+    groups = sorted(ws.groups)
+    # The public is never offered a category only an internal source records.
+    shown = allowed_sources(ws, check_role(role))
+    stored = sorted(cached.coverage(path, stamp).restrict(shown).seen())
     return [ALL_CRIME, *groups, *stored]
 
 
@@ -309,7 +314,7 @@ def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
         )
         raise GeoInputError(msg)
     levels = _levels(path)
-    categories = _category_options(path, stamp)
+    categories = _category_options(path, stamp, role)
     first_run = _INIT_KEY not in st.session_state
     ignored, changed = _from_url(months, levels, categories) if first_run else ([], [])
     st.session_state[_INIT_KEY] = True

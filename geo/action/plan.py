@@ -35,6 +35,7 @@ from geo.analysis.change import NOT_COMPARABLE, change_column, change_text
 from geo.analysis.profile import week_hours
 from geo.analysis.stats import HOURS_PER_WEEK
 from geo.analysis.tables import area_summary
+from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
 from geo.export import table_bytes
 from geo.hotspots.accuracy import AccuracyResult
@@ -483,11 +484,20 @@ def make_plan(
     """
     _check(top, visits, weight, window_hours)
     selection = selection.single_view()
+    if selection.role == "public":
+        msg = (
+            "A patrol plan says where and when officers will be: it is not made for "
+            "the public view."
+        )
+        raise DisclosureError(msg)
+    # Plans count every incident (an officer sees clusters' totals, never
+    # cells or points of sensitive categories): the layer is not the viewer's.
     layer = build_hotspots(
         workspace,
         selection,
         method="gistar",
         options=HotspotOptions(cell=cell, harm=weight == "harm"),
+        for_viewer=False,
     )
     params = dict(layer.attrs["params"])
     messages: list[str] = list(layer.attrs.get("messages", []))

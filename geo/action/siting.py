@@ -397,11 +397,14 @@ def site_events(
     if weight not in ("count", "harm"):
         msg = f"`weight` was {weight!r}; allowed: count, harm."
         raise GeoInputError(msg)
+    # Demand is every incident: a cell's count hidden from a viewer is still
+    # demand (the sites' cover is suppressed where it is published).
     layer = build_hotspots(
         ws,
         selection,
         method="count",
         options=HotspotOptions(cell=cell, harm=weight == "harm"),
+        for_viewer=False,
     )
     column = "weight_sum" if weight == "harm" else "n"
     layer = layer[layer[column].to_numpy(float) > 0]

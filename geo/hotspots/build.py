@@ -25,7 +25,7 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.change import add_verdicts, change_columns
-from geo.disclosure import refuse_hotspots
+from geo.disclosure import needs_suppression, refuse_hotspots
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.emerging import EMERGING_CLASSES
@@ -208,6 +208,7 @@ def build_hotspots(
     *,
     method: str = "gistar",
     options: HotspotOptions | None = None,
+    for_viewer: bool = True,
 ) -> gpd.GeoDataFrame:
     """Make a hotspot layer for a selection: its period, categories, sources and area.
 
@@ -224,6 +225,13 @@ def build_hotspots(
         ``count``, ``kde``, ``gistar``, ``change`` or ``emerging`` (:data:`METHODS`).
     options
         Cell size, grid, bandwidth, harm, significance.
+    for_viewer
+        The layer goes to the selection's viewer (a page, a file): for the
+        public, and for officers when a sensitive category is counted, cells
+        with 1 to ``min_count - 1`` incidents lose their counts and the
+        statistics that would give them back (z-scores, p-values, harm
+        sums). ``False`` for a computation inside geo that reports only its
+        own, suppressed, results (a plan's clusters, a site's cover).
 
     Returns
     -------
@@ -270,10 +278,21 @@ def build_hotspots(
         **out.attrs["params"],
     }
     out.attrs["options"] = opts  # as asked: a follow-up layer asks the same
-    sensitive = any(workspace.disclosure.is_sensitive(c) for c in counted)
-    if selection.role == "public" or (sensitive and selection.role == "officer"):
+    if for_viewer and needs_suppression(workspace, selection):
         out = _hide_small_cells(out, workspace)
     return out
+
+
+#: Columns from which hidden cell counts can be worked out.
+_STATISTICS = (
+    "gi_z",
+    "gi_p",
+    "gi_p_adj",
+    "gi_p_sim",
+    "change_p",
+    "change_p_adj",
+    "weight_sum",
+)
 
 
 def _hide_small_cells(
@@ -291,6 +310,9 @@ def _hide_small_cells(
             out[column] = values.mask(small)
     if "change" in out.columns:  # n_after - n_before would give a hidden count back
         out["change"] = pd.to_numeric(out["change"], errors="coerce").mask(hidden)
+    # A cell's z-score is a sum over its neighbours, so the visible cells'
+    # statistics would solve for the hidden counts: none is shown.
+    out = out.drop(columns=[c for c in _STATISTICS if c in out.columns])
     out.attrs = dict(layer.attrs)
     out.attrs["messages"] = [
         *layer.attrs.get("messages", []),
@@ -653,6 +675,7 @@ def _cluster_emerging(
             options=HotspotOptions(
                 cell=asked.cell, grid=asked.grid, params=asked.params
             ),
+            for_viewer=False,
         )
     except GeoInputError as exc:
         return {}, [f"Emerging class not available: {exc}"]
@@ -816,6 +839,7 @@ def _previous_layer(
                 inference=params.get("inference", "auto"),
             ),
         ),
+        for_viewer=False,
     )
 
 

@@ -325,3 +325,60 @@ def test_files_for_publication_hold_no_small_count(
     code, text = _run("plan", ws, "--for-publication")
     assert code == 2
     assert "not for publication" in text
+
+
+def test_a_public_gistar_layer_carries_no_statistic_that_solves_for_hidden_cells(
+    demo_ws: Workspace,
+) -> None:
+    # A cell's z-score is a sum over its neighbours: with the z-scores of the
+    # visible cells the hidden counts could be solved for (review of issue 13).
+    public = resolve_selection(demo_ws, period="2024-10:2024-12", role="public")
+    layer = build_hotspots(demo_ws, public, method="gistar")
+    assert not {"gi_z", "gi_p", "gi_p_adj", "weight_sum"} & set(layer.columns)
+    assert "hotspot_class" in layer.columns
+    analyst = build_hotspots(demo_ws, public.replace(role="analyst"), method="gistar")
+    assert "gi_z" in analyst.columns
+    assert analyst["hotspot_class"].tolist() == layer["hotspot_class"].tolist()
+
+
+def test_plans_and_sites_count_every_incident_whoever_looks(
+    sensitive_world: Path,
+) -> None:
+    from geo.action.plan import make_plan
+    from geo.action.siting import site_events
+
+    ws = load_workspace(sensitive_world)
+    chosen = ["Domestic abuse", "Burglary"]
+    officer = resolve_selection(ws, categories=chosen, role="officer")
+    analyst = resolve_selection(ws, categories=chosen)
+    a, o = make_plan(ws, analyst, top=3), make_plan(ws, officer, top=3)
+    assert o.table["incidents"].tolist() == a.table["incidents"].tolist()
+    assert o.table["visits"].tolist() == a.table["visits"].tolist()
+    sa = site_events(ws, analyst, candidates="cells", p=2, walk_m=300)
+    so = site_events(ws, officer, candidates="cells", p=2, walk_m=300)
+    assert so["covered"].tolist() == sa["covered"].tolist()
+    with pytest.raises(DisclosureError, match="not made for the public view"):
+        make_plan(ws, resolve_selection(ws, role="public"), top=3)
+
+
+def test_the_secondary_cell_is_not_a_zero() -> None:
+    # Hiding the 0 beside the 3 would leave "<5 + hidden = 3": both come back.
+    frame = pd.DataFrame(
+        {
+            "area_code": ["a", "b", "c", "d"],
+            "count": [3, 0, 8, 30],
+        }
+    )
+    out = suppress_counts(frame, Disclosure())
+    assert out["count"].tolist() == ["<5", 0, SECONDARY, 30]
+
+
+def test_trend_tests_are_not_for_the_public(demo_ws: Workspace) -> None:
+    public = resolve_selection(demo_ws, role="public")
+    with pytest.raises(DisclosureError, match="trend tests"):
+        build_table(demo_ws, public, by="ward", kind="trend-test")
+    assert len(
+        build_table(
+            demo_ws, public.replace(role="analyst"), by="ward", kind="trend-test"
+        )
+    )

@@ -112,6 +112,7 @@ def test_every_public_page_hides_small_counts_points_and_partner_logs() -> None:
     at = login("pat")
     assert not at.error, [e.value for e in at.error]
     public_sweep(at, {"Street drinking"})
+    assert "Street drinking" not in at.multiselect(key="filter_categories").options
 
 
 @pytest.mark.usefixtures("users")
