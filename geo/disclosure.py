@@ -8,12 +8,13 @@ statistics:
   "<5" (for ``min_count = 5``); 0 is shown, as police.uk does;
 * **few residents**: an area with fewer than ``min_population`` residents
   shows no count at all ("few residents");
-* **secondary suppression**: a count alone among the suppressed cells of a
-  line (an area across categories or periods, a category or period across
-  areas) could be recovered from the line's total, which is published
-  elsewhere (the district's row, "All crime"); so the smallest other count
-  of that line is suppressed too ("suppressed"), until no line has exactly
-  one suppressed cell;
+* **secondary suppression**: the cells of a line (an area across
+  categories or periods, a category or period across areas) add up to its
+  total, which is published elsewhere (the district's row, "All crime"). A
+  line whose total pins a hidden count to one value (one hidden cell; two
+  "<5" that must both be 1) gets its smallest count that is not 0 hidden too
+  ("suppressed"), until no line does: a single-line interval audit, with a
+  "<5" known to be 1-4 and any other hidden cell 0 or more;
 * everything computed from a suppressed count (change, % change, rates,
   significance, flags) is not shown either.
 
@@ -237,14 +238,54 @@ def refuse_hotspots(
         raise DisclosureError(msg)
 
 
-def _line_secondary(values: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
-    """Suppress more cells until no row or column has exactly one suppressed cell.
+def _exposed(
+    values: np.ndarray, hidden: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> bool:
+    """Whether a line's total pins one of its hidden cells to a single value.
 
-    ``values`` is a 2-D array (NaN where a cell does not exist), ``suppressed``
-    a mask of the same shape; returns the secondary cells.
+    Each hidden cell is known to lie in ``[low, high]`` (a "<5" in 1..4);
+    with the line's total known, cell *h* lies in
+    ``[max(low_h, R - sum(high_others)), min(high_h, R - sum(low_others))]``,
+    where *R* is the hidden cells' sum. A single value there is a disclosure.
+    """
+    cells = np.flatnonzero(hidden)
+    if cells.size == 1:
+        return True
+    total = float(values[cells].sum())
+    lo, hi = low[cells], high[cells]
+    for i in range(cells.size):
+        others_lo = float(np.delete(lo, i).sum())
+        others_hi = float(np.delete(hi, i).sum())  # inf when any is unbounded
+        least = max(float(lo[i]), total - others_hi)
+        most = min(float(hi[i]), total - others_lo)
+        if most - least < 1e-9:
+            return True
+    return False
+
+
+def _line_secondary(
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    small: np.ndarray | None = None,
+    *,
+    k: int = 5,
+    whole: bool = True,
+) -> np.ndarray:
+    """Suppress more cells until no line's total can pin down a hidden cell.
+
+    ``values`` is a 2-D array (NaN where a cell does not exist) and
+    ``suppressed`` the cells hidden so far; ``small`` those of them known to
+    be "<k" (all of them when ``None``). A line (row or column) is safe when
+    it has no hidden cell, or several whose ranges, given the line's total,
+    are each wider than one value (:func:`_exposed`); otherwise its smallest
+    count that is not 0 is hidden too, and so on until every line is safe.
+    Returns the cells added.
     """
     supp = suppressed.copy()
+    small = suppressed.copy() if small is None else small
     present = ~np.isnan(values)
+    low = np.where(small, 1.0 if whole else 0.0, 0.0)
+    high = np.where(small, float(k - 1) if whole else float(k), np.inf)
     changed = True
     while changed:
         changed = False
@@ -252,8 +293,11 @@ def _line_secondary(values: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
             lines = supp.shape[1 - axis]
             for i in range(lines):
                 idx = (slice(None), i) if axis == 0 else (i, slice(None))
-                here, hidden = present[idx], supp[idx]
-                if here.sum() < 2 or (hidden & here).sum() != 1:
+                here = present[idx]
+                hidden = supp[idx] & here
+                if here.sum() < 2 or not hidden.any():
+                    continue
+                if not _exposed(values[idx], hidden, low[idx], high[idx]):
                     continue
                 candidates = np.flatnonzero(here & ~hidden)
                 if candidates.size == 0:
@@ -333,8 +377,14 @@ def suppress_counts(
             )
             grid = pd.Series(values.to_numpy(), index=grid_index).unstack()
             mask = pd.Series(primary.to_numpy(), index=grid_index).unstack()
+            known_small = pd.Series(
+                (small & ~few).to_numpy(), index=grid_index
+            ).unstack()
             extra = _line_secondary(
-                grid.to_numpy(float), mask.fillna(False).to_numpy(bool)
+                grid.to_numpy(float),
+                mask.fillna(False).to_numpy(bool),
+                known_small.fillna(False).to_numpy(bool),
+                k=disclosure.min_count,
             )
             extra_cells = pd.DataFrame(
                 extra, index=grid.index, columns=grid.columns
@@ -405,7 +455,7 @@ def suppress_table(
     if kind == "profile":
         values = frame.to_numpy(float)
         small = (values > 0) & (values < disclosure.min_count)
-        extra = _line_secondary(values, small)
+        extra = _line_secondary(values, small, k=disclosure.min_count, whole=False)
         out = frame.astype(object).copy()
         out = out.mask(
             pd.DataFrame(small, index=frame.index, columns=frame.columns), label

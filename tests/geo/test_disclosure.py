@@ -45,19 +45,43 @@ def _hidden(value: object) -> bool:
 
 
 def _lines_with_one_hidden(
-    frame: pd.DataFrame, column: str, across: str | None
+    frame: pd.DataFrame, column: str, across: str | None, truth: pd.Series | None = None
 ) -> list[str]:
-    """Independently of geo.disclosure: lines (areas; categories) with exactly one hidden cell."""
+    """Independently of geo.disclosure: lines whose total pins down a hidden cell.
+
+    A "<5" is known to be 1-4, any other hidden cell 0 or more; with the
+    line's total published, a hidden cell is exposed when its feasible range
+    is one value (one hidden cell in the line is the simplest case).
+    """
     keys = frame[across] if across else pd.Series("", index=frame.index)
-    grid = pd.DataFrame(
-        {"r": frame["area_code"], "c": keys, "h": frame[column].map(_hidden)}
-    ).pivot_table(index="r", columns="c", values="h", aggfunc="max")
+    true = truth if truth is not None else pd.to_numeric(frame[column], errors="coerce")
+    cells = pd.DataFrame(
+        {"r": frame["area_code"], "c": keys, "shown": frame[column], "true": true}
+    )
     bad = []
-    for axis_name, lines in (("area", grid.iterrows()), ("category", grid.items())):
-        for key, line in lines:
-            present = line.dropna().astype(bool)
-            if len(present) >= 2 and int(present.sum()) == 1:
-                bad.append(f"{axis_name} {key}")
+    for axis_name, key in (("area", "r"), ("category", "c")):
+        for name, line in cells.groupby(key):
+            if len(line) < 2:
+                continue
+            hidden = line[line["shown"].map(_hidden)]
+            if hidden.empty:
+                continue
+            if truth is None and len(hidden) != 1:
+                continue  # without the true counts only the one-cell case is checked
+            if truth is not None and 0 < float(line["true"].sum()) < K:
+                continue  # the line's total is itself "<5" wherever it is shown
+            lo = np.where(hidden["shown"] == f"<{K}", 1.0, 0.0)
+            hi = np.where(hidden["shown"] == f"<{K}", K - 1.0, np.inf)
+            total = float(hidden["true"].sum()) if truth is not None else 0.0
+            for i in range(len(hidden)):
+                if len(hidden) == 1:
+                    bad.append(f"{axis_name} {name}")
+                    break
+                least = max(lo[i], total - np.delete(hi, i).sum())
+                most = min(hi[i], total - np.delete(lo, i).sum())
+                if most - least < 1e-9:
+                    bad.append(f"{axis_name} {name}")
+                    break
     return bad
 
 
@@ -127,7 +151,10 @@ def test_random_tables_leave_nothing_recoverable(seed: int) -> None:
     )
     out = suppress_counts(frame, Disclosure(), across="category")
     assert _small_shown(out, ("later_count",)) == []
-    assert _lines_with_one_hidden(out, "later_count", "category") == []
+    assert (
+        _lines_with_one_hidden(out, "later_count", "category", frame["later_count"])
+        == []
+    )
     # Cells shown are the true counts.
     shown = ~out["later_count"].map(_hidden)
     assert (
@@ -151,6 +178,13 @@ def _sweep(ws: Workspace) -> None:
             if kind == "flags" and by == "district":
                 continue
             table = build_table(ws, sel, by=by, kind=kind, options=options)  # type: ignore[arg-type]
+            truth = build_table(
+                ws,
+                sel.replace(role="analyst"),
+                by=by,
+                kind=kind,  # type: ignore[arg-type]
+                options=options,
+            ).reset_index(drop=True)
             assert (
                 _small_shown(table, ("count", "earlier_count", "later_count")) == []
             ), (
@@ -166,7 +200,8 @@ def _sweep(ws: Workspace) -> None:
             )
             for column in ("count", "earlier_count", "later_count"):
                 if column in table.columns:
-                    assert _lines_with_one_hidden(table, column, across) == [], (
+                    true = pd.to_numeric(truth[column], errors="coerce")
+                    assert _lines_with_one_hidden(table, column, across, true) == [], (
                         by,
                         kind,
                     )
@@ -359,6 +394,14 @@ def test_plans_and_sites_count_every_incident_whoever_looks(
     assert so["covered"].tolist() == sa["covered"].tolist()
     with pytest.raises(DisclosureError, match="not made for the public view"):
         make_plan(ws, resolve_selection(ws, role="public"), top=3)
+
+
+def test_small_cells_that_sum_to_their_count_are_not_left_alone() -> None:
+    # Two "<5" cells and the line total 2: each must be 1. Another is hidden.
+    frame = pd.DataFrame({"area_code": ["a", "b", "c", "d"], "count": [1, 1, 7, 30]})
+    out = suppress_counts(frame, Disclosure())
+    assert out["count"].tolist() == ["<5", "<5", SECONDARY, 30]
+    assert _lines_with_one_hidden(out, "count", None, frame["count"]) == []
 
 
 def test_the_secondary_cell_is_not_a_zero() -> None:
