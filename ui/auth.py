@@ -20,6 +20,7 @@ which enforces it; pages only decide what to offer.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +87,28 @@ def _mode() -> str:
     return mode
 
 
+#: Wrong passwords per name, for the whole server process (every session).
+_FAILURES: dict[str, list[float]] = {}
+_FAILURES_LOCK = threading.Lock()
+_LOCK_AFTER: Final = 10
+_LOCK_MINUTES: Final = 15
+
+
+def _recent(who: str) -> list[float]:
+    cutoff = time.monotonic() - 60 * _LOCK_MINUTES
+    return [t for t in _FAILURES.get(who, []) if t > cutoff]
+
+
+def _locked(who: str) -> bool:
+    with _FAILURES_LOCK:
+        return len(_recent(who)) >= _LOCK_AFTER
+
+
+def _fail(who: str) -> None:
+    with _FAILURES_LOCK:
+        _FAILURES[who] = [*_recent(who), time.monotonic()]
+
+
 def _sign_out() -> None:
     st.session_state.pop(_VIEWER_KEY, None)
 
@@ -106,12 +129,22 @@ def _local_login() -> None:
         submitted = st.form_submit_button("Sign in")
     if not submitted:
         return None
+    who = name.strip()
     fails = int(st.session_state.get(_FAILS_KEY, 0))
     if fails >= _FREE_TRIES:
         time.sleep(min(_WAIT_SECONDS, 2.0 * (fails - _FREE_TRIES + 1)))
-    role = verify_user(path, name.strip(), password)
+    if _locked(who):
+        # Across sessions and tabs: a new tab does not buy more guesses.
+        st.error(
+            f"Too many wrong passwords for this name: try again in "
+            f"{_LOCK_MINUTES} minutes.",
+            icon=":material/lock:",
+        )
+        return None
+    role = verify_user(path, who, password)
     if role is None:
         st.session_state[_FAILS_KEY] = fails + 1
+        _fail(who)
         st.error("That name and password do not match.", icon=":material/lock:")
         return None
     st.session_state[_FAILS_KEY] = 0
@@ -124,9 +157,15 @@ def _oidc_login() -> Viewer | None:
         st.title("Hotspot Atlas")
         st.button("Sign in", on_click=st.login, icon=":material/login:")
         return None
-    email = str(st.user.get("email") or "")
-    roles = st.secrets.get("hotspot_roles", {})
-    role = str(roles.get(email, "public"))
+    email = str(st.user.get("email") or "").strip()
+    # Addresses compare case-insensitively; one the provider has not verified
+    # gets no more than the public's view.
+    verified = st.user.get("email_verified", True) not in (False, "false", "False")
+    roles = {
+        str(k).strip().lower(): str(v)
+        for k, v in st.secrets.get("hotspot_roles", {}).items()
+    }
+    role = roles.get(email.lower(), "public") if verified else "public"
     if role not in ROLES:
         role = "public"
     return Viewer(name=email, role=role, how="oidc")  # type: ignore[arg-type]

@@ -145,3 +145,31 @@ def test_without_login_the_sidebar_says_everyone_is_an_analyst(
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "No login (HOTSPOT_AUTH=none)" in captions
     assert "sees everything, as an analyst" in captions
+
+
+def _oidc(user: dict[str, object]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["hotspot_roles"] = {"Olly@Council.gov.uk": "officer"}
+    at.user = user  # type: ignore[assignment]
+    return at.run()
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_oidc_sign_in_takes_the_role_from_the_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(AUTH_ENV, "oidc")
+    out = _oidc({"is_logged_in": False})
+    assert not out.exception
+    assert [b.label for b in out.button] == ["Sign in"]
+    assert not out.dataframe
+    officer = _oidc({"is_logged_in": True, "email": "olly@council.gov.uk"})
+    assert not officer.exception, [e.value for e in officer.exception]
+    assert "(officer:" in " ".join(c.value for c in officer.sidebar.caption)
+    for user in (
+        {"is_logged_in": True, "email": "someone@example.org"},
+        {"is_logged_in": True, "email": "olly@council.gov.uk", "email_verified": False},
+    ):
+        public = _oidc(user)
+        assert not public.exception
+        assert "(public:" in " ".join(c.value for c in public.sidebar.caption)
