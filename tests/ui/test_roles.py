@@ -19,7 +19,12 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def users(tmp_path: Path, demo_dir: Path) -> Iterator[Path]:  # noqa: ARG001 - the demo
     path = tmp_path / "users.toml"
-    for name, role in (("ana", "analyst"), ("olly", "officer"), ("pat", "public")):
+    for name, role in (
+        ("ana", "analyst"),
+        ("olly", "officer"),
+        ("pat", "public"),
+        ("lee", "analyst"),
+    ):
         add_user(path, name, PASSWORD, role)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(AUTH_ENV, "local")
@@ -173,3 +178,15 @@ def test_oidc_sign_in_takes_the_role_from_the_secrets(
         public = _oidc(user)
         assert not public.exception
         assert "(public:" in " ".join(c.value for c in public.sidebar.caption)
+
+
+@pytest.mark.usefixtures("users")
+def test_a_new_session_does_not_buy_more_guesses() -> None:
+    for _ in range(10):  # each a new session, as a new tab or a script would be
+        wrong = login("lee", "guess guess guess")
+        assert [e.value for e in wrong.error] == [
+            "That name and password do not match."
+        ]
+    locked = login("lee")  # even the right password, for a while
+    assert any("Too many wrong passwords" in e.value for e in locked.error)
+    assert not locked.dataframe
