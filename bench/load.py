@@ -39,7 +39,9 @@ What it measures. The synthetic demo (``geo.demo.write_demo``, seed
 4. the server's resident memory (``VmRSS`` from ``/proc``, the process and
    its children) is sampled every 0.2 s from its start to its end: reported
    after the warm-up and at its peak, with the server's CPU seconds during
-   the N sessions (1 s per second of wall time = one core busy).
+   the N sessions (1 s per second of wall time = one core busy) and those of
+   the browser side (Playwright's driver and Chromium, the benchmark's other
+   child processes), which shares the machine with the server.
 
 Report: per step and N, the median and max over the sessions; the ratio
 median(largest N) / median(N = 1) per step, against N = 1 measured in the same
@@ -90,12 +92,13 @@ from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("open overview", "switch to map", "change filter", "open hotspots")
 NAV = '[data-testid="stSidebarNav"] a'
-#: As ``tests.e2e.sidebar.IDLE``, but a status widget that is fading out
-#: (``StatusWidget-exit*``: the run has ended, the 200 ms exit transition has
-#: not) counts as idle, so the 200 ms are not added to every step.
+#: The run has ended: ``stApp``'s ``data-test-script-state`` is ``notRunning``.
+#: Not ``tests.e2e.sidebar.IDLE`` (no ``stStatusWidget``): Streamlit shows the
+#: status widget only 500 ms after a run starts, so a short run, or the first
+#: 500 ms of a long one, would look idle and a step would end too early.
 IDLE = (
-    '() => !document.querySelector(\'[data-testid="stStatusWidget"]'
-    ":not(.StatusWidget-exit):not(.StatusWidget-exit-active)')"
+    "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+    " return !!app && app.dataset.testScriptState === 'notRunning'; }"
 )
 #: What the page shows when something went wrong (an exception, ``st.error``).
 FAILURE = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -136,14 +139,19 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants, MB."""
-    total, todo = 0, [pid]
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
-        total += _rss_kb(p)
+        out.append(p)
         todo += _children(p)
-    return total / 1024
+    return out
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, MB."""
+    return sum(_rss_kb(p) for p in tree(pid)) / 1024
 
 
 def cpu_seconds(pid: int) -> float:
@@ -154,6 +162,15 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
     # Fields 14 and 15 (utime, stime); the split drops the first two.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu_seconds(server: int) -> float:
+    """CPU seconds so far of this script's descendants but the server: Playwright and Chromium.
+
+    Only processes still alive count, so it is read while the contexts are open.
+    """
+    skip = set(tree(server))
+    return sum(cpu_seconds(p) for p in tree(os.getpid())[1:] if p not in skip)
 
 
 class Sampler:
@@ -258,9 +275,24 @@ async def idle(page: Page) -> None:
     await page.wait_for_function(IDLE, polling=50)
 
 
+async def _open(page: Page, label: str) -> None:
+    """Click the select box ``label`` once it is wholly in view.
+
+    A box cut off by the sidebar's bottom edge (the From box on the Map page at
+    1400 x 1000) scrolls the sidebar when focused, and the list closes again on
+    that scroll: the click then opens nothing.
+    """
+    box = _box(page, label)
+    await box.locator("input").scroll_into_view_if_needed()
+    await box.click()
+
+
 async def options(page: Page, label: str) -> list[str]:
     """The options of the sidebar select box ``label`` (opens and closes it)."""
-    await _box(page, label).click()
+    await _open(page, label)
+    # Wait for the list to open (under load it takes a moment; reading it at
+    # once, as the sync helper does, can give no options).
+    await page.get_by_role("option").first.wait_for()
     names: list[str] = await page.get_by_role("option").all_inner_texts()
     await page.keyboard.press("Escape")
     return names
@@ -268,7 +300,7 @@ async def options(page: Page, label: str) -> list[str]:
 
 async def choose(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the sidebar select box ``label``."""
-    await _box(page, label).click()
+    await _open(page, label)
     await page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -291,11 +323,6 @@ async def sidebar_state(page: Page) -> dict[str, Any]:
     return state
 
 
-async def _settled(page: Page, heading: str) -> None:
-    await page.get_by_role("heading", name=heading, exact=True).first.wait_for()
-    await idle(page)
-
-
 @dataclass
 class Session:
     """One session's measurements and outcome."""
@@ -306,6 +333,8 @@ class Session:
     error: str = ""
     mismatch: str = ""
     js_errors: list[str] = field(default_factory=list)
+    #: What the session is waiting for (named in a timeout's error).
+    doing: str = ""
 
 
 async def new_context(browser: Browser, step_timeout: float) -> BrowserContext:
@@ -338,27 +367,47 @@ async def run_session(
     out = Session(index)
     page = await context.new_page()
     page.on("pageerror", lambda exc: out.js_errors.append(str(exc)))
-    page.on("dialog", lambda d: out.js_errors.append(f"dialog: {d.message}"))
+
+    async def _dialog(dialog: Any) -> None:
+        out.js_errors.append(f"dialog: {dialog.message}")
+        await dialog.dismiss()
+
+    page.on("dialog", _dialog)
     before: dict[str, Any] = {}
 
+    async def settled(heading: str) -> None:
+        out.doing = f"the heading {heading!r}"
+        await page.get_by_role("heading", name=heading, exact=True).first.wait_for()
+        out.doing = "the end of the run"
+        await idle(page)
+
     async def overview() -> None:
+        out.doing = "loading /"
         await page.goto(f"{url}/")
-        await _settled(page, "Overview")
+        await settled("Overview")
 
     async def to_page(name: str) -> None:
+        out.doing = f"a click on the {name!r} link"
         await page.locator(NAV, has_text=name).click()
-        await _settled(page, name)
+        await settled(name)
 
     async def change_from() -> None:
+        out.doing = "the options of From"
         months = await options(page, "From")
         choices = [m for m in months[-11:-1] if m != before["From"]]
+        if not choices:
+            msg = f"no month to choose: From offers {months}, From is {before['From']}"
+            raise RuntimeError(msg)
         out.chosen = choices[index % len(choices)]
+        out.doing = f"choosing From {out.chosen}"
         await choose(page, "From", out.chosen)
+        out.doing = "the URL's period to change"
         await page.wait_for_function(
             "old => new URLSearchParams(location.search).get('period') !== old",
             arg=before["url_period"],
             polling=50,
         )
+        out.doing = "the end of the run"
         await idle(page)
 
     steps: list[tuple[str, Any]] = [
@@ -390,7 +439,9 @@ async def run_session(
                 out.mismatch = _mismatch(before, await sidebar_state(page), out.chosen)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
-        out.error = f"{step}: {type(exc).__name__}: {first[:200]}"
+        out.error = (
+            f"{step}: {type(exc).__name__} waiting for {out.doing}: {first[:200]}"
+        )
     if (out.error or out.mismatch) and shots is not None:
         with contextlib.suppress(Exception):
             shots.mkdir(parents=True, exist_ok=True)
@@ -429,6 +480,7 @@ class Round:
     wall_s: float
     rss_warm_mb: float
     cpu_s: float
+    browser_cpu_s: float
     load: tuple[float, float]
     browser: str = ""
     rss_peak_mb: float = 0.0
@@ -500,10 +552,12 @@ async def _drive(
             ]
             load0 = os.getloadavg()[0]
             cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            browser_cpu0 = browser_cpu_seconds(pid)
             start.set()
             sessions = await asyncio.gather(*tasks)
             wall = time.perf_counter() - t0
             cpu = cpu_seconds(pid) - cpu0
+            browser_cpu = browser_cpu_seconds(pid) - browser_cpu0
             load1 = os.getloadavg()[0]
             await asyncio.gather(*(c.close() for c in contexts))
             return Round(
@@ -512,6 +566,7 @@ async def _drive(
                 wall_s=wall,
                 rss_warm_mb=rss_warm,
                 cpu_s=cpu,
+                browser_cpu_s=browser_cpu,
                 load=(load0, load1),
                 browser=browser.version,
             )
@@ -579,14 +634,15 @@ def report(rounds: Sequence[Round]) -> bool:
         print(line + " |")
     print()
     print(
-        "| N | completed | errors | mismatches | wall | server CPU | "
+        "| N | completed | errors | mismatches | wall | server CPU | browser CPU | "
         "server RSS after warm-up | server RSS peak | load average (1 min) |"
     )
-    print("|---" * 9 + "|")
+    print("|---" * 10 + "|")
     for r in rounds:
         print(
             f"| {r.n} | {r.completed}/{r.n} | {len(r.errors)} | {len(r.mismatches)} | "
-            f"{r.wall_s:.1f} s | {r.cpu_s:.1f} s | {r.rss_warm_mb:.0f} MB | "
+            f"{r.wall_s:.1f} s | {r.cpu_s:.1f} s | {r.browser_cpu_s:.1f} s | "
+            f"{r.rss_warm_mb:.0f} MB | "
             f"{r.rss_peak_mb:.0f} MB | {r.load[0]:.1f} -> {r.load[1]:.1f} |"
         )
     print()
