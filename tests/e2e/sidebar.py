@@ -26,12 +26,13 @@ def _box(page: Any, label: str) -> Any:
 def choose(page: Any, label: str, option: str) -> None:
     """Pick ``option`` in the sidebar select box labelled ``label``."""
     _box(page, label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click(timeout=60_000)
 
 
 def options(page: Any, label: str) -> list[str]:
     """The options of the sidebar select box labelled ``label`` (opens and closes it)."""
     _box(page, label).click()
+    page.get_by_role("option").first.wait_for(timeout=60_000)  # the list is drawn
     names: list[str] = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return names

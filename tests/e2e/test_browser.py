@@ -393,7 +393,7 @@ def test_deferred_downloads_deliver_the_file(
     """Charts and hotspot layers are made only on click (callable ``data``): the file arrives."""
     page.goto(f"{server}/{path}")
     _settle(page, heading)
-    with page.expect_download(timeout=60_000) as download:
+    with page.expect_download(timeout=150_000) as download:
         page.get_by_role("button", name=button).click()
     saved = tmp_path / (download.value.suggested_filename or "download")
     download.value.save_as(saved)
