@@ -5,8 +5,16 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 SIDEBAR = '[data-testid="stSidebar"]'
-IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+#: The run has ended: ``stApp``'s ``data-test-script-state`` is ``notRunning``.
+#: (Streamlit shows its status widget only 500 ms after a run starts, so "no
+#: status widget" can be read before a run has begun.)
+IDLE = (
+    "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+    " return !!app && app.dataset.testScriptState === 'notRunning'; }"
+)
 
 
 def idle(page: Any, timeout: float = 90_000) -> None:
@@ -23,16 +31,29 @@ def _box(page: Any, label: str) -> Any:
     )
 
 
+def _open(page: Any, label: str) -> None:
+    """Open a select box's list; a rerun that redraws the sidebar can close it, so try again."""
+    for _ in range(4):
+        _box(page, label).click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=15_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            idle(page)
+            continue
+        return
+    page.get_by_role("option").first.wait_for(timeout=15_000)  # fails, saying why
+
+
 def choose(page: Any, label: str, option: str) -> None:
     """Pick ``option`` in the sidebar select box labelled ``label``."""
-    _box(page, label).click()
+    _open(page, label)
     page.get_by_role("option", name=option, exact=True).click(timeout=60_000)
 
 
 def options(page: Any, label: str) -> list[str]:
     """The options of the sidebar select box labelled ``label`` (opens and closes it)."""
-    _box(page, label).click()
-    page.get_by_role("option").first.wait_for(timeout=60_000)  # the list is drawn
+    _open(page, label)
     names: list[str] = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return names

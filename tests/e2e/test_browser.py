@@ -212,11 +212,10 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def _settle(page: Page, heading: str, timeout: float = 60_000) -> None:
     """Wait for the page's heading and for Streamlit to finish running."""
+    from tests.e2e.sidebar import IDLE
+
     page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=timeout,
-    )
+    page.wait_for_function(IDLE, timeout=timeout)
 
 
 def _shot(page: Page, name: str) -> Path:
@@ -477,6 +476,7 @@ def test_filters_hold_after_a_page_switch_before_the_first_run_ends(
             nav = page.locator('[data-testid="stSidebarNav"] a', has_text="Map")
             nav.wait_for(timeout=60_000)
             nav.click()  # before the Overview's first run has finished
+            page.get_by_role("heading", name="Map").first.wait_for(timeout=90_000)
             idle(page)
             before = sidebar_state(page)
             months = options(page, "From")
