@@ -21,14 +21,17 @@ What it measures. The synthetic demo (``geo.demo.write_demo``, seed
 3. **N sessions at once**, each its own browser context (own cookies, own
    Streamlit session; base-map tiles blocked), started together
    (``asyncio.gather``), each timing four steps, wall seconds from the action
-   until the page's heading is shown and Streamlit has no run in progress:
+   until the page's heading is shown and Streamlit has no run in progress
+   (``tests.e2e.sidebar.IDLE``: ``stApp``'s script state is ``notRunning``):
 
    * *open overview*: ``goto /``, heading "Overview";
    * *switch to map*: the sidebar's "Map" link, heading "Map";
    * *change filter*: open "From", choose a month (session ``i`` takes the
      ``i % 10``-th of the ten months before the last one, so never the default
      From, and neighbouring sessions differ), until the URL's ``period``
-     changes and the run ends;
+     changes and the run ends (a select box is scrolled into view and hovered
+     before its click; a click that opens no list is repeated, counted and
+     reported: see :func:`_open`);
    * *open hotspots*: the sidebar's "Hotspots" link, heading "Hotspots";
 
    then checks the state it chose (not timed): the sidebar shows its From,
@@ -87,20 +90,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from geo.demo import DEMO_SEED, write_demo
 from geo.ingest.pipeline import ingest
 from geo.ingest.workspace import load_workspace
-from tests.e2e.sidebar import SIDEBAR, _box
+from tests.e2e.sidebar import IDLE, SIDEBAR, _box
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("open overview", "switch to map", "change filter", "open hotspots")
 NAV = '[data-testid="stSidebarNav"] a'
-#: The run has ended: ``stApp``'s ``data-test-script-state`` is ``notRunning``.
-#: Not ``tests.e2e.sidebar.IDLE`` (no ``stStatusWidget``): Streamlit shows the
-#: status widget only 500 ms after a run starts, so a short run, or the first
-#: 500 ms of a long one, would look idle and a step would end too early.
-IDLE = (
-    "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
-    " return !!app && app.dataset.testScriptState === 'notRunning'; }"
-)
 #: What the page shows when something went wrong (an exception, ``st.error``).
 FAILURE = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 RSS_EVERY_S = 0.2
@@ -281,26 +276,32 @@ RECLICKS: list[str] = []
 
 
 async def _open(page: Page, label: str, attempts: int = 3) -> None:
-    """Click the select box ``label`` until its list is open (at most ``attempts`` clicks).
+    """Open the list of the select box ``label`` (at most ``attempts`` clicks).
 
     The box is first scrolled wholly into view (the From box on the Map page
-    is cut off by the sidebar's bottom edge at 1400 x 1000). Even so, the
-    first click on a select box of a freshly loaded page sometimes only
-    focuses it and opens no list; a user would click again, and so does this,
-    after 3 s without a list. Each such extra click is counted in
+    is cut off by the sidebar's bottom edge at 1400 x 1000) and hovered: a
+    bare click on a select box of a page that has been still for a few
+    seconds often only focuses it and opens no list (seen with streamlit
+    1.67 and this Chromium; a hover first avoids it). Should the list still
+    not open within 5 s while the box says it is closed (``aria-expanded``),
+    it clicks again, as a user would; each such extra click is counted in
     :data:`RECLICKS` and reported.
     """
     box = _box(page, label)
+    field_ = box.locator("input")
     option = page.get_by_role("option").first
     for attempt in range(attempts):
-        await box.locator("input").scroll_into_view_if_needed()
-        await box.click()
+        if attempt == 0 or await field_.get_attribute("aria-expanded") != "true":
+            if attempt:
+                RECLICKS.append(label)
+            await field_.scroll_into_view_if_needed()
+            await box.hover()
+            await box.click()
         try:
-            await option.wait_for(timeout=3_000)
+            await option.wait_for(timeout=5_000)
         except PlaywrightTimeout:
             if attempt + 1 == attempts:
                 raise
-            RECLICKS.append(label)
         else:
             return
 
@@ -675,6 +676,11 @@ def report(rounds: Sequence[Round]) -> bool:
         print(f"note: the issue's target is for N = 20; the largest N here is {top.n}")
     for text, met in targets:
         print(f"{'met ' if met else 'FAIL'}  {text}")
+    if RECLICKS:
+        print(
+            f"note: {len(RECLICKS)} click(s) on a select box opened no list and were "
+            "repeated (inside the timed step)"
+        )
     passed = all(met for _, met in targets)
     print("PASS" if passed else "FAIL")
     return passed
