@@ -184,7 +184,7 @@ def needs_suppression(workspace: Workspace, selection: Selection) -> bool:
         return True
     if selection.role != "officer":
         return False
-    counted = selection.categories or tuple(sorted(selection.coverage.seen()))
+    counted = selection.counted_categories
     return any(workspace.disclosure.is_sensitive(c) for c in counted)
 
 

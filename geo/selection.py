@@ -231,6 +231,11 @@ class Selection:
         return tuple(sorted({c for lab in self.labels for c in lab.members}))
 
     @property
+    def counted_categories(self) -> tuple[str, ...]:
+        """The store categories counted: the chosen ones, else every one its sources record."""
+        return self.categories or tuple(sorted(self.coverage.seen()))
+
+    @property
     def category_text(self) -> str:
         """The categories for reading: "Burglary, Robbery", "all categories (police.uk)"."""
         if self.labels:
@@ -1002,7 +1007,7 @@ def points_to_draw(
         msg = "Incident points are not shown to the public: the map shows areas only."
         raise DisclosureError(msg)
     if selection.role != "analyst":
-        seen = selection.categories or tuple(sorted(selection.coverage.seen()))
+        seen = selection.counted_categories
         allowed = point_categories(workspace, selection.role, seen)
         if not allowed:
             return None, 0

@@ -251,7 +251,7 @@ def build_hotspots(
     opts = options or HotspotOptions()
     selection = selection.single_view()
     selection.require_data(what="hotspots")
-    counted = selection.categories or tuple(sorted(selection.coverage.seen()))
+    counted = selection.counted_categories
     refuse_hotspots(workspace, selection.role, counted)
     inputs, harm_note = _inputs(workspace, selection, method, opts)
     out = METHODS[method](inputs)
