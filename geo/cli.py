@@ -181,15 +181,16 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add_command(
     name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
-    password: Annotated[
-        str,
+    password_stdin: Annotated[
+        bool,
         typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Asked for when not given (it is never echoed).",
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for "
+            "scripts). Without it the password is asked for twice and never "
+            "echoed; it is never taken as an argument, where ps and the shell "
+            "history would show it.",
         ),
-    ],
+    ] = False,
     role: Annotated[str, typer.Option(help="analyst, officer or public.")] = "officer",
     file: Annotated[
         Path | None,
@@ -205,6 +206,12 @@ def users_add_command(
     from geo.access import USERS_ENV, USERS_FILE, add_user
 
     path = file or Path(os.environ.get(USERS_ENV) or USERS_FILE)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(
+            "Password", hide_input=True, confirmation_prompt=True
+        )
     try:
         add_user(path, name, password, role)
     except (GeoInputError, OSError) as exc:

@@ -293,10 +293,15 @@ def _write_store(
         (gen / SUMMARY).write_text(
             json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
         )
+        # Durable before it is named: a power cut after the rename must not
+        # leave a manifest that points at files still in the page cache.
+        _sync_tree(gen)
         staged.write_text(json.dumps(manifest, indent=2), "utf-8")
+        _sync(staged)
         # The one commit point: until this rename readers see the old store
         # whole; after it, the new one.
         os.replace(staged, root / MANIFEST)
+        _sync(root)
     except BaseException:
         staged.unlink(missing_ok=True)
         _remove_generation(gen)
@@ -305,6 +310,33 @@ def _write_store(
         _remove_previous(root, previous)
     _remove_stale(root, keep=generation)
     return root
+
+
+def _sync(path: Path) -> None:
+    """``fsync`` one file or folder (folders where the platform allows it)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        handle = os.open(path, flags)
+    except OSError:  # Windows cannot open a folder; its renames are journalled.
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _sync_tree(folder: Path) -> None:
+    """``fsync`` every file under ``folder``, then the folders, deepest first."""
+    folders = [folder]
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            folders.append(path)
+        else:
+            _sync(path)
+    for path in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        _sync(path)
 
 
 def claim_store_folder(root: Path) -> dict[str, Any] | None:

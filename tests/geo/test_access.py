@@ -79,3 +79,20 @@ def test_users_add_on_the_command_line_asks_for_the_password_twice(
     listed = CliRunner().invoke(app, ["users", "list", "--file", str(path)])
     assert listed.output.split() == ["olly", "officer"]
     assert "$argon2" not in listed.output
+
+
+def test_a_password_is_never_taken_as_an_argument(tmp_path: Path) -> None:
+    """A password on the command line is visible in ps and the shell history."""
+    path = tmp_path / "users.toml"
+    refused = CliRunner().invoke(
+        app, ["users", "add", "olly", "--password", PASSWORD, "--file", str(path)]
+    )
+    assert refused.exit_code != 0
+    assert not path.exists()
+    scripted = CliRunner().invoke(
+        app,
+        ["users", "add", "olly", "--password-stdin", "--file", str(path)],
+        input=f"{PASSWORD}\n",
+    )
+    assert scripted.exit_code == 0, scripted.output
+    assert verify_user(path, "olly", PASSWORD) == "officer"

@@ -284,3 +284,37 @@ def test_a_second_ingest_while_one_is_writing_is_refused(
     lock.write_text(f"{dead.stdout.strip()} hotspot-atlas ingest\n", "utf-8")
     ingest(ws)
     assert not lock.exists()
+
+
+def test_the_new_store_is_on_disk_before_the_manifest_names_it(
+    tmp_path: Path, world: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after the manifest's rename must find every file it names."""
+    import geo.ingest.store as store
+
+    _police(tmp_path / "police", ("2024-01", "2024-02"))
+    ws = load_workspace(world(POLICE_SOURCE))
+    synced: list[str] = []
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(handle: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{handle}"))
+        real_fsync(handle)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(f"rename {Path(dst).name} after {len(synced)} syncs")
+        real_replace(src, dst)
+
+    if not Path("/proc/self/fd").exists():
+        pytest.skip("needs /proc to name the synced files")
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(store.os, "replace", replace)
+    ingest(ws)
+    manifest = read_manifest(ws)
+    named = [ws.store / p["path"] for p in manifest["partitions"]]
+    named += [ws.store / manifest["rejects"], ws.store / manifest["summary"]]
+    before = synced[: int(events[-1].split(" after ")[1].split()[0])]
+    for path in named:
+        assert str(path.resolve()) in before, path
+    assert str(ws.store.resolve()) in synced[len(before) :]  # the rename itself
