@@ -306,7 +306,9 @@ def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
         (:func:`current_filters`, :func:`current_selection`).
     """
     stamp = cached.store_id(path)
-    cov = cached.coverage(path, stamp)
+    # The public is never offered a month only an internal source covers.
+    shown = allowed_sources(cached.workspace(path), check_role(role))
+    cov = cached.coverage(path, stamp).restrict(shown)
     months = cov.any_months()
     if not months:
         msg = (

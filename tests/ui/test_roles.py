@@ -190,3 +190,25 @@ def test_a_new_session_does_not_buy_more_guesses() -> None:
     locked = login("lee")  # even the right password, for a while
     assert any("Too many wrong passwords" in e.value for e in locked.error)
     assert not locked.dataframe
+
+
+def test_the_public_is_not_offered_a_month_only_a_partner_log_covers(
+    users: Path, demo_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from geo.demo import write_demo
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+    from ui.workspace import WORKSPACE_ENV
+
+    folder = tmp_path / "ws"
+    write_demo(folder)
+    shutil.rmtree(folder / "police_uk" / "2024-12")  # police.uk ends a month early
+    ingest(load_workspace(folder / "workspace.toml"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(WORKSPACE_ENV, str(folder / "workspace.toml"))
+        public, analyst = login("pat"), login("ana")
+    assert public.selectbox(key="filter_end").options[-1] == "2024-11"
+    assert analyst.selectbox(key="filter_end").options[-1] == "2024-12"
+    assert public.selectbox(key="filter_end").value == "2024-11"
