@@ -192,8 +192,9 @@ def test_a_new_session_does_not_buy_more_guesses() -> None:
     assert not locked.dataframe
 
 
+@pytest.mark.usefixtures("users")
 def test_the_public_is_not_offered_a_month_only_a_partner_log_covers(
-    users: Path, demo_dir: Path, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     import shutil
 

@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.analysis.change import change_column
-from geo.style import SCHEMES
+from geo.style import GISTAR_COLOURS, SCHEMES
 from ui import cached
 from ui.filters import current_filters, current_selection
 from ui.map import (
@@ -49,6 +49,11 @@ HOTSPOT_LAYERS = {
     "none": "None",
 }
 SELECTED = "map_selected_area"
+# An empty hotspot layer is said in words above the map, never drawn blank.
+EMPTY_LAYER = {
+    "gistar": "No hot or cold cells",
+    "kde": "No incident density to show",
+}
 
 path = workspace_path()
 f = current_filters()
@@ -144,7 +149,7 @@ if hot != "none" and has_data:
             else cached.density_layer(path, sel)
         )
     except cached.GeoInputError as exc:  # e.g. no incident inside the areas
-        layer_note = f"No {HOTSPOT_LAYERS[hot].lower()} layer: {exc}"
+        layer_note = f"{EMPTY_LAYER[hot]} for this selection. {exc}"
 gaz = cached.places(path) if show_places else None
 points, n_points = (
     cached.incident_points(path, sel, INCIDENT_LIMIT) if show_points else (None, 0)
@@ -181,7 +186,9 @@ def build_layers() -> list[folium.FeatureGroup]:
         )
     ]
     if cells is not None:
-        groups.append(hotspot_cells_layer(cells, method=hot)[0])
+        group, drawn = hotspot_cells_layer(cells, method=hot)
+        if drawn:
+            groups.append(group)
     if gaz is not None:
         groups.append(places_layer(gaz))
     if points is not None:
@@ -216,12 +223,29 @@ with map_col:
         height=560,
     )
     counted = pd.to_numeric(values["count"], errors="coerce")
+    areas_text = (
+        f"the {len(values)} {level_label(layer).lower()}s"
+        if len(values) != 1
+        else f"the {level_label(layer).lower()}"
+    )
     notes = [
-        f"{number(counted.sum(min_count=1))} incidents in the {len(values)} "
-        f"{level_label(layer).lower()}s in {sel.period.label}."
+        f"{number(counted.sum(min_count=1))} incidents in {areas_text} in "
+        f"{sel.period.label}."
         if has_data
         else f"No data for {view.category_text} in {sel.period.label}: every area is unknown."
     ]
+    if layer_note is None and cells is not None:
+        drawn = (
+            cells["hotspot_class"].isin(list(GISTAR_COLOURS)).sum()
+            if hot == "gistar"
+            else (cells["kde"] > 0).sum()
+        )
+        if not drawn:
+            layer_note = f"{EMPTY_LAYER[hot]} for this selection: " + (
+                "no cell is significant at 90% confidence or more (Gi*, FDR-adjusted)."
+                if hot == "gistar"
+                else "no incident inside the areas."
+            )
     if layer_note is not None:
         notes.append(layer_note)
     if show_points and points is None:
@@ -230,6 +254,8 @@ with map_col:
             f"(limit {INCIDENT_LIMIT:,}). To see them, choose one area in the sidebar "
             "(Area level, then Area), or fewer categories."
         )
+    elif show_points and n_points == 0:
+        notes.append("No incident of this selection to draw as a point.")
     elif show_points:
         notes.append(
             f"{n_points:,} incidents drawn as clustered points; zoom in to separate them."
