@@ -209,9 +209,7 @@ def users_add_command(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt(
-            "Password", hide_input=True, confirmation_prompt=True
-        )
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         add_user(path, name, password, role)
     except (GeoInputError, OSError) as exc:

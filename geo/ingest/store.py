@@ -314,7 +314,9 @@ def _write_store(
 
 def _sync(path: Path) -> None:
     """``fsync`` one file or folder (folders where the platform allows it)."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    flags = (
+        os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    )
     try:
         handle = os.open(path, flags)
     except OSError:  # Windows cannot open a folder; its renames are journalled.
