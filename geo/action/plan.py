@@ -74,6 +74,8 @@ NO_TIMES: Final = "no times in this data"
 
 _Floats = npt.NDArray[np.float64]
 _DASH: Final = "\N{EN DASH}"
+#: A place's week hours (168) and its (category, incidents), most first.
+_Extra = tuple[tuple[float, ...], tuple[tuple[str, int], ...]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +128,12 @@ class PatrolPlan:
         Date the plan was made (ISO).
     messages
         Notes: data coverage, harm table, why something is missing.
+    place_hours
+        Per table row, the place's incidents spread over the 168 hours of
+        the week (aoristic, Monday 00:00 first; :func:`week_hours`), for
+        windows of another shift (:mod:`geo.action.briefing`).
+    place_categories
+        Per table row, ``(category, incidents)`` at the place, most first.
     """
 
     table: pd.DataFrame
@@ -146,6 +154,8 @@ class PatrolPlan:
     outline: str
     generated: str
     messages: tuple[str, ...]
+    place_hours: tuple[tuple[float, ...], ...] = ()
+    place_categories: tuple[tuple[tuple[str, int], ...], ...] = ()
 
 
 # --- time windows -----------------------------------------------------------------------
@@ -328,8 +338,11 @@ def _place_rows(
     *,
     window_hours: int,
     windows: int,
-) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
-    """One row per cluster: areas, incidents, harm, busiest windows; and its cells as WKT."""
+) -> tuple[pd.DataFrame, dict[str, str], list[str], dict[str, _Extra]]:
+    """One row per cluster: areas, incidents, harm, busiest windows; its cells as WKT.
+
+    And per cluster its week hours and its categories (:class:`PatrolPlan`).
+    """
     layers = list(workspace.areas)
     harm_table = (
         load_harm_weights(workspace.harm) if workspace.harm is not None else None
@@ -352,6 +365,7 @@ def _place_rows(
     where[pos >= 0] = member[pos[pos >= 0]]
     rows: list[dict[str, object]] = []
     shapes: dict[str, str] = {}
+    extra: dict[str, _Extra] = {}
     messages: list[str] = []
     for rec in clusters.to_dict("records"):
         name = str(rec["name"])
@@ -374,6 +388,12 @@ def _place_rows(
         row["timed"] = timed
         row["windows"] = _windows_text(hours, timed, length=window_hours, count=windows)
         rows.append(row)
+        counts = mine[CATEGORY].astype(str).value_counts(sort=False)
+        ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+        extra[name] = (
+            tuple(float(h) for h in hours),
+            tuple((str(c), int(n)) for c, n in ordered),
+        )
         geoms = layer.geometry.to_numpy()[member == name]
         shapes[name] = shapely.to_wkt(shapely.union_all(geoms), rounding_precision=1)
     columns = [
@@ -383,7 +403,7 @@ def _place_rows(
         *(["harm"] if harm_table is not None else []),
     ]
     columns += ["confidence", "timed", "windows"]
-    return pd.DataFrame(rows, columns=columns), shapes, messages
+    return pd.DataFrame(rows, columns=columns), shapes, messages, extra
 
 
 def _add_change(table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -502,7 +522,7 @@ def make_plan(
     params = dict(layer.attrs["params"])
     messages: list[str] = list(layer.attrs.get("messages", []))
     clusters = hot_cluster_table(layer)
-    table, shapes, notes = _place_rows(
+    table, shapes, notes, extra = _place_rows(
         workspace,
         layer,
         selection,
@@ -579,6 +599,8 @@ def make_plan(
         ),
         generated=date.today().isoformat(),
         messages=tuple(dict.fromkeys(messages)),
+        place_hours=tuple(extra[str(n)][0] for n in table["name"]),
+        place_categories=tuple(extra[str(n)][1] for n in table["name"]),
     )
 
 
