@@ -44,6 +44,7 @@ __all__ = [
     "add_places",
     "base_map",
     "base_tiles",
+    "briefing_map",
     "choropleth_layer",
     "choropleth_map",
     "hotspot_cells_layer",
@@ -740,6 +741,112 @@ def plan_map(
             ),
         ).add_to(m)
         bounds.append(shown.total_bounds)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds:
+        b = np.vstack(bounds)
+        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+    return m
+
+
+def briefing_map(
+    hot: gpd.GeoDataFrame,
+    *,
+    outline: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    tiles: xyzservices.TileProvider | None = None,
+) -> folium.Map:
+    """The shift briefing's map: the hot places numbered as in the list, no legend over them.
+
+    Parameters
+    ----------
+    hot
+        The hot places' cells (any CRS), with ``rank`` and ``name``, best first.
+    outline
+        The area covered, drawn as a thin line underneath.
+    places
+        Named places (points, ``name``), as on the Map page.
+    incidents
+        Recent incidents as points (:func:`incidents_layer`), when the data has them.
+    tiles
+        Base map; :func:`base_tiles` when ``None``.
+
+    Returns
+    -------
+    folium.Map
+        Fitted to the hot places (else the outline); each place has a
+        numbered marker whose number is its rank in the list, so the map
+        needs no legend. Leaflet inlined, so it renders offline.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"rank": [1], "name": ["<b>Park</b>"]},
+    ...     geometry=[shapely.box(545000, 310000, 545200, 310200)], crs="EPSG:27700")
+    >>> page = briefing_map(cells).get_root().render()
+    >>> "Park" in page and "<b>Park</b>" not in page  # the name, escaped
+    True
+    """
+    m = _Map(tiles=None, control_scale=True)
+    m.cluster_assets = incidents is not None and len(incidents) > 0
+    folium.TileLayer(tiles or base_tiles(), control=False).add_to(m)
+    bounds: list[np.ndarray] = []
+    if outline is not None and len(outline):
+        line = _display(outline[[outline.geometry.name]], 20.0)
+        folium.GeoJson(
+            line.to_json(),
+            name="Area",
+            style_function=lambda _f: {"fill": False, "color": "#444444", "weight": 2},
+        ).add_to(m)
+        bounds.append(line.total_bounds)
+    if len(hot):
+        label = [
+            f"{int(r)}. {html.escape(str(n))}"
+            for r, n in zip(hot["rank"], hot["name"], strict=True)
+        ]
+        frame = gpd.GeoDataFrame(
+            {"place": label}, geometry=hot.geometry.to_numpy(), crs=hot.crs
+        )
+        shown = _display(frame, 0.0)
+        group = folium.FeatureGroup(name="Hot places")
+        folium.GeoJson(
+            shown.to_json(),
+            style_function=lambda _f: {
+                "fillColor": GISTAR_COLOURS["hot 99%"],
+                "color": GISTAR_COLOURS["hot 99%"],
+                "fillOpacity": 0.45,
+                "weight": 1,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["place"], aliases=["Hot place"]),
+        ).add_to(group)
+        anchor = _display(
+            gpd.GeoDataFrame(
+                geometry=hot.geometry.representative_point().to_numpy(), crs=hot.crs
+            ),
+            0.0,
+        )
+        for rank, point in zip(hot["rank"], anchor.geometry, strict=True):
+            folium.Marker(
+                [point.y, point.x],
+                icon=folium.DivIcon(
+                    html=(
+                        '<div style="background:#111;color:#fff;border:2px solid #fff;'
+                        "border-radius:50%;width:26px;height:26px;line-height:22px;"
+                        'text-align:center;font:bold 14px sans-serif">'
+                        f"{int(rank)}</div>"
+                    ),
+                    icon_size=(26, 26),
+                    icon_anchor=(13, 13),
+                ),
+            ).add_to(group)
+        group.add_to(m)
+        bounds = [shown.total_bounds]
+    if places is not None and len(places):
+        places_layer(places, show=True).add_to(m)
+    if incidents is not None and len(incidents):
+        layer = incidents_layer(incidents)
+        if layer is not None:
+            layer.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if bounds:
         b = np.vstack(bounds)
