@@ -49,6 +49,8 @@ _SELECTION_KEY = "selection"
 _INIT_KEY = "filters_from_url"
 #: The user's choices, by widget key: the one place they are kept.
 _OWNED_KEY = "filter_state"
+#: The query-string keys the sidebar owns.
+_URL_KEYS = frozenset({"period", "level", "area", "compare", "cat"})
 START, END = "filter_start", "filter_end"
 AUTO, CMP_START, CMP_END = (
     "filter_compare_auto",
@@ -208,8 +210,14 @@ def _from_url(
         else:
             ignored.append(f"level={params['level']}")
     if "area" in params:
-        # Checked against the level's areas when the area box is drawn.
-        _choose(AREA, params["area"])
+        # "town:Wisbech" (a short link) sets the level too. The name is
+        # checked against the level's areas when the area box is drawn.
+        level, _, name = params["area"].partition(":")
+        if name and level in levels:
+            _choose(LEVEL, level)
+            _choose(AREA, name)
+        else:
+            _choose(AREA, params["area"])
     return ignored, changed
 
 
@@ -376,6 +384,11 @@ def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
     if chosen:
         query["cat"] = list(chosen)
     current = {k: st.query_params.get_all(k) for k in st.query_params}
+    # A page's own choices (the Briefing's shift) stay in the link; "page"
+    # is read once, when the app opens (app.py).
+    query.update(
+        {k: v for k, v in current.items() if k not in _URL_KEYS and k != "page"}
+    )
     if current != {k: v if isinstance(v, list) else [v] for k, v in query.items()}:
         st.query_params.from_dict(query)
     st.session_state[_STATE_KEY] = filters
