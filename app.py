@@ -20,6 +20,7 @@ st.set_page_config(
     page_title="Hotspot Atlas", page_icon=":material/map:", layout="wide"
 )
 PAGES = {
+    "briefing": ("ui/pages/briefing.py", "Briefing", ":material/local_police:"),
     "overview": ("ui/pages/overview.py", "Overview", ":material/dashboard:"),
     "map": ("ui/pages/map.py", "Map", ":material/map:"),
     "hotspots": (
@@ -34,7 +35,17 @@ PAGES = {
 }
 #: What each role is offered; geo refuses the rest whatever a page asks.
 BY_ROLE = {
-    "analyst": tuple(PAGES),
+    "analyst": (
+        "overview",
+        "map",
+        "hotspots",
+        "places",
+        "compare",
+        "plan",
+        "briefing",
+        "data",
+    ),
+    # An officer opens the app before a shift: the briefing first.
     "officer": tuple(PAGES),
     # The public sees the performance table, suppressed for publication.
     "public": ("overview", "compare", "map"),
@@ -43,9 +54,15 @@ try:
     viewer = current_viewer()
     if viewer is None:
         st.stop()
+    offered = BY_ROLE[viewer.role]
+    # A short link (?page=briefing&area=town:Wisbech&shift=fri-evening) opens
+    # its page, when the viewer's role is offered it.
+    # Kept for the session: the default page must not change under a later run.
+    asked = st.session_state.setdefault("first_page", st.query_params.get("page"))
+    first = asked if asked in offered else offered[0]
     pages = [
-        st.Page(PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], default=i == 0)
-        for i, k in enumerate(BY_ROLE[viewer.role])
+        st.Page(PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], default=k == first)
+        for k in offered
     ]
     page = st.navigation(pages)
     sidebar_viewer(viewer)

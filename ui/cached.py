@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import geopandas as gpd
 import shapely
 
 from geo.access import check_role
+from geo.action.briefing import Briefing, make_briefing, parse_shift
 from geo.action.evaluate import InterventionResult, evaluate_intervention
 from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
@@ -580,6 +582,33 @@ def patrol_plan(
 ) -> PatrolPlan:
     """:func:`geo.action.plan.make_plan` (a :class:`geo.action.plan.PatrolPlan`)."""
     return _plan(path, chosen.key, chosen, top, visits, weight)
+
+
+@st.cache_data(show_spinner="Making the briefing…")
+def _briefing(
+    path: str,
+    key: str,
+    _selection: Selection,
+    shift: str,
+    today: str,
+) -> Briefing:
+    plan = _plan(path, key, _selection, 5, 37, "count")
+    return make_briefing(
+        load_workspace(path),
+        _selection,
+        parse_shift(shift),
+        plan,
+        today=date.fromisoformat(today),
+    )
+
+
+def briefing(path: str, chosen: Selection, shift: str) -> Briefing:
+    """:func:`geo.action.briefing.make_briefing` on the Plan page's default plan.
+
+    ``shift`` is a :func:`geo.action.briefing.parse_shift` spec; ``next-Nh``
+    specs are resolved by the caller, so the cache key is a fixed window.
+    """
+    return _briefing(path, chosen.key, chosen, shift, date.today().isoformat())
 
 
 def headline_streams(chosen: Selection) -> list[tuple[str, Selection]]:
