@@ -48,11 +48,13 @@ from geo.schema import (
 from geo.selection import CategoryLabel, Selection, select_incidents
 
 __all__ = [
+    "PLACE_COLUMNS",
     "PRESETS",
     "Briefing",
     "Shift",
     "make_briefing",
     "parse_shift",
+    "place_shapes",
     "recent_incidents",
     "shift_windows",
 ]
@@ -172,6 +174,19 @@ def parse_shift(text: str, *, now: datetime | None = None) -> Shift:
     raise GeoInputError(msg)
 
 
+#: The columns of :attr:`Briefing.places`.
+PLACE_COLUMNS: Final = [
+    "rank",
+    "name",
+    "what",
+    "when",
+    "in_shift",
+    "change",
+    "visits",
+    "kind",
+]
+
+
 @dataclass(frozen=True, eq=False)
 class Briefing:
     """What an officer needs before a shift, for one area.
@@ -187,7 +202,9 @@ class Briefing:
         ``what`` (top categories with counts), ``when`` (busiest windows in
         the shift, or why there are none), ``in_shift`` (share of the
         place's timed incidents in the shift's hours; NaN: no times),
-        ``change`` (in words, against the comparison period), ``visits``.
+        ``change`` (in words, against the comparison period), ``visits``,
+        ``kind`` (``cluster``: a hot cluster of the plan; ``single``: a busy
+        single cell outside every cluster, which the plan gives no visits).
     recent
         Incidents of the last ``recent_days`` days of dated data at or near
         a hot place: ``date``, ``category``, ``location``, ``near`` (the
@@ -324,6 +341,29 @@ def _point_selection(workspace: Workspace, selection: Selection) -> Selection | 
     return selection
 
 
+def place_shapes(plan: PatrolPlan) -> list[tuple[str, str]]:
+    """Name and WKT of every place a briefing lists: the clusters, then the single busy cells.
+
+    Parameters
+    ----------
+    plan
+        The patrol plan.
+
+    Returns
+    -------
+    list of tuple
+        ``(name, wkt)`` in the briefing's order (EPSG:27700).
+    """
+    named = [(str(n), w) for n, w in zip(plan.table["name"], plan.shapes, strict=True)]
+    named += [
+        (str(n), str(w))
+        for n, w in zip(
+            plan.single_places["name"], plan.single_places["shape"], strict=True
+        )
+    ]
+    return named
+
+
 def recent_incidents(
     workspace: Workspace,
     selection: Selection,
@@ -341,7 +381,7 @@ def recent_incidents(
     selection
         The plan's selection.
     plan
-        The plan whose places (``plan.shapes``) they must be near.
+        The plan whose places (:func:`place_shapes`) they must be near.
     since
         First day.
     near_m
@@ -355,18 +395,19 @@ def recent_incidents(
     """
     columns = ["date", "category", "location", "near", "metres"]
     chosen = _point_selection(workspace, selection.single_view())
-    if chosen is None or not plan.shapes:
+    named = place_shapes(plan)
+    if chosen is None or not named:
         return pd.DataFrame(columns=columns)
     rows = _dated(workspace, chosen, since)
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    shapes = [shapely.from_wkt(w) for w in plan.shapes]
+    shapes = [shapely.from_wkt(w) for _, w in named]
     points = rows.geometry.to_numpy()
     distance = np.stack([shapely.distance(points, s) for s in shapes], axis=1)
     nearest = distance.argmin(axis=1)
     metres = distance[np.arange(len(rows)), nearest]
     keep = metres <= near_m
-    names = plan.table["name"].astype(str).to_numpy()
+    names = np.array([n for n, _ in named], dtype=object)
     out = pd.DataFrame(
         {
             "date": pd.to_datetime(rows[OCCURRED_AT]).to_numpy()[keep],
@@ -444,11 +485,26 @@ def make_briefing(
                 "in_shift": share,
                 "change": _change_words(rec["change"], rec["trend"]),
                 "visits": int(rec["visits"]),
+                "kind": "cluster",
             }
         )
-    places = pd.DataFrame(
-        rows, columns=["rank", "name", "what", "when", "in_shift", "change", "visits"]
-    )
+    # The busy single cells follow, numbered on: no visits of the plan's
+    # (they are shared among clusters), no change (a cell, not a cluster).
+    for k, rec in enumerate(plan.single_places.to_dict("records")):
+        when, share = shift_windows(np.asarray(rec["hours"], dtype=float), shift)
+        rows.append(
+            {
+                "rank": len(plan.table) + k + 1,
+                "name": str(rec["name"]),
+                "what": _what(rec["categories"]),
+                "when": when,
+                "in_shift": share,
+                "change": "not measured (a single spot, not a cluster)",
+                "visits": 0,
+                "kind": "single",
+            }
+        )
+    places = pd.DataFrame(rows, columns=PLACE_COLUMNS)
     notes: list[str] = []
     newest = _newest_date(workspace, selection.single_view())
     points: gpd.GeoDataFrame | None = None
@@ -482,7 +538,15 @@ def make_briefing(
             points = gpd.GeoDataFrame(
                 dated.reset_index(drop=True), geometry="geometry", crs=WORKING_CRS
             )
-    months_only = list(selection.single_view().police_sources)
+    view = selection.single_view()
+    left_out = [s for s in selection.sources if s not in view.sources]
+    if left_out:
+        notes.append(
+            f"Not counted: {', '.join(left_out)} (no category chosen, so police.uk's "
+            "incidents are counted alone). Choose its categories in Filters to brief "
+            "on them too, with their times."
+        )
+    months_only = list(view.police_sources)
     if months_only:
         notes.append(
             f"{', '.join(months_only)} gives the month only: its incidents count in the "

@@ -21,7 +21,7 @@ The plan is a :class:`PatrolPlan`; :func:`plan_csv` turns it into a CSV and
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Final, Literal
 
@@ -134,6 +134,13 @@ class PatrolPlan:
         windows of another shift (:mod:`geo.action.briefing`).
     place_categories
         Per table row, ``(category, incidents)`` at the place, most first.
+    single_places
+        The busiest single cells outside every cluster
+        (:func:`geo.hotspots.build.busy_cells`, the same the notes name), one
+        row each: ``name``, ``incidents``, ``hours`` (168, as
+        ``place_hours``), ``categories`` (as ``place_categories``) and
+        ``shape`` (the cell as WKT). They get no visits: the plan shares
+        visits among clusters.
     """
 
     table: pd.DataFrame
@@ -156,6 +163,11 @@ class PatrolPlan:
     messages: tuple[str, ...]
     place_hours: tuple[tuple[float, ...], ...] = ()
     place_categories: tuple[tuple[tuple[str, int], ...], ...] = ()
+    single_places: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            columns=["name", "incidents", "hours", "categories", "shape"]
+        )
+    )
 
 
 # --- time windows -----------------------------------------------------------------------
@@ -338,10 +350,13 @@ def _place_rows(
     *,
     window_hours: int,
     windows: int,
-) -> tuple[pd.DataFrame, dict[str, str], list[str], dict[str, _Extra]]:
+    singles: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], list[str], dict[str, _Extra], pd.DataFrame]:
     """One row per cluster: areas, incidents, harm, busiest windows; its cells as WKT.
 
-    And per cluster its week hours and its categories (:class:`PatrolPlan`).
+    And per cluster its week hours and its categories (:class:`PatrolPlan`);
+    and the same for the single busy cells ``singles`` (from
+    :func:`busy_cells`), as :attr:`PatrolPlan.single_places`.
     """
     layers = list(workspace.areas)
     harm_table = (
@@ -403,7 +418,35 @@ def _place_rows(
         *(["harm"] if harm_table is not None else []),
     ]
     columns += ["confidence", "timed", "windows"]
-    return pd.DataFrame(rows, columns=columns), shapes, messages, extra
+    single_rows: list[dict[str, object]] = []
+    ids = layer["cell_id"].to_numpy() if "cell_id" in layer.columns else None
+    wanted = singles if singles is not None and ids is not None else None
+    for rec in [] if wanted is None else wanted.to_dict("records"):
+        at = np.flatnonzero(ids == rec["cell_id"])
+        mine = incidents[np.isin(pos, at)]
+        hours, _ = week_hours(mine)
+        counts = mine[CATEGORY].astype(str).value_counts(sort=False)
+        single_rows.append(
+            {
+                "name": str(rec["name"]),
+                "incidents": int(rec["incidents"]),
+                "hours": tuple(float(h) for h in hours),
+                "categories": tuple(
+                    (str(c), int(n))
+                    for c, n in sorted(
+                        counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0]))
+                    )
+                ),
+                "shape": shapely.to_wkt(
+                    shapely.union_all(layer.geometry.to_numpy()[at]),
+                    rounding_precision=1,
+                ),
+            }
+        )
+    single = pd.DataFrame(
+        single_rows, columns=["name", "incidents", "hours", "categories", "shape"]
+    )
+    return pd.DataFrame(rows, columns=columns), shapes, messages, extra, single
 
 
 def _add_change(table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -522,13 +565,15 @@ def make_plan(
     params = dict(layer.attrs["params"])
     messages: list[str] = list(layer.attrs.get("messages", []))
     clusters = hot_cluster_table(layer)
-    table, shapes, notes, extra = _place_rows(
+    singles = busy_cells(workspace, layer, selection)
+    table, shapes, notes, extra, single = _place_rows(
         workspace,
         layer,
         selection,
         clusters,
         window_hours=window_hours,
         windows=windows,
+        singles=singles,
     )
     messages += notes
     if weight == "harm" and "harm" in table.columns and not table.empty:
@@ -543,7 +588,7 @@ def make_plan(
     ]
     history, notes = hot_cluster_history(workspace, layer, selection, emerging=False)
     messages += notes
-    busy = busy_cells_note(busy_cells(workspace, layer, selection))
+    busy = busy_cells_note(singles)
     if busy is not None:
         messages.insert(0, busy)
     table = _add_change(table, history)
@@ -601,6 +646,7 @@ def make_plan(
         messages=tuple(dict.fromkeys(messages)),
         place_hours=tuple(extra[str(n)][0] for n in table["name"]),
         place_categories=tuple(extra[str(n)][1] for n in table["name"]),
+        single_places=single,
     )
 
 

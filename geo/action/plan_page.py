@@ -1,4 +1,4 @@
-"""The patrol plan as a standalone, printable one-page HTML document (A4, no external resources).
+"""The patrol plan and the shift briefing as standalone, printable one-page HTML documents (A4, no external resources).
 
 Kept apart from :mod:`geo.action.plan`, which makes the plan: this module
 only draws it — an inline SVG map of the places' cells (EPSG:27700 metres,
@@ -13,13 +13,15 @@ import math
 from typing import Final
 
 import numpy as np
+import pandas as pd
 
 import shapely
 
+from geo.action.briefing import Briefing, place_shapes
 from geo.action.plan import NO_TIMES, PatrolPlan
 from geo.analysis.change import NOT_COMPARABLE
 
-__all__ = ["plan_html"]
+__all__ = ["briefing_html", "plan_html"]
 
 _CSS: Final = """
 @page { size: A4; margin: 12mm }
@@ -47,6 +49,7 @@ footer p { margin: 0 0 0.8mm }
 """
 
 _MAX_NOTES: Final = 5
+_MAX_RECENT: Final = 8
 
 
 def _path(geom: shapely.Geometry, tx: float, ty: float) -> str:
@@ -63,9 +66,17 @@ def _path(geom: shapely.Geometry, tx: float, ty: float) -> str:
 
 
 def _map_svg(plan: PatrolPlan) -> str:
-    """Draw the places' cells as an inline SVG map with numbered markers (EPSG:27700 metres)."""
-    shapes = [shapely.from_wkt(w) for w in plan.shapes]
-    outline = shapely.from_wkt(plan.outline) if plan.outline else None
+    """Draw the plan's places as an inline SVG map with numbered markers (EPSG:27700 metres)."""
+    return _places_svg(
+        [(str(n), w) for n, w in zip(plan.table["name"], plan.shapes, strict=True)],
+        plan.outline,
+    )
+
+
+def _places_svg(named: list[tuple[str, str]], outline_wkt: str) -> str:
+    """Draw ``(name, WKT)`` places numbered from 1 inside an outline, as an inline SVG map."""
+    shapes = [shapely.from_wkt(w) for _, w in named]
+    outline = shapely.from_wkt(outline_wkt) if outline_wkt else None
     if shapes:
         minx, miny, maxx, maxy = shapely.union_all(shapes).bounds
     elif outline is not None:
@@ -95,7 +106,7 @@ def _map_svg(plan: PatrolPlan) -> str:
         )
     r = width / 45
     for i, geom in enumerate(shapes, start=1):
-        name = html.escape(str(plan.table["name"].iloc[i - 1]))
+        name = html.escape(named[i - 1][0])
         out.append(
             f'<path d="{_path(geom, minx, maxy)}" fill="#d7301f" fill-opacity="0.75" '
             f'stroke="#7f0000" stroke-width="{width / 700:.1f}" fill-rule="evenodd">'
@@ -251,6 +262,76 @@ def plan_html(plan: PatrolPlan, *, title: str | None = None) -> str:
         f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(rows_html)}</tbody></table>"
         f"<footer><p><b>How this plan was made.</b> {e(plan.method)}</p>{notes_html}<p>Hotspot parameters: {e(_short(plan.params))}</p>"
         "<p>Hotspot Atlas · patrol plan</p></footer>"
+        "</main></body></html>\n"
+    )
+
+
+def briefing_html(brief: Briefing, *, area: str, title: str | None = None) -> str:
+    """Return an officer's shift briefing as a standalone, printable one-page HTML document.
+
+    A4 portrait like :func:`plan_html`: the map of the places (numbered as
+    the list), the ranked places with what, when in the shift, change and
+    visits, the newest incidents near them, and the notes. All user text is
+    HTML-escaped.
+
+    Parameters
+    ----------
+    brief
+        From :func:`geo.action.briefing.make_briefing`.
+    area
+        The area's name, for the heading.
+    title
+        Heading (default: "Briefing: AREA, SHIFT").
+
+    Returns
+    -------
+    str
+        The HTML document; the root element of the content is ``<main id="plan">``.
+    """
+    e = html.escape
+    plan = brief.plan
+    heading = title if title is not None else f"Briefing: {area}, {brief.shift.label}"
+    rows = []
+    for rec in brief.places.to_dict("records"):
+        visits = str(int(rec["visits"])) if rec["kind"] == "cluster" else "on the way"
+        rows.append(
+            f'<tr><td class="rank">{int(rec["rank"])}</td><td><b>{e(str(rec["name"]))}</b>'
+            f"<br>{e(str(rec['what']))}</td><td>{e(str(rec['when']))}</td>"
+            f"<td>{e(str(rec['change']))}</td>"
+            f'<td class="num"><b>{e(visits)}</b></td></tr>'
+        )
+    if not rows:
+        rows.append('<tr><td colspan="5">No hot place for this selection.</td></tr>')
+    recent = "".join(
+        f"<tr><td>{e(pd.Timestamp(r['date']).strftime('%a %d %b %H:%M'))}</td>"
+        f"<td>{e(str(r['category']))}</td><td>{e(str(r['near']))}</td></tr>"
+        for r in brief.recent.head(_MAX_RECENT).to_dict("records")
+    )
+    recent_table = (
+        "<table><thead><tr><th>When</th><th>What</th><th>Near</th></tr></thead>"
+        f"<tbody>{recent}</tbody></table>"
+        if recent
+        else ""
+    )
+    cats = ", ".join(plan.categories) if plan.categories else "all categories"
+    notes = [*brief.notes, *plan.messages][:_MAX_NOTES]
+    notes_html = "".join(f"<p>Note: {e(_short(n))}</p>" for n in notes)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{e(heading)}</title><style>{_CSS}</style></head><body>"
+        '<main id="plan">'
+        f"<h1>{e(heading)}</h1>"
+        f'<p class="meta">Hot places of {e(plan.period)} · {e(cats)} · generated '
+        f"{e(plan.generated)}</p>"
+        '<div class="top"><div>'
+        f"{_places_svg(place_shapes(plan), plan.outline)}</div><div>"
+        f'<div class="box"><h2>What\'s new</h2><p>{e(brief.recent_text)}</p>'
+        f"{recent_table}</div></div></div>"
+        f"<h2>Hot places ({len(brief.places)})</h2>"
+        "<table><thead><tr><th>#</th><th>Place and what happens there</th>"
+        '<th>When in the shift</th><th>Change</th><th class="num">Visits</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<footer>{notes_html}<p>Hotspot Atlas · shift briefing</p></footer>"
         "</main></body></html>\n"
     )
 

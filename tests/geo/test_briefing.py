@@ -3,6 +3,7 @@ counted again from the store by hand (issue 14)."""
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -122,9 +123,42 @@ def demo_briefing(demo_ws: Any) -> tuple[Any, Any, Any]:
 def test_the_briefing_is_the_plan_with_the_shift(demo_briefing: Any) -> None:
     _sel, plan, brief = demo_briefing
     assert len(brief.places) >= 1
-    assert brief.places["name"].tolist() == plan.table["name"].tolist()
-    assert brief.places["rank"].tolist() == plan.table["rank"].tolist()
-    assert brief.places["visits"].tolist() == plan.table["visits"].tolist()
+    clusters = brief.places[brief.places["kind"] == "cluster"]
+    singles = brief.places[brief.places["kind"] == "single"]
+    assert clusters["name"].tolist() == plan.table["name"].tolist()
+    assert clusters["rank"].tolist() == plan.table["rank"].tolist()
+    assert clusters["visits"].tolist() == plan.table["visits"].tolist()
+    # The busy single spots follow, numbered on, with no visits of the plan's.
+    assert singles["name"].tolist() == plan.single_places["name"].tolist()
+    assert brief.places["rank"].tolist() == list(range(1, len(brief.places) + 1))
+    assert (singles["visits"] == 0).all()
+
+
+def test_the_single_spots_are_the_plans_busy_cells_counted_again(
+    demo_ws: Any, demo_briefing: Any
+) -> None:
+    from geo.analysis.profile import week_hours
+    from geo.hotspots.build import busy_cells_note
+
+    sel, plan, brief = demo_briefing
+    assert len(plan.single_places) >= 1  # the demo's Fenbury has some
+    # The same places and counts as the Plan page's note says.
+    assert busy_cells_note(plan.single_places) in plan.messages
+    rows = open_store(demo_ws, period=("2024-01", "2024-12"), categories=None)
+    rows = rows[rows["category"].isin(set(sel.counted_categories))]
+    rows = rows[rows["town_name"] == "Fenbury"]
+    for rec in plan.single_places.to_dict("records"):
+        cell = shapely.from_wkt(rec["shape"])
+        # The lattice counts a point on a shared edge once: the cell's own
+        # half-open square [x0, x1) x [y0, y1).
+        x0, y0, x1, y1 = cell.bounds
+        x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
+        mine = rows[(x >= x0) & (x < x1) & (y >= y0) & (y < y1)]
+        assert rec["incidents"] == len(mine)
+        assert dict(rec["categories"]) == mine["category"].value_counts().to_dict()
+        assert np.allclose(rec["hours"], week_hours(mine)[0])
+        got = brief.places.set_index("name").loc[rec["name"]]
+        assert got["what"].startswith(rec["categories"][0][0])
 
 
 def test_each_places_hours_and_categories_are_its_incidents_counted_again(
@@ -166,7 +200,7 @@ def test_whats_new_is_every_dated_incident_near_a_place_in_the_last_week(
     last = dated[pd.to_datetime(dated["occurred_at"]) >= since]
     points = shapely.points(last["x"], last["y"])
     near = np.zeros(len(last), dtype=bool)
-    for wkt in plan.shapes:
+    for wkt in [*plan.shapes, *plan.single_places["shape"]]:
         near |= shapely.dwithin(shapely.from_wkt(wkt), points, 250.0)
     # Police.uk has no dates: only the partner log can be recent.
     assert len(brief.recent) == int(near.sum())
@@ -193,3 +227,24 @@ def test_a_police_only_briefing_says_there_are_no_dates(demo_ws: Any) -> None:
     assert brief.points is None
     assert "month only" in brief.recent_text
     assert all("month only" in w for w in brief.places["when"])
+
+
+def test_the_printable_briefing_lists_every_place_and_escapes_their_names(
+    demo_briefing: Any,
+) -> None:
+    import dataclasses
+
+    from geo.action.plan_page import briefing_html
+
+    _sel, _plan, brief = demo_briefing
+    hostile = "<img src=x onerror=alert(1)>"
+    places = brief.places.assign(
+        name=brief.places["name"].where(brief.places["rank"] != 1, hostile)
+    )
+    page = briefing_html(dataclasses.replace(brief, places=places), area="Fenbury")
+    assert hostile not in page
+    assert html.escape(hostile) in page
+    body = page.split("<tbody>")[-1]
+    assert body.count('<td class="rank">') == len(brief.places)
+    for name in brief.places["name"].iloc[1:]:
+        assert html.escape(str(name)) in page
