@@ -278,3 +278,55 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ws = load_workspace(write_demo(tmp_path_factory.mktemp("demo_ws")))
     ingest(ws)
     return ws
+
+
+#: Where a Wisbech CCTV operator logs street drinking, and how often (weights).
+WISBECH_CAMERAS = {
+    "Market Place": 6,
+    "Tillery Park": 5,
+    "St Peter's Gardens": 4,
+    "Nene Parade": 3,
+    "Town Park": 2,
+    "Ghost Passage": 1,
+}
+
+
+def fenland_cctv_log(
+    n: int = 360,
+    *,
+    seed: int = 20240101,
+    months: tuple[str, str] = ("2024-01", "2024-09"),
+) -> list[list[str]]:
+    """A seeded, realistic CCTV street-drinking log for Wisbech: ``n`` rows.
+
+    Most events are on Friday and Saturday evenings (18:00 to 01:00), the rest
+    spread over the week's afternoons and evenings; the cameras are the named
+    places of the shipped ``places.csv``. For tests that need times (the
+    Briefing's busiest windows); the shipped workspace's own log is
+    ``FENLAND_CCTV``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(f"{months[0]}-01", pd.Period(months[1]).end_time.date())
+    weekday = days.weekday.to_numpy()
+    weight = np.where(weekday >= 4, 4.0, 1.0)  # Fri, Sat (and Sun) busier
+    picked = rng.choice(len(days), size=n, p=weight / weight.sum())
+    evening = rng.random(n) < 0.8
+    hour = np.where(
+        evening, (18 + rng.integers(0, 8, n)) % 24, 12 + rng.integers(0, 6, n)
+    )
+    names = list(WISBECH_CAMERAS)
+    p = np.array(list(WISBECH_CAMERAS.values()), dtype=float)
+    place = rng.choice(len(names), size=n, p=p / p.sum())
+    rows = []
+    for d, h, m, k in zip(picked, hour, rng.integers(0, 60, n), place, strict=True):
+        # After midnight belongs to the next calendar day.
+        day = days[d] + pd.Timedelta(days=1 if h < 6 else 0)
+        if day > days[-1]:
+            day = days[-1]
+        rows.append(
+            [day.strftime("%d/%m/%Y"), f"{h:02d}:{m:02d}", names[k], "Street drinking"]
+        )
+    return rows

@@ -19,8 +19,9 @@ from streamlit_folium import st_folium
 import geopandas as gpd
 import shapely
 
-from geo.action.briefing import PRESETS, parse_shift
+from geo.action.briefing import PRESETS, parse_shift, place_shapes
 from geo.action.plan import DAY_ABBR
+from geo.action.plan_page import briefing_html
 from geo.crs import WORKING_CRS
 from geo.disclosure import DisclosureError
 from ui import cached
@@ -31,6 +32,8 @@ from ui.workspace import workspace_path
 
 SHIFT_KEY = "briefing_shift"
 NEXT = "next-8h"
+#: Most rows of "What's new" printed (the newest).
+RECENT_ROWS = 12
 
 path = workspace_path()
 f = current_filters()
@@ -94,9 +97,10 @@ st.caption(
     )
 )
 
+named = place_shapes(plan)
 hot = gpd.GeoDataFrame(
-    {"rank": plan.table["rank"], "name": plan.table["name"]},
-    geometry=[shapely.from_wkt(w) for w in plan.shapes],
+    {"rank": brief.places["rank"], "name": brief.places["name"]},
+    geometry=[shapely.from_wkt(w) for _, w in named],
     crs=WORKING_CRS,
 )
 outline = gpd.GeoDataFrame(
@@ -143,34 +147,39 @@ for rec in brief.places.to_dict("records"):
         else ""
     )
     with st.container(border=True):
-        st.markdown(
-            f"**{rec['rank']}. {html.escape(str(rec['name']))}** · "
+        visits = (
             f"{rec['visits']} visit{'s' if rec['visits'] != 1 else ''} suggested"
+            if rec["kind"] == "cluster"
+            else "a single busy spot: look in on the way (no visits in the plan)"
         )
+        st.markdown(f"**{rec['rank']}. {html.escape(str(rec['name']))}** · {visits}")
         st.markdown(
             f"**What:** {html.escape(str(rec['what']))}  \n"
             f"**When in the shift:** {html.escape(str(rec['when']))}{in_shift}  \n"
-            f"**Change:** {html.escape(str(rec['change']))} against "
-            f"{html.escape(plan.before_period)}"
+            f"**Change:** {html.escape(str(rec['change']))}"
+            + (
+                f" against {html.escape(plan.before_period)}"
+                if rec["kind"] == "cluster"
+                else ""
+            )
         )
 
 st.subheader("What's new", anchor=False)
 st.caption(md(brief.recent_text))
 if len(brief.recent):
-    recent = brief.recent.assign(
-        date=pd.to_datetime(brief.recent["date"]).dt.strftime("%a %d %b %H:%M")
-    )[["date", "category", "near", "location"]]
-    st.dataframe(
-        recent,
-        hide_index=True,
-        column_config={
-            "date": st.column_config.TextColumn("When", width="small"),
-            "category": st.column_config.TextColumn("What", width="small"),
-            "near": st.column_config.TextColumn("Near", width="small"),
-            "location": st.column_config.TextColumn("Location"),
-        },
-        key="briefing_recent",
+    # A plain table: it wraps on a phone, where a data grid scrolls sideways.
+    shown = brief.recent.head(RECENT_ROWS)
+    st.table(
+        pd.DataFrame(
+            {
+                "When": pd.to_datetime(shown["date"]).dt.strftime("%a %d %b %H:%M"),
+                "What": shown["category"].astype(str),
+                "Near": shown["near"].astype(str),
+            }
+        ).set_index("When")
     )
+    if len(brief.recent) > RECENT_ROWS:
+        st.caption(f"The newest {RECENT_ROWS} of {len(brief.recent):,}.")
 
 link = "?" + urlencode(
     [
@@ -188,5 +197,13 @@ link = "?" + urlencode(
 with st.expander("Share or print", icon=":material/share:"):
     st.markdown("A link to this briefing (add it to the app's address):")
     st.code(link, language=None)
-    st.caption("Print from the browser's menu: the page fits one A4 sheet.")
+    st.download_button(
+        "Printable briefing (HTML, one A4 page)",
+        briefing_html(brief, area=area_text),
+        file_name=f"briefing-{spec}.html",
+        mime="text/html",
+        icon=":material/print:",
+        key="briefing_html",
+    )
+    st.caption("Open the file and print it: the map and the list fit one A4 sheet.")
 show_notes(map(md, brief.notes), map(md, plan.messages))
