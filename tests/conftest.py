@@ -310,7 +310,7 @@ def fenland_cctv_log(
 
     rng = np.random.default_rng(seed)
     days = pd.date_range(f"{months[0]}-01", pd.Period(months[1]).end_time.date())
-    weekday = days.weekday.to_numpy()
+    weekday = days.day_of_week.to_numpy()
     weight = np.where(weekday >= 4, 4.0, 1.0)  # Fri, Sat (and Sun) busier
     picked = rng.choice(len(days), size=n, p=weight / weight.sum())
     evening = rng.random(n) < 0.8

@@ -42,8 +42,7 @@ def test_the_short_link_opens_the_briefing_for_its_area_and_shift() -> None:
     assert "Fri 18:00" in caption
     places = [m.value for m in at.markdown if m.value.startswith("**1. ")]
     assert places, [m.value for m in at.markdown]
-    detail = [m.value for m in at.markdown if m.value.startswith("**What:**")]
-    assert "**When in the shift:** Fri " in detail[0]
+    assert "**When in the shift:** Fri " in places[0]
     # The link keeps the shift, and a changed shift is in it.
     assert at.query_params["shift"] == "fri-evening"
     at.selectbox(key="briefing_shift").set_value("sat-night")

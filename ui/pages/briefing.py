@@ -152,8 +152,9 @@ for rec in brief.places.to_dict("records"):
             if rec["kind"] == "cluster"
             else "a single busy spot: look in on the way (no visits in the plan)"
         )
-        st.markdown(f"**{rec['rank']}. {html.escape(str(rec['name']))}** · {visits}")
+        # One block per place: the name line and its details read (and wrap) together.
         st.markdown(
+            f"**{rec['rank']}. {html.escape(str(rec['name']))}** · {visits}  \n"
             f"**What:** {html.escape(str(rec['what']))}  \n"
             f"**When in the shift:** {html.escape(str(rec['when']))}{in_shift}  \n"
             f"**Change:** {html.escape(str(rec['change']))}"
