@@ -14,7 +14,7 @@ import html
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import folium
 import numpy as np
@@ -133,23 +133,55 @@ class _Cluster(FastMarkerCluster):
         return super().render(**kwargs)  # type: ignore[no-untyped-call]
 
 
+#: Below this map width (CSS pixels: a phone) legends start closed.
+LEGEND_OPEN_WIDTH: Final = 500
+
+
 class _Legend(folium.MacroElement):
-    """A Leaflet control holding pre-escaped legend HTML, shown while its parent is.
+    """A collapsible legend (a Leaflet control), shown while its parent layer is.
 
     The control rides on an empty layer added to the parent (a map or a
     feature group): when the layer is on the map the legend is, and when the
     feature group is switched off in the layer control, or replaced by a
     dynamic update (:func:`base_map`), its legend goes with it.
+
+    The legend is a ``<details>`` element: its title is the summary a tap
+    opens or closes. On a map narrower than :data:`LEGEND_OPEN_WIDTH` it
+    starts closed; on a wider one it starts open unless another legend of
+    the map is open, and opening one closes the others, so at most one
+    legend shows at a time. While a tooltip is open the legends fade and let
+    the pointer through, so a tooltip is never under a legend.
     """
 
     _template = folium.template.Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: "bottomright"});
-        {{ this.get_name() }}.onAdd = function () {
+        {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", "atlas-legend");
             div.innerHTML = {{ this.body|tojson }};
+            var box = div.querySelector("details");
+            var others = function () {
+                return Array.prototype.filter.call(
+                    map.getContainer().querySelectorAll(".atlas-legend details"),
+                    function (d) { return d !== box; });
+            };
+            box.open = map.getSize().x >= {{ this.open_width }}
+                && !others().some(function (d) { return d.open; });
+            box.addEventListener("toggle", function () {
+                if (box.open) { others().forEach(function (d) { d.open = false; }); }
+            });
+            if (!map._atlasLegendFade) {
+                map._atlasLegendFade = true;
+                var fade = function (on) {
+                    map.getContainer().querySelectorAll(".atlas-legend").forEach(
+                        function (d) { d.classList.toggle("atlas-legend-faded", on); });
+                };
+                map.on("tooltipopen", function () { fade(true); });
+                map.on("tooltipclose", function () { fade(false); });
+            }
             L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
             return div;
         };
         var {{ this.get_name() }}_holder = L.layerGroup();
@@ -172,6 +204,7 @@ class _Legend(folium.MacroElement):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
+        self.open_width = LEGEND_OPEN_WIDTH
         rows = "".join(
             f'<div><span style="display:inline-block;width:14px;height:10px;'
             f'background:{colour};border:1px solid #777;margin-right:4px"></span>'
@@ -179,10 +212,43 @@ class _Legend(folium.MacroElement):
             for colour, text in entries
         )
         self.body = (
-            '<div style="background:rgba(255,255,255,0.9);padding:6px 8px;'
-            'font:12px/1.4 sans-serif;border-radius:4px;max-width:260px">'
-            f"<b>{html.escape(title)}</b><br><i>{html.escape(subtitle)}</i>{rows}</div>"
+            "<style>.atlas-legend-faded{opacity:.15;pointer-events:none}"
+            ".atlas-legend summary{cursor:pointer;font-weight:bold}</style>"
+            '<details style="background:rgba(255,255,255,0.92);padding:4px 8px;'
+            'font:12px/1.4 sans-serif;border-radius:4px;max-width:200px">'
+            f"<summary>{html.escape(title)}</summary>"
+            f"<i>{html.escape(subtitle)}</i>{rows}</details>"
         )
+
+
+class _FitBounds(folium.MacroElement):
+    """Fit the map to bounds, leaving the legend's corner free on a wide map.
+
+    On a map at least :data:`LEGEND_OPEN_WIDTH` wide, where a legend starts
+    open in the bottom-right corner, the bounds are fitted into the space
+    to its left, so the open legend does not cover the area; on a narrow
+    map (legends closed) the whole width is used.
+    """
+
+    _template = folium.template.Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var wide = map.getSize().x >= {{ this.open_width }};
+            map.fitBounds({{ this.bounds|tojson }}, wide
+                ? {paddingTopLeft: [12, 12], paddingBottomRight: [{{ this.legend_px }}, 12]}
+                : {padding: [8, 8]});
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]], legend_px: int = 215) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FitBounds"
+        self.bounds = bounds
+        self.open_width = LEGEND_OPEN_WIDTH
+        self.legend_px = legend_px
 
 
 def _control_last(m: folium.Map) -> None:
@@ -415,7 +481,7 @@ def base_map(
             minx, miny, maxx, maxy = (
                 round(float(v), 5) for v in geom.to_crs(DISPLAY_CRS).total_bounds
             )
-            m.fit_bounds([[miny, minx], [maxy, maxx]])
+            _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
     return m
 
 

@@ -360,7 +360,7 @@ def test_legend_says_the_scheme_and_units() -> None:
         base_map([float(v) for v in range(20)], scheme="quantiles", label=label, k=4)
     )
     (legend,) = legends(page)
-    assert f"<b>{htmllib.escape(label)}</b>" in legend
+    assert f"<summary>{htmllib.escape(label)}</summary>" in legend
     assert "<i>quantiles, 4 classes</i>" in legend
     assert len(legend_rows(legend)) == 4
     # The tooltip names the measure too.
@@ -714,5 +714,5 @@ def test_each_layer_carries_its_own_legend() -> None:
     for group in (areas, cells):
         assert re.search(rf"legend_\w+_holder\.addTo\({group.get_name()}\);", page)
     assert page.count("_holder.addTo(") == 2
-    titles = [re.search(r"<b>(.*?)</b>", legend).group(1) for legend in legends(page)]  # type: ignore[union-attr]
+    titles = [re.search(r"<summary>(.*?)</summary>", legend).group(1) for legend in legends(page)]  # type: ignore[union-attr]
     assert titles == ["Incidents", "Gi* hot and cold spots"]
