@@ -49,6 +49,7 @@ CHROMIUM_ARGS = [
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
@@ -268,7 +269,9 @@ def test_map_renders_and_a_click_on_a_ward_opens_its_profile(
     frame = _map_frame(page)
     # Areas, hotspot cells and the legend are drawn with the tiles blocked.
     assert frame.locator("path.leaflet-interactive").count() > 10
-    legend = "\n".join(frame.locator(".atlas-legend").all_inner_texts())
+    # Text content: a closed legend (at most one is open) still holds its rows.
+    legend = "\n".join(frame.locator(".atlas-legend").all_text_contents())
+    assert frame.locator(".atlas-legend details[open]").count() == 1
     assert "Incidents" in legend
     assert "natural breaks" in legend
     assert "Hot spot, 99%" in legend
@@ -446,7 +449,17 @@ def test_changing_the_shading_keeps_the_zoom_and_centre(
         " return [window.map.getZoom(), c.lat, c.lng]; }"
     )
 
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Shade by").click()
+    # The map's choices are under it, in an expander.
+    page.get_by_text("Map choices:").click()
+    shade = page.locator('[data-testid="stSelectbox"]').filter(has_text="Shade by")
+    shade.wait_for(state="visible")
+    for _ in range(4):  # a click while the expander still opens can be lost
+        shade.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
     page.get_by_role("option", name="Rate per 1,000 residents").click()
     locator.locator(".atlas-legend", has_text="per 1,000 residents").wait_for(
         timeout=60_000
@@ -465,7 +478,7 @@ def test_changing_the_shading_keeps_the_zoom_and_centre(
     assert after[2] == pytest.approx(view[1], abs=1e-9)
     assert after[3] == pytest.approx(view[2], abs=1e-9)
     # The old shading's legend went with its layer: one area legend, the new one.
-    legends = locator.locator(".atlas-legend").all_inner_texts()
+    legends = locator.locator(".atlas-legend").all_text_contents()
     assert sum("Incidents per 1,000 residents" in t for t in legends) == 1
     assert not any(t.startswith("Incidents, ") for t in legends), legends
     assert locator.locator("path.leaflet-interactive").count() > 10

@@ -49,6 +49,8 @@ HOTSPOT_LAYERS = {
     "none": "None",
 }
 SELECTED = "map_selected_area"
+#: The map's own choices (widget keys).
+MAP_KEYS = ("map_layer", "map_measure", "map_hotspots", "map_scheme")
 # An empty hotspot layer is said in words above the map, never drawn blank.
 EMPTY_LAYER = {
     "gistar": "No hot or cold cells",
@@ -74,50 +76,69 @@ if not layers:
     st.stop()
 
 level_default = f.level if f.level in layers else layers[0]
-c1, c2, c3, c4 = st.columns(4)
-layer = c1.selectbox(
-    "Areas",
-    layers,
-    index=layers.index(level_default),
-    format_func=level_label,
-    key="map_layer",
+# The map comes first (on a phone, before any control); its choices follow
+# in an expander whose title says them, so the map is on the first screen.
+map_col, profile_col = st.columns([3, 2], gap="medium")
+map_slot = map_col.container()
+chosen = {
+    "map_layer": level_default,
+    "map_measure": "count",
+    "map_hotspots": "gistar",
+    **{k: st.session_state[k] for k in MAP_KEYS if k in st.session_state},
+}
+summary = " · ".join(
+    [
+        level_label(str(chosen["map_layer"])) + "s",
+        MEASURES.get(str(chosen["map_measure"]), ""),
+        HOTSPOT_LAYERS.get(str(chosen["map_hotspots"]), ""),
+    ]
 )
-measure = c2.selectbox(
-    "Shade by",
-    list(MEASURES),
-    format_func=MEASURES.__getitem__,
-    key="map_measure",
-)
-hot = c3.selectbox(
-    "Hotspot layer",
-    list(HOTSPOT_LAYERS),
-    format_func=HOTSPOT_LAYERS.__getitem__,
-    key="map_hotspots",
-)
-scheme = c4.selectbox(
-    "Class breaks",
-    [s for s in SCHEMES if s != "naturalbreaks"],
-    format_func=SCHEMES.__getitem__,
-    key="map_scheme",
-)
-t1, t2 = st.columns(2)
-show_places = t1.toggle(
-    "Named places",
-    value=ws.places is not None,
-    key="map_places",
-    disabled=ws.places is None,
-)
-public = sel.role == "public"
-show_points = (
-    t2.toggle(
-        "Incidents (clustered points)",
-        value=not public,
-        key="map_points",
-        disabled=public,
-        help="Not in the public view: it shows areas only." if public else None,
+with map_col.expander(f"Map choices: {summary}", icon=":material/tune:"):
+    c1, c2 = st.columns(2)
+    layer = c1.selectbox(
+        "Areas",
+        layers,
+        index=layers.index(level_default),
+        format_func=level_label,
+        key="map_layer",
     )
-    and not public
-)
+    measure = c2.selectbox(
+        "Shade by",
+        list(MEASURES),
+        format_func=MEASURES.__getitem__,
+        key="map_measure",
+    )
+    c3, c4 = st.columns(2)
+    hot = c3.selectbox(
+        "Hotspot layer",
+        list(HOTSPOT_LAYERS),
+        format_func=HOTSPOT_LAYERS.__getitem__,
+        key="map_hotspots",
+    )
+    scheme = c4.selectbox(
+        "Class breaks",
+        [s for s in SCHEMES if s != "naturalbreaks"],
+        format_func=SCHEMES.__getitem__,
+        key="map_scheme",
+    )
+    t1, t2 = st.columns(2)
+    show_places = t1.toggle(
+        "Named places",
+        value=ws.places is not None,
+        key="map_places",
+        disabled=ws.places is None,
+    )
+    public = sel.role == "public"
+    show_points = (
+        t2.toggle(
+            "Incidents (clustered points)",
+            value=not public,
+            key="map_points",
+            disabled=public,
+            help="Not in the public view: it shows areas only." if public else None,
+        )
+        and not public
+    )
 
 values, value_attrs = cached.area_values(path, sel, layer)
 months = int(value_attrs.get("months") or 0)
@@ -207,8 +228,7 @@ def build_map() -> folium.Map:
     return m
 
 
-map_col, profile_col = st.columns([3, 2], gap="medium")
-with map_col:
+with map_slot:
     out = st_folium(
         base_map(
             extent,
@@ -222,6 +242,7 @@ with map_col:
         use_container_width=True,
         height=560,
     )
+with map_col:
     counted = pd.to_numeric(values["count"], errors="coerce")
     areas_text = (
         f"the {len(values)} {level_label(layer).lower()}s"
