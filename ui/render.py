@@ -23,6 +23,7 @@ __all__ = [
     "number",
     "show_notes",
     "show_table",
+    "week_heatmap_spec",
 ]
 
 #: How a level is shown; an area layer without an entry is shown capitalised.
@@ -167,8 +168,9 @@ def change_columns_config(
 #: Column headings for the analysis tables' fixed columns.
 COLUMNS: Final[dict[str, Any]] = {
     "area_code": "Code",
-    "area_name": "Area",
-    "category": "Category",
+    # What a row is stays on a phone's screen while the figures scroll under it.
+    "area_name": st.column_config.TextColumn("Area", pinned=True),
+    "category": st.column_config.TextColumn("Category", pinned=True),
     "count": st.column_config.NumberColumn("Incidents", format="%d"),
     "population": st.column_config.NumberColumn("Population", format="%d"),
     "rate_per_1000": st.column_config.NumberColumn(
@@ -200,3 +202,85 @@ COLUMNS: Final[dict[str, Any]] = {
     "flag": "Note",
     "flag_reason": "Why flagged",
 }
+
+
+def week_heatmap_spec(
+    profile: pd.DataFrame, *, unit: str = "incidents"
+) -> dict[str, Any]:
+    """Return a Vega-Lite heatmap of a time-of-week profile: days down, all 24 hours across.
+
+    The chart takes the container's width, so on a phone every hour is on
+    the screen (a table of 24 columns scrolls sideways there).
+
+    Parameters
+    ----------
+    profile
+        Days as the index (Monday first), hours ``"00"`` to ``"23"`` as
+        columns, as :func:`geo.analysis.tables.build_table` gives for
+        ``kind="profile"``.
+    unit
+        What a cell counts, for the tooltip and the colour legend.
+
+    Returns
+    -------
+    dict
+        The spec, for ``st.vega_lite_chart(spec=...)``; the data inlined.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame(
+    ...     [[0.0] * 23 + [2.5]] * 7,
+    ...     index=["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    ...     columns=[f"{h:02d}" for h in range(24)],
+    ... )
+    >>> spec = week_heatmap_spec(frame)
+    >>> len(spec["data"]["values"]), spec["data"]["values"][23]
+    (168, {'day': 'Mon', 'hour': '23', 'value': 2.5})
+    >>> spec["width"], spec["encoding"]["x"]["sort"][:3]
+    ('container', ['00', '01', '02'])
+    """
+    days = [str(d) for d in profile.index]
+    hours = [str(h) for h in profile.columns]
+    values = [
+        {"day": day[:3], "hour": hour, "value": round(float(v), 2)}
+        for day, row in zip(days, profile.to_numpy(float), strict=True)
+        for hour, v in zip(hours, row, strict=True)
+    ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "width": "container",
+        "height": {"step": 22},
+        "mark": {"type": "rect", "tooltip": True},
+        "encoding": {
+            "x": {
+                "field": "hour",
+                "type": "ordinal",
+                "sort": hours,
+                "title": "Hour starting",
+                "axis": {
+                    "labelAngle": 0,
+                    "labelExpr": "toNumber(datum.value) % 3 ? '' : datum.value",
+                },
+            },
+            "y": {
+                "field": "day",
+                "type": "ordinal",
+                "sort": [d[:3] for d in days],
+                "title": None,
+            },
+            "color": {
+                "field": "value",
+                "type": "quantitative",
+                "title": unit.capitalize(),
+                "scale": {"scheme": "yelloworangered"},
+                "legend": {"orient": "bottom", "direction": "horizontal"},
+            },
+            "tooltip": [
+                {"field": "day", "title": "Day"},
+                {"field": "hour", "title": "Hour starting"},
+                {"field": "value", "title": unit.capitalize(), "format": ".1f"},
+            ],
+        },
+        "config": {"view": {"stroke": None}},
+    }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -315,6 +317,17 @@ def test_places_profile_follows_the_chosen_place() -> None:
     names = at.selectbox(key="places_area").options
     assert len(names) > 1
     first = at.dataframe[1].value.to_numpy().sum()
+    # The heatmap shows the same 7 x 24 numbers as the table beside it.
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["encoding"]["x"]["sort"] == [f"{h:02d}" for h in range(24)]
+    assert spec["width"] == "container"
+    values = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
+    assert len(values) == 168
+    table = at.dataframe[1].value
+    assert values["value"].tolist() == [
+        round(float(x), 2) for x in table.to_numpy().ravel()
+    ]
     totals = {first}
     for name in names[1:]:
         check(at.selectbox(key="places_area").set_value(name).run())

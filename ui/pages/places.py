@@ -4,7 +4,13 @@ import streamlit as st
 
 from ui import cached
 from ui.filters import current_selection
-from ui.render import change_columns_config, md, show_notes, show_table
+from ui.render import (
+    change_columns_config,
+    md,
+    show_notes,
+    show_table,
+    week_heatmap_spec,
+)
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -28,7 +34,7 @@ show_table(
         **change_columns_config(
             table, earlier=sel.compare.label, later=sel.period.label
         ),
-        "area_name": "Place",
+        "area_name": st.column_config.TextColumn("Place", pinned=True),
     },
     key="places_table",
 )
@@ -41,8 +47,8 @@ place = st.selectbox("Place", inside, key="places_area")
 at_place = cached.narrowed(path, sel, f"place:{place}")
 profile, profile_notes = cached.table(path, at_place, by="place", kind="profile")
 st.caption(
-    f"Incidents at {md(place)} in {sel.period.label} by day and hour (rows: days; "
-    "columns: hour starting)."
+    f"Incidents at {md(place)} in {sel.period.label} by day and hour starting "
+    "(darker: more)."
 )
 if not profile.attrs.get("timed"):
     st.info(
@@ -54,13 +60,16 @@ if not profile.attrs.get("timed"):
     )
     show_notes(map(md, profile_notes))
     st.stop()
-st.dataframe(
-    profile,
-    column_config={
-        c: st.column_config.NumberColumn(c, format="%.1f") for c in profile.columns
-    },
-    key="places_profile",
-)
+# A heatmap fits any width with all 24 hours; the numbers are a tap away.
+st.vega_lite_chart(spec=week_heatmap_spec(profile), width="stretch")
+with st.expander("As a table", icon=":material/table_view:"):
+    st.dataframe(
+        profile,
+        column_config={
+            c: st.column_config.NumberColumn(c, format="%.1f") for c in profile.columns
+        },
+        key="places_profile",
+    )
 profile_title = f"{sel.category_text} at {place}, {sel.period.label}: time of week"
 
 
