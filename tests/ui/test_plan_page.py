@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,14 @@ def test_patrol_plan_matches_make_plan_and_prints(demo_dir: Path) -> None:
     assert list(shown["visits"]) == list(direct.table["visits"])
     assert list(shown["change"]) == list(direct.table["change"])
     assert shown["visits"].sum() == 20
+    # Place and Patrols lead the table and are pinned: on a phone the other
+    # columns scroll under them (issue 14: Patrols was off the right edge).
+    grid = next(d for d in at.dataframe if "visits" in d.value.columns)
+    assert list(shown.columns[1:3]) == ["name", "visits"]
+    config = json.loads(grid.proto.columns)
+    assert config["name"]["pinned"] is True
+    assert config["visits"]["pinned"] is True
+    assert config["visits"]["label"] == "Patrols"
     # Change is against the same months a year before (the demo covers them).
     assert direct.before_period == "2023-01:2023-12"
     assert any(direct.summary_text in m.value for m in at.markdown)

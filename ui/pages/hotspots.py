@@ -85,7 +85,7 @@ else:
         column_config={
             **{lay: level_label(lay) for lay in layers},
             "rank": st.column_config.NumberColumn("Rank", format="%d"),
-            "name": "Name",
+            "name": st.column_config.TextColumn("Name", pinned=True),
             "cells": st.column_config.NumberColumn("Cells", format="%d"),
             "incidents": st.column_config.NumberColumn(
                 sel.period.label, format="%d", help="Incidents in the cluster's cells."

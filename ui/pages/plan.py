@@ -108,16 +108,18 @@ with plan_tab:
             else:
                 shown = [
                     c
+                    # Place and Patrols first and pinned: on a phone the rest
+                    # scrolls sideways under them, they never leave the screen.
                     for c in (
                         "rank",
                         "name",
-                        *layers,
+                        "visits",
+                        "windows",
                         "incidents",
                         "harm",
                         "change",
                         "trend",
-                        "windows",
-                        "visits",
+                        *layers,
                     )
                     if c in plan.table.columns
                 ]
@@ -126,7 +128,7 @@ with plan_tab:
                     hide_index=True,
                     column_config={
                         "rank": "Rank",
-                        "name": "Place",
+                        "name": st.column_config.TextColumn("Place", pinned=True),
                         **{k: level_label(k) for k in layers},
                         "incidents": st.column_config.NumberColumn(
                             "Incidents", format="%d"
@@ -137,7 +139,9 @@ with plan_tab:
                         ),
                         "trend": "Verdict",
                         "windows": "Busiest times",
-                        "visits": st.column_config.NumberColumn("Patrols", format="%d"),
+                        "visits": st.column_config.NumberColumn(
+                            "Patrols", format="%d", pinned=True
+                        ),
                     },
                     key="plan_table",
                 )
