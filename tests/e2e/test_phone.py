@@ -200,3 +200,58 @@ def test_the_briefing_on_a_phone(
         assert not errors
     finally:
         context.close()
+
+
+#: (path, heading, has a map): every page of the analyst's navigation.
+ALL_PAGES = [
+    ("", "Overview", False),
+    ("map", "Map", True),
+    ("hotspots", "Hotspots", False),
+    ("places", "Places", False),
+    ("compare", "Compare", False),
+    ("plan", "Plan & evaluate", False),
+    ("data", "Data", False),
+    (BRIEFING.replace("?page=", "").split("&", 1)[0], "Briefing", True),
+]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
+@pytest.mark.parametrize(
+    ("path", "heading", "has_map"), ALL_PAGES, ids=[p[1] for p in ALL_PAGES]
+)
+def test_every_page_fits_a_phone_and_a_tablet(
+    fenland_server: str,
+    chromium: Any,
+    viewport: dict[str, int],
+    path: str,
+    heading: str,
+    has_map: bool,
+) -> None:
+    context = _context(chromium, viewport)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        query = "?area=town:Wisbech&level=town&cat=Street+drinking&cat=Anti-social+behaviour"
+        _open(page, f"{fenland_server}/{path}{query}", heading)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        if has_map:
+            # The map starts on the first screen: controls come after it.
+            box = _map_box(page).bounding_box()
+            assert box is not None
+            assert box["y"] < viewport["height"] * 0.6
+            assert _centre_is_map(page)
+            # Legends start closed on a phone; at most one is open on a tablet.
+            frame = page.frame_locator(
+                'iframe[title="streamlit_folium.st_folium"]:not([width="-1"])'
+            )
+            opened = frame.locator(".atlas-legend details[open]").count()
+            assert opened == (0 if viewport is PHONE else min(1, opened))
+        _no_sideways_scroll(page)
+        _shot(
+            page,
+            f"{'phone' if viewport is PHONE else 'tablet'}_{heading.split()[0].lower()}",
+        )
+        assert not errors
+    finally:
+        context.close()
