@@ -275,16 +275,31 @@ def demo_command(
     force: Annotated[
         bool, typer.Option(help="Overwrite demo files already in DIR.")
     ] = False,
+    ingest: Annotated[
+        bool,
+        typer.Option(
+            "--ingest",
+            help="Make the demo ready for the app: write it if DIR has none, and "
+            "ingest it unless its store is current (safe to re-run).",
+        ),
+    ] = False,
 ) -> None:
     """Write a complete SYNTHETIC demo workspace (invented district, police.uk-format data, CCTV log)."""
-    from geo.demo import write_demo
+    from geo.demo import prepare_demo, write_demo
 
     try:
+        if ingest and not force:
+            path = prepare_demo(directory, seed=seed)
+            console.print(f"Synthetic demo ready (written and ingested): {path}")
+            return
         path = write_demo(directory, seed=seed, force=force)
+        if ingest:
+            path = prepare_demo(directory, seed=seed)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     console.print(
-        f"Synthetic demo workspace written: {path}\nNext: python -m geo ingest {path}"
+        f"Synthetic demo workspace written: {path}"
+        + ("" if ingest else f"\nNext: python -m geo ingest {path}")
     )
 
 

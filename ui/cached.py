@@ -31,7 +31,8 @@ from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
-from geo.demo import DEMO_SEED, write_demo
+from geo.demo import DEMO_SEED
+from geo.demo import prepare_demo as geo_prepare_demo
 from geo.disclosure import hot_clusters_for, refuse_incident_rows
 from geo.errors import GeoInputError
 from geo.export import layer_bytes
@@ -46,13 +47,11 @@ from geo.hotspots.build import (
 )
 from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
-from geo.ingest.pipeline import ingest
 from geo.ingest.store import (
     has_store,
     read_manifest,
     read_rejects,
     read_summary,
-    store_is_current,
 )
 from geo.ingest.workspace import Workspace, load_workspace
 from geo.schema import REASON, SOURCE
@@ -101,14 +100,10 @@ def prepare_demo(directory: str) -> str:
 
     Runs once per folder and server process; concurrent first sessions wait
     for the one doing the work (Streamlit locks each cache entry).
+    :func:`geo.demo.prepare_demo`, which ``python -m geo demo DIR --ingest``
+    runs ahead of the first visit.
     """
-    path = Path(directory) / "workspace.toml"
-    if not path.is_file():
-        path = write_demo(directory, seed=DEMO_SEED)
-    ws = load_workspace(path)
-    if not store_is_current(ws):  # missing, or written by an older version
-        ingest(ws)
-    return str(path)
+    return str(geo_prepare_demo(directory, seed=DEMO_SEED))
 
 
 @st.cache_data(show_spinner=False)

@@ -61,6 +61,7 @@ __all__ = [
     "DEMO_TOWN_WARDS",
     "DEMO_WORKSPACE_NAME",
     "cctv_log",
+    "prepare_demo",
     "write_demo",
     "write_sample_cctv",
 ]
@@ -186,3 +187,35 @@ def write_demo(
     workspace = root / "workspace.toml"
     workspace.write_text(_WORKSPACE_TOML, encoding="utf-8", newline="\n")
     return workspace
+
+
+def prepare_demo(directory: str | Path, *, seed: int = DEMO_SEED) -> Path:
+    """Make the demo ready to open: write it if ``directory`` has none, ingest it unless its store is current.
+
+    Safe to run again: a folder with the demo and a current store is left
+    as it is. The app calls this on its first visit; running it ahead
+    (``python -m geo demo DIR --ingest``) makes that visit fast.
+
+    Parameters
+    ----------
+    directory
+        The demo's folder.
+    seed
+        Seed for a demo written now.
+
+    Returns
+    -------
+    Path
+        The workspace file, ``directory / "workspace.toml"``.
+    """
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.store import store_is_current
+    from geo.ingest.workspace import load_workspace
+
+    path = Path(directory) / "workspace.toml"
+    if not path.is_file():
+        path = write_demo(directory, seed=seed)
+    ws = load_workspace(path)
+    if not store_is_current(ws):  # missing, or written by an older version
+        ingest(ws)
+    return path

@@ -212,6 +212,24 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert code == 0
 
 
+def test_demo_ingest_makes_it_ready_ahead_of_the_first_visit_and_reruns_safely(
+    tmp_path: Path,
+) -> None:
+    from geo.ingest.store import read_manifest, store_is_current
+    from geo.ingest.workspace import load_workspace
+
+    demo = tmp_path / "demo"
+    code, out = _run("demo", str(demo), "--ingest")
+    assert code == 0, out
+    ws = load_workspace(demo / "workspace.toml")
+    assert store_is_current(ws)
+    stamp = read_manifest(ws)["store_id"]
+    # Again: nothing rewritten, nothing refused (the app's first visit is the same call).
+    code, out = _run("demo", str(demo), "--ingest")
+    assert code == 0, out
+    assert read_manifest(ws)["store_id"] == stamp
+
+
 def test_table_messages_name_the_command_line_flags(small_world: Path) -> None:
     code, out = _run("ingest", "--quiet", str(small_world))
     assert code == 0, out
