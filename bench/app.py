@@ -56,6 +56,7 @@ child process (this script with the hidden ``--child`` option).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -84,6 +85,7 @@ PAGES = {
     "compare": "ui/pages/compare.py",
     "plan": "ui/pages/plan.py",
     "data": "ui/pages/data.py",
+    "briefing": "ui/pages/briefing.py",
 }
 #: Sidebar widget keys (ui/filters.py).
 START, END = "filter_start", "filter_end"
@@ -294,12 +296,261 @@ def child_main(job: str, work: Path) -> None:
         out = job_cold(baseline)
     elif job == "warm-baseline":
         out = job_warm_baseline(baseline, params["repeat"])
+    elif job == "browser":
+        out = job_browser(work, params["browser_repeat"], params["browser_pages"])
     elif job.startswith("warm-") and job[5:] in PAGES:
         out = job_warm_page(PAGES[job[5:]], params["repeat"])
     else:
         msg = f"unknown child job {job!r}"
         raise SystemExit(msg)
     (work / f"result-{job}.json").write_text(json.dumps(out), "utf-8")
+
+
+# =============================================================================
+# Child: the browser runs (Playwright + Chromium, a real server).
+# =============================================================================
+
+#: Page -> (URL path, heading), as in app.py's st.navigation.
+BROWSER_PAGES = {
+    "overview": ("", "Overview"),
+    "map": ("map", "Map"),
+    "hotspots": ("hotspots", "Hotspots"),
+    "places": ("places", "Named places"),
+    "compare": ("compare", "Compare"),
+    "plan": ("plan", "Plan & evaluate"),
+    "data": ("data", "Data"),
+    "briefing": ("briefing", "Briefing"),
+}
+BROWSER_COLD_MAX_S = 3.0
+BROWSER_WARM_MAX_S = 1.0
+#: Nothing on the page is still being redrawn: the run ended, no element is
+#: stale, and every map frame has drawn its layers.
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  for (const f of document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]')) {
+    if (f.getAttribute('width') === '-1') continue;
+    const d = f.contentDocument;
+    if (!d || !d.querySelector('.leaflet-container')) return false;
+  }
+  return true;
+}"""
+#: Before a change: count the runs that start from now on (a fast run can
+#: start and end between two polls, so the start is observed, not polled).
+ARM_JS = """() => {
+  window.__atlasRuns = 0;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__atlasObserver) window.__atlasObserver.disconnect();
+  window.__atlasObserver = new MutationObserver(() => {
+    if (app.dataset.testScriptState === 'running') window.__atlasRuns += 1;
+  });
+  window.__atlasObserver.observe(app, {attributes: true,
+    attributeFilter: ['data-test-script-state']});
+}"""
+RUNNING_JS = "() => window.__atlasRuns > 0"
+
+
+def _workspace_for_browser(work: Path) -> tuple[Path, str]:
+    """The Fenland workspace (../shared/data) with a timed CCTV log, ingested; else the demo."""
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+    from tests.conftest import SHARED, fenland_cctv_log, write_csv, write_fenland
+
+    if (SHARED / "police_uk").is_dir():
+        root = work / "fenland"
+        root.mkdir(exist_ok=True)
+        toml = write_fenland(root)
+        write_csv(
+            root / "cctv.csv",
+            ["Date", "Time", "Camera location", "Incident"],
+            fenland_cctv_log(),
+        )
+        label = "Fenland (../shared/data, police.uk 2024-01:2024-09, CCTV log)"
+    else:
+        from geo.demo import DEMO_SEED, write_demo
+
+        toml = write_demo(work / "browser-demo", seed=DEMO_SEED)
+        label = "synthetic demo (../shared/data not found)"
+    ingest(load_workspace(toml))
+    return toml, label
+
+
+def _settle(page: Any, t0: float, *, changed: bool) -> float:
+    """Wait until the page has settled; return the seconds since ``t0``."""
+    if changed:  # the run starts a moment after the change is sent (ARM_JS)
+        with contextlib.suppress(Exception):
+            page.wait_for_function(RUNNING_JS, timeout=2_000, polling=10)
+    page.wait_for_function(SETTLED, timeout=TIMEOUT_S * 1000, polling=20)
+    return time.perf_counter() - t0
+
+
+def _page_problems(page: Any, name: str) -> list[str]:
+    fail = page.locator(
+        '[data-testid="stException"], [data-testid="stAlertContentError"]'
+    )
+    return [
+        f"{name}: {(t.strip().splitlines() or [''])[0]}" for t in fail.all_inner_texts()
+    ]
+
+
+def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
+    """Time pages in Chromium: the first load of a fresh server, each page's cold and warm times.
+
+    Per round a fresh app server (empty caches, nothing imported). Its
+    first load (the Overview) is timed apart; then each page is opened
+    in a new browser session (cold: its own computations are not cached
+    yet), and on it the sidebar's From month is set to a month not chosen
+    before on that page and the area level to the next level (warm: each
+    change a selection this page has not computed). Each time runs from
+    the navigation or the change to the page settling: the run ended, no
+    element stale, every map drawn. The baseline (a trivial script, its own
+    fresh server per round) is timed the same way: first load, a new
+    session, a select box change.
+    """
+    from load import serve
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.sidebar import _box, _open, options
+    from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    toml, label = _workspace_for_browser(work)
+    out: dict[str, Any] = {
+        "workspace": label,
+        "first": [],
+        "cold": {p: [] for p in pages},
+        "warm": {p: [] for p in pages},
+        "baseline": {"first": [], "session": [], "warm": []},
+        "problems": [],
+    }
+    viewport = {"width": 1400, "height": 1000}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def new_page() -> tuple[Any, Any]:
+            context = browser.new_context(viewport=viewport)
+            context.route("**/*tile*/**", lambda route: route.abort())
+            return context, context.new_page()
+
+        for rnd in range(repeat):
+            with serve(None, work / f"base-{rnd}.log", script=work / "baseline.py") as (
+                url,
+                _proc,
+            ):
+                for kind in ("first", "session"):
+                    context, page = new_page()
+                    t0 = time.perf_counter()
+                    page.goto(url)
+                    out["baseline"][kind].append(_settle(page, t0, changed=False))
+                    if kind == "session":
+                        for i in range(3):
+                            box = page.locator('[data-testid="stSelectbox"]').first
+                            box.click()
+                            page.get_by_role("option").first.wait_for()
+                            page.wait_for_timeout(200)  # the list is drawn
+                            page.evaluate(ARM_JS)
+                            t0 = time.perf_counter()
+                            page.get_by_role(
+                                "option", name=str(9 - i), exact=True
+                            ).click()
+                            out["baseline"]["warm"].append(
+                                _settle(page, t0, changed=True)
+                            )
+                    context.close()
+            with serve(None, work / f"app-{rnd}.log", workspace=toml) as (url, _proc):
+                context, page = new_page()
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.get_by_role("heading", name="Overview").first.wait_for(
+                    timeout=TIMEOUT_S * 1000
+                )
+                out["first"].append(_settle(page, t0, changed=False))
+                out["problems"] += _page_problems(page, "first load")
+                context.close()
+                for name in pages:
+                    path, heading = BROWSER_PAGES[name]
+                    context, page = new_page()
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/{path}")
+                    page.get_by_role("heading", name=heading).first.wait_for(
+                        timeout=TIMEOUT_S * 1000
+                    )
+                    out["cold"][name].append(_settle(page, t0, changed=False))
+                    out["problems"] += _page_problems(page, f"cold {name}")
+                    months = options(page, "From")
+                    month = months[(len(months) - 2 - rnd) % len(months)]
+                    levels = options(page, "Area level")
+                    now = _box(page, "Area level").inner_text().strip()
+                    others = [lv for lv in levels if lv != now] or levels
+                    for label_, value in (
+                        ("From", month),
+                        ("Area level", others[rnd % len(others)]),
+                    ):
+                        _open(page, label_)
+                        page.wait_for_timeout(200)  # the list is drawn
+                        page.evaluate(ARM_JS)
+                        t0 = time.perf_counter()
+                        page.get_by_role("option", name=value, exact=True).click()
+                        out["warm"][name].append(
+                            [f"{label_}={value}", _settle(page, t0, changed=True)]
+                        )
+                        out["problems"] += _page_problems(page, f"warm {name}")
+                    context.close()
+        browser.close()
+    return out
+
+
+def report_browser(r: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """Return the browser section's lines, targets missed and problems."""
+    if "failed" in r:
+        return (["", f"browser: FAILED {r['failed']}"], [], [f"browser: {r['failed']}"])
+    base = r["baseline"]
+    ref_cold = statistics.median(base["session"])
+    ref_warm = statistics.median(base["warm"])
+    lines = [
+        "",
+        f"In a real browser (Chromium, 1400x1000), {r['workspace']}",
+        "=" * 104,
+        "seconds from the navigation or the change until the page settled (run ended, "
+        "nothing stale, maps drawn)",
+        f"{'':<34}{'median':>8}{'max':>8}{'x base':>8}   all runs, s",
+        "-" * 104,
+    ]
+
+    def row(label: str, values: Sequence[float], ref: float) -> str:
+        med, worst = _stats(values)
+        return (
+            f"{label:<34}{med:>7.2f}s{worst:>7.2f}s{med / ref:>7.1f}x   "
+            + ", ".join(f"{v:.2f}" for v in values)
+        )
+
+    lines += [
+        row("baseline: first load, fresh server", base["first"], ref_cold),
+        row("baseline: a new session", base["session"], ref_cold),
+        row("baseline: a select box change", base["warm"], ref_warm),
+        row("app: first load, fresh server", r["first"], ref_cold),
+    ]
+    misses: list[str] = []
+    targets: list[tuple[str, float, float]] = []
+    for name, values in r["cold"].items():
+        lines.append(row(f"cold {name} (new session)", values, ref_cold))
+        targets.append((f"browser: cold {name} (max)", max(values), BROWSER_COLD_MAX_S))
+    for name, changes in r["warm"].items():
+        values = [t for _, t in changes]
+        lines.append(row(f"warm {name} (filter change)", values, ref_warm))
+        slow = max(changes, key=lambda c: c[1])
+        targets.append(
+            (f"browser: warm {name} (max; {slow[0]})", slow[1], BROWSER_WARM_MAX_S)
+        )
+    lines += ["", f"{'target':<60}{'value':>8}{'target':>10}   result", "-" * 104]
+    for label, value, limit in targets:
+        ok = value <= limit
+        lines.append(
+            f"{label:<60}{value:>6.2f} s{'<= ' + f'{limit:g} s':>10}   {verdict(ok)}"
+        )
+        if not ok:
+            misses.append(f"{label}: {value:.2f} s (target <= {limit:g} s)")
+    return lines, misses, list(r["problems"])
 
 
 # =============================================================================
@@ -509,6 +760,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=",".join(PAGES),
         help="comma-separated pages to time warm (default: all that exist)",
     )
+    p.add_argument(
+        "--mode",
+        choices=("both", "apptest", "browser"),
+        default="both",
+        help="AppTest runs on the demo, browser runs (Playwright + Chromium) on "
+        "the Fenland workspace, or both (default)",
+    )
+    p.add_argument(
+        "--browser-repeat",
+        type=int,
+        default=3,
+        help="fresh servers (rounds) in the browser runs (3)",
+    )
     p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -531,47 +795,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    lines: list[str] = []
+    misses: list[str] = []
+    problems: list[str] = []
+    browser_pages = [p for p in args.pages.split(",") if p in BROWSER_PAGES]
     try:
-        (work / "params.json").write_text(json.dumps({"repeat": args.repeat}), "utf-8")
+        (work / "params.json").write_text(
+            json.dumps(
+                {
+                    "repeat": args.repeat,
+                    "browser_repeat": args.browser_repeat,
+                    "browser_pages": browser_pages,
+                }
+            ),
+            "utf-8",
+        )
         (work / "baseline.py").write_text(BASELINE_SCRIPT, "utf-8")
         env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
         env[DEMO_DIR_ENV] = str(work / "demo")
-        log(f"preparing the demo in {work / 'demo'} (first-ever run of the app) ...")
-        prepare = run_child("prepare", work, env)
-        log(f"  {prepare.get('seconds', float('nan')):.1f} s")
-        cold: dict[str, list[dict[str, Any]]] = {j: [] for j in COLD_JOBS}
-        for i in range(args.repeat):
-            order = list(COLD_JOBS)[:: 1 if i % 2 == 0 else -1]
-            for job in order:
-                r = run_child(job, work, env)
-                cold[job].append(r)
-                log(
-                    f"  round {i + 1}/{args.repeat} {job:<17}"
-                    + (
-                        f"{r['seconds']:6.2f} s"
-                        if "failed" not in r
-                        else f"FAILED {r['failed']}"
-                    )
-                )
-        warm_base = run_child("warm-baseline", work, env)
-        log("  warm baseline done")
-        warm: dict[str, dict[str, Any]] = {}
-        for name in args.pages.split(","):
-            if not (ROOT / PAGES[name]).is_file():
-                log(f"  warm {name}: {PAGES[name]} does not exist, skipped")
-                continue
-            warm[name] = run_child(f"warm-{name}", work, env)
-            r = warm[name]
-            every = [t for k in INTERACTIONS for t in r.get("times", {}).get(k, [])]
-            log(
-                f"  warm {name}: "
-                + (
-                    f"max {max(every):.2f} s over {len(every)} changes"
-                    if every
-                    else f"no timing ({r.get('failed', 'see problems')})"
-                )
+        if args.mode in ("both", "apptest"):
+            lines, misses, problems = apptest_runs(args, work, env, log)
+        if args.mode in ("both", "browser"):
+            log("browser runs (Playwright + Chromium, a real server per round) ...")
+            b_lines, b_misses, b_problems = report_browser(
+                run_child("browser", work, env)
             )
-        lines, misses, problems = report(prepare, cold, warm_base, warm, args.repeat)
+            lines += b_lines
+            misses += b_misses
+            problems += b_problems
         print("\n".join(lines))
         if problems:
             print("\nPROBLEMS (exceptions and error boxes in the runs):")
@@ -588,8 +839,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return (
-        1 if misses or any("exception" in p or "FAILED" in p for p in problems) else 0
+        1
+        if misses
+        or any("exception" in p or "FAILED" in p or "browser:" in p for p in problems)
+        else 0
     )
+
+
+def apptest_runs(
+    args: argparse.Namespace,
+    work: Path,
+    env: dict[str, str],
+    log: Any,
+) -> tuple[list[str], list[str], list[str]]:
+    """The AppTest part: prepare the demo, cold starts, warm changes; the report's lines."""
+    log(f"preparing the demo in {work / 'demo'} (first-ever run of the app) ...")
+    prepare = run_child("prepare", work, env)
+    log(f"  {prepare.get('seconds', float('nan')):.1f} s")
+    cold: dict[str, list[dict[str, Any]]] = {j: [] for j in COLD_JOBS}
+    for i in range(args.repeat):
+        order = list(COLD_JOBS)[:: 1 if i % 2 == 0 else -1]
+        for job in order:
+            r = run_child(job, work, env)
+            cold[job].append(r)
+            log(
+                f"  round {i + 1}/{args.repeat} {job:<17}"
+                + (
+                    f"{r['seconds']:6.2f} s"
+                    if "failed" not in r
+                    else f"FAILED {r['failed']}"
+                )
+            )
+    warm_base = run_child("warm-baseline", work, env)
+    log("  warm baseline done")
+    warm: dict[str, dict[str, Any]] = {}
+    for name in args.pages.split(","):
+        if not (ROOT / PAGES[name]).is_file():
+            log(f"  warm {name}: {PAGES[name]} does not exist, skipped")
+            continue
+        warm[name] = run_child(f"warm-{name}", work, env)
+        r = warm[name]
+        every = [t for k in INTERACTIONS for t in r.get("times", {}).get(k, [])]
+        log(
+            f"  warm {name}: "
+            + (
+                f"max {max(every):.2f} s over {len(every)} changes"
+                if every
+                else f"no timing ({r.get('failed', 'see problems')})"
+            )
+        )
+    return report(prepare, cold, warm_base, warm, args.repeat)
 
 
 if __name__ == "__main__":

@@ -211,11 +211,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def serve(demo: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``streamlit run app.py`` on the demo on a free loopback port; yields its URL and process."""
-    env = {**os.environ, "HOTSPOT_DEMO_DIR": str(demo), "HOTSPOT_AUTH": "none"}
-    for name in ("HOTSPOT_WORKSPACE", "HOTSPOT_CARTO_API_KEY"):
+def serve(
+    demo: Path | None,
+    log_path: Path,
+    *,
+    workspace: Path | None = None,
+    script: Path = ROOT / "app.py",
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``streamlit run`` ``script`` (the app) on a free loopback port; yields its URL and process.
+
+    The app opens the demo in ``demo``, or the workspace file ``workspace``.
+    """
+    env = {**os.environ, "HOTSPOT_AUTH": "none"}
+    for name in ("HOTSPOT_WORKSPACE", "HOTSPOT_CARTO_API_KEY", "HOTSPOT_DEMO_DIR"):
         env.pop(name, None)
+    if demo is not None:
+        env["HOTSPOT_DEMO_DIR"] = str(demo)
+    if workspace is not None:
+        env["HOTSPOT_WORKSPACE"] = str(workspace)
     port = _free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -224,7 +237,7 @@ def serve(demo: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen[by
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "app.py"),
+                str(script),
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",
                 "--server.headless=true",
