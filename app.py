@@ -10,6 +10,7 @@ import sys
 
 import streamlit as st
 
+from ui import cached
 from ui.auth import current_viewer, sidebar_viewer
 from ui.cached import GeoInputError
 from ui.filters import sidebar_filters
@@ -71,5 +72,6 @@ try:
         select_workspace(choose_workspace(sys.argv[1:], os.environ)), role=viewer.role
     )
     page.run()
+    cached.warm_imports()
 except GeoInputError as exc:
     st.error(md(str(exc)), icon=":material/error:")

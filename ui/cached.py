@@ -11,7 +11,9 @@ on the next rerun.
 
 from __future__ import annotations
 
+import importlib
 import tempfile
+import threading
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -33,7 +35,7 @@ from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
 from geo.demo import DEMO_SEED
 from geo.demo import prepare_demo as geo_prepare_demo
-from geo.disclosure import hot_clusters_for, refuse_incident_rows
+from geo.disclosure import hot_clusters_for, needs_suppression, refuse_incident_rows
 from geo.errors import GeoInputError
 from geo.export import layer_bytes
 from geo.hotspots.build import (
@@ -88,8 +90,31 @@ __all__ = [
     "summary",
     "summary_table",
     "table",
+    "warm_imports",
     "workspace",
 ]
+
+
+#: Imported in the background after the first page (:func:`warm_imports`).
+HEAVY_MODULES = ("ui.map", "streamlit_folium", "ui.charts")
+
+
+def _import_heavy() -> None:
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> threading.Thread:
+    """Import the map and chart libraries in a background thread, once per server process.
+
+    The first visit to a map page otherwise waits about 0.8 s for folium,
+    mapclassify and streamlit-folium. Started after the first page has
+    run, so that page does not share the CPU with it.
+    """
+    thread = threading.Thread(target=_import_heavy, name="atlas-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(
@@ -311,16 +336,30 @@ def _layer(
     )
 
 
+def _viewer_layer(
+    path: str, key: str, selection: Selection, method: str
+) -> gpd.GeoDataFrame:
+    """The layer as its viewer may see it: one build with the clusters' when nothing is hidden.
+
+    Only when small counts must be hidden from this viewer
+    (:func:`geo.disclosure.needs_suppression`) is the viewer's layer another
+    build; otherwise the Hotspots page's layer, clusters, history and hit
+    rate all read the one cached Gi* build of the selection.
+    """
+    hide = needs_suppression(workspace(path), selection)
+    return _layer(path, key, selection, method, for_viewer=hide)
+
+
 def hotspot_layer(
     path: str, chosen: Selection, method: str = "gistar"
 ) -> gpd.GeoDataFrame:
     """The hotspot layer (EPSG:27700) with ``attrs`` (params, messages)."""
-    return _layer(path, chosen.key, chosen, method)
+    return _viewer_layer(path, chosen.key, chosen, method)
 
 
 def density_layer(path: str, chosen: Selection) -> gpd.GeoDataFrame:
     """The KDE layer (quartic kernel, FIELD.md §2.2) with geometry, EPSG:27700."""
-    return _layer(path, chosen.key, chosen, "kde")
+    return _viewer_layer(path, chosen.key, chosen, "kde")
 
 
 @st.cache_data(show_spinner=False)
@@ -363,7 +402,9 @@ def cluster_history(
 def _accuracy(path: str, key: str, _selection: Selection) -> dict[str, Any]:
     try:
         result = previous_hotspot_accuracy(
-            load_workspace(path), _layer(path, key, _selection, "gistar"), _selection
+            load_workspace(path),
+            _viewer_layer(path, key, _selection, "gistar"),
+            _selection,
         )
     except GeoInputError as exc:
         return {"error": str(exc)}
@@ -374,7 +415,9 @@ def _accuracy(path: str, key: str, _selection: Selection) -> dict[str, Any]:
 def _busy(path: str, key: str, _selection: Selection) -> str | None:
     return busy_cells_note(
         busy_cells(
-            load_workspace(path), _layer(path, key, _selection, "gistar"), _selection
+            load_workspace(path),
+            _viewer_layer(path, key, _selection, "gistar"),
+            _selection,
         )
     )
 

@@ -457,3 +457,29 @@ def test_a_widget_state_the_user_did_not_choose_never_resets_a_filter() -> None:
     assert at.selectbox(key="filter_level").value == "town"
     assert at.checkbox(key="filter_compare_auto").value is True
     assert at.query_params["period"] == "2024-04:2024-12"
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_the_hotspots_page_builds_its_selections_gistar_layer_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Layer, clusters, history, hit rate and busy places share one cached build (issue 14)."""
+    import streamlit as st
+
+    import ui.cached
+
+    built: list[tuple[str, str, bool]] = []
+    real = ui.cached.build_hotspots
+
+    def counting(ws: Any, selection: Any, **kwargs: Any) -> Any:
+        built.append(
+            (selection.period.label, kwargs["method"], kwargs.get("for_viewer", True))
+        )
+        return real(ws, selection, **kwargs)
+
+    monkeypatch.setattr(ui.cached, "build_hotspots", counting)
+    st.cache_data.clear()
+    at = check(run_app(HOTSPOTS, period="2024-02:2024-12"))
+    assert any("Hit rate" in m.label for m in at.metric)
+    mine = [b for b in built if b[0] == "2024-02:2024-12" and b[1] == "gistar"]
+    assert len(mine) == 1, built
