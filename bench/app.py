@@ -336,19 +336,6 @@ SETTLED = """() => {
   }
   return true;
 }"""
-#: Before a change: count the runs that start from now on (a fast run can
-#: start and end between two polls, so the start is observed, not polled).
-ARM_JS = """() => {
-  window.__atlasRuns = 0;
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (window.__atlasObserver) window.__atlasObserver.disconnect();
-  window.__atlasObserver = new MutationObserver(() => {
-    if (app.dataset.testScriptState === 'running') window.__atlasRuns += 1;
-  });
-  window.__atlasObserver.observe(app, {attributes: true,
-    attributeFilter: ['data-test-script-state']});
-}"""
-RUNNING_JS = "() => window.__atlasRuns > 0"
 
 
 def _workspace_for_browser(work: Path) -> tuple[Path, str]:
@@ -378,9 +365,11 @@ def _workspace_for_browser(work: Path) -> tuple[Path, str]:
 
 def _settle(page: Any, t0: float, *, changed: bool) -> float:
     """Wait until the page has settled; return the seconds since ``t0``."""
-    if changed:  # the run starts a moment after the change is sent (ARM_JS)
+    from tests.e2e.sidebar import RAN_JS
+
+    if changed:  # the run starts a moment after the change is sent (arm)
         with contextlib.suppress(Exception):
-            page.wait_for_function(RUNNING_JS, timeout=2_000, polling=10)
+            page.wait_for_function(RAN_JS, timeout=2_000, polling=10)
     page.wait_for_function(SETTLED, timeout=TIMEOUT_S * 1000, polling=20)
     return time.perf_counter() - t0
 
@@ -411,7 +400,7 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
     from load import serve
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.sidebar import _box, _open, options
+    from tests.e2e.sidebar import _box, _open, arm, options
     from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
     toml, label = _workspace_for_browser(work)
@@ -448,7 +437,7 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
                             box.click()
                             page.get_by_role("option").first.wait_for()
                             page.wait_for_timeout(200)  # the list is drawn
-                            page.evaluate(ARM_JS)
+                            arm(page)
                             t0 = time.perf_counter()
                             page.get_by_role(
                                 "option", name=str(9 - i), exact=True
@@ -488,7 +477,7 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
                     ):
                         _open(page, label_)
                         page.wait_for_timeout(200)  # the list is drawn
-                        page.evaluate(ARM_JS)
+                        arm(page)
                         t0 = time.perf_counter()
                         page.get_by_role("option", name=value, exact=True).click()
                         out["warm"][name].append(

@@ -6,6 +6,9 @@ the same on every page) and :func:`current_filters` (the raw choices, e.g.
 the area level). The URL holds ``period``, ``compare``, ``cat`` (repeated),
 ``level`` and ``area``; it is read on the first run of a session, so a
 bookmarked or shared link restores the view, and rewritten on every run.
+Each change is an entry in the browser's history, and the browser's Back
+and Forward restore the filters of that entry (a link the sidebar did not
+write is read again).
 
 **One owner for the choices.** What the user chose lives in one
 session-state entry this module owns (``filter_state``), not in the widgets'
@@ -51,6 +54,9 @@ _INIT_KEY = "filters_from_url"
 _OWNED_KEY = "filter_state"
 #: The query-string keys the sidebar owns.
 _URL_KEYS = frozenset({"period", "level", "area", "compare", "cat"})
+#: What the sidebar last wrote to them: a link that differs was changed by
+#: the browser (Back, Forward, an edited address), and is followed.
+_WRITTEN_KEY = "filters_url_written"
 START, END = "filter_start", "filter_end"
 AUTO, CMP_START, CMP_END = (
     "filter_compare_auto",
@@ -221,6 +227,13 @@ def _from_url(
     return ignored, changed
 
 
+def _owned_query() -> dict[str, list[str]]:
+    """The sidebar's keys of the link as it is now."""
+    return {
+        k: st.query_params.get_all(k) for k in sorted(_URL_KEYS) if k in st.query_params
+    }
+
+
 def _defaults(months: list[str], levels: list[str]) -> None:
     start, end = default_period(months)
     _seed(START, start)
@@ -326,7 +339,16 @@ def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
     levels = _levels(path)
     categories = _category_options(path, stamp, role)
     first_run = _INIT_KEY not in st.session_state
-    ignored, changed = _from_url(months, levels, categories) if first_run else ([], [])
+    # Back and Forward: every change of the filters is an entry in the
+    # browser's history (Streamlit pushes one per new query string), and
+    # going back to one restores its filters, as a link would.
+    navigated = not first_run and _owned_query() != st.session_state.get(_WRITTEN_KEY)
+    if navigated:
+        st.session_state[_OWNED_KEY] = {}
+    ignored, changed = (
+        _from_url(months, levels, categories) if first_run or navigated else ([], [])
+    )
+    st.session_state[_WRITTEN_KEY] = _owned_query()  # the link, as now read
     st.session_state[_INIT_KEY] = True
     _defaults(months, levels)
     with st.sidebar:
@@ -389,7 +411,13 @@ def sidebar_filters(path: str, *, role: str = "analyst") -> Filters:
     query.update(
         {k: v for k, v in current.items() if k not in _URL_KEYS and k != "page"}
     )
-    if current != {k: v if isinstance(v, list) else [v] for k, v in query.items()}:
+    wanted = {k: v if isinstance(v, list) else [v] for k, v in query.items()}
+    # Noted before it is written: a run cut short between the two must not
+    # read its own link as the browser's.
+    st.session_state[_WRITTEN_KEY] = {
+        k: wanted[k] for k in sorted(_URL_KEYS) if k in wanted
+    }
+    if current != wanted:
         st.query_params.from_dict(query)
     st.session_state[_STATE_KEY] = filters
     st.session_state[_SELECTION_KEY] = chosen_selection

@@ -17,6 +17,33 @@ IDLE = (
 )
 
 
+#: Before an action: count the runs that start from now on (a fast run can
+#: start and end between two polls, so the start is observed, not polled).
+ARM_JS = """() => {
+  window.__atlasRuns = 0;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__atlasObserver) window.__atlasObserver.disconnect();
+  window.__atlasObserver = new MutationObserver(() => {
+    if (app.dataset.testScriptState === 'running') window.__atlasRuns += 1;
+  });
+  window.__atlasObserver.observe(app, {attributes: true,
+    attributeFilter: ['data-test-script-state']});
+}"""
+#: A run has started since :data:`ARM_JS`.
+RAN_JS = "() => window.__atlasRuns > 0"
+
+
+def arm(page: Any) -> None:
+    """Start counting runs (:data:`ARM_JS`), before an action that makes one."""
+    page.evaluate(ARM_JS)
+
+
+def ran_and_idle(page: Any, timeout: float = 90_000) -> None:
+    """Wait for a run to have started since :func:`arm`, then for it to end."""
+    page.wait_for_function(RAN_JS, timeout=timeout, polling=10)
+    idle(page, timeout)
+
+
 def idle(page: Any, timeout: float = 90_000) -> None:
     """Wait until Streamlit has no run in progress."""
     page.wait_for_function(IDLE, timeout=timeout)

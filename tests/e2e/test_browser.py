@@ -525,3 +525,48 @@ def test_filters_hold_after_a_page_switch_before_the_first_run_ends(
             assert after["caption"].startswith(f"Comparison: {a_year} to"), after
         finally:
             context.close()
+
+
+def test_back_and_forward_restore_the_filters_of_each_step(
+    server: str, page: Page
+) -> None:
+    """Each filter change is a history entry; Back and Forward restore its filters (issue 14)."""
+    from tests.e2e.sidebar import arm, choose, options, ran_and_idle, sidebar_state
+
+    page.goto(f"{server}/")
+    _settle(page, "Overview")
+    first = sidebar_state(page)
+    start = options(page, "From")[-5]
+    arm(page)
+    choose(page, "From", start)
+    ran_and_idle(page)
+    second = sidebar_state(page)
+    assert second["From"] == start
+    arm(page)
+    choose(page, "Area level", "Town")
+    ran_and_idle(page)
+    assert sidebar_state(page)["Area level"] == "Town"
+    assert "level=town" in page.url
+
+    arm(page)
+    page.go_back()
+    ran_and_idle(page)
+    back = sidebar_state(page)
+    assert back["Area level"] == "Ward", (first, second, back)
+    assert back["From"] == start, (first, second, back, page.url)
+    assert back["url_period"] == second["url_period"]
+
+    arm(page)
+    page.go_back()
+    ran_and_idle(page)
+    earliest = sidebar_state(page)
+    assert earliest["From"] == first["From"], (first, earliest)
+    assert earliest["url_period"] == first["url_period"]
+
+    arm(page)
+    page.go_forward()
+    ran_and_idle(page)
+    again = sidebar_state(page)
+    assert again["From"] == start
+    assert again["Area level"] == "Ward"
+    assert page.locator('[data-testid="stException"]').count() == 0
