@@ -96,7 +96,9 @@ __all__ = [
 
 
 #: Imported in the background after the first page (:func:`warm_imports`).
-HEAVY_MODULES = ("ui.map", "streamlit_folium", "ui.charts")
+#: Not streamlit_folium: a component must be declared from a script run (a
+#: component declared from another thread never draws).
+HEAVY_MODULES = ("ui.map", "ui.charts")
 
 
 def _import_heavy() -> None:
@@ -108,8 +110,8 @@ def _import_heavy() -> None:
 def warm_imports() -> threading.Thread:
     """Import the map and chart libraries in a background thread, once per server process.
 
-    The first visit to a map page otherwise waits about 0.8 s for folium,
-    mapclassify and streamlit-folium. Started after the first page has
+    The first visit to a map page otherwise waits about 0.7 s for folium
+    and mapclassify. Started after the first page has
     run, so that page does not share the CPU with it.
     """
     thread = threading.Thread(target=_import_heavy, name="atlas-imports", daemon=True)
