@@ -45,6 +45,8 @@ __all__ = [
     "current_selection",
     "default_period",
     "sidebar_filters",
+    "url_choice",
+    "write_url_choice",
 ]
 
 _STATE_KEY = "filters"
@@ -57,6 +59,8 @@ _URL_KEYS = frozenset({"period", "level", "area", "compare", "cat"})
 #: What the sidebar last wrote to them: a link that differs was changed by
 #: the browser (Back, Forward, an edited address), and is followed.
 _WRITTEN_KEY = "filters_url_written"
+#: A page's own choices in the link (the map's shading ...), as last written.
+_PAGE_WRITTEN_KEY = "page_url_written"
 START, END = "filter_start", "filter_end"
 AUTO, CMP_START, CMP_END = (
     "filter_compare_auto",
@@ -434,3 +438,56 @@ def current_selection() -> Selection:
     """Return the sidebar's choices resolved into a Selection, for this run."""
     chosen: Selection = st.session_state[_SELECTION_KEY]
     return chosen
+
+
+def url_choice(param: str, key: str, options: Sequence[str], default: str) -> None:
+    """Set a page's widget from the link before it is drawn: on a first visit, and after Back.
+
+    The link's ``param`` (when it is one of ``options``; else ``default``)
+    sets the widget ``key`` when the widget has no state yet (a shared link,
+    or a return to the page), and when the link is not what the page last
+    wrote there (the browser's Back or Forward). Otherwise the widget keeps
+    the user's choice. Draw the widget with ``key`` and no default of its
+    own, then call :func:`write_url_choice`.
+
+    Parameters
+    ----------
+    param
+        The query-string key (``shade``).
+    key
+        The widget's key (``map_measure``).
+    options
+        The widget's options.
+    default
+        The choice when the link has none; the link omits it.
+    """
+    written: dict[str, str | None] = st.session_state.setdefault(_PAGE_WRITTEN_KEY, {})
+    asked = st.query_params.get(param)
+    wanted = asked if asked in options else default
+    if key not in st.session_state or (param in written and asked != written[param]):
+        st.session_state[key] = wanted
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+
+
+def write_url_choice(param: str, value: str, default: str) -> None:
+    """Put a page's choice in the link (so it is shared and in the history); the default is left out.
+
+    Parameters
+    ----------
+    param
+        The query-string key.
+    value
+        The widget's value now.
+    default
+        The value :func:`url_choice` gives when the link has none.
+    """
+    written: dict[str, str | None] = st.session_state.setdefault(_PAGE_WRITTEN_KEY, {})
+    shown = None if value == default else value
+    written[param] = shown
+    if st.query_params.get(param) == shown:
+        return
+    if shown is None:
+        del st.query_params[param]
+    else:
+        st.query_params[param] = shown

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -483,3 +484,34 @@ def test_the_hotspots_page_builds_its_selections_gistar_layer_once(
     assert any("Hit rate" in m.label for m in at.metric)
     mine = [b for b in built if b[0] == "2024-02:2024-12" and b[1] == "gistar"]
     assert len(mine) == 1, built
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_the_link_carries_the_maps_choices() -> None:
+    """Shade by, hotspot layer, areas and class breaks: in the link, read back from it (issue 14)."""
+    at = check(
+        run_app(
+            "ui/pages/map.py",
+            shade="rate_per_1000_year",
+            hotspots="kde",
+            areas="town",
+            breaks="quantiles",
+        )
+    )
+    assert at.selectbox(key="map_measure").value == "rate_per_1000_year"
+    assert at.selectbox(key="map_hotspots").value == "kde"
+    assert at.selectbox(key="map_layer").value == "town"
+    assert at.selectbox(key="map_scheme").value == "quantiles"
+    assert any("Rate per 1,000" in e.label for e in at.expander)
+    # A change goes into the link; a default leaves it.
+    check(at.selectbox(key="map_measure").set_value("pct_change").run())
+    assert at.query_params["shade"] == "pct_change"
+    check(at.selectbox(key="map_hotspots").set_value("gistar").run())
+    assert "hotspots" not in at.query_params
+    # The sidebar's own choices stay beside them.
+    assert at.query_params["period"]
+    # A link the page did not write (the browser's Back) is followed.
+    at.query_params["shade"] = "count"
+    check(at.run())
+    assert at.selectbox(key="map_measure").value == "count"
+    assert at.selectbox(key="map_layer").value == "town"

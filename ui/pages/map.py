@@ -6,8 +6,9 @@ profile beside the map. The base map (tiles, fitted to the district, or to
 the area chosen in the sidebar) is drawn once; the layers are sent as
 streamlit-folium's dynamic feature groups, so a new period, category, shading
 or hotspot layer replaces them in the browser and the user's zoom and centre
-stay. The layer choices above the map are widgets and survive reruns and
-page changes.
+stay. The map's choices (under it) are in the link as ``areas``, ``shade``,
+``hotspots`` and ``breaks`` (left out when at their defaults): a shared link
+opens the same map, a return to the page finds them, and Back undoes one.
 """
 
 import html
@@ -22,7 +23,12 @@ from streamlit_folium import st_folium
 from geo.analysis.change import change_column
 from geo.style import GISTAR_COLOURS, SCHEMES
 from ui import cached
-from ui.filters import current_filters, current_selection
+from ui.filters import (
+    current_filters,
+    current_selection,
+    url_choice,
+    write_url_choice,
+)
 from ui.map import (
     CARTO_KEY_ENV,
     INCIDENT_LIMIT,
@@ -49,8 +55,6 @@ HOTSPOT_LAYERS = {
     "none": "None",
 }
 SELECTED = "map_selected_area"
-#: The map's own choices (widget keys).
-MAP_KEYS = ("map_layer", "map_measure", "map_hotspots", "map_scheme")
 # An empty hotspot layer is said in words above the map, never drawn blank.
 EMPTY_LAYER = {
     "gistar": "No hot or cold cells",
@@ -80,17 +84,21 @@ level_default = f.level if f.level in layers else layers[0]
 # in an expander whose title says them, so the map is on the first screen.
 map_col, profile_col = st.columns([3, 2], gap="medium")
 map_slot = map_col.container()
-chosen = {
-    "map_layer": level_default,
-    "map_measure": "count",
-    "map_hotspots": "gistar",
-    **{k: st.session_state[k] for k in MAP_KEYS if k in st.session_state},
+schemes = [s for s in SCHEMES if s != "naturalbreaks"]
+# The map's choices are in the link too (shared, and undone by Back).
+URL_CHOICES = {
+    "areas": ("map_layer", layers, level_default),
+    "shade": ("map_measure", list(MEASURES), "count"),
+    "hotspots": ("map_hotspots", list(HOTSPOT_LAYERS), "gistar"),
+    "breaks": ("map_scheme", schemes, schemes[0]),
 }
+for param, (key, choices, default) in URL_CHOICES.items():
+    url_choice(param, key, choices, default)
 summary = " · ".join(
     [
-        level_label(str(chosen["map_layer"])) + "s",
-        MEASURES.get(str(chosen["map_measure"]), ""),
-        HOTSPOT_LAYERS.get(str(chosen["map_hotspots"]), ""),
+        level_label(str(st.session_state["map_layer"])) + "s",
+        MEASURES[str(st.session_state["map_measure"])],
+        HOTSPOT_LAYERS[str(st.session_state["map_hotspots"])],
     ]
 )
 with map_col.expander(f"Map choices: {summary}", icon=":material/tune:"):
@@ -98,7 +106,6 @@ with map_col.expander(f"Map choices: {summary}", icon=":material/tune:"):
     layer = c1.selectbox(
         "Areas",
         layers,
-        index=layers.index(level_default),
         format_func=level_label,
         key="map_layer",
     )
@@ -117,7 +124,7 @@ with map_col.expander(f"Map choices: {summary}", icon=":material/tune:"):
     )
     scheme = c4.selectbox(
         "Class breaks",
-        [s for s in SCHEMES if s != "naturalbreaks"],
+        schemes,
         format_func=SCHEMES.__getitem__,
         key="map_scheme",
     )
@@ -139,6 +146,9 @@ with map_col.expander(f"Map choices: {summary}", icon=":material/tune:"):
         )
         and not public
     )
+
+for param, (key, _choices, default) in URL_CHOICES.items():
+    write_url_choice(param, str(st.session_state[key]), default)
 
 values, value_attrs = cached.area_values(path, sel, layer)
 months = int(value_attrs.get("months") or 0)
