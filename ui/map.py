@@ -891,9 +891,11 @@ def briefing_map(
             ),
             0.0,
         )
-        for rank, point in zip(hot["rank"], anchor.geometry, strict=True):
+        for rank, point, text in zip(hot["rank"], anchor.geometry, label, strict=True):
+            # The number's label: its name, on hover or a tap (escaped above).
             folium.Marker(
                 [point.y, point.x],
+                tooltip=folium.Tooltip(text),
                 icon=folium.DivIcon(
                     html=(
                         '<div style="background:#111;color:#fff;border:2px solid #fff;'

@@ -714,5 +714,31 @@ def test_each_layer_carries_its_own_legend() -> None:
     for group in (areas, cells):
         assert re.search(rf"legend_\w+_holder\.addTo\({group.get_name()}\);", page)
     assert page.count("_holder.addTo(") == 2
-    titles = [re.search(r"<summary>(.*?)</summary>", legend).group(1) for legend in legends(page)]  # type: ignore[union-attr]
+    titles = [
+        re.search(r"<summary>(.*?)</summary>", legend).group(1)
+        for legend in legends(page)
+    ]  # type: ignore[union-attr]
     assert titles == ["Incidents", "Gi* hot and cold spots"]
+
+
+def test_the_briefing_maps_numbers_are_labelled_with_their_places_and_no_legend() -> (
+    None
+):
+    """Each numbered marker names its place (escaped) on hover or tap; nothing covers the map."""
+    import geopandas as gpd
+    import shapely
+
+    from ui.map import briefing_map
+
+    hostile = "<img src=x onerror=alert(1)>"
+    cells = gpd.GeoDataFrame(
+        {"rank": [1, 2], "name": ["Tillery Park", hostile]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(500, 500, 600, 600)],
+        crs="EPSG:27700",
+    )
+    page = render(briefing_map(cells))
+    assert "1. Tillery Park" in page
+    assert f"2. {htmllib.escape(hostile)}" in page
+    assert hostile not in page
+    assert page.count(".bindTooltip(") >= 2
+    assert legends(page) == []
