@@ -56,8 +56,8 @@ child process (this script with the hidden ``--child`` option).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -365,11 +365,15 @@ def _workspace_for_browser(work: Path) -> tuple[Path, str]:
 
 def _settle(page: Any, t0: float, *, changed: bool) -> float:
     """Wait until the page has settled; return the seconds since ``t0``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     from tests.e2e.sidebar import RAN_JS
 
     if changed:  # the run starts a moment after the change is sent (arm)
-        with contextlib.suppress(Exception):
-            page.wait_for_function(RAN_JS, timeout=2_000, polling=10)
+        try:
+            page.wait_for_function(RAN_JS, timeout=5_000, polling=10)
+        except PlaywrightTimeout:  # no run started: no figure
+            return math.nan
     page.wait_for_function(SETTLED, timeout=TIMEOUT_S * 1000, polling=20)
     return time.perf_counter() - t0
 
@@ -442,9 +446,9 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
                             page.get_by_role(
                                 "option", name=str(9 - i), exact=True
                             ).click()
-                            out["baseline"]["warm"].append(
-                                _settle(page, t0, changed=True)
-                            )
+                            took = _settle(page, t0, changed=True)
+                            if not math.isnan(took):
+                                out["baseline"]["warm"].append(took)
                     context.close()
             with serve(None, work / f"app-{rnd}.log", workspace=toml) as (url, _proc):
                 context, page = new_page()
@@ -469,7 +473,7 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
                     months = options(page, "From")
                     month = months[(len(months) - 2 - rnd) % len(months)]
                     levels = options(page, "Area level")
-                    now = _box(page, "Area level").inner_text().strip()
+                    now = _box(page, "Area level").locator("input").input_value()
                     others = [lv for lv in levels if lv != now] or levels
                     for label_, value in (
                         ("From", month),
@@ -480,9 +484,13 @@ def job_browser(work: Path, repeat: int, pages: list[str]) -> dict[str, Any]:
                         arm(page)
                         t0 = time.perf_counter()
                         page.get_by_role("option", name=value, exact=True).click()
-                        out["warm"][name].append(
-                            [f"{label_}={value}", _settle(page, t0, changed=True)]
-                        )
+                        took = _settle(page, t0, changed=True)
+                        if math.isnan(took):
+                            out["problems"].append(
+                                f"warm {name}: {label_}={value} started no run (not timed)"
+                            )
+                        else:
+                            out["warm"][name].append([f"{label_}={value}", took])
                         out["problems"] += _page_problems(page, f"warm {name}")
                     context.close()
         browser.close()

@@ -8,6 +8,7 @@ busiest windows. Screenshots go to ``test-artifacts/`` (``HOTSPOT_ARTIFACTS``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -20,14 +21,7 @@ from geo.ingest.pipeline import ingest
 from geo.ingest.workspace import load_workspace
 from tests.conftest import SHARED, fenland_cctv_log, write_csv, write_fenland
 from tests.e2e.sidebar import IDLE
-from tests.e2e.test_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _require_browser,
-    _serve,
-    sync_playwright,
-)
+from tests.e2e.test_browser import ARTIFACTS, _require_browser, _serve
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}
@@ -58,22 +52,20 @@ def fenland_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _context(browser: Any, viewport: dict[str, int]) -> Any:
+@contextlib.contextmanager
+def _device(browser: Any, viewport: dict[str, int]) -> Iterator[tuple[Any, list[str]]]:
+    """A page at ``viewport`` (a phone below 700 px: mobile, touch), tiles blocked; and its errors."""
     context = browser.new_context(
         viewport=viewport, is_mobile=viewport["width"] < 700, has_touch=True
     )
     context.route("**/*tile*/**", lambda route: route.abort())
-    return context
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page, errors
+    finally:
+        context.close()
 
 
 def _open(page: Any, url: str, heading: str) -> None:
@@ -133,13 +125,9 @@ def _centre_is_map(page: Any) -> bool:
 
 
 def test_the_briefing_on_a_phone(
-    fenland_server: str, chromium: Any, tmp_path: Path
+    fenland_server: str, browser: Any, tmp_path: Path
 ) -> None:
-    context = _context(chromium, PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with _device(browser, PHONE) as (page, errors):
         _open(page, f"{fenland_server}/{BRIEFING}", "Briefing")
         assert page.locator('[data-testid="stException"]').count() == 0
         # The map is on the first screen, whole, and nothing covers its centre.
@@ -186,7 +174,7 @@ def test_the_briefing_on_a_phone(
         html_file = tmp_path / "briefing.html"
         download.value.save_as(html_file)
         assert "Tillery Park" in html_file.read_text("utf-8")
-        printed = chromium.new_page()
+        printed = browser.new_page()
         try:
             printed.goto(html_file.as_uri())
             printed.locator("#plan svg").first.wait_for(timeout=20_000)
@@ -198,8 +186,6 @@ def test_the_briefing_on_a_phone(
             printed.close()
         assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
         assert not errors
-    finally:
-        context.close()
 
 
 #: (path, heading, has a map): every page of the analyst's navigation.
@@ -221,17 +207,13 @@ ALL_PAGES = [
 )
 def test_every_page_fits_a_phone_and_a_tablet(
     fenland_server: str,
-    chromium: Any,
+    browser: Any,
     viewport: dict[str, int],
     path: str,
     heading: str,
     has_map: bool,
 ) -> None:
-    context = _context(chromium, viewport)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with _device(browser, viewport) as (page, errors):
         query = "?area=town:Wisbech&level=town&cat=Street+drinking&cat=Anti-social+behaviour"
         _open(page, f"{fenland_server}/{path}{query}", heading)
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -253,5 +235,3 @@ def test_every_page_fits_a_phone_and_a_tablet(
             f"{'phone' if viewport is PHONE else 'tablet'}_{heading.split()[0].lower()}",
         )
         assert not errors
-    finally:
-        context.close()
