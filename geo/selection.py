@@ -74,6 +74,7 @@ __all__ = [
     "COMPARE_RULES",
     "DEFAULT_PLACE_RADIUS_M",
     "PLACE_LAYER",
+    "POLICE_UK_GROUPS",
     "AreaRef",
     "CategoryLabel",
     "Selection",
@@ -91,6 +92,28 @@ ANTI_SOCIAL_BEHAVIOUR: Final = "Anti-social behaviour"
 ALL_CRIME_CATEGORIES: Final = tuple(
     c for c in POLICE_UK_CATEGORIES if c != ANTI_SOCIAL_BEHAVIOUR
 )
+#: police.uk's crime categories in the Home Office's two top groups (ONS, Crime
+#: in England and Wales: "victim-based crime" and "other crimes against society"),
+#: the order a CSP performance table lists them.
+POLICE_UK_GROUPS: Final = {
+    "Victim-based crime": (
+        "Violence and sexual offences",
+        "Robbery",
+        "Burglary",
+        "Vehicle crime",
+        "Theft from the person",
+        "Bicycle theft",
+        "Shoplifting",
+        "Other theft",
+        "Criminal damage and arson",
+    ),
+    "Other crimes against society": (
+        "Drugs",
+        "Possession of weapons",
+        "Public order",
+        "Other crime",
+    ),
+}
 #: The pseudo-layer of the gazetteer's named places.
 PLACE_LAYER: Final = "place"
 #: Radius of a named place that has none in the gazetteer, for maps and hotspots.
@@ -906,12 +929,16 @@ def select_incidents(
     categories: Iterable[str] | None = None,
     geometry: bool = False,
     in_scope: bool = True,
+    by_category: bool = False,
 ) -> pd.DataFrame:
     """Read the incidents of a selection from the store: sources, categories, months, area.
 
     Only the months in which every source recording the categories has data
     are kept — the months every table counts — so points drawn, hit rates and
-    profiles count what the tables count.
+    profiles count what the tables count. A table with a row per category
+    (``by_category``) keeps each incident in the months its own category's
+    sources cover: a partner log that covers fewer months never removes
+    police.uk months from "All crime".
 
     Parameters
     ----------
@@ -931,6 +958,11 @@ def select_incidents(
         Keep only incidents in the selection's area (in the district when it
         has none); ``False`` keeps every incident of the sources (e.g. for a
         control area outside the district).
+    by_category
+        Keep each incident in the months covered for its own category
+        (a table that counts each category label over its own months,
+        :func:`geo.analysis.compare.compare_periods`), not only those
+        covered for all of them together.
 
     Returns
     -------
@@ -967,7 +999,15 @@ def select_incidents(
     if in_scope and area is not None and area.layer == PLACE_LAYER:
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
         frame = frame[keep]
-    if MONTH in frame.columns:
+    if MONTH in frame.columns and by_category and CATEGORY in frame.columns:
+        keep = np.zeros(len(frame), dtype=bool)
+        category = frame[CATEGORY].astype(str).to_numpy()
+        month = frame[MONTH].to_numpy()
+        for cat in pd.unique(category):
+            rows = category == cat
+            keep[rows] = np.isin(month[rows], list(selection.covered((cat,))))
+        frame = frame[keep]
+    elif MONTH in frame.columns:
         frame = frame[frame[MONTH].isin(list(selection.covered(cats))).to_numpy()]
     return frame
 

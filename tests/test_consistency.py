@@ -164,3 +164,29 @@ def test_the_pages_show_the_same_figures(demo_ws: Workspace) -> None:
         assert not at.exception
         profile = {m.label: m.value for m in at.metric}
         assert profile["Incidents"] == count
+
+
+def test_a_short_partner_log_never_shortens_all_crime(fenland_ws: Workspace) -> None:
+    """The performance table without categories: each row over its own months.
+
+    Fenland's CCTV log covers March 2024 only; police.uk covers January to
+    September. "All crime" in the table of every category must be the nine
+    months' police.uk count (the sum of its categories, and what the table of
+    police.uk alone says), not March's only, as it was when incidents were
+    kept only in months every source covers.
+    """
+    sel = resolve_selection(fenland_ws, period="2024-01:2024-09", compare="auto")
+    every = build_table(fenland_ws, sel, by="district", kind="compare")
+    every = every.set_index("category")
+    police = resolve_selection(
+        fenland_ws, period="2024-01:2024-09", compare="auto", sources=["police.uk"]
+    )
+    alone = build_table(fenland_ws, police, by="district", kind="compare")
+    alone = alone.set_index("category")
+    crime = every.loc["All crime", "later_count"]
+    assert crime == alone.loc["All crime", "later_count"]
+    members = [
+        c for c in alone.index if c not in ("All crime", "Anti-social behaviour")
+    ]
+    assert crime == sum(int(every.loc[c, "later_count"]) for c in members)
+    assert every.loc["Street drinking", "later_count"] == 5  # March's CCTV rows

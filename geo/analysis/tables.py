@@ -98,12 +98,15 @@ def _incidents(
     areas: Areas,
     span: tuple[str, str],
     extra: tuple[str, ...] = (),
+    *,
+    by_category: bool = False,
 ) -> pd.DataFrame:
     return select_incidents(
         workspace,
         selection,
         columns=[MONTH, CATEGORY, *_read_columns(areas), *extra],
         months=span,
+        by_category=by_category,
     )
 
 
@@ -131,7 +134,9 @@ def _labels(sel: Selection) -> list[CategoryLabel]:
 def _compare(
     ws: Workspace, sel: Selection, areas: Areas, opt: TableOptions
 ) -> pd.DataFrame:
-    rows = _incidents(ws, sel, areas, sel.read_span)
+    # Each label counts its own months with data (compare_periods): read
+    # every incident in the months its category's sources cover.
+    rows = _incidents(ws, sel, areas, sel.read_span, by_category=True)
     out = compare_periods(
         rows,
         areas,
