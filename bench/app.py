@@ -100,7 +100,7 @@ ALL_AREAS = "All areas"
 #: Imported before the timed run by the "cold-preimported" job (all of ui/).
 PREIMPORT = (
     "ui.cached",
-    "ui.charts",
+    "geo.report.charts",
     "ui.filters",
     "ui.map",
     "ui.render",

@@ -22,8 +22,12 @@ from geo.ingest.store import open_store, read_manifest, read_rejects, read_summa
 from geo.ingest.workspace import load_workspace
 from geo.selection import Selection, resolve_selection
 
+#: The version printed on every report (year.month of the release).
+__version__ = "2026.12"
+
 __all__ = [
     "Selection",
+    "__version__",
     "check_workspace",
     "load_workspace",
     "open_store",

@@ -72,6 +72,8 @@ _FLAGS = {
     "`inference`": "--inference",
     "`form`": "--wdd-form",
     "`force=True`": "--force",
+    "`sections`": "--sections",
+    "`out`": "--out",
 }
 
 
@@ -507,6 +509,88 @@ def table_command(
         console.print(f"Table written: {out} ({len(frame)} rows).")
     for note in frame.attrs.get("notes", []):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
+@app.command("report")
+def report_command(
+    workspace: WorkspaceArg,
+    out: Annotated[
+        Path,
+        typer.Option(help="The document: FILE.docx (Word), FILE.pdf or FILE.html."),
+    ],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="2024-01:2024-12, 2024, 2024/25 (default: every month in the store)."
+        ),
+    ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            help="Earlier period: a period, auto (the default), last-year or previous."
+        ),
+    ] = "auto",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A category, a [groups] name or "All crime"; repeat for several.'
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat for several.")
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(help="LAYER:NAME (town:Wisbech): the assessment of that area."),
+    ] = None,
+    sections: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these sections (repeat, or comma-separated): title, performance, "
+            "trends, areas, places, hotspots, plan (default: all)."
+        ),
+    ] = None,
+    for_publication: PublicationOpt = False,
+) -> None:
+    """Write the assessment as a Word, PDF or HTML document: performance, trends, areas, places, hotspots, plan."""
+    from geo.report.sections import ReportOptions, build_report, check_sections
+    from geo.report.writers import REPORT_SUFFIXES, write_report
+
+    try:
+        if out.suffix.lower() not in REPORT_SUFFIXES:
+            msg = f"--out must end in {', '.join(REPORT_SUFFIXES)}; got {out.name!r}."
+            raise GeoInputError(msg)
+        keys = check_sections(sections)
+        ws = load_workspace(workspace)
+        selection = _selection(
+            ws,
+            period=period,
+            compare=compare,
+            category=category,
+            source=source,
+            area=area,
+            public=for_publication,
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("report", total=len(keys))
+
+            def step(key: str) -> None:
+                bar.update(task, description=f"section: {key}", advance=1)
+
+            report = build_report(
+                ws, selection, ReportOptions(sections=keys), progress=step
+            )
+        write_report(report, out)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    timing = ", ".join(f"{s.key} {s.seconds:.1f} s" for s in report.sections)
+    console.print(f"Report written: {out} ({len(report.sections)} sections: {timing}).")
 
 
 def _print_table(frame: pd.DataFrame) -> None:

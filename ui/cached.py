@@ -42,9 +42,9 @@ from geo.hotspots.build import (
     build_hotspots,
     busy_cells,
     busy_cells_note,
-    hot_cluster_history,
     hot_cluster_table,
     name_areas,
+    named_hot_clusters,
     previous_hotspot_accuracy,
 )
 from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
@@ -69,7 +69,6 @@ __all__ = [
     "area_values",
     "boundary_notes",
     "busy_places",
-    "cluster_history",
     "coverage",
     "density_layer",
     "evaluation",
@@ -78,6 +77,7 @@ __all__ = [
     "hotspot_file",
     "hotspot_layer",
     "incident_points",
+    "named_clusters",
     "narrowed",
     "patrol_plan",
     "places",
@@ -98,7 +98,7 @@ __all__ = [
 #: Imported in the background after the first page (:func:`warm_imports`).
 #: Not streamlit_folium: a component must be declared from a script run (a
 #: component declared from another thread never draws).
-HEAVY_MODULES = ("ui.map", "ui.charts")
+HEAVY_MODULES = ("ui.map", "geo.report.charts")
 
 
 def _import_heavy() -> None:
@@ -382,22 +382,21 @@ def hot_clusters(path: str, chosen: Selection) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Comparing hot clusters with the comparison period…")
-def _history(
+def _named(
     path: str, key: str, _selection: Selection
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    ws = load_workspace(path)
+    ws = workspace(path)
     raw = _layer(path, key, _selection, "gistar", for_viewer=False)
-    frame, messages = hot_cluster_history(ws, raw, _selection)
-    frame = hot_clusters_for(ws, _selection, frame)
+    frame, messages = named_hot_clusters(ws, raw, _selection)
     frame.attrs = {}
     return frame, tuple(messages)
 
 
-def cluster_history(
+def named_clusters(
     path: str, chosen: Selection
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """:func:`geo.hotspots.build.hot_cluster_history` as ``(frame, messages)``."""
-    return _history(path, chosen.key, chosen)
+    """:func:`geo.hotspots.build.named_hot_clusters` as ``(frame, messages)``."""
+    return _named(path, chosen.key, chosen)
 
 
 @st.cache_data(show_spinner="Scoring the previous period's hotspots…")

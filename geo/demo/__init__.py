@@ -74,6 +74,7 @@ _WORKSPACE_TOML: Final = f"""\
 # do not exist. Paths are relative to this file.
 name = "{DEMO_WORKSPACE_NAME}"
 store = "store"
+attribution = "Synthetic demo: boundaries, places and incidents invented by python -m geo demo; not real data."
 
 [areas.ward]
 path = "boundaries/wards.geojson"

@@ -25,7 +25,7 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.change import add_verdicts, change_columns
-from geo.disclosure import needs_suppression, refuse_hotspots
+from geo.disclosure import hot_clusters_for, needs_suppression, refuse_hotspots
 from geo.errors import GeoInputError
 from geo.hotspots.accuracy import AccuracyResult, hit_rate_pai
 from geo.hotspots.emerging import EMERGING_CLASSES
@@ -55,11 +55,13 @@ __all__ = [
     "busy_cells",
     "busy_cells_note",
     "cell_positions",
+    "gistar_method_text",
     "hot_cluster_history",
     "hot_cluster_table",
     "hotspot_accuracy",
     "layer_grid",
     "name_areas",
+    "named_hot_clusters",
     "previous_hotspot_accuracy",
 ]
 
@@ -773,6 +775,104 @@ def hot_cluster_history(
         out["emerging"] = out["name"].map(classes).fillna("") if classes else ""
         messages += notes
     return out.reset_index(drop=True), messages
+
+
+#: Columns of :func:`hot_cluster_history` the cluster table shows beside each cluster.
+_HISTORY_SHOWN: Final = (
+    "name",
+    "earlier_count",
+    "change",
+    "change_per_month",
+    "pct_change",
+    "p_adjusted",
+    "verdict",
+    "emerging",
+)
+
+
+def named_hot_clusters(
+    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+) -> tuple[pd.DataFrame, list[str]]:
+    """Return the named hot clusters as the Hotspots page and the report print them.
+
+    :func:`hot_cluster_table` with the areas' names (:func:`name_areas`)
+    and, per cluster, its change and emerging class
+    (:func:`hot_cluster_history`), suppressed for the selection's viewer
+    (:func:`geo.disclosure.hot_clusters_for`).
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    layer
+        From :func:`build_hotspots` with ``method="gistar"`` and
+        ``for_viewer=False`` (totals count every incident; what the viewer
+        may not see is hidden here).
+    selection
+        The selection the layer was built for.
+
+    Returns
+    -------
+    tuple
+        The table (``rank``, ``name``, ``cells``, ``incidents``,
+        ``confidence``, per area layer ``{layer}_code`` and ``{layer}``,
+        then the change columns and ``emerging``) and the history's messages.
+    """
+    clusters = hot_clusters_for(
+        workspace, selection, name_areas(workspace, hot_cluster_table(layer))
+    )
+    history, messages = hot_cluster_history(workspace, layer, selection)
+    history = hot_clusters_for(workspace, selection, history)
+    if not clusters.empty and not history.empty:
+        keep = [c for c in _HISTORY_SHOWN if c in history.columns]
+        clusters = clusters.merge(history[keep], on="name", how="left")
+    return clusters, messages
+
+
+def gistar_method_text(params: dict[str, Any], selection: Selection) -> str:
+    """Say in one paragraph how a Gi* layer's hot cells were found.
+
+    Parameters
+    ----------
+    params
+        ``layer.attrs["params"]`` of a :func:`build_hotspots` Gi* layer.
+    selection
+        The selection it was built for.
+
+    Returns
+    -------
+    str
+        The paragraph (Getis & Ord 1992 / Ord & Getis 1995, FIELD.md §2.3).
+
+    Examples
+    --------
+    >>> from geo.selection import Selection
+    >>> from geo.periods import Period
+    >>> from geo.coverage import Coverage
+    >>> sel = Selection(Period("2024-01", "2024-12"), Period("2023-01", "2023-12"),
+    ...     "as given", (), ("police.uk",), None, "ward", "Fenland", Coverage(()))
+    >>> text = gistar_method_text({"grid": "square", "cell_size_m": 250.0,
+    ...     "alpha": 0.05, "inference": "normal"}, sel)
+    >>> text.startswith("Getis-Ord Gi* on a square grid of 250 m cells over Fenland")
+    True
+    """
+    view = selection.single_view()
+    inference = {
+        "exact": "p-values from the exact permutation distribution of Gi* (the grid "
+        "is sparse, under one incident per cell on average, where the normal "
+        "approximation fails)",
+        "normal": "p-values from the normal approximation of Gi*",
+        "permutation": f"p-values from {params.get('permutations') or 999} Monte "
+        "Carlo permutations",
+    }.get(str(params.get("inference")), "")
+    return (
+        f"Getis-Ord Gi* on a {params['grid']} grid of {float(params['cell_size_m']):g} m "
+        f"cells over {selection.area_text}, counting {view.category_text} in "
+        f"{selection.period.label}. A cell is hot when it and its neighbours have "
+        "significantly more incidents than the area's average, at the "
+        f"{1 - float(params['alpha']):.0%} level after false-discovery control; "
+        f"{inference}."
+    )
 
 
 def previous_hotspot_accuracy(

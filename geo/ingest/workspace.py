@@ -25,6 +25,7 @@ __all__ = [
     "AreaSpec",
     "ColumnSpec",
     "Disclosure",
+    "Evaluation",
     "Limits",
     "PlacesSpec",
     "PopulationSpec",
@@ -48,6 +49,20 @@ _TOP_KEYS = (
     "harm",
     "limits",
     "disclosure",
+    "evaluations",
+    "attribution",
+)
+_EVALUATION_KEYS = (
+    "name",
+    "target",
+    "date",
+    "categories",
+    "sources",
+    "buffer_m",
+    "control",
+    "radius_m",
+    "months_before",
+    "months_after",
 )
 _DISCLOSURE_KEYS = (
     "min_count",
@@ -208,6 +223,47 @@ DEFAULT_SENSITIVE: Final = (
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """An intervention to evaluate in every report (``[[evaluations]]`` in the workspace).
+
+    The arguments of :func:`geo.action.evaluate.evaluate_intervention`, saved
+    so the assessment reports the same evaluation each quarter.
+
+    Attributes
+    ----------
+    name
+        What the intervention was ("Tillery Park PSPO").
+    target
+        ``place:NAME`` or ``LAYER:NAME`` (an area of a layer).
+    date
+        When it started, ``YYYY-MM-DD`` or ``YYYY-MM``.
+    categories
+        Categories counted (empty: the report's selection's).
+    sources
+        Sources counted (empty: the report's selection's).
+    buffer_m
+        Width of the buffer ring in metres.
+    control
+        ``LAYER:NAME`` of the control area; ``None``: the rest of the district.
+    radius_m
+        Radius of a named place's circle (``None``: the gazetteer's).
+    months_before, months_after
+        Window lengths (``None``: automatic).
+    """
+
+    name: str
+    target: str
+    date: str
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    buffer_m: float = 200.0
+    control: str | None = None
+    radius_m: float | None = None
+    months_before: int | None = None
+    months_after: int | None = None
+
+
+@dataclass(frozen=True)
 class Disclosure:
     """What may be shown to whom (``[disclosure]`` in the workspace).
 
@@ -281,6 +337,13 @@ class Workspace:
         What reading may unpack (``[limits]``; see :class:`Limits`).
     disclosure
         What may be shown to whom (``[disclosure]``; see :class:`Disclosure`).
+    evaluations
+        Interventions every report evaluates (``[[evaluations]]``; see
+        :class:`Evaluation`).
+    attribution
+        Whose data this is, printed under every map of a report
+        (``attribution = "Contains OS data © Crown copyright ..."``); empty
+        when the workspace does not say.
     """
 
     name: str
@@ -294,6 +357,8 @@ class Workspace:
     harm: Path | None = None
     limits: Limits = field(default_factory=Limits)
     disclosure: Disclosure = field(default_factory=Disclosure)
+    evaluations: tuple[Evaluation, ...] = ()
+    attribution: str = ""
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -481,8 +546,16 @@ def parse_workspace(
             values[key] = value
         limits = Limits(**values)  # type: ignore[arg-type]
     disclosure = _parse_disclosure(data.get("disclosure"), where)
+    evaluations = _parse_evaluations(data.get("evaluations", []), where)
+    attribution = (
+        _as_str(data["attribution"], where, "attribution")
+        if "attribution" in data
+        else ""
+    )
     return Workspace(
         name=name,
+        evaluations=evaluations,
+        attribution=attribution,
         groups=groups,
         harm=harm,
         limits=limits,
@@ -592,6 +665,84 @@ def _parse_disclosure(raw: object, where: str) -> Disclosure:
                 raise WorkspaceError(msg)
             values[key] = tuple(value)
     return Disclosure(**values)  # type: ignore[arg-type]
+
+
+def _parse_evaluations(raw: object, where: str) -> tuple[Evaluation, ...]:
+    if not isinstance(raw, list):
+        msg = (
+            f"{where}: `evaluations` must be a list of tables, written "
+            "[[evaluations]] with name, target and date under each."
+        )
+        raise WorkspaceError(msg)
+    out: list[Evaluation] = []
+    for i, item in enumerate(raw):
+        prefix = f"evaluations[{i}]"
+        spec = _table(item, where, prefix)
+        _check_keys(spec, _EVALUATION_KEYS, where, prefix)
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("categories", "sources"):
+            value = spec.get(key, [])
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
+                msg = (
+                    f"{where}: `{prefix}.{key}` must be a list of names; got {value!r}."
+                )
+                raise WorkspaceError(msg)
+            lists[key] = tuple(value)
+        numbers: dict[str, float | int | None] = {}
+        for key, whole in (
+            ("buffer_m", False),
+            ("radius_m", False),
+            ("months_before", True),
+            ("months_after", True),
+        ):
+            value = spec.get(key)
+            if value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or value <= 0
+                or (whole and not isinstance(value, int))
+            ):
+                kind = (
+                    "a whole number above 0" if whole else "a number of metres above 0"
+                )
+                msg = f"{where}: `{prefix}.{key}` must be {kind}; got {value!r}."
+                raise WorkspaceError(msg)
+            numbers[key] = value
+        target = _req_str(spec, "target", where, prefix)
+        if ":" not in target:
+            msg = (
+                f"{where}: `{prefix}.target` was {target!r}; write LAYER:NAME, e.g. "
+                '"place:Tillery Park" or "ward:Waterlees Village".'
+            )
+            raise WorkspaceError(msg)
+        control = spec.get("control")
+        out.append(
+            Evaluation(
+                name=_req_str(spec, "name", where, prefix),
+                target=target,
+                date=_req_str(spec, "date", where, prefix),
+                categories=lists["categories"],
+                sources=lists["sources"],
+                buffer_m=float(numbers.get("buffer_m") or 200.0),
+                control=None
+                if control is None
+                else _as_str(control, where, f"{prefix}.control"),
+                radius_m=None
+                if numbers.get("radius_m") is None
+                else float(numbers["radius_m"] or 0),
+                months_before=None
+                if numbers.get("months_before") is None
+                else int(numbers["months_before"] or 0),
+                months_after=None
+                if numbers.get("months_after") is None
+                else int(numbers["months_after"] or 0),
+            )
+        )
+    return tuple(out)
 
 
 def _parse_area(layer: str, raw: object, root: Path, where: str) -> AreaSpec:

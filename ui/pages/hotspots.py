@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.export import table_bytes
+from geo.hotspots.build import gistar_method_text
 from ui import cached
 from ui.filters import current_selection
 from ui.render import level_label, md, number, show_notes, show_table
@@ -37,8 +38,7 @@ except cached.GeoInputError as exc:
     st.info(md(str(exc)), icon=":material/info:")
     st.stop()
 params, messages = dict(layer.attrs["params"]), tuple(layer.attrs["messages"])
-clusters = cached.hot_clusters(path, sel)
-history, history_notes = cached.cluster_history(path, sel)
+clusters, history_notes = cached.named_clusters(path, sel)
 total_frame, _ = cached.summary_table(path, sel, "district")
 total = total_frame.iloc[0]["count"]
 in_hot = int(clusters["incidents"].sum()) if len(clusters) else 0
@@ -52,22 +52,6 @@ b.metric(
 )
 c.metric("Share in hot clusters", "n/a" if math.isnan(share) else f"{share:.0%}")
 
-if not clusters.empty and not history.empty:
-    keep = [
-        col
-        for col in (
-            "name",
-            "earlier_count",
-            "change",
-            "change_per_month",
-            "pct_change",
-            "p_adjusted",
-            "verdict",
-            "emerging",
-        )
-        if col in history.columns
-    ]
-    clusters = clusters.merge(history[keep], on="name", how="left")
 layers = list(cached.workspace(path).areas)
 shown = [c for c in clusters.columns if not c.endswith("_code")]
 
@@ -137,22 +121,7 @@ if (busy := cached.busy_places(path, sel)) is not None:
     st.caption(md(busy))
 
 st.subheader("How they were found", anchor=False)
-inference = {
-    "exact": "p-values from the exact permutation distribution of Gi* (the grid is "
-    "sparse, under one incident per cell on average, where the normal approximation fails)",
-    "normal": "p-values from the normal approximation of Gi*",
-    "permutation": f"p-values from {params.get('permutations') or 999} Monte Carlo permutations",
-}.get(str(params.get("inference")), "")
-st.markdown(
-    md(
-        f"Getis-Ord Gi* on a {params['grid']} grid of {params['cell_size_m']:g} m "
-        f"cells over {sel.area_text}, counting {view.category_text} in {sel.period.label}. "
-        "A cell is hot when it and its neighbours have significantly more incidents "
-        "than the area's average, at the "
-        f"{1 - float(params['alpha']):.0%} level after false-discovery control; "
-        f"{inference}."
-    )
-)
+st.markdown(md(gistar_method_text(params, sel)))
 show_notes(map(md, messages), map(md, history_notes))
 
 st.subheader("Were last period's hotspots a guide to this one?", anchor=False)

@@ -131,7 +131,7 @@ trend_title = (
 
 def trend_file() -> bytes:
     """The trend as PNG, drawn only when the button is clicked (matplotlib is slow to load)."""
-    from ui.charts import trend_png
+    from geo.report.charts import trend_png
 
     return trend_png(
         list(chart.index),

@@ -75,7 +75,7 @@ profile_title = f"{sel.category_text} at {place}, {sel.period.label}: time of we
 
 def profile_file() -> bytes:
     """The profile as PNG, drawn only when the button is clicked."""
-    from ui.charts import week_profile_png
+    from geo.report.charts import week_profile_png
 
     return week_profile_png(profile, title=profile_title)
 

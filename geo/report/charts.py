@@ -1,4 +1,4 @@
-"""Charts as PNG files for the "Download chart (PNG)" buttons, drawn server-side with matplotlib.
+"""Charts as PNG files, for the app's "Download chart (PNG)" buttons and the printed report.
 
 Pure functions: data in, PNG bytes out (matplotlib's object API, no
 pyplot state, so safe on the thread that serves a deferred download; no
@@ -16,18 +16,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["OKABE_ITO", "PNG_SIGNATURE", "trend_png", "week_profile_png"]
+__all__ = ["OKABE_ITO", "PNG_SIGNATURE", "PRINT_DPI", "trend_png", "week_profile_png"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: blue, orange, bluish green, vermillion.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 #: The first eight bytes of every PNG file.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _DPI = 150
+#: Resolution of every image in the printed report.
+PRINT_DPI = 300
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = _DPI) -> bytes:
     buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -38,8 +40,9 @@ def trend_png(
     title: str,
     y_label: str = "Incidents per month",
     average: Sequence[float] | None = None,
+    dpi: int = _DPI,
 ) -> bytes:
-    """A monthly trend line with an average line, as PNG bytes.
+    """Draw a monthly trend line with an average line, as PNG bytes.
 
     Parameters
     ----------
@@ -54,6 +57,8 @@ def trend_png(
     average
         The 12-month average for each month (NaN where unknown); when
         ``None``, the mean of the months shown.
+    dpi
+        Resolution (150 for the screen, 300 for print).
 
     Returns
     -------
@@ -92,11 +97,11 @@ def trend_png(
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(frameon=False)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
-def week_profile_png(profile: pd.DataFrame, *, title: str) -> bytes:
-    """A day-of-week by hour heat map (the time-of-week profile), as PNG bytes.
+def week_profile_png(profile: pd.DataFrame, *, title: str, dpi: int = _DPI) -> bytes:
+    """Draw a day-of-week by hour heat map (the time-of-week profile), as PNG bytes.
 
     Parameters
     ----------
@@ -105,6 +110,8 @@ def week_profile_png(profile: pd.DataFrame, *, title: str) -> bytes:
         (aoristic, so fractional).
     title
         Chart title.
+    dpi
+        Resolution (150 for the screen, 300 for print).
 
     Returns
     -------
@@ -123,4 +130,4 @@ def week_profile_png(profile: pd.DataFrame, *, title: str) -> bytes:
     ax.set_title(title)
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("Incidents (aoristic)")
-    return _png(fig)
+    return _png(fig, dpi)

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ui import charts
+from geo.report import charts
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
 
@@ -19,7 +19,9 @@ MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
 def drawn(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
     """Keep the figures instead of encoding them, to read what was plotted."""
     figures: list[Figure] = []
-    monkeypatch.setattr(charts, "_png", lambda fig: figures.append(fig) or b"")
+    monkeypatch.setattr(
+        charts, "_png", lambda fig, dpi=150: figures.append(fig) or b"" if dpi else b""
+    )
     return figures
 
 
