@@ -32,6 +32,7 @@ PAGES = {
     "places": ("ui/pages/places.py", "Places", ":material/place:"),
     "compare": ("ui/pages/compare.py", "Compare", ":material/compare_arrows:"),
     "plan": ("ui/pages/plan.py", "Plan & evaluate", ":material/event_note:"),
+    "report": ("ui/pages/report.py", "Report", ":material/description:"),
     "data": ("ui/pages/data.py", "Data", ":material/table_view:"),
 }
 #: What each role is offered; geo refuses the rest whatever a page asks.
@@ -43,6 +44,7 @@ BY_ROLE = {
         "places",
         "compare",
         "plan",
+        "report",
         "briefing",
         "data",
     ),

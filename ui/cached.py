@@ -56,6 +56,8 @@ from geo.ingest.store import (
     read_summary,
 )
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.report.document import Report
+from geo.report.writers import report_bytes
 from geo.schema import REASON, SOURCE
 from geo.selection import Selection, points_to_draw, resolve_area, resolve_selection
 
@@ -84,6 +86,8 @@ __all__ = [
     "prepare_demo",
     "previous_accuracy",
     "rejects",
+    "report",
+    "report_file",
     "selection",
     "sites",
     "store_id",
@@ -653,3 +657,38 @@ def briefing(path: str, chosen: Selection, shift: str) -> Briefing:
 def headline_streams(chosen: Selection) -> list[tuple[str, Selection]]:
     """The headlines to show side by side (:func:`geo.analysis.tables.streams`)."""
     return streams(chosen)
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Writing the report…", max_entries=4)
+def _report(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+    sections: tuple[str, ...],
+    produced: str,
+) -> Report:
+    # matplotlib is slow to import: only when a report is asked for.
+    from geo.report.sections import ReportOptions, build_report
+
+    return build_report(
+        workspace(path),
+        _selection,
+        ReportOptions(sections=sections, produced=date.fromisoformat(produced)),
+    )
+
+
+def report(path: str, chosen: Selection, sections: tuple[str, ...]) -> Report:
+    """:func:`geo.report.sections.build_report` for the sections (dated today)."""
+    return _report(path, chosen.key, chosen, sections, date.today().isoformat())
+
+
+def report_file(document: Report, suffix: str) -> bytes:
+    """The report as a ``.docx``, ``.pdf`` or ``.html`` file's bytes.
+
+    Not cached and free of Streamlit calls: the Report page passes it to
+    ``st.download_button`` as a deferred callable, run only on a click.
+    """
+    return report_bytes(document, suffix)
