@@ -57,7 +57,7 @@ def scale_length(width_m: float) -> float:
     Examples
     --------
     >>> scale_length(23_000), scale_length(900), scale_length(60_000)
-    (5000.0, 100.0, 10000.0)
+    (2000.0, 100.0, 10000.0)
     """
     target = max(width_m, 1.0) / 5
     power = 10 ** math.floor(math.log10(target))

@@ -23,6 +23,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +121,18 @@ def _serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on the synthetic demo, served on a loopback port; yields its URL."""
+def e2e_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic demo the browser tests' server serves, ingested."""
     _require_browser()
     demo = tmp_path_factory.mktemp("e2e-demo")
     ingest(load_workspace(write_demo(demo, seed=DEMO_SEED)))
+    return demo
+
+
+@pytest.fixture(scope="module")
+def server(e2e_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the synthetic demo, served on a loopback port; yields its URL."""
+    demo = e2e_demo
     env = {**os.environ, "HOTSPOT_DEMO_DIR": str(demo)}
     env.pop("HOTSPOT_WORKSPACE", None)
     with _serve(env, tmp_path_factory.mktemp("e2e-log") / "streamlit.log") as url:
@@ -404,6 +412,48 @@ def test_deferred_downloads_deliver_the_file(
     data = saved.read_bytes()
     assert data.startswith(signature), (button, data[:40])
     assert len(data) > 1_000
+
+
+def test_report_page_downloads_the_cli_document(
+    server: str, e2e_demo: Path, page: Page, tmp_path: Path
+) -> None:
+    """Build on the Report page, download the Word file: the tables python -m geo report writes."""
+    import docx
+
+    from geo.coverage import read_coverage
+    from geo.report.sections import ReportOptions, build_report
+    from geo.report.writers import report_bytes
+    from geo.selection import resolve_selection
+    from ui.filters import default_period
+
+    page.goto(f"{server}/report")
+    _settle(page, "Report")
+    page.get_by_role("button", name="Build the report").click()
+    button = page.get_by_role("button", name="Download Word (.docx)")
+    button.wait_for(timeout=240_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=60_000,
+    )
+    _shot(page, "report")
+    with page.expect_download(timeout=120_000) as download:
+        button.click()
+    saved = tmp_path / "assessment.docx"
+    download.value.save_as(saved)
+    got = docx.Document(str(saved))
+    ws = load_workspace(e2e_demo / "workspace.toml")
+    start, end = default_period(read_coverage(ws).any_months())
+    sel = resolve_selection(ws, period=f"{start}:{end}", compare=None)
+    want = docx.Document(
+        BytesIO(report_bytes(build_report(ws, sel, ReportOptions()), ".docx"))
+    )
+
+    def tables(document: Any) -> list[list[list[str]]]:
+        return [[[c.text for c in r.cells] for r in t.rows] for t in document.tables]
+
+    headings = [p.text for p in got.paragraphs if p.style.name == "Heading 1"]
+    assert headings[:2] == ["1. About this assessment", "2. Performance"]
+    assert tables(got) == tables(want)
 
 
 def _live_map(page: Page) -> Any:

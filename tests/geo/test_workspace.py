@@ -185,7 +185,7 @@ def test_unknown_top_level_key() -> None:
     with pytest.raises(
         WorkspaceError,
         match=WHERE
-        + r": unknown key\(s\) 'colour'\. Allowed here: name, store, areas, places, sources, groups, harm, limits, disclosure\.",
+        + r": unknown key\(s\) 'colour'\. Allowed here: name, store, areas, places, sources, groups, harm, limits, disclosure, evaluations, attribution\.",
     ):
         _parse(data)
 
@@ -506,3 +506,53 @@ def test_bad_date_format_is_a_workspace_error(fmt: str) -> None:
         match=r"`sources\[0\]\.date\.format` = .* is not a valid date/time format.*%d/%m/%Y",
     ):
         _parse(data)
+
+
+# --- saved evaluations and attribution (the report) ---------------------------------
+
+
+def test_evaluations_and_attribution_are_read() -> None:
+    data = _base() | {
+        "attribution": "Contains OS data",
+        "evaluations": [
+            {"name": "PSPO", "target": "place:Tillery Park", "date": "2024-06-01"},
+            {
+                "name": "Lights",
+                "target": "ward:North",
+                "date": "2024-03",
+                "categories": ["Burglary"],
+                "buffer_m": 300,
+                "months_before": 6,
+            },
+        ],
+    }
+    ws = _parse(data)
+    assert ws.attribution == "Contains OS data"
+    assert [e.name for e in ws.evaluations] == ["PSPO", "Lights"]
+    assert ws.evaluations[0].buffer_m == 200.0
+    assert ws.evaluations[1].categories == ("Burglary",)
+    assert ws.evaluations[1].buffer_m == 300.0
+    assert ws.evaluations[1].months_before == 6
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "X", "date": "2024-01"}, r"missing key `evaluations\[0\]\.target`"),
+        (
+            {"name": "X", "target": "Tillery Park", "date": "2024-01"},
+            "write LAYER:NAME",
+        ),
+        (
+            {"name": "X", "target": "place:P", "date": "2024-01", "buffer_m": -5},
+            r"`evaluations\[0\]\.buffer_m` must be a number of metres above 0",
+        ),
+        (
+            {"name": "X", "target": "place:P", "date": "2024-01", "when": 1},
+            r"unknown key\(s\) 'evaluations\[0\]\.when'",
+        ),
+    ],
+)
+def test_bad_evaluation_names_the_key(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(WorkspaceError, match=message):
+        _parse(_base() | {"evaluations": [entry]})
