@@ -256,7 +256,7 @@ def choropleth_png(
 
 def hotspot_png(
     cells: gpd.GeoDataFrame,
-    labels: Sequence[tuple[int, float, float]],
+    labels: Sequence[tuple[int, float, float, str]],
     *,
     title: str,
     attribution: str,
@@ -272,8 +272,8 @@ def hotspot_png(
         A Gi* layer's cells (EPSG:27700) with ``hotspot_class`` ("hot 99%",
         ..., "cold 99%", or anything else for no pattern: not drawn).
     labels
-        ``(number, x, y)`` per cluster: the number is the cluster's rank in
-        the printed table.
+        ``(number, x, y, name)`` per cluster: the number is the cluster's
+        rank in the printed table, the name its place name (drawn beside it).
     title
         What was counted, where and when.
     attribution
@@ -313,7 +313,8 @@ def hotspot_png(
         else cells.total_bounds
     )
     extent = _frame(ax, bounds)
-    for number, x, y in labels:
+    offset = 0.012 * (extent[2] - extent[0])
+    for number, x, y, name in labels:
         ax.text(
             x,
             y,
@@ -322,6 +323,16 @@ def hotspot_png(
             va="center",
             fontsize=8,
             fontweight="bold",
+            zorder=8,
+            path_effects=_HALO,
+        )
+        ax.text(
+            x + offset * 2,
+            y,
+            name,
+            ha="left",
+            va="center",
+            fontsize=6.5,
             zorder=8,
             path_effects=_HALO,
         )

@@ -819,7 +819,7 @@ def _places(ctx: _Context) -> list[Any]:
 
 def _cluster_labels(
     layer: gpd.GeoDataFrame, clusters: pd.DataFrame
-) -> list[tuple[int, float, float]]:
+) -> list[tuple[int, float, float, str]]:
     out = []
     hot = layer[layer["name"].notna()] if "name" in layer else layer.iloc[:0]
     for _, row in clusters.iterrows():
@@ -827,7 +827,7 @@ def _cluster_labels(
         if cells.empty:
             continue
         point = shapely.point_on_surface(shapely.union_all(cells.geometry.to_numpy()))
-        out.append((int(row["rank"]), float(point.x), float(point.y)))
+        out.append((int(row["rank"]), float(point.x), float(point.y), str(row["name"])))
     return out
 
 
@@ -866,7 +866,7 @@ def _hotspots(ctx: _Context) -> list[Any]:
                     outlines=outlines,
                 ),
                 f"{title}: Gi* hot and cold cells, {period_words(s.period)}; the numbers "
-                "are the hot clusters of the table below.",
+                "and names are the hot clusters of the table below.",
             )
         )
         layers = [lay for lay in ws.areas if lay in clusters.columns]
