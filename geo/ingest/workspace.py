@@ -15,6 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date as _date
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -236,7 +237,7 @@ class Evaluation:
     target
         ``place:NAME`` or ``LAYER:NAME`` (an area of a layer).
     date
-        When it started, ``YYYY-MM-DD`` or ``YYYY-MM``.
+        The day it started, ``YYYY-MM-DD``.
     categories
         Categories counted (empty: the report's selection's).
     sources
@@ -719,12 +720,21 @@ def _parse_evaluations(raw: object, where: str) -> tuple[Evaluation, ...]:
                 '"place:Tillery Park" or "ward:Waterlees Village".'
             )
             raise WorkspaceError(msg)
+        when = _req_str(spec, "date", where, prefix)
+        try:
+            _date.fromisoformat(when)
+        except ValueError:
+            msg = (
+                f"{where}: `{prefix}.date` was {when!r}; write the day the "
+                'intervention started as YYYY-MM-DD, e.g. "2024-06-01".'
+            )
+            raise WorkspaceError(msg) from None
         control = spec.get("control")
         out.append(
             Evaluation(
                 name=_req_str(spec, "name", where, prefix),
                 target=target,
-                date=_req_str(spec, "date", where, prefix),
+                date=when,
                 categories=lists["categories"],
                 sources=lists["sources"],
                 buffer_m=float(numbers.get("buffer_m") or 200.0),

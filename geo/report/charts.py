@@ -40,6 +40,7 @@ def trend_png(
     title: str,
     y_label: str = "Incidents per month",
     average: Sequence[float] | None = None,
+    show_average: bool = True,
     dpi: int = _DPI,
 ) -> bytes:
     """Draw a monthly trend line with an average line, as PNG bytes.
@@ -57,6 +58,9 @@ def trend_png(
     average
         The 12-month average for each month (NaN where unknown); when
         ``None``, the mean of the months shown.
+    show_average
+        Draw the average line (not for a public chart whose small months
+        are hidden: an average over them would give them back).
     dpi
         Resolution (150 for the screen, 300 for print).
 
@@ -79,14 +83,15 @@ def trend_png(
     ax.plot(
         x, values.to_numpy(), color=OKABE_ITO[0], marker="o", lw=2, label="Incidents"
     )
-    ax.plot(
-        x,
-        line,
-        color=OKABE_ITO[1],
-        lw=2,
-        ls="--",
-        label=line_label,
-    )
+    if show_average:
+        ax.plot(
+            x,
+            line,
+            color=OKABE_ITO[1],
+            lw=2,
+            ls="--",
+            label=line_label,
+        )
     step = max(1, len(x) // 12)
     ax.set_xticks(
         x[::step], [str(p) for p in values.index[::step]], rotation=45, ha="right"
@@ -94,7 +99,7 @@ def trend_png(
     ax.set_xlabel("Month")
     ax.set_ylabel(y_label)
     ax.set_ylim(bottom=0)
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)  # "$" in a user's text is not maths
     ax.grid(axis="y", alpha=0.3)
     ax.legend(frameon=False)
     return _png(fig, dpi)
@@ -118,7 +123,10 @@ def week_profile_png(profile: pd.DataFrame, *, title: str, dpi: int = _DPI) -> b
     bytes
         A PNG image.
     """
-    values = profile.to_numpy(dtype=float)
+    # Cells hidden for the public ("<5", "suppressed") are not drawn.
+    values = profile.apply(pd.to_numeric, errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
     fig = Figure(figsize=(10, 3.8))
     ax = fig.subplots()
     # cividis: perceptually uniform and readable with colour-vision deficiency.
@@ -127,7 +135,7 @@ def week_profile_png(profile: pd.DataFrame, *, title: str, dpi: int = _DPI) -> b
     ax.set_yticks(range(values.shape[0]), [str(i) for i in profile.index])
     ax.set_xlabel("Hour of day (starting)")
     ax.set_ylabel("Day of week")
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("Incidents (aoristic)")
     return _png(fig, dpi)

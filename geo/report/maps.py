@@ -171,7 +171,16 @@ def _finish(
         title_fontsize=8,
     )
     legend.get_title().set_fontweight("bold")
-    fig.text(0.5, 0.012, attribution, ha="center", va="bottom", fontsize=6, wrap=True)
+    fig.text(
+        0.5,
+        0.012,
+        attribution,
+        ha="center",
+        va="bottom",
+        fontsize=6,
+        wrap=True,
+        parse_math=False,
+    )
     ax.set_position((0.02, 0.15, 0.96, 0.8))
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -235,7 +244,7 @@ def choropleth_png(
     _outline(ax, boundary)
     extent = _frame(ax, shapes.total_bounds)
     _furniture(ax, extent)
-    ax.set_title(title, fontsize=9.5, loc="left")
+    ax.set_title(title, fontsize=9.5, loc="left", parse_math=False)
     handles = [
         Patch(facecolor=c, edgecolor="#969696", label=lab)
         for c, lab in zip(classes.colours, classes.labels, strict=True)
@@ -333,11 +342,12 @@ def hotspot_png(
             ha="left",
             va="center",
             fontsize=6.5,
+            parse_math=False,
             zorder=8,
             path_effects=_HALO,
         )
     _furniture(ax, extent)
-    ax.set_title(title, fontsize=9.5, loc="left")
+    ax.set_title(title, fontsize=9.5, loc="left", parse_math=False)
     if not handles:
         handles.append(
             Patch(facecolor="#f4f4f4", edgecolor="#969696", label="no hot or cold cell")

@@ -80,6 +80,12 @@ SECTIONS: Final = {
     "hotspots": "Hotspots",
     "plan": "Plan and evaluation",
 }
+#: A cell disclosure control hid (it would give a small count away).
+SUPPRESSED: Final = "suppressed"
+_SUPPRESSED_NOTE: Final = (
+    '"<5": from 1 to 4 incidents; "suppressed": hidden so that a small count cannot '
+    "be worked out from it (disclosure control)."
+)
 #: Above this many areas, the areas table prints the highest rates only.
 AREA_ROWS: Final = 30
 #: Hot clusters printed per map and table.
@@ -182,8 +188,30 @@ def _tests_footnotes(
     return [*other, *tests]
 
 
+def _hidden(row: pd.Series) -> bool:
+    """Whether disclosure control hid something in the row (its ``disclosure`` column)."""
+    value = row.get("disclosure")
+    return isinstance(value, str) and value != ""
+
+
 def _change_cells(row: pd.Series, per_month: bool) -> tuple[str, ...]:
     """Earlier, later, numeric change, % change and significance of a compare row."""
+    if _hidden(row):
+        e_col, l_col = (
+            ("earlier_per_month", "later_per_month")
+            if per_month
+            else ("earlier_count", "later_count")
+        )
+
+        def shown(column: str) -> str:
+            value = row.get(column)
+            if isinstance(value, str):
+                return value
+            if value is None or pd.isna(value):
+                return SUPPRESSED
+            return count_text(value, 1 if per_month else 0)
+
+        return (shown(e_col), shown(l_col), SUPPRESSED, SUPPRESSED, SUPPRESSED)
     decimals = 1 if per_month else 0
     e_col, l_col = (
         ("earlier_per_month", "later_per_month")
@@ -303,7 +331,8 @@ def _title(ctx: _Context) -> list[Any]:
             )
             caveats.append(
                 f"{name}: {rejected:,} of {src.get('read', 0):,} rows were rejected "
-                f"and are not counted: {reasons}."
+                "and are not counted"
+                + ("." if sel.role == "public" else f": {reasons}.")
             )
         if outside := src.get("outside", {}).get(district, 0):
             caveats.append(
@@ -329,8 +358,8 @@ def _title(ctx: _Context) -> list[Any]:
             Paragraph(
                 "For internal use: this document holds counts below "
                 f"{d.min_count} and patrol plans. Make the version for publication "
-                "with the public view (python -m geo report ... --for-publication), "
-                "which suppresses small numbers as the workspace's [disclosure] sets.",
+                "with the public role, which suppresses small numbers as the "
+                "workspace's [disclosure] sets.",
                 "caveat",
             )
         )
@@ -477,24 +506,43 @@ def _trends(ctx: _Context) -> list[Any]:
             kind="trend",
             options=TableOptions(interval="rolling12"),
         )
-        mean12 = rolling["mean_monthly"].where(rolling["months"] == 12)
-        counts = trend["count"].to_numpy(dtype=float, na_value=np.nan)
+        public = ctx.sel.role == "public"
+        # Suppressed months ("<5") are not drawn; for the public the 12-month
+        # average is left out (two neighbouring windows give a month back).
+        counts = pd.to_numeric(trend["count"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        mean12 = pd.to_numeric(
+            rolling["mean_monthly"].where(rolling["months"] == 12), errors="coerce"
+        ).to_numpy(dtype=float, na_value=np.nan)
         blocks.append(
             Figure(
                 trend_png(
                     list(trend["period"]),
                     list(counts),
-                    average=list(mean12.to_numpy(dtype=float, na_value=np.nan)),
+                    average=None if public else list(mean12),
+                    show_average=not public,
                     title=f"{title}, {s.area_text}: incidents per month",
                     dpi=PRINT_DPI,
                 ),
                 f"{title} in {s.area_text}, {period_words(Period(first, last))}: "
-                "incidents per month, with the average of the 12 months up to each "
-                "month (blank where any of them has no data; months without data are "
-                "gaps, not zeros).",
+                "incidents per month"
+                + (
+                    "; months with fewer than "
+                    f"{ctx.ws.disclosure.min_count} incidents are not drawn "
+                    "(disclosure control)"
+                    if public
+                    else ", with the average of the 12 months up to each month "
+                    "(blank where any of them has no data)"
+                )
+                + "; months without data are gaps, not zeros.",
             )
         )
         span = _stream_span(s)
+        if span is not None and span[0] <= s.period.end:
+            span = (span[0], min(span[1], s.period.end))
+        else:
+            span = None
         if span is None:
             blocks.append(Paragraph(f"{title}: no month with data.", "note"))
             continue
@@ -511,13 +559,19 @@ def _trends(ctx: _Context) -> list[Any]:
             options=TableOptions(interval=interval),
         )
         rate = "rate_per_1000_year" in years.columns
+
+        def derived(row: pd.Series, column: str) -> str:
+            if isinstance(row["count"], str):  # "<5": what follows from it is hidden
+                return SUPPRESSED
+            return count_text(row[column], 1)
+
         rows = tuple(
             (
                 str(r["period"]),
                 count_text(r["count"]),
                 str(int(r["months"])),
-                count_text(r["mean_monthly"], 1),
-                *((count_text(r["rate_per_1000_year"], 1),) if rate else ()),
+                derived(r, "mean_monthly"),
+                *((derived(r, "rate_per_1000_year"),) if rate else ()),
             )
             for _, r in years.iterrows()
         )
@@ -540,7 +594,10 @@ def _trends(ctx: _Context) -> list[Any]:
                 source=years,
             )
         )
-        known = years[years["months"] == 12]
+        known = years[
+            (years["months"] == 12)
+            & years["count"].map(lambda v: not isinstance(v, str))
+        ]
         if len(known) >= 2:
             a, b = known.iloc[-2], known.iloc[-1]
             blocks.append(
@@ -574,43 +631,59 @@ def _area_table(
         frame["later_count"] = frame["count"]
     per_month = _per_month(frame)
     shown = frame.head(AREA_ROWS) if len(frame) > AREA_ROWS + 5 else frame
+
+    def rate_cell(row: pd.Series) -> str:
+        value = row["rate_per_1000_year"]
+        if isinstance(value, str):
+            return value
+        if value is None or pd.isna(value):
+            return SUPPRESSED if _hidden(row) else "n/a"
+        return count_text(value, 1)
+
+    def change_part(row: pd.Series) -> tuple[str, ...]:
+        cells = _change_cells(row, per_month)
+        # The later count is the Incidents column, unless the change is per month.
+        return cells if per_month else (cells[0], *cells[2:])
+
     rows = tuple(
         (
-            cell(r["rank"]),
+            "" if pd.isna(r["rank"]) else str(int(r["rank"])),
             str(r["area_name"]),
             count_text(r["count"]),
             count_text(r["population"]),
-            count_text(r["rate_per_1000_year"], 1),
-            *_change_cells(r, per_month)[:1],
-            *_change_cells(r, per_month)[2:],
+            rate_cell(r),
+            *change_part(r),
             str(r.get("flag") or ""),
         )
         for _, r in shown.iterrows()
     )
     footnotes = [
         "Rank: by rate per 1,000 residents a year (annualised over the months with "
-        "data), highest first; areas without a population have no rate and no rank.",
-        "Flag: in the top fifth by rate, or a significant rise.",
+        "data), highest first; an area without a rate (no population, or hidden) has "
+        "no rank.",
         *_frame_notes(frame),
     ]
+    if ctx.sel.role == "public":
+        footnotes.insert(0, _SUPPRESSED_NOTE)
     if len(shown) < len(frame):
         footnotes.insert(
             0,
             f"The {len(shown)} highest rates of {len(frame):,} {what}s; every {what} "
-            f"is in python -m geo table --by {layer} (CSV or Excel).",
+            "is in the Compare page's table and its CSV or Excel download.",
         )
+    change_headers = _change_headers(sel, per_month)
     headers = (
         "Rank",
         what.capitalize(),
         f"Incidents {period_words(sel.period)}",
         "Population",
         "Rate per 1,000 a year",
-        f"Incidents {period_words(sel.compare)}"
-        + (" (per month)" if per_month else ""),
-        "Numeric change" + (" per month" if per_month else ""),
-        "% change",
-        "Significance",
-        "Flag",
+        *(
+            change_headers
+            if per_month
+            else (f"Incidents {change_headers[0]}", *change_headers[2:])
+        ),
+        "Note",
     )
     table = Table(
         f"{sel.category_text}: by {what}, {period_words(sel.period)}",
@@ -620,6 +693,21 @@ def _area_table(
         source=frame,
     )
     return table, frame, footnotes
+
+
+def _top_rate(frame: pd.DataFrame) -> pd.Series | None:
+    """Return the area with the highest rate, when that can be said truly.
+
+    Not when disclosure control hid an area's rate (it may be higher), nor
+    when the highest rate is 0.
+    """
+    hidden = frame["disclosure"].ne("").any() if "disclosure" in frame else False
+    ranked = frame[frame["rank"].notna()]
+    if hidden or ranked.empty:
+        return None
+    top = ranked.iloc[0]
+    rate = pd.to_numeric(pd.Series([top["rate_per_1000_year"]]), errors="coerce")[0]
+    return top if rate > 0 else None
 
 
 def _areas(ctx: _Context) -> list[Any]:
@@ -648,9 +736,7 @@ def _areas(ctx: _Context) -> list[Any]:
             )
         )
     blocks.append(table)
-    ranked = frame[frame["rank"].notna()]
-    if len(ranked):
-        top = ranked.iloc[0]
+    if (top := _top_rate(frame)) is not None:
         blocks.append(
             Paragraph(
                 f"{top['area_name']} had the highest rate: "
@@ -664,9 +750,7 @@ def _areas(ctx: _Context) -> list[Any]:
             continue
         table, frame, _ = _area_table(ctx, other, other)
         blocks.append(table)
-        ranked = frame[frame["rank"].notna()]
-        if len(ranked):
-            top = ranked.iloc[0]
+        if (top := _top_rate(frame)) is not None:
             blocks.append(
                 Paragraph(
                     f"Of the {other}s, {top['area_name']} had the highest rate: "
@@ -771,7 +855,7 @@ def _places(ctx: _Context) -> list[Any]:
         blocks.append(
             Paragraph(
                 change_sentence(
-                    f"{title} at {top['area_name']}",
+                    f"{top['category'] if multi else title} at {top['area_name']}",
                     top,
                     per_month=per_month,
                     earlier=period_words(s.compare),
@@ -887,6 +971,7 @@ def _hotspots(ctx: _Context) -> list[Any]:
         for _, r in shown.iterrows():
             change = r.get("change_per_month" if per_month else "change")
             verdict = r.get("verdict")
+            hidden = _hidden(r)
             rows.append(
                 (
                     cell(r["rank"]),
@@ -895,11 +980,17 @@ def _hotspots(ctx: _Context) -> list[Any]:
                     count_text(r["incidents"]),
                     str(r.get("confidence") or ""),
                     count_text(r.get("earlier_count")),
-                    UNKNOWN
+                    SUPPRESSED
+                    if hidden
+                    else UNKNOWN
                     if change is None or pd.isna(change)
                     else f"{float(change):+,.{1 if per_month else 0}f}",
-                    pct_text(r.get("pct_change")),
-                    str(verdict) if isinstance(verdict, str) else UNKNOWN,
+                    SUPPRESSED if hidden else pct_text(r.get("pct_change")),
+                    SUPPRESSED
+                    if hidden
+                    else str(verdict)
+                    if isinstance(verdict, str)
+                    else UNKNOWN,
                     str(r.get("emerging") or ""),
                 )
             )
@@ -908,6 +999,14 @@ def _hotspots(ctx: _Context) -> list[Any]:
             if len(clusters) > len(shown)
             else ()
         )
+        if clusters.empty:
+            blocks.append(
+                Paragraph(
+                    f"{title}: no statistically significant hot cluster.", "narrative"
+                )
+            )
+            blocks.append(Paragraph(gistar_method_text(raw.attrs["params"], s), "body"))
+            continue
         blocks.append(
             Table(
                 f"{title}: named hot clusters, {s.area_text}, {period_words(s.period)}",
@@ -924,22 +1023,15 @@ def _hotspots(ctx: _Context) -> list[Any]:
             )
         )
         blocks.append(Paragraph(gistar_method_text(raw.attrs["params"], s), "body"))
-        if clusters.empty:
-            blocks.append(
-                Paragraph(
-                    f"{title}: no statistically significant hot cluster.", "narrative"
-                )
+        first = shown.iloc[0]
+        blocks.append(
+            Paragraph(
+                f"{title}: {len(clusters)} hot cluster(s); the largest, "
+                f"{first['name']}, had {count_text(first['incidents'])} incidents in "
+                f"{period_words(s.period)}.",
+                "narrative",
             )
-        else:
-            first = shown.iloc[0]
-            blocks.append(
-                Paragraph(
-                    f"{title}: {len(clusters)} hot cluster(s); the largest, "
-                    f"{first['name']}, had {count_text(first['incidents'])} incidents in "
-                    f"{period_words(s.period)}.",
-                    "narrative",
-                )
-            )
+        )
     return blocks
 
 
@@ -1011,19 +1103,21 @@ def _evaluation(ctx: _Context, ev: Evaluation) -> list[Any]:
     except GeoInputError as exc:
         return [Paragraph(f"Evaluation of {ev.name}: not possible: {exc}", "note")]
     counts = result.counts
+    withheld = False
     if sel.role == "public":
+        from geo.action.evaluate import evaluation_table
         from geo.disclosure import publish_evaluation
 
-        counts = publish_evaluation(counts.reset_index(), ctx.ws.disclosure).set_index(
-            counts.index.name or "area"
-        )
+        published = publish_evaluation(evaluation_table(result), ctx.ws.disclosure)
+        withheld = bool(published["disclosure"].ne("").any())
+        counts = published.set_index(counts.index.name or "area")
     rows = tuple(
         (
             str(area),
             count_text(r["before"]),
             count_text(r["after"]),
-            count_text(r["before_per_month"], 1),
-            count_text(r["after_per_month"], 1),
+            SUPPRESSED if withheld else count_text(r["before_per_month"], 1),
+            SUPPRESSED if withheld else count_text(r["after_per_month"], 1),
             count_text(r["area_km2"], 2),
         )
         for area, r in counts.iterrows()
@@ -1038,7 +1132,7 @@ def _evaluation(ctx: _Context, ev: Evaluation) -> list[Any]:
             f"{q.interval[0]:.2f} to {q.interval[1]:.2f}; {q.reading}",
         ),
     )
-    target = counts.iloc[0] if len(counts) else None
+    target = counts.iloc[0] if len(counts) and not withheld else None
     blocks: list[Any] = [
         Paragraph(f"Evaluation: {ev.name}", "subheading"),
         Table(
@@ -1056,6 +1150,18 @@ def _evaluation(ctx: _Context, ev: Evaluation) -> list[Any]:
             footnotes=(f"Control: {result.control_label}.",),
             source=counts,
         ),
+    ]
+    if withheld:
+        blocks.append(
+            Paragraph(
+                f"A count is below {ctx.ws.disclosure.min_count}: the WDD, the WDQ, the "
+                "verdict and the warnings, all computed from the counts, are not given "
+                "in the version for publication.",
+                "note",
+            )
+        )
+        return blocks
+    blocks += [
         Table(
             f"{ev.name}: Weighted Displacement Difference and Quotient",
             ("Measure", "Value", f"{1 - w.alpha:.0%} interval / reading"),

@@ -519,7 +519,7 @@ def test_evaluations_and_attribution_are_read() -> None:
             {
                 "name": "Lights",
                 "target": "ward:North",
-                "date": "2024-03",
+                "date": "2024-03-01",
                 "categories": ["Burglary"],
                 "buffer_m": 300,
                 "months_before": 6,
@@ -538,17 +538,21 @@ def test_evaluations_and_attribution_are_read() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"name": "X", "date": "2024-01"}, r"missing key `evaluations\[0\]\.target`"),
         (
-            {"name": "X", "target": "Tillery Park", "date": "2024-01"},
+            {"name": "X", "date": "2024-01-01"},
+            r"missing key `evaluations\[0\]\.target`",
+        ),
+        ({"name": "X", "target": "place:P", "date": "2024-06"}, "as YYYY-MM-DD"),
+        (
+            {"name": "X", "target": "Tillery Park", "date": "2024-01-01"},
             "write LAYER:NAME",
         ),
         (
-            {"name": "X", "target": "place:P", "date": "2024-01", "buffer_m": -5},
+            {"name": "X", "target": "place:P", "date": "2024-01-01", "buffer_m": -5},
             r"`evaluations\[0\]\.buffer_m` must be a number of metres above 0",
         ),
         (
-            {"name": "X", "target": "place:P", "date": "2024-01", "when": 1},
+            {"name": "X", "target": "place:P", "date": "2024-01-01", "when": 1},
             r"unknown key\(s\) 'evaluations\[0\]\.when'",
         ),
     ],

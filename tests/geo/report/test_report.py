@@ -480,3 +480,65 @@ def test_cli_writes_the_document(demo_ws: Workspace, tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2
     assert "--out must end in .docx" in bad.output
+
+
+SMALL = {"1", "2", "3", "4"}
+
+
+def _count_columns(table: Any, periods: list[str]) -> list[int]:
+    return [
+        i
+        for i, header in enumerate(table.columns)
+        if header.startswith(("Incidents", "Before", "After"))
+        or any(header.startswith(p) for p in periods)
+    ]
+
+
+def test_public_report_of_a_small_area_hides_every_small_count(
+    demo_ws: Workspace,
+) -> None:
+    """A month, two categories, one town: small counts everywhere, none printed."""
+    ws = dataclasses.replace(
+        demo_ws,
+        # The CCTV log shown to the public too, so the places' time profile is drawn.
+        disclosure=dataclasses.replace(demo_ws.disclosure, internal_sources=()),
+        evaluations=(
+            Evaluation(
+                name="Robbery patrols",
+                target="place:Market Place",
+                date="2024-03-01",
+                categories=("Robbery",),
+            ),
+        ),
+    )
+    sel = resolve_selection(
+        ws,
+        period="2024-06",
+        categories=["Robbery", "Street drinking"],
+        area="town:Sedgeholm",
+        role="public",
+    )
+    report = build_report(ws, sel, ReportOptions(produced=PRODUCED))
+    assert [s.key for s in report.sections] == list(SECTIONS)
+    periods = [_words(sel.period), _words(sel.compare)]
+    printed = []
+    for section in report.sections:
+        for table in section.tables():
+            for i in _count_columns(table, periods):
+                column = [row[i] for row in table.rows]
+                printed += column
+                assert not SMALL & set(column), (section.key, table.caption, column)
+    assert "<5" in printed  # there were small counts to hide
+    plan = report.section("plan")
+    assert not any("Weighted Displacement" in t.caption for t in plan.tables())
+    notes = " ".join(b.text for b in plan.blocks if hasattr(b, "text"))
+    assert "not given in the version for publication" in notes
+    assert not plan.narrative()
+    # Neither the charts nor the Word and PDF writers trip on the hidden cells.
+    assert report_bytes(report, ".docx").startswith(b"PK")
+
+
+def test_text_with_dollars_is_not_maths() -> None:
+    from geo.report.charts import trend_png
+
+    assert trend_png(["2024-01", "2024-02"], [1, 2], title=r"Drink $\frac$ Dine")
