@@ -28,6 +28,7 @@ from geo.report.document import Figure, Paragraph, Report, Table
 
 __all__ = [
     "REPORT_SUFFIXES",
+    "pdf_missing",
     "report_bytes",
     "report_docx",
     "report_html",
@@ -285,6 +286,30 @@ def report_html(report: Report) -> str:
     return "\n".join(parts)
 
 
+def pdf_missing() -> str | None:
+    """Say what the PDF writer lacks on this machine, or ``None`` when it can run.
+
+    weasyprint lays text out with the system's Pango library, which pip
+    cannot install; Word and HTML need nothing besides Python.
+
+    Returns
+    -------
+    str or None
+        The fix, in a sentence.
+    """
+    import ctypes.util
+
+    if ctypes.util.find_library("pango-1.0") and ctypes.util.find_library(
+        "pangoft2-1.0"
+    ):
+        return None
+    return (
+        "A PDF needs the Pango library, which pip cannot install: on Debian or "
+        "Ubuntu `apt install libpango-1.0-0 libpangoft2-1.0-0` (macOS: `brew install "
+        "pango`). Word (.docx) and HTML need nothing more."
+    )
+
+
 def report_pdf(report: Report) -> bytes:
     """Return the report as PDF bytes: :func:`report_html` laid out by weasyprint.
 
@@ -297,7 +322,14 @@ def report_pdf(report: Report) -> bytes:
     -------
     bytes
         An A4 PDF.
+
+    Raises
+    ------
+    GeoInputError
+        When the system lacks the Pango library (:func:`pdf_missing`).
     """
+    if (missing := pdf_missing()) is not None:
+        raise GeoInputError(missing)
     import logging
     import warnings
 

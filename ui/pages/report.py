@@ -11,7 +11,7 @@ from functools import partial
 import streamlit as st
 import streamlit.components.v1 as components
 
-from geo.report.writers import report_html
+from geo.report.writers import pdf_missing, report_html
 from ui import cached
 from ui.filters import current_selection
 from ui.render import md
@@ -80,6 +80,7 @@ except cached.GeoInputError as exc:
     st.stop()
 
 stem = f"assessment_{sel.period.label}".replace(":", "-").replace("/", "-")
+no_pdf = pdf_missing()
 columns = st.columns(len(FORMATS))
 for column, (suffix, (label, mime)) in zip(columns, FORMATS.items(), strict=True):
     column.download_button(
@@ -89,6 +90,8 @@ for column, (suffix, (label, mime)) in zip(columns, FORMATS.items(), strict=True
         mime=mime,
         key=f"report_download{suffix.replace('.', '_')}",
         icon=":material/download:",
+        disabled=suffix == ".pdf" and no_pdf is not None,
+        help=md(no_pdf) if suffix == ".pdf" and no_pdf is not None else None,
     )
 st.caption(
     " · ".join(f"{SECTIONS[s.key]}: {s.seconds:.1f} s" for s in document.sections)

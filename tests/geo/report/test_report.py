@@ -542,3 +542,18 @@ def test_text_with_dollars_is_not_maths() -> None:
     from geo.report.charts import trend_png
 
     assert trend_png(["2024-01", "2024-02"], [1, 2], title=r"Drink $\frac$ Dine")
+
+
+def test_pdf_without_pango_says_how_to_install_it(
+    demo_report: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes.util
+
+    from geo.errors import GeoInputError
+    from geo.report.writers import pdf_missing
+
+    assert pdf_missing() is None  # this machine (and CI) has Pango
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: None)
+    with pytest.raises(GeoInputError, match=r"apt install libpango-1\.0-0"):
+        report_bytes(demo_report.report, ".pdf")
+    assert report_bytes(demo_report.report, ".html").startswith(b"<!DOCTYPE html>")
