@@ -73,6 +73,9 @@ _FLAGS = {
     "`form`": "--wdd-form",
     "`force=True`": "--force",
     "`sections`": "--sections",
+    "`space`": "--space",
+    "`time`": "--time",
+    "`permutations`": "--permutations",
     "`out`": "--out",
 }
 
@@ -508,6 +511,73 @@ def table_command(
     else:
         console.print(f"Table written: {out} ({len(frame)} rows).")
     for note in frame.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
+@app.command("near-repeat")
+def near_repeat_command(
+    workspace: WorkspaceArg,
+    period: Annotated[
+        str | None,
+        typer.Option(help="2024-01:2024-12, 2024 or 2024/25 (default: every month)."),
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A category or a [groups] name ("Burglary"); repeat for several.'
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat for several.")
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option(help="LAYER:NAME (town:Wisbech): pairs there only.")
+    ] = None,
+    space: Annotated[
+        str, typer.Option(help="Distance band edges in metres, from 0.")
+    ] = "0,100,200,400,800",
+    time: Annotated[
+        str, typer.Option(help="Time band edges in days, from 0.")
+    ] = "0,7,14,21,28",
+    permutations: Annotated[
+        int, typer.Option(help="Monte Carlo permutations of the times for p-values.")
+    ] = 999,
+    seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the table to FILE.csv or FILE.xlsx (one row per cell)."
+        ),
+    ] = None,
+) -> None:
+    """Near-repeat analysis: the Knox table of incident pairs by distance and days apart, with Monte Carlo p-values."""
+    from geo.analysis.nearrepeat import knox_sentence, near_repeat, parse_bands
+    from geo.export import write_table
+
+    try:
+        ws = load_workspace(workspace)
+        selection = _selection(
+            ws, period=period, category=category, source=source, area=area
+        )
+        result = near_repeat(
+            ws,
+            selection,
+            space=parse_bands(space, "space"),
+            time=parse_bands(time, "time"),
+            permutations=permutations,
+            seed=seed,
+        )
+        if out is not None:
+            write_table(result.table, out)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    what = selection.single_view().category_text
+    if out is None:
+        _print_table(result.table)
+    else:
+        console.print(f"Knox table written: {out} ({len(result.table)} rows).")
+    console.print(escape(knox_sentence(result, what)), highlight=False)
+    for note in result.table.attrs.get("notes", []):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
