@@ -31,6 +31,7 @@ from geo.action.evaluate import InterventionResult, evaluate_intervention
 from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
+from geo.analysis.nearrepeat import knox_sentence, near_repeat
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
 from geo.demo import DEMO_SEED
@@ -81,6 +82,7 @@ __all__ = [
     "incident_points",
     "named_clusters",
     "narrowed",
+    "near_repeats",
     "patrol_plan",
     "places",
     "prepare_demo",
@@ -692,3 +694,27 @@ def report_file(document: Report, suffix: str) -> bytes:
     ``st.download_button`` as a deferred callable, run only on a click.
     """
     return report_bytes(document, suffix)
+
+
+# --- near repeats ----------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Pairing incidents by distance and days apart…")
+def _near_repeat(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    result = near_repeat(workspace(path), _selection, permutations=999, seed=0)
+    table = result.table
+    notes = tuple(table.attrs.get("notes", []))
+    sentence = knox_sentence(result, _selection.single_view().category_text)
+    table.attrs = {}
+    return table, sentence, notes
+
+
+def near_repeats(
+    path: str, chosen: Selection
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """:func:`geo.analysis.nearrepeat.near_repeat` as ``(table, sentence, notes)``."""
+    return _near_repeat(path, chosen.key, chosen)

@@ -284,3 +284,110 @@ def week_heatmap_spec(
         },
         "config": {"view": {"stroke": None}},
     }
+
+
+def _band_label(low: float, high: float, unit: str) -> str:
+    """Name a band "0-100 m" (an en dash); only the first band includes its lower end."""
+    return f"{low:g}\u2013{high:g} {unit}"
+
+
+def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
+    """Return a Vega-Lite heat table of a Knox table: distance bands down, time bands across.
+
+    Each cell is shaded by its Knox ratio on a diverging scale centred on 1
+    (what chance gives), labelled with the ratio and a star where the
+    p-value is at most 0.05.
+
+    Parameters
+    ----------
+    table
+        From :func:`geo.analysis.nearrepeat.knox_table` (``.table``).
+
+    Returns
+    -------
+    dict
+        The spec, for ``st.vega_lite_chart(spec=...)``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"space_from_m": [0.0], "space_to_m": [100.0],
+    ...     "time_from_days": [0.0], "time_to_days": [7.0], "observed": [9],
+    ...     "expected": [4.5], "knox_ratio": [2.0], "p_value": [0.01]})
+    >>> spec = knox_heatmap_spec(frame)
+    >>> spec["data"]["values"][0]["space"] == "0\u2013100 m", spec["data"]["values"][0]["label"]
+    (True, '2.0*')
+    """
+    cols = [
+        table[c].to_numpy(dtype=float)
+        for c in (
+            "space_from_m",
+            "space_to_m",
+            "time_from_days",
+            "time_to_days",
+            "observed",
+            "expected",
+            "knox_ratio",
+            "p_value",
+        )
+    ]
+    values = []
+    for s0, s1, t0, t1, obs, exp, ratio, p in zip(*cols, strict=True):
+        values.append(
+            {
+                "space": _band_label(s0, s1, "m"),
+                "time": _band_label(t0, t1, "days"),
+                "ratio": None if ratio != ratio else round(float(ratio), 2),
+                "label": "n/a"
+                if ratio != ratio
+                else f"{ratio:.1f}{'*' if p == p and p <= 0.05 else ''}",
+                "observed": int(obs),
+                "expected": round(float(exp), 1),
+                "p": None if p != p else round(float(p), 3),
+            }
+        )
+    order_s = list(dict.fromkeys(v["space"] for v in values))
+    order_t = list(dict.fromkeys(v["time"] for v in values))
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "width": "container",
+        "height": {"step": 34},
+        "encoding": {
+            "x": {
+                "field": "time",
+                "type": "ordinal",
+                "sort": order_t,
+                "title": "Days apart",
+            },
+            "y": {
+                "field": "space",
+                "type": "ordinal",
+                "sort": order_s,
+                "title": "Distance apart",
+            },
+        },
+        "layer": [
+            {
+                "mark": {"type": "rect", "tooltip": True},
+                "encoding": {
+                    "color": {
+                        "field": "ratio",
+                        "type": "quantitative",
+                        "title": "Knox ratio (1 = chance)",
+                        "scale": {"scheme": "redblue", "reverse": True, "domainMid": 1},
+                        "legend": {"orient": "bottom", "direction": "horizontal"},
+                    },
+                    "tooltip": [
+                        {"field": "space", "title": "Distance"},
+                        {"field": "time", "title": "Days"},
+                        {"field": "observed", "title": "Pairs"},
+                        {"field": "expected", "title": "Expected by chance"},
+                        {"field": "ratio", "title": "Knox ratio"},
+                        {"field": "p", "title": "p (one-sided)"},
+                    ],
+                },
+            },
+            {"mark": {"type": "text"}, "encoding": {"text": {"field": "label"}}},
+        ],
+        "config": {"view": {"stroke": None}},
+    }

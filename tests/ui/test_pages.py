@@ -515,3 +515,29 @@ def test_the_link_carries_the_maps_choices() -> None:
     check(at.run())
     assert at.selectbox(key="map_measure").value == "count"
     assert at.selectbox(key="map_layer").value == "town"
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_places_near_repeats_heat_table_and_sentence() -> None:
+    """With a dated partner log chosen, the Knox table as a heat table, in words, as CSV."""
+    at = run_app(PLACES, period="2024-01:2024-12", cat="Street drinking")
+    texts = [m.value for m in at.markdown]
+    assert any(
+        t.startswith("Within 100 m and 7 days of Street drinking") for t in texts
+    )
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    knox = next(s for s in specs if "layer" in s)
+    assert knox["encoding"]["y"]["title"] == "Distance apart"
+    table = next(
+        d.value for d in at.dataframe if "knox_ratio" in getattr(d.value, "columns", [])
+    )
+    assert len(table) == 16
+    assert any(
+        b.label == "Download the Knox table (CSV)" for b in at.get("download_button")
+    )
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_places_near_repeats_say_why_not_for_month_only_data() -> None:
+    at = run_app(PLACES, period="2024-01:2024-12", cat="Burglary")
+    assert any("police.uk gives the month only" in i.value for i in at.info)

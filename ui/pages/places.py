@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
 from ui.render import (
     change_columns_config,
+    knox_heatmap_spec,
     md,
     show_notes,
     show_table,
@@ -39,6 +41,31 @@ show_table(
     key="places_table",
 )
 show_notes(map(md, notes))
+
+st.subheader("Near repeats", anchor=False)
+try:
+    knox, knox_text, knox_notes = cached.near_repeats(path, sel)
+except cached.GeoInputError as exc:
+    st.info(md(str(exc)), icon=":material/info:")
+else:
+    st.markdown(md(knox_text))
+    st.vega_lite_chart(spec=knox_heatmap_spec(knox), width="stretch")
+    st.caption(
+        "Each cell: the pairs of incidents that far apart in metres and days, against "
+        "what chance would give (Knox ratio; * where p ≤ 0.05, one-sided, 999 "
+        "permutations). The Near Repeat Calculator's method."
+    )
+    with st.expander("As a table", icon=":material/table_view:"):
+        st.dataframe(knox, hide_index=True, key="places_knox")
+    st.download_button(
+        "Download the Knox table (CSV)",
+        table_bytes(knox, ".csv"),
+        file_name=f"near_repeat_{sel.period.label}.csv".replace(":", "-"),
+        mime="text/csv",
+        key="places_knox_csv",
+        icon=":material/download:",
+    )
+    show_notes(map(md, knox_notes))
 
 st.subheader("Time of week", anchor=False)
 names = cached.area_names(path, "place")
