@@ -44,6 +44,7 @@ from geo.report.charts import PRINT_DPI, trend_png, week_profile_png
 from geo.report.document import Figure, Paragraph, Report, Section, Table
 from geo.report.maps import choropleth_png, hotspot_png
 from geo.report.text import (
+    DASH,
     UNKNOWN,
     cell,
     change_sentence,
@@ -1006,6 +1007,7 @@ def _hotspots(ctx: _Context) -> list[Any]:
                 )
             )
             blocks.append(Paragraph(gistar_method_text(raw.attrs["params"], s), "body"))
+            blocks.extend(_near_repeats(ctx, title, s))
             continue
         blocks.append(
             Table(
@@ -1032,7 +1034,70 @@ def _hotspots(ctx: _Context) -> list[Any]:
                 "narrative",
             )
         )
+        blocks.extend(_near_repeats(ctx, title, s))
     return blocks
+
+
+def _near_repeats(ctx: _Context, title: str, s: Selection) -> list[Any]:
+    """Return the Knox table of a stream whose sources have dates (not police.uk: months only)."""
+    from geo.analysis.nearrepeat import knox_sentence, near_repeat
+
+    dated = [src for src in s.sources if src not in s.police_sources]
+    if not dated or s.role == "public":
+        return []
+    try:
+        result = near_repeat(ctx.ws, s, permutations=999, seed=0)
+    except GeoInputError:
+        return []
+    t = result.table
+    s0, s1, t0, t1, obs, exp, ratio, p = (
+        t[c].to_numpy(dtype=float)
+        for c in (
+            "space_from_m",
+            "space_to_m",
+            "time_from_days",
+            "time_to_days",
+            "observed",
+            "expected",
+            "knox_ratio",
+            "p_value",
+        )
+    )
+    rows = tuple(
+        (
+            f"{s0[k]:g}{DASH}{s1[k]:g}",
+            f"{t0[k]:g}{DASH}{t1[k]:g}",
+            f"{int(obs[k]):,}",
+            f"{exp[k]:,.1f}",
+            "n/a" if np.isnan(ratio[k]) else f"{ratio[k]:.1f}",
+            "n/a" if np.isnan(p[k]) else f"{p[k]:.3f}",
+        )
+        for k in range(len(t))
+    )
+    return [
+        Paragraph(f"{title}: near repeats", "subheading"),
+        Table(
+            f"{title}: pairs of incidents by distance and days apart (Knox table), "
+            f"{s.area_text}, {period_words(s.period)}",
+            (
+                "Distance apart (m)",
+                "Days apart",
+                "Pairs",
+                "Expected by chance",
+                "Knox ratio",
+                "p (one-sided)",
+            ),
+            rows,
+            footnotes=(
+                "The first band of each axis includes both its ends (0 to 100 m, 0 to 7 "
+                "days), later ones their upper end only, as in the Near Repeat "
+                "Calculator; each pair is counted once.",
+                *t.attrs.get("notes", []),
+            ),
+            source=t,
+        ),
+        Paragraph(knox_sentence(result, title), "narrative"),
+    ]
 
 
 # --- 7. plan and evaluation ----------------------------------------------------------

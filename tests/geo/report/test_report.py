@@ -557,3 +557,22 @@ def test_pdf_without_pango_says_how_to_install_it(
     with pytest.raises(GeoInputError, match=r"apt install libpango-1\.0-0"):
         report_bytes(demo_report.report, ".pdf")
     assert report_bytes(demo_report.report, ".html").startswith(b"<!DOCTYPE html>")
+
+
+def test_near_repeats_are_in_the_hotspot_section(demo_report: Built) -> None:
+    from geo.analysis.nearrepeat import near_repeat
+    from geo.analysis.tables import streams
+
+    section = demo_report.report.section("hotspots")
+    knox = next(t for t in section.tables() if "Knox table" in t.caption)
+    title, stream = next(
+        (t, s) for t, s in streams(demo_report.sel) if t == "CCTV street drinking"
+    )
+    assert knox.caption.startswith(title)
+    want = near_repeat(demo_report.ws, stream, permutations=999, seed=0).table
+    assert [r[2] for r in knox.rows] == [f"{int(v):,}" for v in want["observed"]]
+    assert [r[3] for r in knox.rows] == [f"{v:,.1f}" for v in want["expected"]]
+    assert [r[5] for r in knox.rows] == [f"{v:.3f}" for v in want["p_value"]]
+    assert knox.rows[0][:2] == ("0\u2013100", "0\u20137")
+    # police.uk's streams have months only: no Knox table for them.
+    assert sum("Knox table" in t.caption for t in section.tables()) == 1
