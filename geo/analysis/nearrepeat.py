@@ -231,17 +231,39 @@ def knox_table(
     expected = np.outer(n_space, n_time) / total
 
     # Time apart of a pair, as a band, for the observed and each permutation.
+    # Each pair's code is s_band * (nt + 1) + t_band, with t_band = nt for a
+    # pair beyond the last time edge (a bin dropped at the end: no masking).
     t_edges = np.asarray(time, dtype=float)
+    base = (s_band * (nt + 1)).astype(np.int32)
+    bins = ns * (nt + 1)
+    whole = bool(np.all(ts == np.round(ts)) and np.all(t_edges == np.round(t_edges)))
+    if whole:
+        # Whole days: a lookup table from days apart to band, on int32 arrays.
+        t_int = (ts - ts.min()).astype(np.int32)
+        top = int(t_edges[-1])
+        lut = np.full(top + 2, nt, dtype=np.int32)
+        lut[: top + 1] = _band(np.arange(top + 1, dtype=float), t_edges)
+        i32, j32 = i.astype(np.int32), j.astype(np.int32)
 
-    def counts(t: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        gap = np.abs(t[i] - t[j])
-        t_band = _band(gap, t_edges)
-        ok = t_band >= 0
-        return np.bincount(s_band[ok] * nt + t_band[ok], minlength=ns * nt).reshape(
-            ns, nt
-        )
+        def codes(order: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
+            t = t_int if order is None else t_int[order]
+            gap = np.abs(t[i32] - t[j32])
+            np.minimum(gap, top + 1, out=gap)
+            out: npt.NDArray[np.int32] = base + lut[gap]
+            return out
 
-    observed = counts(ts)
+    else:
+
+        def codes(order: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
+            t = ts if order is None else ts[order]
+            band = _band(np.abs(t[i] - t[j]), t_edges)
+            return base + np.where(band < 0, nt, band).astype(np.int32)
+
+    def counts(order: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+        full = np.bincount(codes(order), minlength=bins).reshape(ns, nt + 1)
+        return full[:, :nt]
+
+    observed = counts(None)
     exceed = np.zeros((ns, nt), dtype=np.int64)
     if permutations:
         rng = np.random.default_rng(seed)
@@ -250,7 +272,7 @@ def knox_table(
         def batch(chunk: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
             out = np.zeros((ns, nt), dtype=np.int64)
             for order in chunk:
-                out += counts(ts[order]) >= observed
+                out += counts(order) >= observed
             return out
 
         chunks = [orders[k : k + _BATCH] for k in range(0, len(orders), _BATCH)]
