@@ -60,6 +60,10 @@ DEFAULT_SPACE_BANDS: Final = (0.0, 100.0, 200.0, 400.0, 800.0)
 DEFAULT_TIME_BANDS: Final = (0.0, 7.0, 14.0, 21.0, 28.0)
 #: Permutations done at once (memory: pairs x this many int32 values).
 _BATCH: Final = 8
+#: Days within which two fractional times apart count as on an edge (rounding).
+_TOL: Final = 1e-9
+#: Most pairs within the largest distance a table is made from (about 60 bytes each).
+MAX_PAIRS: Final = 30_000_000
 
 
 @dataclass(frozen=True)
@@ -124,27 +128,32 @@ def parse_bands(text: str | Sequence[float], what: str) -> tuple[float, ...]:
     except ValueError:
         msg = f"`{what}` was {text!r}; write band edges as numbers, e.g. 0,100,200,400."
         raise GeoInputError(msg) from None
-    if len(values) < 2 or values[0] != 0 or any(b <= a for a, b in pairwise(values)):
+    if (
+        len(values) < 2
+        or values[0] != 0
+        or not all(math.isfinite(v) for v in values)
+        or any(b <= a for a, b in pairwise(values))
+    ):
         msg = (
-            f"`{what}` was {text!r}: give at least two edges, starting at 0 and "
-            "increasing, e.g. 0,100,200,400."
+            f"`{what}` was {text!r}: give at least two finite edges, starting at 0 "
+            "and increasing, e.g. 0,100,200,400."
         )
         raise GeoInputError(msg)
     return tuple(values)
 
 
 def _band(
-    values: npt.NDArray[np.float64], edges: npt.ArrayLike
+    values: npt.NDArray[np.float64], edges: npt.ArrayLike, tol: float = 0.0
 ) -> npt.NDArray[np.int64]:
     """Return the band of each value: 0 for ``[e0, e1]``, k for ``(e_k, e_k+1]``; -1 beyond the last."""
-    upper = np.asarray(edges, dtype=float)[1:]
+    upper = np.asarray(edges, dtype=float)[1:] + tol
     idx = np.searchsorted(upper, values, side="left")
     return np.where(idx >= len(upper), -1, idx).astype(np.int64)
 
 
 def _pairs_within(times: npt.NDArray[np.float64], limit: float) -> int:
     """Count the unordered pairs whose times are at most ``limit`` apart (sorted times)."""
-    upper = np.searchsorted(times, times + limit, side="right")
+    upper = np.searchsorted(times, times + limit + _TOL, side="right")
     return int((upper - np.arange(len(times)) - 1).sum())
 
 
@@ -215,12 +224,25 @@ def knox_table(
         raise GeoInputError(msg)
     ns, nt = len(space) - 1, len(time) - 1
     tree = cKDTree(np.column_stack([xs, ys]))
-    pairs = tree.query_pairs(r=space[-1], output_type="ndarray")
+    # A hair beyond the last edge, so a pair exactly on it is not lost to
+    # rounding between the tree's distance and hypot's; _band cuts at the edge.
+    reach = space[-1] * (1 + 1e-9)
+    found = (int(tree.count_neighbors(tree, r=reach)) - n) // 2
+    if found > MAX_PAIRS:
+        msg = (
+            f"{found:,} pairs of incidents are within {space[-1]:g} m of each other, "
+            f"more than {MAX_PAIRS:,}: choose a smaller `space` (its largest edge), a "
+            "shorter period or a smaller area."
+        )
+        raise GeoInputError(msg)
+    pairs = tree.query_pairs(r=reach, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
+    del pairs
     dist = np.hypot(xs[i] - xs[j], ys[i] - ys[j])
     s_band = _band(dist, space)
     keep = s_band >= 0
     i, j, s_band = i[keep], j[keep], s_band[keep]
+    del dist, keep
     total = n * (n - 1) // 2
     # Pairs per space band (from the tree) and per time band (from sorted times).
     n_space = np.bincount(s_band, minlength=ns).astype(float)
@@ -236,11 +258,16 @@ def knox_table(
     t_edges = np.asarray(time, dtype=float)
     base = (s_band * (nt + 1)).astype(np.int32)
     bins = ns * (nt + 1)
-    whole = bool(np.all(ts == np.round(ts)) and np.all(t_edges == np.round(t_edges)))
+    whole = bool(
+        np.all(ts == np.round(ts))
+        and np.all(t_edges == np.round(t_edges))
+        and ts.max() - ts.min() < 2**30  # int32 days
+    )
     if whole:
         # Whole days: a lookup table from days apart to band, on int32 arrays.
         t_int = (ts - ts.min()).astype(np.int32)
-        top = int(t_edges[-1])
+        # No gap exceeds the span of the times: the table need not be longer.
+        top = int(min(t_edges[-1], float(t_int.max()) + 1))
         lut = np.full(top + 2, nt, dtype=np.int32)
         lut[: top + 1] = _band(np.arange(top + 1, dtype=float), t_edges)
         i32, j32 = i.astype(np.int32), j.astype(np.int32)
@@ -256,7 +283,7 @@ def knox_table(
 
         def codes(order: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
             t = ts if order is None else ts[order]
-            band = _band(np.abs(t[i] - t[j]), t_edges)
+            band = _band(np.abs(t[i] - t[j]), t_edges, _TOL)
             return base + np.where(band < 0, nt, band).astype(np.int32)
 
     def counts(order: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
@@ -266,18 +293,21 @@ def knox_table(
     observed = counts(None)
     exceed = np.zeros((ns, nt), dtype=np.int64)
     if permutations:
-        rng = np.random.default_rng(seed)
-        orders = [rng.permutation(n) for _ in range(permutations)]
+        # One seeded stream per chunk of permutations, drawn inside it (not all
+        # orders at once): the same result whatever thread runs which chunk.
+        sizes = [min(_BATCH, permutations - k) for k in range(0, permutations, _BATCH)]
+        seeds = np.random.SeedSequence(seed).spawn(len(sizes))
 
-        def batch(chunk: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+        def batch(job: tuple[int, np.random.SeedSequence]) -> npt.NDArray[np.int64]:
+            size, stream = job
+            rng = np.random.default_rng(stream)
             out = np.zeros((ns, nt), dtype=np.int64)
-            for order in chunk:
-                out += counts(order) >= observed
+            for _ in range(size):
+                out += counts(rng.permutation(n)) >= observed
             return out
 
-        chunks = [orders[k : k + _BATCH] for k in range(0, len(orders), _BATCH)]
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for part in pool.map(batch, chunks):
+            for part in pool.map(batch, zip(sizes, seeds, strict=True)):
                 exceed += part
     rows = []
     for a in range(ns):
@@ -317,26 +347,39 @@ def knox_sentence(result: KnoxTable, what: str, *, alpha: float = 0.05) -> str:
     -------
     str
         E.g. "Within 100 m and 7 days of a burglary, the risk of another is
-        2.1 times what chance predicts (p = 0.001)."
+        2.1 times what chance predicts (p = 0.001): 134 pairs against 32.0
+        expected."
+
+    Examples
+    --------
+    >>> kt = knox_table([0, 50, 5000], [0, 0, 0], [0, 3, 100], space=(0, 100),
+    ...                 time=(0, 7), permutations=0)
+    >>> knox_sentence(kt, "a burglary")
+    'Within 100 m and 7 days of a burglary: 1 pair against 0.3 expected by chance (3.0 times); no p-value computed.'
     """
     first = result.table.iloc[0]
     where = (
         f"Within {first['space_to_m']:g} m and {first['time_to_days']:g} days of {what}"
     )
     ratio, p = float(first["knox_ratio"]), float(first["p_value"])
-    p_text = "" if math.isnan(p) else f" (p = {p:.3f})"
+    observed = int(first["observed"])
+    pairs = f"{observed:,} pair{'' if observed == 1 else 's'}"
+    expected = f"{float(first['expected']):,.1f}"
     if math.isnan(ratio):
-        return f"{where}, no pair could be expected by chance: no ratio."
-    if ratio > 1 and not math.isnan(p) and p <= alpha:
+        return f"{where}: {pairs}, and none could be expected by chance: no ratio."
+    if math.isnan(p):
+        return (
+            f"{where}: {pairs} against {expected} expected by chance "
+            f"({ratio:.1f} times); no p-value computed."
+        )
+    if ratio > 1 and p <= alpha:
         return (
             f"{where}, the risk of another is {ratio:.1f} times what chance "
-            f"predicts{p_text}: {int(first['observed']):,} pairs against "
-            f"{float(first['expected']):,.1f} expected."
+            f"predicts (p = {p:.3f}): {pairs} against {expected} expected."
         )
     return (
-        f"{where}, there were {int(first['observed']):,} pairs against "
-        f"{float(first['expected']):,.1f} expected by chance ({ratio:.1f} times){p_text}: "
-        "no more than chance would give."
+        f"{where}: {pairs} against {expected} expected by chance ({ratio:.1f} times, "
+        f"p = {p:.3f}): not significantly more than chance."
     )
 
 
@@ -383,6 +426,15 @@ def near_repeat(
         )
         raise DisclosureError(msg)
     view = selection.single_view()
+    sensitive = [
+        c for c in view.counted_categories if workspace.disclosure.is_sensitive(c)
+    ]
+    if selection.role != "analyst" and sensitive:
+        msg = (
+            f"A near-repeat table of {', '.join(sensitive)} pairs single incidents of "
+            "a sensitive category by place and day: only the analyst role sees it."
+        )
+        raise DisclosureError(msg)
     rows = select_incidents(
         workspace,
         view,
@@ -418,6 +470,14 @@ def near_repeat(
         "unrelated to where (the exact mean under permutation of the times); p_value: "
         f"one-sided, from {permutations} permutations (seed {seed}).",
     ]
+    xy = np.column_stack([kept[X].to_numpy(float), kept[Y].to_numpy(float)])
+    places = len(np.unique(xy, axis=0))
+    if places < result.incidents / 2:
+        notes.append(
+            f"The {result.incidents:,} incidents are at {places:,} distinct positions "
+            "(a log by camera or named place): pairs at one position are 0 m apart, so "
+            "the first distance band mostly means the same place."
+        )
     if (undated := int((~dated).sum())) > 0:
         notes.append(f"{undated:,} incidents timed to the month only are left out.")
     result.table.attrs["notes"] = notes

@@ -1091,7 +1091,8 @@ def _near_repeats(ctx: _Context, title: str, s: Selection) -> list[Any]:
             footnotes=(
                 "The first band of each axis includes both its ends (0 to 100 m, 0 to 7 "
                 "days), later ones their upper end only, as in the Near Repeat "
-                "Calculator; each pair is counted once.",
+                "Calculator; each pair is counted once. With many cells, about one "
+                "in 20 has p <= 0.05 by chance alone.",
                 *t.attrs.get("notes", []),
             ),
             source=t,

@@ -170,3 +170,71 @@ def test_cli_writes_the_knox_csv(demo_ws: Workspace, tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, [*args, "Burglary"], env=ENV)
     assert bad.exit_code == 2
     assert "month only" in bad.output
+
+
+def test_fractional_days_agree_with_their_expectation() -> None:
+    # 0.1 and 0.4 days apart: 0.30000000000000004 by subtraction, on the edge 0.3.
+    table = knox_table(
+        [0.0, 10.0, 20.0],
+        [0.0, 0.0, 0.0],
+        [0.1, 0.4, 5.0],
+        space=(0, 100),
+        time=(0, 0.3, 10),
+        permutations=0,
+    ).table
+    first, second = table.iloc[0], table.iloc[1]
+    assert first["observed"] == 1
+    assert first["expected"] == pytest.approx(1.0)  # all 3 pairs within 100 m
+    assert second["observed"] == 2
+    assert second["expected"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("edges", ["0,inf", "0,nan", "0,100,100", "5,10", "0"])
+def test_bad_band_edges_are_refused(edges: str) -> None:
+    from geo.analysis.nearrepeat import parse_bands
+
+    with pytest.raises(GeoInputError, match="`time`"):
+        parse_bands(edges, "time")
+
+
+def test_officers_get_no_pairs_of_a_sensitive_category(demo_ws: Workspace) -> None:
+    import dataclasses
+
+    ws = dataclasses.replace(
+        demo_ws,
+        disclosure=dataclasses.replace(
+            demo_ws.disclosure, sensitive_categories=("Street drinking",)
+        ),
+    )
+    officer = resolve_selection(
+        ws, period="2024", categories=["Street drinking"], role="officer"
+    )
+    with pytest.raises(DisclosureError, match="only the analyst role"):
+        near_repeat(ws, officer)
+    analyst = resolve_selection(ws, period="2024", categories=["Street drinking"])
+    assert near_repeat(ws, analyst, permutations=0).incidents > 0
+
+
+def test_sentence_without_p_values_or_significance() -> None:
+    x, y, t = _random(200, 2)
+    none = knox_sentence(knox_table(x, y, t, permutations=0), "a burglary")
+    assert none.endswith("no p-value computed.")
+    some = knox_sentence(knox_table(x, y, t, permutations=19, seed=3), "a burglary")
+    assert "times what chance predicts" in some or "not significantly more" in some
+
+
+def test_cli_refuses_infinite_edges(demo_ws: Workspace) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "near-repeat",
+            str(demo_ws.path),
+            "--category",
+            "Street drinking",
+            "--time",
+            "0,inf",
+        ],
+        env=ENV,
+    )
+    assert result.exit_code == 2
+    assert "--time" in result.output
