@@ -581,6 +581,62 @@ def near_repeat_command(
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
+@app.command("repeats")
+def repeats_command(
+    workspace: WorkspaceArg,
+    period: Annotated[
+        str | None,
+        typer.Option(help="2024-01:2024-12, 2024 or 2024/25 (default: every month)."),
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="A category or a [groups] name; repeat for several."),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat for several.")
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(help="LAYER:NAME (town:Wisbech): locations there only."),
+    ] = None,
+    top: Annotated[
+        int, typer.Option(help="Locations listed, most incidents first.")
+    ] = 20,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the table to FILE.csv or FILE.xlsx (for the problem-solving group)."
+        ),
+    ] = None,
+) -> None:
+    """Repeat locations: the busiest locations, their repeats within 28/90/365 days, and how concentrated incidents are."""
+    from geo.analysis.repeats import repeat_locations
+    from geo.export import write_table
+
+    try:
+        ws = load_workspace(workspace)
+        selection = _selection(
+            ws, period=period, category=category, source=source, area=area
+        )
+        result = repeat_locations(ws, selection, top=top)
+        if out is not None:
+            write_table(result.table, out)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    if out is None:
+        _print_table(result.table)
+    else:
+        console.print(f"Repeat locations written: {out} ({len(result.table)} rows).")
+    console.print(
+        f"{result.incidents:,} incidents at {result.locations:,} locations: the busiest "
+        f"5% hold {result.top5_share:.0%} of them, the busiest 10% {result.top10_share:.0%}; "
+        f"Gini {result.gini:.2f}.",
+        highlight=False,
+    )
+    for note in result.table.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
 @app.command("report")
 def report_command(
     workspace: WorkspaceArg,
