@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.analysis.change import NO_CALC
+from geo.analysis.nearrepeat import KNOX_COLUMNS
 
 __all__ = [
     "COLUMNS",
@@ -317,19 +318,7 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
     >>> spec["data"]["values"][0]["space"] == "0\u2013100 m", spec["data"]["values"][0]["label"]
     (True, '2.0*')
     """
-    cols = [
-        table[c].to_numpy(dtype=float)
-        for c in (
-            "space_from_m",
-            "space_to_m",
-            "time_from_days",
-            "time_to_days",
-            "observed",
-            "expected",
-            "knox_ratio",
-            "p_value",
-        )
-    ]
+    cols = [table[c].to_numpy(dtype=float) for c in KNOX_COLUMNS]
     values = []
     for s0, s1, t0, t1, obs, exp, ratio, p in zip(*cols, strict=True):
         values.append(

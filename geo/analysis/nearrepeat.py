@@ -48,6 +48,7 @@ from geo.selection import Selection, select_incidents
 __all__ = [
     "DEFAULT_SPACE_BANDS",
     "DEFAULT_TIME_BANDS",
+    "KNOX_COLUMNS",
     "KnoxTable",
     "knox_sentence",
     "knox_table",
@@ -58,6 +59,17 @@ __all__ = [
 #: The Near Repeat Calculator's usual bands: metres and days (edges, from 0).
 DEFAULT_SPACE_BANDS: Final = (0.0, 100.0, 200.0, 400.0, 800.0)
 DEFAULT_TIME_BANDS: Final = (0.0, 7.0, 14.0, 21.0, 28.0)
+#: The Knox table's columns, in order (one row per distance band x time band).
+KNOX_COLUMNS: Final = (
+    "space_from_m",
+    "space_to_m",
+    "time_from_days",
+    "time_to_days",
+    "observed",
+    "expected",
+    "knox_ratio",
+    "p_value",
+)
 #: Permutations done at once (memory: pairs x this many int32 values).
 _BATCH: Final = 8
 #: Days within which two fractional times apart count as on an edge (rounding).
@@ -328,7 +340,9 @@ def knox_table(
                     else math.nan,
                 }
             )
-    return KnoxTable(pd.DataFrame(rows), n, total, permutations, seed)
+    return KnoxTable(
+        pd.DataFrame(rows, columns=list(KNOX_COLUMNS)), n, total, permutations, seed
+    )
 
 
 def knox_sentence(result: KnoxTable, what: str, *, alpha: float = 0.05) -> str:

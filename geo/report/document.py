@@ -10,10 +10,23 @@ beside the frame they came from, so a test can check one against the other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import pandas as pd
 
-__all__ = ["Figure", "Paragraph", "Report", "Section", "Table"]
+__all__ = ["SECTIONS", "Figure", "Paragraph", "Report", "Section", "Table"]
+
+#: Section keys, in the order printed, with their headings (here, not in
+#: :mod:`geo.report.sections`, so the app can list them without matplotlib).
+SECTIONS: Final = {
+    "title": "About this assessment",
+    "performance": "Performance",
+    "trends": "Trends",
+    "areas": "Areas",
+    "places": "Named places",
+    "hotspots": "Hotspots",
+    "plan": "Plan and evaluation",
+}
 
 
 @dataclass(frozen=True)

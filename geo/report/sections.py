@@ -41,7 +41,7 @@ from geo.ingest.store import read_summary
 from geo.ingest.workspace import Evaluation, Workspace
 from geo.periods import Interval, Period, add_months
 from geo.report.charts import PRINT_DPI, trend_png, week_profile_png
-from geo.report.document import Figure, Paragraph, Report, Section, Table
+from geo.report.document import SECTIONS, Figure, Paragraph, Report, Section, Table
 from geo.report.maps import choropleth_png, hotspot_png
 from geo.report.text import (
     DASH,
@@ -71,16 +71,6 @@ __all__ = [
     "check_sections",
 ]
 
-#: Section keys, in the order printed, with their headings.
-SECTIONS: Final = {
-    "title": "About this assessment",
-    "performance": "Performance",
-    "trends": "Trends",
-    "areas": "Areas",
-    "places": "Named places",
-    "hotspots": "Hotspots",
-    "plan": "Plan and evaluation",
-}
 #: A cell disclosure control hid (it would give a small count away).
 SUPPRESSED: Final = "suppressed"
 _SUPPRESSED_NOTE: Final = (
@@ -1040,7 +1030,7 @@ def _hotspots(ctx: _Context) -> list[Any]:
 
 def _near_repeats(ctx: _Context, title: str, s: Selection) -> list[Any]:
     """Return the Knox table of a stream whose sources have dates (not police.uk: months only)."""
-    from geo.analysis.nearrepeat import knox_sentence, near_repeat
+    from geo.analysis.nearrepeat import KNOX_COLUMNS, knox_sentence, near_repeat
 
     dated = [src for src in s.sources if src not in s.police_sources]
     if not dated or s.role == "public":
@@ -1051,17 +1041,7 @@ def _near_repeats(ctx: _Context, title: str, s: Selection) -> list[Any]:
         return []
     t = result.table
     s0, s1, t0, t1, obs, exp, ratio, p = (
-        t[c].to_numpy(dtype=float)
-        for c in (
-            "space_from_m",
-            "space_to_m",
-            "time_from_days",
-            "time_to_days",
-            "observed",
-            "expected",
-            "knox_ratio",
-            "p_value",
-        )
+        t[c].to_numpy(dtype=float) for c in KNOX_COLUMNS
     )
     rows = tuple(
         (

@@ -9,7 +9,7 @@ import docx
 from streamlit.testing.v1 import AppTest
 
 from geo.ingest.workspace import load_workspace
-from geo.report.sections import SECTIONS, ReportOptions, build_report
+from geo.report.sections import ReportOptions, build_report
 from geo.report.writers import report_bytes
 from tests.ui.conftest import APP
 from ui import cached
@@ -20,19 +20,6 @@ REPORT = "ui/pages/report.py"
 def _tables(data: bytes) -> list[list[list[str]]]:
     document = docx.Document(BytesIO(data))
     return [[[c.text for c in r.cells] for r in t.rows] for t in document.tables]
-
-
-def test_page_lists_geo_sections() -> None:
-    import ast
-
-    tree = ast.parse(Path(REPORT).read_text("utf-8"))
-    page = next(
-        ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and any(getattr(t, "id", "") == "SECTIONS" for t in node.targets)
-    )
-    assert page == dict(SECTIONS)
 
 
 def test_report_page_builds_and_downloads_the_cli_document(demo_dir: Path) -> None:

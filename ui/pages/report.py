@@ -9,25 +9,14 @@ role (the public view gets the version for publication).
 from functools import partial
 
 import streamlit as st
-import streamlit.components.v1 as components
 
+from geo.report.document import SECTIONS
 from geo.report.writers import pdf_missing, report_html
 from ui import cached
 from ui.filters import current_selection
 from ui.render import md
 from ui.workspace import workspace_path
 
-#: Section keys and headings (geo.report.sections.SECTIONS, without importing
-#: matplotlib before a report is asked for).
-SECTIONS = {
-    "title": "About this assessment",
-    "performance": "Performance",
-    "trends": "Trends",
-    "areas": "Areas",
-    "places": "Named places",
-    "hotspots": "Hotspots",
-    "plan": "Plan and evaluation",
-}
 FORMATS = {
     ".docx": (
         "Word (.docx)",
@@ -42,10 +31,8 @@ sel = current_selection()
 
 st.title("Report")
 st.caption(
-    md(
-        f"The assessment for {sel.describe()} The same document as "
-        "`python -m geo report` writes for these choices."
-    )
+    f"The assessment for {md(sel.describe())} The same document as "
+    "`python -m geo report` writes for these choices."
 )
 chosen = st.multiselect(
     "Sections",
@@ -97,5 +84,6 @@ st.caption(
     " · ".join(f"{SECTIONS[s.key]}: {s.seconds:.1f} s" for s in document.sections)
 )
 st.subheader("Preview", anchor=False)
-# Every text in the page is escaped by report_html; the frame is sandboxed.
-components.html(report_html(document), height=900, scrolling=True)
+# The page is the report's own HTML: every text in it escaped by report_html,
+# and no script of ours or a user's in it.
+st.iframe(report_html(document), height=900)
