@@ -549,9 +549,21 @@ def near_repeat_command(
             help="Write the table to FILE.csv or FILE.xlsx (one row per cell)."
         ),
     ] = None,
+    chains: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the incidents in near-repeat chains (within the first "
+            "distance and time band of another) to FILE.csv or FILE.xlsx."
+        ),
+    ] = None,
 ) -> None:
     """Near-repeat analysis: the Knox table of incident pairs by distance and days apart, with Monte Carlo p-values."""
-    from geo.analysis.nearrepeat import knox_sentence, near_repeat, parse_bands
+    from geo.analysis.nearrepeat import (
+        knox_sentence,
+        near_repeat,
+        near_repeat_chains,
+        parse_bands,
+    )
     from geo.export import write_table
 
     try:
@@ -559,16 +571,24 @@ def near_repeat_command(
         selection = _selection(
             ws, period=period, category=category, source=source, area=area
         )
+        space_edges = parse_bands(space, "space")
+        time_edges = parse_bands(time, "time")
         result = near_repeat(
             ws,
             selection,
-            space=parse_bands(space, "space"),
-            time=parse_bands(time, "time"),
+            space=space_edges,
+            time=time_edges,
             permutations=permutations,
             seed=seed,
         )
         if out is not None:
             write_table(result.table, out)
+        linked = None
+        if chains is not None:
+            linked = near_repeat_chains(
+                ws, selection, within_m=space_edges[1], within_days=time_edges[1]
+            )
+            write_table(linked, chains)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     what = selection.single_view().category_text
@@ -576,6 +596,13 @@ def near_repeat_command(
         _print_table(result.table)
     else:
         console.print(f"Knox table written: {out} ({len(result.table)} rows).")
+    if linked is not None:
+        console.print(
+            f"Near-repeat chains written: {chains} ({len(linked)} incidents).",
+            highlight=False,
+        )
+        for note in linked.attrs["notes"]:
+            err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     console.print(escape(knox_sentence(result, what)), highlight=False)
     for note in result.table.attrs.get("notes", []):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)

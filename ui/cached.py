@@ -31,9 +31,10 @@ from geo.action.evaluate import InterventionResult, evaluate_intervention
 from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
-from geo.analysis.nearrepeat import knox_sentence, near_repeat
+from geo.analysis.nearrepeat import knox_sentence, near_repeat, near_repeat_chains
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
+from geo.crs import WORKING_CRS
 from geo.demo import DEMO_SEED
 from geo.demo import prepare_demo as geo_prepare_demo
 from geo.disclosure import hot_clusters_for, needs_suppression, refuse_incident_rows
@@ -718,3 +719,29 @@ def near_repeats(
 ) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """:func:`geo.analysis.nearrepeat.near_repeat` as ``(table, sentence, notes)``."""
     return _near_repeat(path, chosen.key, chosen)
+
+
+@st.cache_data(show_spinner="Linking incidents into near-repeat chains…")
+def _chains(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+    within_m: float,
+    within_days: float,
+) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    frame = near_repeat_chains(
+        workspace(path), _selection, within_m=within_m, within_days=within_days
+    )
+    notes = tuple(frame.attrs.get("notes", []))
+    frame.attrs = {}
+    points = gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=WORKING_CRS
+    )
+    return points, notes
+
+
+def chains(
+    path: str, chosen: Selection, within_m: float, within_days: float
+) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """:func:`geo.analysis.nearrepeat.near_repeat_chains` as points and notes."""
+    return _chains(path, chosen.key, chosen, float(within_m), float(within_days))

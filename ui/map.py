@@ -38,6 +38,7 @@ from geo.style import (
 __all__ = [
     "AREA_COLOURS",
     "CARTO_KEY_ENV",
+    "CHAIN_COLOURS",
     "INCIDENT_LIMIT",
     "add_hotspot_cells",
     "add_incidents",
@@ -45,6 +46,7 @@ __all__ = [
     "base_map",
     "base_tiles",
     "briefing_map",
+    "chains_layer",
     "choropleth_layer",
     "choropleth_map",
     "hotspot_cells_layer",
@@ -710,6 +712,83 @@ def incidents_layer(
     }"""
     group = folium.FeatureGroup(name="Incidents (clustered)")
     _Cluster(data, callback=callback, control=False).add_to(group)  # type: ignore[no-untyped-call]
+    return group
+
+
+#: Colours of near-repeat chains, in turn (Okabe-Ito, without black and yellow).
+CHAIN_COLOURS: Final = (
+    "#D55E00",
+    "#0072B2",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+)
+
+
+def chains_layer(
+    chains: gpd.GeoDataFrame, *, limit: int = INCIDENT_LIMIT
+) -> folium.FeatureGroup | None:
+    """Near-repeat chains: each chain's incidents as dots joined in date order, one colour per chain.
+
+    Parameters
+    ----------
+    chains
+        Points (any CRS) from
+        :func:`geo.analysis.nearrepeat.near_repeat_chains`: ``chain``,
+        ``chain_size``, ``occurred_at``, ``category``, ``location``.
+    limit
+        Above this many incidents, ``None``: too many to draw one by one.
+
+    Returns
+    -------
+    folium.FeatureGroup or None
+        The layer; each popup gives the chain, its size, the date, category
+        and location (escaped).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pts = gpd.GeoDataFrame(
+    ...     {"chain": [1, 1], "chain_size": [2, 2],
+    ...      "occurred_at": pd.to_datetime(["2024-03-01", "2024-03-04"]),
+    ...      "category": ["Burglary", "Burglary"], "location": ["<b>", "x"]},
+    ...     geometry=gpd.points_from_xy([545000, 545050], [309000, 309000]),
+    ...     crs="EPSG:27700")
+    >>> group = chains_layer(pts)
+    >>> len(group._children)
+    3
+    """
+    if len(chains) == 0 or len(chains) > limit:
+        return None
+    pts = _display(chains, 0.0)
+    group = folium.FeatureGroup(name="Near-repeat chains")
+    day = pd.to_datetime(pts["occurred_at"]).dt.strftime("%a %d %b %Y")
+    for chain, members in pts.groupby("chain", sort=True):
+        colour = CHAIN_COLOURS[(int(chain) - 1) % len(CHAIN_COLOURS)]
+        members = members.sort_values("occurred_at", kind="stable")
+        latlon = [
+            [round(float(y), 6), round(float(x), 6)]
+            for x, y in zip(members.geometry.x, members.geometry.y, strict=True)
+        ]
+        folium.PolyLine(latlon, color=colour, weight=2, opacity=0.7).add_to(group)  # type: ignore[no-untyped-call]
+        for (lat, lon), idx in zip(latlon, members.index, strict=True):
+            popup = (
+                f"<b>Chain {int(chain)}</b> ({int(members.at[idx, 'chain_size'])} "
+                f"incidents)<br>{html.escape(str(day.at[idx]))}<br>"
+                f"{html.escape(str(members.at[idx, 'category']))}<br>"
+                f"{html.escape(str(members.at[idx, 'location']))}"
+            )
+            folium.CircleMarker(
+                [lat, lon],
+                radius=6,
+                color="#333333",
+                weight=1,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.9,
+                popup=folium.Popup(popup, max_width=260),
+            ).add_to(group)
     return group
 
 

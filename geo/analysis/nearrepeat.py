@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace
-from geo.schema import CATEGORY, MONTH, OCCURRED_AT, TIME_RESOLUTION, X, Y
+from geo.schema import CATEGORY, LOCATION, MONTH, OCCURRED_AT, TIME_RESOLUTION, X, Y
 from geo.selection import Selection, select_incidents
 
 __all__ = [
@@ -50,9 +50,11 @@ __all__ = [
     "DEFAULT_TIME_BANDS",
     "KNOX_COLUMNS",
     "KnoxTable",
+    "chains_of",
     "knox_sentence",
     "knox_table",
     "near_repeat",
+    "near_repeat_chains",
     "parse_bands",
 ]
 
@@ -397,6 +399,47 @@ def knox_sentence(result: KnoxTable, what: str, *, alpha: float = 0.05) -> str:
     )
 
 
+def _dated_incidents(
+    workspace: Workspace,
+    selection: Selection,
+    what: str,
+    columns: Sequence[str] = (),
+) -> tuple[Selection, pd.DataFrame, npt.NDArray[np.bool_]]:
+    """Return the single view, its incidents in the period and which are dated, after the role checks."""
+    if selection.role == "public":
+        msg = (
+            f"{what} pairs single incidents by place and day, so it is not made for "
+            "the public view."
+        )
+        raise DisclosureError(msg)
+    view = selection.single_view()
+    sensitive = [
+        c for c in view.counted_categories if workspace.disclosure.is_sensitive(c)
+    ]
+    if selection.role != "analyst" and sensitive:
+        msg = (
+            f"{what} of {', '.join(sensitive)} pairs single incidents of a sensitive "
+            "category by place and day: only the analyst role sees it."
+        )
+        raise DisclosureError(msg)
+    rows = select_incidents(
+        workspace,
+        view,
+        columns=[MONTH, CATEGORY, OCCURRED_AT, TIME_RESOLUTION, X, Y, *columns],
+        months=(view.period.start, view.period.end),
+    )
+    dated = rows[TIME_RESOLUTION].isin(["day", "minute"]).to_numpy()
+    if not dated.any():
+        msg = (
+            f"No incident of {view.category_text} in {view.period.label} has a date: "
+            f"police.uk gives the month only, and {what[0].lower() + what[1:]} needs "
+            "the day of each incident. Choose a source with dates (a force extract or "
+            "a partner log with a date column)."
+        )
+        raise GeoInputError(msg)
+    return view, rows, dated
+
+
 def near_repeat(
     workspace: Workspace,
     selection: Selection,
@@ -433,37 +476,7 @@ def near_repeat(
     DisclosureError
         For the public role: pairs of incidents can point at addresses.
     """
-    if selection.role == "public":
-        msg = (
-            "A near-repeat table pairs single incidents by place and day, so it is "
-            "not made for the public view."
-        )
-        raise DisclosureError(msg)
-    view = selection.single_view()
-    sensitive = [
-        c for c in view.counted_categories if workspace.disclosure.is_sensitive(c)
-    ]
-    if selection.role != "analyst" and sensitive:
-        msg = (
-            f"A near-repeat table of {', '.join(sensitive)} pairs single incidents of "
-            "a sensitive category by place and day: only the analyst role sees it."
-        )
-        raise DisclosureError(msg)
-    rows = select_incidents(
-        workspace,
-        view,
-        columns=[MONTH, CATEGORY, OCCURRED_AT, TIME_RESOLUTION, X, Y],
-        months=(view.period.start, view.period.end),
-    )
-    dated = rows[TIME_RESOLUTION].isin(["day", "minute"]).to_numpy()
-    if not dated.any():
-        msg = (
-            f"No incident of {view.category_text} in {view.period.label} has a date: "
-            "police.uk gives the month only, and a near-repeat table needs the day of "
-            "each incident. Choose a source with dates (a force extract or a partner "
-            "log with a date column)."
-        )
-        raise GeoInputError(msg)
+    view, rows, dated = _dated_incidents(workspace, selection, "A near-repeat table")
     kept = rows[dated]
     day = pd.to_datetime(kept[OCCURRED_AT]).dt.normalize()
     days = ((day - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).to_numpy(float)
@@ -496,3 +509,149 @@ def near_repeat(
         notes.append(f"{undated:,} incidents timed to the month only are left out.")
     result.table.attrs["notes"] = notes
     return result
+
+
+def chains_of(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    days: npt.ArrayLike,
+    *,
+    within_m: float,
+    within_days: float,
+) -> npt.NDArray[np.int64]:
+    """Label the near-repeat chains: incidents linked by pairs close in both space and time.
+
+    Two incidents are linked when they are at most ``within_m`` metres and
+    ``within_days`` days apart (both ends included, as the Knox table's
+    first band); a chain is a connected set of linked incidents (a
+    burglary, the one next door a week later, and the one after that).
+
+    Parameters
+    ----------
+    x, y
+        Coordinates in metres.
+    days
+        Times in days.
+    within_m, within_days
+        The window: the outer edges of a Knox cell.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per incident, its chain (0, 1, ... biggest chain first, then by
+        first incident) or -1 when it is linked to none.
+
+    Examples
+    --------
+    >>> chains_of([0, 50, 90, 5000], [0, 0, 0, 0], [0, 3, 9, 4],
+    ...           within_m=60, within_days=7).tolist()
+    [0, 0, 0, -1]
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    t = np.asarray(days, dtype=float)
+    n = len(xs)
+    if within_m < 0 or within_days < 0:
+        msg = f"The window was {within_m} m and {within_days} days; give 0 or more."
+        raise GeoInputError(msg)
+    if n < 2:
+        return np.full(n, -1, dtype=np.int64)
+    pairs = cKDTree(np.column_stack([xs, ys])).query_pairs(
+        within_m + 1e-9, output_type="ndarray"
+    )
+    if len(pairs):
+        close = np.abs(t[pairs[:, 0]] - t[pairs[:, 1]]) <= within_days + _TOL
+        pairs = pairs[close]
+    if not len(pairs):
+        return np.full(n, -1, dtype=np.int64)
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    )
+    _, comp = connected_components(graph, directed=False)
+    size = np.bincount(comp)
+    linked = size[comp] > 1
+    # Number the chains biggest first, then by their earliest incident.
+    first = np.full(len(size), np.inf)
+    np.minimum.at(first, comp, t)
+    keep = np.flatnonzero(size > 1)
+    order = keep[np.lexsort((first[keep], -size[keep]))]
+    number = np.full(len(size), -1, dtype=np.int64)
+    number[order] = np.arange(len(order))
+    return np.where(linked, number[comp], -1).astype(np.int64)
+
+
+def near_repeat_chains(
+    workspace: Workspace,
+    selection: Selection,
+    *,
+    within_m: float = DEFAULT_SPACE_BANDS[1],
+    within_days: float = DEFAULT_TIME_BANDS[1],
+) -> pd.DataFrame:
+    """Return the incidents that formed near-repeat chains in a window, for the map.
+
+    Parameters
+    ----------
+    workspace
+        An ingested workspace.
+    selection
+        As :func:`near_repeat` (the same incidents are paired).
+    within_m, within_days
+        The window (a Knox cell's outer edges): linked incidents are at most
+        this far apart in metres and days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per incident in a chain, biggest chain first: ``chain``
+        (1, 2, ...), ``chain_size``, ``occurred_at``, ``category``,
+        ``location``, ``x``, ``y`` (British National Grid metres); notes in
+        ``attrs["notes"]``, the number of dated incidents in ``attrs["dated"]``.
+
+    Raises
+    ------
+    GeoInputError
+        As :func:`near_repeat`, and for a negative window.
+    DisclosureError
+        As :func:`near_repeat`.
+    """
+    view, rows, dated = _dated_incidents(
+        workspace, selection, "A near-repeat map", columns=[LOCATION]
+    )
+    kept = rows[dated].reset_index(drop=True)
+    day = pd.to_datetime(kept[OCCURRED_AT]).dt.normalize()
+    days = ((day - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).to_numpy(float)
+    chain = chains_of(
+        kept[X].to_numpy(float),
+        kept[Y].to_numpy(float),
+        days,
+        within_m=within_m,
+        within_days=within_days,
+    )
+    inside = chain >= 0
+    out = pd.DataFrame(
+        {
+            "chain": chain[inside] + 1,
+            "occurred_at": pd.to_datetime(kept[OCCURRED_AT])[inside].to_numpy(),
+            "category": kept[CATEGORY].astype(str)[inside].to_numpy(object),
+            "location": kept[LOCATION].astype(str)[inside].to_numpy(object),
+            "x": kept[X].to_numpy(float)[inside],
+            "y": kept[Y].to_numpy(float)[inside],
+        }
+    )
+    out.insert(1, "chain_size", out.groupby("chain")["chain"].transform("size"))
+    out = out.sort_values(["chain", "occurred_at"], kind="stable").reset_index(
+        drop=True
+    )
+    chains = int(out["chain"].nunique())
+    out.attrs["dated"] = int(dated.sum())
+    out.attrs["notes"] = [
+        f"{len(out):,} of {int(dated.sum()):,} dated incidents of {view.category_text} "
+        f"in {view.area_text}, {view.period.label}, are in {chains:,} near-repeat "
+        f"chain{'' if chains == 1 else 's'}: each is within {within_m:g} m and "
+        f"{within_days:g} days of another in its chain.",
+        "A chain is not proof the incidents are linked: the Knox table says whether "
+        "there are more such pairs than chance gives.",
+    ]
+    return out

@@ -10,7 +10,13 @@ import pytest
 from pointpats.spacetime import Knox
 from typer.testing import CliRunner
 
-from geo.analysis.nearrepeat import knox_sentence, knox_table, near_repeat
+from geo.analysis.nearrepeat import (
+    chains_of,
+    knox_sentence,
+    knox_table,
+    near_repeat,
+    near_repeat_chains,
+)
 from geo.cli import app
 from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
@@ -238,3 +244,100 @@ def test_cli_refuses_infinite_edges(demo_ws: Workspace) -> None:
     )
     assert result.exit_code == 2
     assert "--time" in result.output
+
+
+def _chains_by_union_find(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, within_m: float, within_days: float
+) -> list[set[int]]:
+    """Chains the slow way: every pair compared, merged by union-find."""
+    parent = list(range(len(x)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    linked = set()
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            near = np.hypot(x[i] - x[j], y[i] - y[j]) <= within_m
+            if near and abs(t[i] - t[j]) <= within_days:
+                parent[root(i)] = root(j)
+                linked |= {i, j}
+    groups: dict[int, set[int]] = {}
+    for i in linked:
+        groups.setdefault(root(i), set()).add(i)
+    return list(groups.values())
+
+
+@pytest.mark.parametrize(("within_m", "within_days"), [(100, 7), (250, 14), (0, 0)])
+def test_chains_equal_a_brute_force_union_find(
+    within_m: float, within_days: float
+) -> None:
+    x, y, t = _random(400, 11)
+    x[:5], y[:5], t[:5] = 10.0, 10.0, 3.0  # five at one place and day: 0 m, 0 days
+    label = chains_of(x, y, t, within_m=within_m, within_days=within_days)
+    expected = _chains_by_union_find(x, y, t, within_m, within_days)
+    got: dict[int, set[int]] = {}
+    for i, c in enumerate(label):
+        if c >= 0:
+            got.setdefault(int(c), set()).add(i)
+    assert {frozenset(g) for g in got.values()} == {frozenset(g) for g in expected}
+    # Numbered 0, 1, ... biggest first.
+    assert sorted(got) == list(range(len(got)))
+    sizes = [len(got[c]) for c in sorted(got)]
+    assert sizes == sorted(sizes, reverse=True)
+    assert {0, 1, 2, 3, 4} <= got[int(label[0])]
+
+
+def test_chains_hold_exactly_the_knox_first_cell_pairs(demo_ws: Workspace) -> None:
+    """The pairs inside the chains are the Knox table's closest cell, no more, no fewer."""
+    sel = resolve_selection(demo_ws, period="2024", categories=["Street drinking"])
+    knox = near_repeat(demo_ws, sel, permutations=0).table.iloc[0]
+    within_m, within_days = float(knox["space_to_m"]), float(knox["time_to_days"])
+    chains = near_repeat_chains(
+        demo_ws, sel, within_m=within_m, within_days=within_days
+    )
+    assert len(chains) > 0
+    day = chains["occurred_at"].dt.normalize().to_numpy("datetime64[D]").astype(float)
+    x, y = chains["x"].to_numpy(), chains["y"].to_numpy()
+    pairs = 0
+    for _, members in chains.groupby("chain"):
+        idx = members.index.to_numpy()
+        for k, i in enumerate(idx):
+            for j in idx[k + 1 :]:
+                near = np.hypot(x[i] - x[j], y[i] - y[j]) <= within_m
+                pairs += bool(near and abs(day[i] - day[j]) <= within_days)
+    assert pairs == knox["observed"]
+    sizes = chains.groupby("chain")["chain_size"]
+    assert (chains.groupby("chain").size() == sizes.first()).all()
+    assert set(chains["category"]) == {"Street drinking"}
+    assert "near-repeat chain" in chains.attrs["notes"][0]
+
+
+def test_chains_refuse_as_the_knox_table(demo_ws: Workspace) -> None:
+    public = resolve_selection(
+        demo_ws, period="2024", categories=["Burglary"], role="public"
+    )
+    with pytest.raises(DisclosureError, match="not made for the public"):
+        near_repeat_chains(demo_ws, public)
+    month_only = resolve_selection(demo_ws, period="2024", categories=["Burglary"])
+    with pytest.raises(GeoInputError, match="a near-repeat map needs the day"):
+        near_repeat_chains(demo_ws, month_only)
+    with pytest.raises(GeoInputError, match="give 0 or more"):
+        chains_of([0, 1], [0, 0], [0, 0], within_m=-1, within_days=7)
+
+
+def test_cli_writes_the_chains(demo_ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "chains.csv"
+    args = ["near-repeat", str(demo_ws.path), "--period", "2024", "--category"]
+    args += ["Street drinking", "--permutations", "0", "--chains", str(out)]
+    result = CliRunner().invoke(app, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    sel = resolve_selection(demo_ws, period="2024", categories=["Street drinking"])
+    expected = near_repeat_chains(demo_ws, sel)
+    assert written["chain"].tolist() == expected["chain"].tolist()
+    assert written["location"].tolist() == expected["location"].tolist()
+    assert f"({len(expected)} incidents)" in result.output

@@ -541,3 +541,27 @@ def test_places_near_repeats_heat_table_and_sentence() -> None:
 def test_places_near_repeats_say_why_not_for_month_only_data() -> None:
     at = run_app(PLACES, period="2024-01:2024-12", cat="Burglary")
     assert any("police.uk gives the month only" in i.value for i in at.info)
+
+
+def test_places_near_repeat_chains_follow_the_chosen_cell(demo_dir: Path) -> None:
+    """The chains drawn are geo's for the window picked; a wider window links more."""
+    from geo.analysis.nearrepeat import near_repeat_chains
+    from geo.selection import resolve_selection
+
+    at = run_app(PLACES, period="2024-01:2024-12", cat="Street drinking")
+    ws = load_workspace(demo_dir / "workspace.toml")
+    sel = resolve_selection(
+        ws, period="2024-01:2024-12", categories=["Street drinking"]
+    )
+    narrow = near_repeat_chains(ws, sel, within_m=100, within_days=7)
+    wide = near_repeat_chains(ws, sel, within_m=400, within_days=28)
+    assert len(wide) > len(narrow) > 0
+    captions = [c.value for c in at.caption]
+    assert narrow.attrs["notes"][0] in captions
+    at.select_slider(key="places_chain_m").set_value(400.0)
+    at.select_slider(key="places_chain_days").set_value(28.0)
+    captions = [c.value for c in check(at.run()).caption]
+    assert wide.attrs["notes"][0] in captions
+    assert narrow.attrs["notes"][0] not in captions
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the chains (CSV)" in labels

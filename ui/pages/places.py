@@ -1,10 +1,14 @@
 """Places page: counts at named places (period against comparison) and a place's time of week."""
 
+import os
+
 import streamlit as st
+from streamlit_folium import st_folium
 
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
+from ui.map import CARTO_KEY_ENV, base_map, base_tiles, chains_layer
 from ui.render import (
     change_columns_config,
     knox_heatmap_spec,
@@ -67,6 +71,59 @@ else:
         icon=":material/download:",
     )
     show_notes(map(md, knox_notes))
+
+    st.markdown("**Near-repeat chains on the map**")
+    st.caption(
+        "Incidents within the distance and days of another, joined in date order: "
+        "one colour per chain. Choose a cell of the table above."
+    )
+    left, right = st.columns(2)
+    within_m = left.select_slider(
+        "Within (metres)",
+        sorted(set(knox["space_to_m"].astype(float))),
+        format_func=lambda v: f"{v:g} m",
+        key="places_chain_m",
+    )
+    within_days = right.select_slider(
+        "and within (days)",
+        sorted(set(knox["time_to_days"].astype(float))),
+        format_func=lambda v: f"{v:g} days",
+        key="places_chain_days",
+    )
+    linked, chain_notes = cached.chains(path, sel, within_m, within_days)
+    layer = chains_layer(linked)
+    if linked.empty:
+        st.info(
+            f"No two incidents are within {within_m:g} m and {within_days:g} days of "
+            "each other: no chain.",
+            icon=":material/info:",
+        )
+    elif layer is None:
+        st.info(
+            f"{len(linked):,} incidents are in chains: too many to draw one by one. "
+            "Narrow the period, the area or the window.",
+            icon=":material/info:",
+        )
+    else:
+        chain_map = base_map(linked, tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)))
+        layer.add_to(chain_map)
+        st_folium(
+            chain_map,
+            key="places_chains",
+            returned_objects=[],
+            use_container_width=True,
+            height=420,
+        )
+    if sel.role == "analyst" and not linked.empty:
+        st.download_button(
+            "Download the chains (CSV)",
+            table_bytes(linked.drop(columns="geometry"), ".csv"),
+            file_name=f"near_repeat_chains_{sel.period.label}.csv".replace(":", "-"),
+            mime="text/csv",
+            key="places_chains_csv",
+            icon=":material/download:",
+        )
+    show_notes(map(md, chain_notes))
 
 st.subheader("Time of week", anchor=False)
 names = cached.area_names(path, "place")
