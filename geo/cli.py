@@ -637,7 +637,7 @@ def repeats_command(
     ] = None,
 ) -> None:
     """Repeat locations: the busiest locations, their repeats within 28/90/365 days, and how concentrated incidents are."""
-    from geo.analysis.repeats import repeat_locations
+    from geo.analysis.repeats import repeat_locations, repeats_sentence
     from geo.export import write_table
 
     try:
@@ -654,12 +654,7 @@ def repeats_command(
         _print_table(result.table)
     else:
         console.print(f"Repeat locations written: {out} ({len(result.table)} rows).")
-    console.print(
-        f"{result.incidents:,} incidents at {result.locations:,} locations: the busiest "
-        f"5% hold {result.top5_share:.0%} of them, the busiest 10% {result.top10_share:.0%}; "
-        f"Gini {result.gini:.2f}.",
-        highlight=False,
-    )
+    console.print(escape(repeats_sentence(result)), highlight=False)
     for note in result.table.attrs.get("notes", []):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 

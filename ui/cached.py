@@ -32,6 +32,7 @@ from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
 from geo.analysis.nearrepeat import knox_sentence, near_repeat, near_repeat_chains
+from geo.analysis.repeats import RepeatLocations, repeat_locations
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
 from geo.crs import WORKING_CRS
@@ -745,3 +746,17 @@ def chains(
 ) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
     """:func:`geo.analysis.nearrepeat.near_repeat_chains` as points and notes."""
     return _chains(path, chosen.key, chosen, float(within_m), float(within_days))
+
+
+@st.cache_data(show_spinner="Counting incidents by location…")
+def _repeats(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+) -> RepeatLocations:
+    return repeat_locations(workspace(path), _selection, top=None)
+
+
+def repeats(path: str, chosen: Selection) -> RepeatLocations:
+    """:func:`geo.analysis.repeats.repeat_locations` with every location (the page shows the top)."""
+    return _repeats(path, chosen.key, chosen)

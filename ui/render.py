@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,7 +20,9 @@ __all__ = [
     "LEVEL_LABELS",
     "change_columns_config",
     "for_display",
+    "knox_heatmap_spec",
     "level_label",
+    "lorenz_spec",
     "md",
     "number",
     "show_notes",
@@ -379,4 +382,82 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
             {"mark": {"type": "text"}, "encoding": {"text": {"field": "label"}}},
         ],
         "config": {"view": {"stroke": None}},
+    }
+
+
+def lorenz_spec(lorenz: pd.DataFrame, *, points: int = 400) -> dict[str, Any]:
+    """Return a Vega-Lite Lorenz curve: share of incidents against share of locations, busiest first.
+
+    Parameters
+    ----------
+    lorenz
+        ``share_of_locations``, ``share_of_incidents`` (0 to 1) from
+        :func:`geo.analysis.repeats.repeat_locations`.
+    points
+        At most this many points are drawn (evenly spaced, both ends kept),
+        so a district of 50,000 locations sends a small chart.
+
+    Returns
+    -------
+    dict
+        The spec, for ``st.vega_lite_chart(spec=...)``: the curve and the
+        line of equality.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"share_of_locations": [0, 0.5, 1.0],
+    ...                       "share_of_incidents": [0, 0.8, 1.0]})
+    >>> spec = lorenz_spec(curve)
+    >>> [v["incidents"] for v in spec["layer"][0]["data"]["values"]]
+    [0.0, 80.0, 100.0]
+    """
+    n = len(lorenz)
+    keep = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(int))
+    x = lorenz["share_of_locations"].to_numpy(float)[keep] * 100
+    y = lorenz["share_of_incidents"].to_numpy(float)[keep] * 100
+    curve = [
+        {"locations": round(float(a), 2), "incidents": round(float(b), 2)}
+        for a, b in zip(x, y, strict=True)
+    ]
+    axes = {
+        "x": {
+            "field": "locations",
+            "type": "quantitative",
+            "title": "Locations, busiest first (%)",
+            "scale": {"domain": [0, 100]},
+        },
+        "y": {
+            "field": "incidents",
+            "type": "quantitative",
+            "title": "Incidents (%)",
+            "scale": {"domain": [0, 100]},
+        },
+    }
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "width": "container",
+        "height": 260,
+        "layer": [
+            {
+                "data": {"values": curve},
+                "mark": {"type": "line", "color": "#0072B2", "strokeWidth": 2},
+                "encoding": {
+                    **axes,
+                    "tooltip": [
+                        {"field": "locations", "title": "Locations (%)"},
+                        {"field": "incidents", "title": "Incidents (%)"},
+                    ],
+                },
+            },
+            {
+                "data": {
+                    "values": [
+                        {"locations": 0, "incidents": 0},
+                        {"locations": 100, "incidents": 100},
+                    ]
+                },
+                "mark": {"type": "line", "color": "#777777", "strokeDash": [4, 4]},
+                "encoding": axes,
+            },
+        ],
     }

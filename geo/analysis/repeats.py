@@ -49,7 +49,9 @@ __all__ = [
     "RepeatLocations",
     "gini",
     "repeat_locations",
+    "repeats_sentence",
     "repeats_within",
+    "top_count",
 ]
 
 #: Days within which a later incident at a location is a repeat.
@@ -170,7 +172,7 @@ def repeat_locations(
     workspace: Workspace,
     selection: Selection,
     *,
-    top: int = 20,
+    top: int | None = 20,
     windows: Sequence[int] = REPEAT_WINDOWS,
 ) -> RepeatLocations:
     """Find the locations with the most incidents in the period, their repeats and concentration.
@@ -183,7 +185,8 @@ def repeat_locations(
         Period, categories, sources and area (what one figure counts:
         :meth:`geo.selection.Selection.single_view`).
     top
-        Rows of the table (the concentration figures use every location).
+        Rows of the table (the concentration figures use every location);
+        ``None`` for every location (the problem-solving group's export).
     windows
         Repeat windows in days.
 
@@ -200,7 +203,7 @@ def repeat_locations(
         For officers and the public: a list of locations with counts points
         at addresses (the analyst exports it for the problem-solving group).
     """
-    if top < 1:
+    if top is not None and top < 1:
         msg = f"`top` was {top}; give 1 or more."
         raise GeoInputError(msg)
     refuse_incident_rows(selection.role, "The repeat-locations table")
@@ -254,8 +257,7 @@ def repeat_locations(
     n_loc, n_inc = len(counts), int(counts.sum())
 
     def share(fraction: float) -> float:
-        k = max(1, int(np.ceil(fraction * n_loc)))
-        return float(counts[:k].sum() / n_inc)
+        return float(counts[: top_count(n_loc, fraction)].sum() / n_inc)
 
     cum = np.cumsum(counts) / n_inc
     lorenz = pd.DataFrame(
@@ -264,7 +266,7 @@ def repeat_locations(
             "share_of_incidents": np.r_[0.0, cum],
         }
     )
-    out = table.head(top).copy()
+    out = (table if top is None else table.head(top)).copy()
     out.attrs["notes"] = [
         f"{n_inc:,} incidents of {view.category_text} in {view.area_text}, "
         f"{view.period.label}, at {n_loc:,} locations (a gazetteer place, else the "
@@ -283,3 +285,43 @@ def repeat_locations(
         gini(counts),
         lorenz,
     )
+
+
+def repeats_sentence(result: RepeatLocations) -> str:
+    """Say how concentrated incidents are, in words (the CLI, the Places page and the report).
+
+    Parameters
+    ----------
+    result
+        From :func:`repeat_locations`.
+
+    Returns
+    -------
+    str
+        E.g. "1,204 incidents at 310 locations: the busiest 5% of locations
+        (16) hold 41% of them, the busiest 10% (31) 55%; Gini 0.62."
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = RepeatLocations(pd.DataFrame(), 40, 200, 0.3, 0.45, 0.5, pd.DataFrame())
+    >>> repeats_sentence(r)
+    '200 incidents at 40 locations: the busiest 5% of locations (2) hold 30% of them, the busiest 10% (4) 45%; Gini 0.50.'
+    """
+    five, ten = top_count(result.locations, 0.05), top_count(result.locations, 0.10)
+    return (
+        f"{result.incidents:,} incidents at {result.locations:,} locations: the "
+        f"busiest 5% of locations ({five:,}) hold {result.top5_share:.0%} of them, "
+        f"the busiest 10% ({ten:,}) {result.top10_share:.0%}; Gini {result.gini:.2f}."
+    )
+
+
+def top_count(locations: int, fraction: float) -> int:
+    """Return how many locations are the busiest ``fraction`` of them (at least one).
+
+    Examples
+    --------
+    >>> top_count(40, 0.05), top_count(3, 0.10)
+    (2, 1)
+    """
+    return max(1, int(np.ceil(fraction * locations)))

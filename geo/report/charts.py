@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["OKABE_ITO", "PNG_SIGNATURE", "PRINT_DPI", "trend_png", "week_profile_png"]
+__all__ = [
+    "OKABE_ITO",
+    "PNG_SIGNATURE",
+    "PRINT_DPI",
+    "lorenz_png",
+    "trend_png",
+    "week_profile_png",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: blue, orange, bluish green, vermillion.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
@@ -138,4 +145,51 @@ def week_profile_png(profile: pd.DataFrame, *, title: str, dpi: int = _DPI) -> b
     ax.set_title(title, parse_math=False)
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("Incidents (aoristic)")
+    return _png(fig, dpi)
+
+
+def lorenz_png(
+    lorenz: pd.DataFrame, *, title: str, gini: float, dpi: int = _DPI
+) -> bytes:
+    """Draw the Lorenz curve of incidents over locations, busiest first, as PNG bytes.
+
+    Parameters
+    ----------
+    lorenz
+        ``share_of_locations`` and ``share_of_incidents`` from
+        :func:`geo.analysis.repeats.repeat_locations` (0 to 1).
+    title
+        Chart title.
+    gini
+        The Gini coefficient, for the legend.
+    dpi
+        Resolution (150 for the screen, 300 for print).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    x = lorenz["share_of_locations"].to_numpy(float) * 100
+    y = lorenz["share_of_incidents"].to_numpy(float) * 100
+    ax.plot(x, y, color=OKABE_ITO[0], linewidth=2, label=f"Incidents (Gini {gini:.2f})")
+    ax.plot(
+        [0, 100],
+        [0, 100],
+        color="#777777",
+        linestyle="--",
+        linewidth=1,
+        label="Equal at every location",
+    )
+    for share, colour in ((5, OKABE_ITO[1]), (10, OKABE_ITO[3])):
+        ax.axvline(share, color=colour, linewidth=0.8, linestyle=":")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Locations, busiest first (% of locations with an incident)")
+    ax.set_ylabel("Incidents (% of all)")
+    ax.set_title(title, parse_math=False)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, loc="lower right")
     return _png(fig, dpi)

@@ -40,7 +40,7 @@ from geo.ingest.boundaries import CODE
 from geo.ingest.store import read_summary
 from geo.ingest.workspace import Evaluation, Workspace
 from geo.periods import Interval, Period, add_months
-from geo.report.charts import PRINT_DPI, trend_png, week_profile_png
+from geo.report.charts import PRINT_DPI, lorenz_png, trend_png, week_profile_png
 from geo.report.document import SECTIONS, Figure, Paragraph, Report, Section, Table
 from geo.report.maps import choropleth_png, hotspot_png
 from geo.report.text import (
@@ -100,6 +100,8 @@ class ReportOptions:
         The date printed as the date produced (today when ``None``).
     top_places
         Places whose time-of-week profile is drawn.
+    top_locations
+        Rows of each repeat-locations table (analysts' version only).
     plan_top, plan_visits
         Places and visits of the patrol plan (as the Plan page's defaults).
     """
@@ -107,6 +109,7 @@ class ReportOptions:
     sections: tuple[str, ...] = tuple(SECTIONS)
     produced: date | None = None
     top_places: int = 3
+    top_locations: int = 10
     plan_top: int = 5
     plan_visits: int = 37
 
@@ -790,6 +793,96 @@ def place_rows(table: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["__l", "__e"])
 
 
+def _repeat_locations(ctx: _Context) -> list[Any]:
+    """Return the busiest locations, their repeats and how concentrated incidents are (analysts)."""
+    from geo.analysis.repeats import (
+        REPEAT_WINDOWS,
+        repeat_locations,
+        repeats_sentence,
+        top_count,
+    )
+
+    if ctx.sel.role != "analyst":
+        return [
+            Paragraph(
+                "Repeat locations are listed in the analyst's version only: a list of "
+                "single locations with their incidents can point at addresses.",
+                "note",
+            )
+        ]
+    blocks: list[Any] = [Paragraph("Repeat locations", "subheading")]
+    for title, s in streams(ctx.sel):
+        try:
+            result = repeat_locations(ctx.ws, s, top=ctx.options.top_locations)
+        except GeoInputError:
+            continue
+        t = result.table
+
+        def cell(value: Any) -> str:
+            return "unknown" if pd.isna(value) else f"{int(value):,}"
+
+        blocks.append(
+            Table(
+                f"{title}: the {len(t)} locations with the most incidents, "
+                f"{s.area_text}, {period_words(s.period)}",
+                (
+                    "Rank",
+                    "Location",
+                    "Incidents",
+                    *(f"Repeats within {w} days" for w in REPEAT_WINDOWS),
+                ),
+                tuple(
+                    (
+                        str(r["rank"]),
+                        str(r["location"]),
+                        f"{int(r['incidents']):,}",
+                        *(cell(r[f"repeats_{w}d"]) for w in REPEAT_WINDOWS),
+                    )
+                    for _, r in t.iterrows()
+                ),
+                footnotes=tuple(t.attrs.get("notes", [])),
+                source=t,
+            )
+        )
+        five = top_count(result.locations, 0.05)
+        ten = top_count(result.locations, 0.10)
+        blocks.append(
+            Table(
+                f"{title}: how concentrated incidents are, {period_words(s.period)}",
+                ("Locations", "How many", "Share of incidents"),
+                (
+                    ("Busiest 5%", f"{five:,}", f"{result.top5_share:.0%}"),
+                    ("Busiest 10%", f"{ten:,}", f"{result.top10_share:.0%}"),
+                    (
+                        "Every location with an incident",
+                        f"{result.locations:,}",
+                        f"100% ({result.incidents:,} incidents)",
+                    ),
+                    ("Gini coefficient", "", f"{result.gini:.2f}"),
+                ),
+                footnotes=(
+                    "Gini: 0 when every location has as many incidents, towards 1 when "
+                    "all are at one; over the locations with at least one incident.",
+                ),
+            )
+        )
+        blocks.append(Paragraph(repeats_sentence(result), "narrative"))
+        blocks.append(
+            Figure(
+                lorenz_png(
+                    result.lorenz,
+                    title=f"{title}: incidents by location, {period_words(s.period)}",
+                    gini=result.gini,
+                    dpi=PRINT_DPI,
+                ),
+                f"{title}: the share of incidents at the busiest locations (Lorenz "
+                "curve); the dashed line is every location alike.",
+                width_mm=130,
+            )
+        )
+    return blocks
+
+
 def _places(ctx: _Context) -> list[Any]:
     ws = ctx.ws
     if ws.places is None:
@@ -798,7 +891,8 @@ def _places(ctx: _Context) -> list[Any]:
                 "This workspace has no [places] gazetteer, so there is no named-place "
                 "table.",
                 "note",
-            )
+            ),
+            *_repeat_locations(ctx),
         ]
     blocks: list[Any] = []
     profiled = 0
@@ -886,6 +980,7 @@ def _places(ctx: _Context) -> list[Any]:
                 "note",
             )
         )
+    blocks.extend(_repeat_locations(ctx))
     return blocks
 
 

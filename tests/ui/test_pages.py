@@ -317,23 +317,24 @@ def test_places_profile_follows_the_chosen_place() -> None:
     at = run_app(PLACES)
     names = at.selectbox(key="places_area").options
     assert len(names) > 1
-    first = at.dataframe[1].value.to_numpy().sum()
+    first = at.dataframe[-1].value.to_numpy().sum()
     # The heatmap shows the same 7 x 24 numbers as the table beside it.
-    (chart,) = at.get("vega_lite_chart")
+    # The time-of-week heatmap: the last chart, after the Lorenz curve.
+    chart = at.get("vega_lite_chart")[-1]
     spec = json.loads(chart.proto.spec)
     assert spec["encoding"]["x"]["sort"] == [f"{h:02d}" for h in range(24)]
     assert spec["width"] == "container"
     values = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
     assert len(values) == 168
-    table = at.dataframe[1].value
+    table = at.dataframe[-1].value
     assert values["value"].tolist() == [
         round(float(x), 2) for x in table.to_numpy().ravel()
     ]
     totals = {first}
     for name in names[1:]:
         check(at.selectbox(key="places_area").set_value(name).run())
-        if len(at.dataframe) > 1:
-            totals.add(at.dataframe[1].value.to_numpy().sum())
+        if "00" in getattr(at.dataframe[-1].value, "columns", []):
+            totals.add(at.dataframe[-1].value.to_numpy().sum())
         else:  # no incident there with a time: unknown, never a grid of zeros
             assert any("time of week is unknown" in i.value for i in at.info)
     assert len(totals) > 1
@@ -565,3 +566,31 @@ def test_places_near_repeat_chains_follow_the_chosen_cell(demo_dir: Path) -> Non
     assert narrow.attrs["notes"][0] not in captions
     labels = [b.label for b in at.get("download_button")]
     assert "Download the chains (CSV)" in labels
+
+
+def test_places_repeat_locations_are_geos(demo_dir: Path) -> None:
+    """The sentence, the top rows and the Lorenz curve's ends are geo's repeat_locations."""
+    from geo.analysis.repeats import repeat_locations, repeats_sentence
+    from geo.selection import resolve_selection
+
+    at = run_app(PLACES, period="2024-01:2024-12", cat="Street drinking")
+    ws = load_workspace(demo_dir / "workspace.toml")
+    sel = resolve_selection(
+        ws, period="2024-01:2024-12", categories=["Street drinking"]
+    )
+    expected = repeat_locations(ws, sel, top=20)
+    assert repeats_sentence(expected) in [m.value for m in at.markdown]
+    shown = next(
+        d.value
+        for d in at.dataframe
+        if "repeats_28d" in getattr(d.value, "columns", [])
+    )
+    assert shown["location"].tolist() == expected.table["location"].tolist()
+    assert shown["incidents"].tolist() == expected.table["incidents"].tolist()
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    lorenz = next(s for s in specs if s.get("height") == 260)
+    curve = lorenz["layer"][0]["data"]["values"]
+    assert curve[0] == {"locations": 0.0, "incidents": 0.0}
+    assert curve[-1] == {"locations": 100.0, "incidents": 100.0}
+    labels = [b.label for b in at.get("download_button")]
+    assert f"Download every location (CSV, {expected.locations:,} rows)" in labels

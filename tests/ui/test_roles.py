@@ -213,3 +213,14 @@ def test_the_public_is_not_offered_a_month_only_a_partner_log_covers(
     assert public.selectbox(key="filter_end").options[-1] == "2024-11"
     assert analyst.selectbox(key="filter_end").options[-1] == "2024-12"
     assert public.selectbox(key="filter_end").value == "2024-11"
+
+
+@pytest.mark.usefixtures("users")
+def test_an_officer_gets_no_repeat_locations_list() -> None:
+    at = login("olly")
+    at.switch_page("ui/pages/places.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("only the analyst role" in i.value for i in at.info)
+    assert not any(
+        "repeats_28d" in getattr(d.value, "columns", []) for d in at.dataframe
+    )

@@ -5,6 +5,7 @@ import os
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.analysis.repeats import REPEAT_WINDOWS, repeats_sentence
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_selection
@@ -12,6 +13,7 @@ from ui.map import CARTO_KEY_ENV, base_map, base_tiles, chains_layer
 from ui.render import (
     change_columns_config,
     knox_heatmap_spec,
+    lorenz_spec,
     md,
     show_notes,
     show_table,
@@ -23,28 +25,29 @@ path = workspace_path()
 sel = current_selection()
 
 st.title("Named places")
-if cached.workspace(path).places is None:
+st.caption(md(sel.describe()))
+gazetteer = cached.workspace(path).places is not None
+if not gazetteer:
     st.info(
         "This workspace has no `[places]` gazetteer, so there are no named-place "
-        "tables. Add one to the workspace file.",
+        "tables or time-of-week profiles. Add one to the workspace file. Near "
+        "repeats and repeat locations below need none.",
         icon=":material/info:",
     )
-    st.stop()
-
-st.caption(md(sel.describe()))
-table, notes = cached.table(path, sel, by="place", kind="compare")
-show_table(
-    table.drop(columns=["area_code"]),
-    hide_index=True,
-    column_config={
-        **change_columns_config(
-            table, earlier=sel.compare.label, later=sel.period.label
-        ),
-        "area_name": st.column_config.TextColumn("Place", pinned=True),
-    },
-    key="places_table",
-)
-show_notes(map(md, notes))
+else:
+    table, notes = cached.table(path, sel, by="place", kind="compare")
+    show_table(
+        table.drop(columns=["area_code"]),
+        hide_index=True,
+        column_config={
+            **change_columns_config(
+                table, earlier=sel.compare.label, later=sel.period.label
+            ),
+            "area_name": st.column_config.TextColumn("Place", pinned=True),
+        },
+        key="places_table",
+    )
+    show_notes(map(md, notes))
 
 st.subheader("Near repeats", anchor=False)
 try:
@@ -125,6 +128,59 @@ else:
         )
     show_notes(map(md, chain_notes))
 
+st.subheader("Repeat locations", anchor=False)
+if sel.role != "analyst":
+    st.info(
+        "The repeat-locations table lists single locations with their incidents, so "
+        "only the analyst role sees it (for the problem-solving group).",
+        icon=":material/lock:",
+    )
+else:
+    try:
+        repeats = cached.repeats(path, sel)
+    except cached.GeoInputError as exc:
+        st.info(md(str(exc)), icon=":material/info:")
+    else:
+        st.markdown(md(repeats_sentence(repeats)))
+        show_table(
+            repeats.table.head(20).drop(columns=["x", "y"]),
+            hide_index=True,
+            column_config={
+                "rank": st.column_config.NumberColumn("Rank", width="small"),
+                "location": st.column_config.TextColumn("Location", pinned=True),
+                "incidents": st.column_config.NumberColumn("Incidents"),
+                "dated": st.column_config.NumberColumn(
+                    "Dated", help="Incidents with a date (repeats need one)."
+                ),
+                **{
+                    f"repeats_{w}d": st.column_config.NumberColumn(
+                        f"Repeats ≤{w} days",
+                        help=f"Incidents that followed an earlier one at the location "
+                        f"within {w} days; unknown without dates.",
+                    )
+                    for w in REPEAT_WINDOWS
+                },
+            },
+            key="places_repeats",
+        )
+        st.vega_lite_chart(spec=lorenz_spec(repeats.lorenz), width="stretch")
+        st.caption(
+            "Lorenz curve: the share of incidents at the busiest locations. The dashed "
+            "line is every location alike; the further the curve bows above it, the "
+            "more concentrated (Gini from 0, even, towards 1, all at one)."
+        )
+        st.download_button(
+            f"Download every location (CSV, {repeats.locations:,} rows)",
+            table_bytes(repeats.table, ".csv"),
+            file_name=f"repeat_locations_{sel.period.label}.csv".replace(":", "-"),
+            mime="text/csv",
+            key="places_repeats_csv",
+            icon=":material/download:",
+        )
+        show_notes(map(md, repeats.table.attrs.get("notes", [])))
+
+if not gazetteer:
+    st.stop()
 st.subheader("Time of week", anchor=False)
 names = cached.area_names(path, "place")
 inside = [n for n in names if n in set(table["area_name"])] or list(names)

@@ -576,3 +576,39 @@ def test_near_repeats_are_in_the_hotspot_section(demo_report: Built) -> None:
     assert knox.rows[0][:2] == ("0\u2013100", "0\u20137")
     # police.uk's streams have months only: no Knox table for them.
     assert sum("Knox table" in t.caption for t in section.tables()) == 1
+
+
+def test_repeat_locations_are_in_the_places_section(demo_report: Built) -> None:
+    from geo.analysis.repeats import repeat_locations, repeats_sentence
+    from geo.analysis.tables import streams
+
+    section = demo_report.report.section("places")
+    printed = [t for t in section.tables() if "locations with the most" in t.caption]
+    streams_ = list(streams(demo_report.sel))
+    assert len(printed) == len(streams_)
+    for table, (title, stream) in zip(printed, streams_, strict=True):
+        assert table.caption.startswith(title)
+        want = repeat_locations(demo_report.ws, stream, top=10)
+        assert [r[1] for r in table.rows] == want.table["location"].tolist()
+        assert [r[2] for r in table.rows] == [f"{v:,}" for v in want.table["incidents"]]
+        assert repeats_sentence(want) in section.narrative()
+    # police.uk's months only: repeats unknown, never 0.
+    police = printed[0]
+    assert {r[3] for r in police.rows} == {"unknown"}
+    # The Word document has the Lorenz curve as a picture at print resolution.
+    captions = [p.text for p in demo_report.docx.paragraphs]
+    assert any("(Lorenz curve)" in c for c in captions)
+
+
+def test_officers_report_lists_no_locations(demo_eval_ws: Workspace) -> None:
+    sel = resolve_selection(
+        demo_eval_ws, period="2024-01:2024-12", compare="auto", role="officer"
+    )
+    report = build_report(
+        demo_eval_ws, sel, ReportOptions(produced=PRODUCED, sections=("places",))
+    )
+    section = report.section("places")
+    assert not [t for t in section.tables() if "locations with the most" in t.caption]
+    assert any(
+        "analyst's version only" in getattr(p, "text", "") for p in section.blocks
+    )
