@@ -659,6 +659,68 @@ def repeats_command(
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
+@app.command("outcomes")
+def outcomes_command(
+    workspace: WorkspaceArg,
+    period: Annotated[
+        str | None,
+        typer.Option(help="2024-01:2024-12, 2024 or 2024/25 (default: every month)."),
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A category, a [groups] name or "All crime"; repeat for several.'
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these sources (police.uk's); repeat for several."),
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(help="LAYER:NAME (town:Wisbech): crimes there only."),
+    ] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="category, or an area layer (ward, town), district or place."
+        ),
+    ] = "category",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the outcome table (group x outcome) to FILE.csv or FILE.xlsx."
+        ),
+    ] = None,
+    for_publication: PublicationOpt = False,
+) -> None:
+    """police.uk outcomes: the mix of last outcomes per category or area, as police.uk reports it (not a detection rate)."""
+    from geo.analysis.outcomes import outcome_mix, outcomes_sentence, summary_wide
+    from geo.export import write_table
+
+    try:
+        ws = load_workspace(workspace)
+        selection = _selection(
+            ws,
+            period=period,
+            category=category,
+            source=source,
+            area=area,
+            public=for_publication,
+        )
+        result = outcome_mix(ws, selection, by=by)
+        if out is not None:
+            write_table(result.table, out, sheet="outcomes")
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    _print_table(summary_wide(result))
+    if out is not None:
+        console.print(f"Outcomes written: {out} ({len(result.table)} rows).")
+    console.print(escape(outcomes_sentence(result)), highlight=False)
+    for note in result.table.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
 @app.command("report")
 def report_command(
     workspace: WorkspaceArg,

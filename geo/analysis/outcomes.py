@@ -110,6 +110,7 @@ __all__ = [
     "outcome_group",
     "outcome_mix",
     "outcomes_sentence",
+    "summary_wide",
 ]
 
 #: ``by`` for one group per store category (else an area layer, ``district`` or ``place``).
@@ -562,6 +563,59 @@ def _crime_label(view: Selection, police_categories: set[str]) -> str:
     return ", ".join(labels) if labels else "police-recorded crime"
 
 
+def summary_wide(result: OutcomeMix) -> pd.DataFrame:
+    """Return the summary as one row per group: crimes, then the percent in each outcome group.
+
+    Parameters
+    ----------
+    result
+        From :func:`outcome_mix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``crimes`` and one column per :data:`OUTCOME_GROUP_ORDER`
+        group (whole percent, adding to 100 per row; "hidden" where
+        disclosure control hid the count), groups in :attr:`OutcomeMix.groups`
+        order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> summary = pd.DataFrame({"group": ["a", "a"], "outcome_group": ["Other", NO_OUTCOME],
+    ...     "incidents": [3, 1], "share": [0.75, 0.25], "percent": [75, 25]})
+    >>> groups = pd.DataFrame({"group": ["a"], "crimes": [4]})
+    >>> r = OutcomeMix(pd.DataFrame(), summary, groups, pd.DataFrame(), 4, "x", "y", "z", "category")
+    >>> summary_wide(r).columns.tolist(), summary_wide(r)[["Other", NO_OUTCOME]].iloc[0].tolist()
+    (['group', 'crimes', 'Other', 'No outcome recorded'], [75, 25])
+    """
+    summary = result.summary
+    cells = (
+        summary["percent"].astype(object).where(summary["percent"].notna(), "hidden")
+    )
+    wide = (
+        pd.DataFrame(
+            {
+                "group": summary["group"],
+                "outcome_group": summary["outcome_group"],
+                "cell": cells,
+            }
+        )
+        .pivot(index="group", columns="outcome_group", values="cell")
+        .reindex(
+            columns=[
+                g for g in OUTCOME_GROUP_ORDER if g in set(summary["outcome_group"])
+            ]
+        )
+    )
+    wide.columns.name = None
+    out = result.groups[["group", "crimes"]].merge(
+        wide, left_on="group", right_index=True, how="left"
+    )
+    out.attrs = dict(result.summary.attrs)
+    return out.reset_index(drop=True)
+
+
 def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
     """Say the outcome mix in words (the CLI, the Compare page and the report).
 
@@ -604,20 +658,28 @@ def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
     )
     head = f"Of {crimes} {what} in {result.area}, {when}"
     percent = result.overall.set_index("outcome_group")["percent"]
-    if isinstance(result.crimes, str) or percent.isna().any():
+    if isinstance(result.crimes, str):
         return (
-            f"{head}, small counts and their shares are not shown (disclosure "
+            f"{head}, outcome shares are not shown (a small count: disclosure "
             "control); this is not a detection rate."
         )
-    shown = {str(g): int(v) for g, v in percent.items()}
-    under = shown.pop("Under investigation")
+    # Disclosure control may hide a group's share: say the shares shown only.
+    shown = {str(g): int(v) for g, v in percent.items() if pd.notna(v)}
+    hidden = len(shown) < len(percent)
+    under = shown.pop("Under investigation", None)
     others = sorted(
         ((v, g) for g, v in shown.items() if v > 0),
         key=lambda t: (-t[0], OUTCOME_GROUP_ORDER.index(t[1])),
     )[:2]
     parts = [f"{v}% {_PHRASES[g]}" for v, g in others]
+    first = (
+        f"{under}% were under investigation when police.uk last published them"
+        if under is not None
+        else "the share under investigation is not shown (a small count)"
+    )
     tail = " and ".join(parts)
+    small = "; small counts are not shown (disclosure control)" if hidden else ""
     return (
-        f"{head}, {under}% were under investigation when police.uk last published "
-        f"them{', ' + tail if tail else ''}; this is not a detection rate."
+        f"{head}, {first}{', ' + tail if tail else ''}{small}; this is not a "
+        "detection rate."
     )
