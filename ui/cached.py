@@ -32,6 +32,7 @@ from geo.action.plan import PatrolPlan, make_plan
 from geo.action.siting import site_events
 from geo.analysis.areas import load_areas
 from geo.analysis.nearrepeat import knox_sentence, near_repeat, near_repeat_chains
+from geo.analysis.outcomes import OutcomeMix, outcome_mix
 from geo.analysis.repeats import RepeatLocations, repeat_locations
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.coverage import Coverage, read_coverage
@@ -85,6 +86,7 @@ __all__ = [
     "named_clusters",
     "narrowed",
     "near_repeats",
+    "outcomes",
     "patrol_plan",
     "places",
     "prepare_demo",
@@ -760,3 +762,18 @@ def _repeats(
 def repeats(path: str, chosen: Selection) -> RepeatLocations:
     """:func:`geo.analysis.repeats.repeat_locations` with every location (the page shows the top)."""
     return _repeats(path, chosen.key, chosen)
+
+
+@st.cache_data(show_spinner="Counting police.uk outcomes…")
+def _outcomes(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+    by: str,
+) -> OutcomeMix:
+    return outcome_mix(workspace(path), _selection, by=by)
+
+
+def outcomes(path: str, chosen: Selection, by: str = "category") -> OutcomeMix:
+    """:func:`geo.analysis.outcomes.outcome_mix` (suppressed for the public, as the tables)."""
+    return _outcomes(path, chosen.key, chosen, by)

@@ -14,6 +14,7 @@ import streamlit as st
 
 from geo.analysis.change import NO_CALC
 from geo.analysis.nearrepeat import KNOX_COLUMNS
+from geo.analysis.outcomes import OUTCOME_GROUP_ORDER
 
 __all__ = [
     "COLUMNS",
@@ -25,6 +26,7 @@ __all__ = [
     "lorenz_spec",
     "md",
     "number",
+    "outcomes_spec",
     "show_notes",
     "show_table",
     "week_heatmap_spec",
@@ -460,4 +462,94 @@ def lorenz_spec(lorenz: pd.DataFrame, *, points: int = 400) -> dict[str, Any]:
                 "encoding": axes,
             },
         ],
+    }
+
+
+#: One colour per outcome group (Okabe-Ito, colour-blind safe; grey for none recorded).
+_OUTCOME_COLOURS: Final = (
+    "#E69F00",
+    "#F0E442",
+    "#009E73",
+    "#56B4E9",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#BBBBBB",
+)
+
+
+def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
+    """Return a Vega-Lite stacked bar per group: the percent of its crimes in each outcome group.
+
+    Parameters
+    ----------
+    summary
+        ``group``, ``outcome_group``, ``incidents``, ``percent`` from
+        :func:`geo.analysis.outcomes.outcome_mix` (``.summary``). A percent
+        that disclosure control hid is left out, so its bar has a gap
+        rather than stretching the others.
+
+    Returns
+    -------
+    dict
+        The spec, for ``st.vega_lite_chart(spec=...)``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"group": ["Burglary", "Burglary"],
+    ...     "outcome_group": ["Under investigation", "Other"],
+    ...     "incidents": [3, 1], "percent": [75, None]})
+    >>> spec = outcomes_spec(frame)
+    >>> [(v["group"], v["percent"]) for v in spec["data"]["values"]]
+    [('Burglary', 75)]
+    """
+    order = list(dict.fromkeys(summary["group"].astype(str)))
+    values: list[dict[str, Any]] = []
+    for row in summary.to_dict("records"):
+        percent, count = row["percent"], row["incidents"]
+        if percent is None or pd.isna(percent) or int(percent) <= 0:
+            continue
+        values.append(
+            {
+                "group": str(row["group"]),
+                "outcome": str(row["outcome_group"]),
+                "rank": OUTCOME_GROUP_ORDER.index(str(row["outcome_group"])),
+                "percent": int(percent),
+                "incidents": count if isinstance(count, str) else int(count),
+            }
+        )
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "width": "container",
+        "height": {"step": 24},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {"field": "group", "type": "nominal", "sort": order, "title": None},
+            "x": {
+                "field": "percent",
+                "type": "quantitative",
+                "stack": True,
+                "title": "Share of crimes (%), last outcome on police.uk",
+                "scale": {"domain": [0, 100]},
+            },
+            "color": {
+                "field": "outcome",
+                "type": "nominal",
+                "title": "Last outcome",
+                "scale": {
+                    "domain": list(OUTCOME_GROUP_ORDER),
+                    "range": list(_OUTCOME_COLOURS),
+                },
+                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 320},
+            },
+            "order": {"field": "rank", "type": "quantitative"},
+            "tooltip": [
+                {"field": "group", "title": "Group"},
+                {"field": "outcome", "title": "Last outcome"},
+                {"field": "incidents", "title": "Crimes"},
+                {"field": "percent", "title": "%"},
+            ],
+        },
+        "config": {"view": {"stroke": None}},
     }

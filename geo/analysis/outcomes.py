@@ -575,9 +575,9 @@ def summary_wide(result: OutcomeMix) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``group``, ``crimes`` and one column per :data:`OUTCOME_GROUP_ORDER`
-        group (whole percent, adding to 100 per row; "hidden" where
-        disclosure control hid the count), groups in :attr:`OutcomeMix.groups`
-        order.
+        group (whole percent, adding to 100 per row), groups in
+        :attr:`OutcomeMix.groups` order. Where disclosure control hid a
+        count the cell reads "hidden" and that column is text.
 
     Examples
     --------
@@ -612,6 +612,12 @@ def summary_wide(result: OutcomeMix) -> pd.DataFrame:
     out = result.groups[["group", "crimes"]].merge(
         wide, left_on="group", right_index=True, how="left"
     )
+    for column in out.columns[1:]:
+        # A column with a hidden cell is text throughout, so it stays one type.
+        if out[column].map(lambda v: isinstance(v, str)).any():
+            out[column] = out[column].map(str)
+        else:
+            out[column] = out[column].astype("Int64")
     out.attrs = dict(result.summary.attrs)
     return out.reset_index(drop=True)
 

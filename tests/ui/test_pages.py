@@ -594,3 +594,41 @@ def test_places_repeat_locations_are_geos(demo_dir: Path) -> None:
     assert curve[-1] == {"locations": 100.0, "incidents": 100.0}
     labels = [b.label for b in at.get("download_button")]
     assert f"Download every location (CSV, {expected.locations:,} rows)" in labels
+
+
+def test_compare_outcomes_are_geos(demo_dir: Path) -> None:
+    """The sentence, the table and the stacked bars are geo's outcome_mix; each bar is 100%."""
+    from geo.analysis.outcomes import outcome_mix, outcomes_sentence, summary_wide
+    from geo.selection import resolve_selection
+
+    at = run_app(
+        COMPARE, period="2024-01:2024-12", cat=["Burglary", "Robbery"], level="town"
+    )
+    ws = load_workspace(demo_dir / "workspace.toml")
+    sel = resolve_selection(
+        ws, period="2024-01:2024-12", categories=["Burglary", "Robbery"]
+    )
+    expected = outcome_mix(ws, sel)
+    assert outcomes_sentence(expected) in [m.value for m in at.markdown]
+    shown = next(
+        d.value for d in at.dataframe if "crimes" in getattr(d.value, "columns", [])
+    )
+    want = summary_wide(expected)
+    assert shown["group"].tolist() == want["group"].tolist() == ["Burglary", "Robbery"]
+    assert shown["crimes"].tolist() == want["crimes"].tolist()
+    chart = next(
+        c
+        for c in at.get("vega_lite_chart")
+        if json.loads(c.proto.spec).get("encoding", {}).get("color", {}).get("title")
+        == "Last outcome"
+    )
+    values = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
+    totals = values.groupby("group")["percent"].sum().to_dict()
+    assert totals == {"Burglary": 100, "Robbery": 100}
+    labels = [b.label for b in at.get("download_button")]
+    assert f"Download the outcomes (CSV, {len(expected.table):,} rows)" in labels
+    # By the page's level: one bar per town.
+    at.radio(key="compare_outcomes_by").set_value("town").run()
+    check(at)
+    by_town = outcome_mix(ws, sel, by="town")
+    assert outcomes_sentence(by_town) in [m.value for m in at.markdown]

@@ -4,10 +4,18 @@ from functools import partial
 
 import streamlit as st
 
+from geo.analysis.outcomes import OUTCOME_GROUP_ORDER, outcomes_sentence, summary_wide
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_filters, current_selection
-from ui.render import change_columns_config, level_label, md, show_notes, show_table
+from ui.render import (
+    change_columns_config,
+    level_label,
+    md,
+    outcomes_spec,
+    show_notes,
+    show_table,
+)
 from ui.workspace import workspace_path
 
 path = workspace_path()
@@ -51,3 +59,47 @@ xlsx_col.download_button(
     icon=":material/download:",
 )
 show_notes(map(md, notes))
+
+st.subheader("Outcomes (police.uk)", anchor=False)
+st.caption(
+    "The last outcome police.uk published for each crime (its Last outcome category), "
+    "as of the month's file: outcomes are updated later, so recent months show more "
+    '"Under investigation". This is what police.uk reports, not a detection rate.'
+)
+levels = list(dict.fromkeys(["category", f.level]))
+by = st.radio(
+    "Outcome mix by",
+    levels,
+    format_func=lambda v: "Category" if v == "category" else level_label(v),
+    horizontal=True,
+    key="compare_outcomes_by",
+)
+try:
+    mix = cached.outcomes(path, sel, by=by)
+except cached.GeoInputError as exc:
+    st.info(md(str(exc)), icon=":material/info:")
+else:
+    st.markdown(md(outcomes_sentence(mix)))
+    st.vega_lite_chart(spec=outcomes_spec(mix.summary), width="stretch")
+    with st.expander("Outcome mix as a table (% of each group's crimes)"):
+        show_table(
+            summary_wide(mix),
+            hide_index=True,
+            column_config={
+                "group": st.column_config.TextColumn(
+                    "Category" if by == "category" else level_label(by), pinned=True
+                ),
+                "crimes": st.column_config.NumberColumn("Crimes"),
+                **{g: st.column_config.Column(f"{g} (%)") for g in OUTCOME_GROUP_ORDER},
+            },
+            key="compare_outcomes",
+        )
+    st.download_button(
+        f"Download the outcomes (CSV, {len(mix.table):,} rows)",
+        table_bytes(mix.table, ".csv"),
+        file_name=f"outcomes_{by}_{sel.period.label}.csv".replace(":", "-"),
+        mime="text/csv",
+        key="compare_outcomes_csv",
+        icon=":material/download:",
+    )
+    show_notes(map(md, mix.table.attrs.get("notes", [])))
