@@ -94,6 +94,7 @@ from geo.errors import GeoInputError
 from geo.ingest.workspace import Disclosure, Workspace
 from geo.schema import CATEGORY, MONTH, OUTCOME, PLACE, SOURCE, X, Y, area_columns
 from geo.selection import (
+    ALL_CRIME,
     ANTI_SOCIAL_BEHAVIOUR,
     PLACE_LAYER,
     Selection,
@@ -560,7 +561,9 @@ def _crime_label(view: Selection, police_categories: set[str]) -> str:
     """Name the crimes counted: "police-recorded crime", or the chosen labels with police.uk crimes."""
     crimes = police_categories - {ANTI_SOCIAL_BEHAVIOUR}
     labels = [lab.label for lab in view.labels if set(lab.members) & crimes]
-    return ", ".join(labels) if labels else "police-recorded crime"
+    if not labels or labels == [ALL_CRIME]:
+        return "police-recorded crime"
+    return ", ".join(labels)
 
 
 def summary_wide(result: OutcomeMix) -> pd.DataFrame:

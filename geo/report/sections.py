@@ -469,7 +469,106 @@ def _performance(ctx: _Context) -> list[Any]:
                         "narrative",
                     )
                 )
+    blocks.extend(_outcomes(ctx))
     return blocks
+
+
+#: The outcome groups as the per-category table heads them (the order of
+#: :data:`geo.analysis.outcomes.OUTCOME_GROUP_ORDER`).
+_OUTCOME_HEADERS: Final = (
+    "Under investigation",
+    "Awaiting court",
+    "Charged or court result",
+    "Out of court",
+    "No suspect identified",
+    "Unable to prosecute",
+    "Other",
+    "No outcome recorded",
+)
+
+
+def _outcomes(ctx: _Context) -> list[Any]:
+    """Return police.uk's last outcomes of the crimes counted: the mix, per category, and the sentence."""
+    from geo.analysis.outcomes import (
+        OUTCOME_GROUP_ORDER,
+        outcome_mix,
+        outcomes_sentence,
+    )
+
+    sel = ctx.sel
+    if not sel.police_sources:
+        return []
+    s = (
+        sel
+        if sel.labels
+        else sel.narrow(
+            labels=(CategoryLabel(ALL_CRIME, tuple(sorted(ALL_CRIME_CATEGORIES))),),
+            sources=sel.police_sources,
+        )
+    )
+    try:
+        result = outcome_mix(ctx.ws, s, by="category")
+    except GeoInputError:
+        return []
+
+    def share(row: pd.Series) -> str:
+        if pd.isna(row["percent"]):
+            return str(row["incidents"])  # "<5" or "suppressed"
+        return f"{int(row['percent'])}%"
+
+    period = period_words(s.period)
+    overall = result.overall
+    crimes = (
+        f"{result.crimes:,}" if isinstance(result.crimes, int) else str(result.crimes)
+    )
+    notes = tuple(result.table.attrs.get("notes", []))
+    summary = result.summary
+    by_group = {
+        str(g): {str(r["outcome_group"]): share(r) for _, r in rows.iterrows()}
+        for g, rows in summary.groupby("group", sort=False)
+    }
+    return [
+        Paragraph("Outcomes (police.uk)", "subheading"),
+        Table(
+            f"Last outcomes of {result.label}, {result.area}, {period}, as police.uk "
+            "published them (not a detection rate)",
+            ("Last outcome (police.uk)", "Crimes", "Share"),
+            (
+                *(
+                    (str(r["outcome_group"]), count_text(r["incidents"]), share(r))
+                    for _, r in overall.iterrows()
+                ),
+                ("All crimes counted", crimes, "100%"),
+            ),
+            footnotes=(
+                "Share: of all the crimes counted, in whole percent rounded by "
+                "largest remainder (they add to 100).",
+                *notes,
+            ),
+            source=overall,
+        ),
+        Table(
+            f"Last outcomes by category, {result.area}, {period} (% of each "
+            "category's crimes)",
+            ("Crime type", "Crimes", *_OUTCOME_HEADERS),
+            tuple(
+                (
+                    str(g["group"]),
+                    count_text(g["crimes"]),
+                    *(by_group[str(g["group"])][o] for o in OUTCOME_GROUP_ORDER),
+                )
+                for _, g in result.groups.iterrows()
+            ),
+            footnotes=(
+                "Each row adds to 100% (largest remainder). Charged or court result: "
+                "police.uk's court values and charges; out of court: cautions and "
+                "local resolutions.",
+                *((_SUPPRESSED_NOTE,) if needs_suppression(ctx.ws, s) else ()),
+            ),
+            source=summary,
+        ),
+        Paragraph(outcomes_sentence(result, period=period), "narrative"),
+    ]
 
 
 # --- 3. trends ------------------------------------------------------------------------

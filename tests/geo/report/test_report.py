@@ -299,7 +299,12 @@ def test_pdf_has_the_same_performance_table(built: Built) -> None:
         for page in pdf.pages:
             for table in page.extract_tables():
                 got.extend([_clean(c) for c in row] for row in table)
-    rows = {r[0]: r for r in got if r and r[0]}
+    # The first row of each name: later tables (the outcomes by crime type) repeat
+    # the category names, after the performance table.
+    rows: dict[str, list[str]] = {}
+    for r in got:
+        if r and r[0]:
+            rows.setdefault(r[0], r)
     for row in want[1:]:
         assert row[0] in rows, row[0]
         assert rows[row[0]] == row, (rows[row[0]], row)
@@ -612,3 +617,49 @@ def test_officers_report_lists_no_locations(demo_eval_ws: Workspace) -> None:
     assert any(
         "analyst's version only" in getattr(p, "text", "") for p in section.blocks
     )
+
+
+def test_outcomes_are_in_the_performance_section(demo_report: Built) -> None:
+    from geo.analysis.outcomes import (
+        OUTCOME_GROUP_ORDER,
+        outcome_mix,
+        outcomes_sentence,
+    )
+    from geo.analysis.tables import streams
+
+    section = demo_report.report.section("performance")
+    mix = next(t for t in section.tables() if t.caption.startswith("Last outcomes of"))
+    by_type = next(t for t in section.tables() if t.columns[0] == "Crime type")
+    _, crime = next(
+        (t, s) for t, s in streams(demo_report.sel) if t == "Police-recorded crime"
+    )
+    want = outcome_mix(demo_report.ws, crime)
+    overall = want.overall.set_index("outcome_group")
+    assert [r[0] for r in mix.rows[:-1]] == list(OUTCOME_GROUP_ORDER)
+    for row in mix.rows[:-1]:
+        assert row[1] == f"{int(overall.loc[row[0], 'incidents']):,}"
+        assert row[2] == f"{int(overall.loc[row[0], 'percent'])}%"
+    assert mix.rows[-1][1] == f"{want.crimes:,}"
+    assert sum(int(r[2].rstrip("%")) for r in mix.rows[:-1]) == 100
+    assert [r[0] for r in by_type.rows] == want.groups["group"].tolist()
+    for row in by_type.rows:
+        assert sum(int(c.rstrip("%")) for c in row[2:]) == 100, row
+    sentence = outcomes_sentence(want, period=_words(demo_report.sel.period))
+    assert sentence in section.narrative()
+    assert "not a detection rate" in sentence
+
+
+def test_public_outcomes_print_no_small_count(demo_ws: Workspace) -> None:
+    sel = resolve_selection(
+        demo_ws, period="2024-06", categories=["Robbery"], role="public"
+    )
+    report = build_report(demo_ws, sel, ReportOptions(sections=("performance",)))
+    tables = [
+        t
+        for t in report.section("performance").tables()
+        if "Last outcomes" in t.caption
+    ]
+    assert len(tables) == 2
+    printed = [row[1] for t in tables for row in t.rows]
+    assert not SMALL & set(printed), printed
+    assert "<5" in {c for t in tables for row in t.rows for c in row}
