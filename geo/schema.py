@@ -19,9 +19,11 @@ __all__ = [
     "GEOMETRY",
     "INCIDENT_ID",
     "LOCATION",
+    "MARKER_PREFIX",
     "MONTH",
     "OCCURRED_AT",
     "OCCURRED_TO",
+    "OFFENCE_CODE",
     "OUTCOME",
     "PLACE",
     "POLICE_UK_CATEGORIES",
@@ -31,11 +33,13 @@ __all__ = [
     "ROW",
     "SOURCE",
     "STORE_COLUMNS",
+    "SUBCATEGORY",
     "TIME_RESOLUTION",
     "Reason",
     "X",
     "Y",
     "area_columns",
+    "marker_column",
     "require_columns",
 ]
 
@@ -58,6 +62,14 @@ LOCATION: Final = "location"
 PLACE: Final = "place"
 #: police.uk ``Last outcome category``; empty for partner data.
 OUTCOME: Final = "outcome"
+#: A finer category from a force extract (a Home Office offence group such as
+#: "Violence with injury"); empty for police.uk data, which has none.
+SUBCATEGORY: Final = "subcategory"
+#: A Home Office offence code ("8N", "28E") from a force extract; else empty.
+OFFENCE_CODE: Final = "offence_code"
+#: Marker columns (``marker_domestic_abuse``) start with this: one boolean
+#: column per marker a workspace declares, null where the source has none.
+MARKER_PREFIX: Final = "marker_"
 #: Easting and northing (EPSG:27700, metres), duplicated from the geometry so
 #: stacking checks and grids can run without decoding WKB.
 X: Final = "x"
@@ -78,11 +90,35 @@ STORE_COLUMNS: Final = (
     LOCATION,
     PLACE,
     OUTCOME,
+    SUBCATEGORY,
+    OFFENCE_CODE,
     FILE,
     ROW,
     X,
     Y,
 )
+
+
+def marker_column(marker: str) -> str:
+    """Return the store column of a marker.
+
+    Parameters
+    ----------
+    marker
+        The marker's key in the workspace (``domestic_abuse``).
+
+    Returns
+    -------
+    str
+        ``marker_{marker}``: true where the source marks the incident, false
+        where it does not, null where the source has no such marker.
+
+    Examples
+    --------
+    >>> marker_column("domestic_abuse")
+    'marker_domestic_abuse'
+    """
+    return f"{MARKER_PREFIX}{marker}"
 
 
 def area_columns(layer: str) -> tuple[str, str]:
@@ -124,6 +160,7 @@ class Reason:
     BAD_TIME: Final = "bad time"
     UNKNOWN_PLACE: Final = "unknown place"
     MISSING_CATEGORY: Final = "missing category"
+    BAD_MARKER: Final = "unreadable marker"
     DUPLICATE: Final = "duplicate incident"
     DUPLICATE_FILE: Final = "duplicate file"
 

@@ -46,6 +46,7 @@ import geopandas as gpd
 import shapely
 
 from geo.access import Role, check_role
+from geo.categories import ALL_CRIME, DEFAULT_TREE, leaves, leaves_in_order
 from geo.coverage import Coverage, read_coverage
 from geo.disclosure import DisclosureError, allowed_sources, point_categories
 from geo.errors import GeoInputError
@@ -87,32 +88,16 @@ __all__ = [
 ]
 
 #: police.uk's "All crime": every police.uk category except anti-social behaviour.
-ALL_CRIME: Final = "All crime"
 ANTI_SOCIAL_BEHAVIOUR: Final = "Anti-social behaviour"
 ALL_CRIME_CATEGORIES: Final = tuple(
     c for c in POLICE_UK_CATEGORIES if c != ANTI_SOCIAL_BEHAVIOUR
 )
 #: police.uk's crime categories in the Home Office's two top groups (ONS, Crime
 #: in England and Wales: "victim-based crime" and "other crimes against society"),
-#: the order a CSP performance table lists them.
+#: the order a CSP performance table lists them (the tree is
+#: :data:`geo.categories.DEFAULT_TREE`).
 POLICE_UK_GROUPS: Final = {
-    "Victim-based crime": (
-        "Violence and sexual offences",
-        "Robbery",
-        "Burglary",
-        "Vehicle crime",
-        "Theft from the person",
-        "Bicycle theft",
-        "Shoplifting",
-        "Other theft",
-        "Criminal damage and arson",
-    ),
-    "Other crimes against society": (
-        "Drugs",
-        "Possession of weapons",
-        "Public order",
-        "Other crime",
-    ),
+    group: leaves_in_order(DEFAULT_TREE, group) for group in DEFAULT_TREE[ALL_CRIME]
 }
 #: The pseudo-layer of the gazetteer's named places.
 PLACE_LAYER: Final = "place"
@@ -133,10 +118,26 @@ class CategoryLabel:
         As the user wrote it ("All crime", a ``[groups]`` name, a category).
     members
         Store categories it covers, sorted.
+    level
+        Depth in a performance table (0: a top row; 1: its members; ...).
+    marker
+        Only incidents with this marker (``domestic_abuse``): an "of which" row.
+    subcategory
+        Only incidents of this subcategory (a force extract's offence group).
+    sources
+        Only incidents of these sources (every source when empty).
     """
 
     label: str
     members: tuple[str, ...]
+    level: int = 0
+    marker: str | None = None
+    subcategory: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def filters(self) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """Return what narrows the label's categories: marker, subcategory, sources."""
+        return self.marker, self.subcategory, self.sources
 
 
 @dataclass(frozen=True)
@@ -568,7 +569,11 @@ def _resolve_categories(
 ) -> tuple[CategoryLabel, ...]:
     if not names:
         return ()
-    groups = dict(workspace.groups)
+    groups = {
+        **{g: leaves(workspace.tree, g) for g in workspace.tree},
+        **workspace.groups,
+    }
+    groups.pop(ALL_CRIME, None)
     known = set(available) | (set(POLICE_UK_CATEGORIES) if police else set())
     out: list[CategoryLabel] = []
     for raw in names:

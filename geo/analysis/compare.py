@@ -18,7 +18,7 @@ from geo.analysis.counts import add_rates
 from geo.coverage import Coverage
 from geo.errors import GeoInputError
 from geo.periods import Period
-from geo.schema import CATEGORY, MONTH
+from geo.schema import CATEGORY, MONTH, SOURCE, SUBCATEGORY, marker_column
 from geo.selection import CategoryLabel
 
 __all__ = ["compare_periods"]
@@ -44,6 +44,19 @@ def _cube(
         n_areas, n_cats, n_months
     )
     return cube, [str(c) for c in cat_names], [str(m) for m in month_names]
+
+
+def _narrowed(incidents: pd.DataFrame, lab: CategoryLabel) -> pd.DataFrame:
+    """Return the rows a narrowed label counts: its sources, marker and subcategory."""
+    keep = np.ones(len(incidents), dtype=bool)
+    if lab.sources:
+        keep &= incidents[SOURCE].isin(list(lab.sources)).to_numpy()
+    if lab.marker is not None:
+        flag = incidents[marker_column(lab.marker)]
+        keep &= flag.fillna(False).astype(bool).to_numpy()
+    if lab.subcategory is not None:
+        keep &= (incidents[SUBCATEGORY] == lab.subcategory).fillna(False).to_numpy()
+    return incidents[keep]
 
 
 def compare_periods(
@@ -79,7 +92,10 @@ def compare_periods(
     earlier, later
         The two periods (``earlier`` ends before ``later`` starts).
     labels
-        The category labels, one block of rows each.
+        The category labels, one block of rows each; a label narrowed to
+        sources, a marker or a subcategory (:class:`geo.selection.CategoryLabel`)
+        counts only those rows (``incidents`` then needs ``source``,
+        ``subcategory`` or the marker's column).
     coverage
         Months each source covers.
     alpha
@@ -88,7 +104,8 @@ def compare_periods(
     Returns
     -------
     pandas.DataFrame
-        ``area_code``, ``area_name``, ``category``, ``earlier_count``,
+        ``area_code``, ``area_name``, ``category``, [``level``, when a label
+        is below the top], ``earlier_count``,
         ``later_count``, [``earlier_per_month``, ``later_per_month``],
         ``change`` or ``change_per_month``, ``pct_change``, ``p_value``,
         ``p_adjusted``, ``verdict``; with a population also ``population``
@@ -105,27 +122,43 @@ def compare_periods(
             f"({later.label}) starts: periods that overlap or are reversed give false changes."
         )
         raise GeoInputError(msg)
-    cube, cat_list, month_list = _cube(
-        incidents, areas, [*earlier.months, *later.months]
-    )
+    months = [*earlier.months, *later.months]
+    cube, cat_list, month_list = _cube(incidents, areas, months)
+    # A label narrowed to some sources, a marker or a subcategory counts its
+    # own rows: one more cube per distinct narrowing (few: the "of which" rows).
+    cubes: dict[
+        tuple[str | None, str | None, tuple[str, ...]],
+        tuple[np.ndarray, list[str], list[str]],
+    ] = {(None, None, ()): (cube, cat_list, month_list)}
+    for lab in labels:
+        if lab.filters() not in cubes:
+            cubes[lab.filters()] = _cube(_narrowed(incidents, lab), areas, months)
     spans = {}
     for lab in labels:
-        have = coverage.covered(lab.members)
+        have = (coverage.restrict(lab.sources) if lab.sources else coverage).covered(
+            lab.members
+        )
         spans[lab.label] = (
             [m for m in earlier.months if m in have],
             [m for m in later.months if m in have],
         )
     monthly = any(per_month_basis(len(e), len(lt)) for e, lt in spans.values())
+    levelled = any(lab.level for lab in labels)
     codes = list(areas.codes)
     names = areas.names.reindex(codes).to_numpy(object)
     parts: list[pd.DataFrame] = []
     methods: list[tuple[str, str]] = []
     for lab in labels:
-        hit = np.isin(np.asarray(cat_list, dtype=object), list(lab.members))
-        by_month = cube[:, hit, :].sum(axis=1)  # (areas, months in the cube)
+        l_cube, l_cats, l_month_list = cubes[lab.filters()]
+        hit = np.isin(np.asarray(l_cats, dtype=object), list(lab.members))
+        by_month = l_cube[:, hit, :].sum(axis=1)  # (areas, months in the cube)
         e_months, l_months = spans[lab.label]
 
-        def block(wanted: list[str], by_month: np.ndarray = by_month) -> np.ndarray:
+        def block(
+            wanted: list[str],
+            by_month: np.ndarray = by_month,
+            month_list: list[str] = l_month_list,
+        ) -> np.ndarray:
             cols = [month_list.index(m) if m in month_list else -1 for m in wanted]
             out = np.zeros((len(codes), len(cols)))
             for k, c in enumerate(cols):
@@ -138,6 +171,8 @@ def compare_periods(
         # then depends on its category and the areas compared, never on which
         # other categories share the table (the map shows the same verdict).
         part = add_verdicts(part, alpha=alpha)
+        if levelled:
+            part.insert(0, "level", lab.level)
         part.insert(0, "category", lab.label)
         part.insert(0, "area_name", names)
         part.insert(0, "area_code", codes)

@@ -31,6 +31,7 @@ from geo.analysis.compare import compare_periods
 from geo.analysis.counts import counts_by_area
 from geo.analysis.flags import area_flags
 from geo.analysis.kendall import TrendMethod
+from geo.analysis.performance import performance_labels
 from geo.analysis.profile import time_profile
 from geo.analysis.trends import trend_table, trend_tests
 from geo.disclosure import suppress_table
@@ -43,10 +44,13 @@ from geo.schema import (
     OCCURRED_AT,
     OCCURRED_TO,
     PLACE,
+    SOURCE,
+    SUBCATEGORY,
     TIME_RESOLUTION,
     X,
     Y,
     area_columns,
+    marker_column,
 )
 from geo.selection import (
     ALL_CRIME,
@@ -124,8 +128,11 @@ def _counts(
     )
 
 
-def _labels(sel: Selection) -> list[CategoryLabel]:
-    labels = list(sel.category_labels())
+def _labels(ws: Workspace, sel: Selection) -> list[CategoryLabel]:
+    if not sel.labels:
+        # Every category: the tree, subcategories and markers (the report's rows).
+        return list(performance_labels(ws, sel))
+    labels = list(sel.labels)
     if len(sel.labels) > 1:
         labels.append(sel.union_label())
     return labels
@@ -134,15 +141,24 @@ def _labels(sel: Selection) -> list[CategoryLabel]:
 def _compare(
     ws: Workspace, sel: Selection, areas: Areas, opt: TableOptions
 ) -> pd.DataFrame:
+    labels = _labels(ws, sel)
+    extra: list[str] = []
+    if any(lab.sources for lab in labels):
+        extra.append(SOURCE)
+    if any(lab.subcategory is not None for lab in labels):
+        extra.append(SUBCATEGORY)
+    extra += sorted({marker_column(lab.marker) for lab in labels if lab.marker})
     # Each label counts its own months with data (compare_periods): read
     # every incident in the months its category's sources cover.
-    rows = _incidents(ws, sel, areas, sel.read_span, by_category=True)
+    rows = _incidents(
+        ws, sel, areas, sel.read_span, tuple(dict.fromkeys(extra)), by_category=True
+    )
     out = compare_periods(
         rows,
         areas,
         earlier=sel.compare,
         later=sel.period,
-        labels=_labels(sel),
+        labels=labels,
         coverage=sel.coverage,
         alpha=opt.alpha,
     )

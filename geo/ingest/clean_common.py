@@ -25,7 +25,10 @@ from geo.ingest.readers import RawTable
 from geo.schema import (
     DETAIL,
     FILE,
+    INCIDENT_ID,
     LOCATION,
+    MARKER_PREFIX,
+    OFFENCE_CODE,
     OUTCOME,
     PLACE,
     RAW,
@@ -33,6 +36,7 @@ from geo.schema import (
     ROW,
     SOURCE,
     STORE_COLUMNS,
+    SUBCATEGORY,
     Reason,
 )
 
@@ -337,13 +341,18 @@ def _where(file: pa.Array, row: npt.NDArray[np.int64]) -> Callable[[int], str]:
 
 
 def _assemble(columns: dict[str, pa.Array]) -> pa.Table:
+    """Return the store columns in order, then any marker columns given."""
+    k = len(columns[INCIDENT_ID])
+    for col in (SUBCATEGORY, OFFENCE_CODE):
+        columns.setdefault(col, pa.nulls(k, pa.string()))
     # Optional text is null when absent, never "": one way to say "none".
-    for col in (LOCATION, PLACE, OUTCOME):
+    for col in (LOCATION, PLACE, OUTCOME, SUBCATEGORY, OFFENCE_CODE):
         values = columns[col]
         columns[col] = pc.if_else(
             pc.equal(values, ""), pa.scalar(None, pa.string()), values
         )
-    return pa.table([columns[c] for c in STORE_COLUMNS], names=list(STORE_COLUMNS))
+    names = [*STORE_COLUMNS, *(c for c in columns if c.startswith(MARKER_PREFIX))]
+    return pa.table([columns[c] for c in names], names=names)
 
 
 def _ledger(raw: RawTable, v: _Verdict) -> pd.DataFrame:

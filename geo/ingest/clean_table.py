@@ -54,14 +54,17 @@ from geo.schema import (
     MONTH,
     OCCURRED_AT,
     OCCURRED_TO,
+    OFFENCE_CODE,
     OUTCOME,
     PLACE,
     ROW,
     SOURCE,
+    SUBCATEGORY,
     TIME_RESOLUTION,
     Reason,
     X,
     Y,
+    marker_column,
 )
 
 __all__ = ["clean_table"]
@@ -128,6 +131,7 @@ def clean_table(
     x, y, matched = _locate(v, t, f, place_col, gazetteer)
     when = _parse_when(v, t, f)
     category = _categories(v, t, f["category"])
+    markers = _markers(v, t, spec)
     ids = _mark_duplicates(v, raw, f)
     loc_col = f["location"].column if "location" in f else place_col
     kept = _kept_table(
@@ -141,8 +145,52 @@ def clean_table(
         when=when,
         category=category,
         xy=(x, y),
+        extra={
+            **{
+                col: _text(t, f[key].column).filter(pa.array(v.alive()))
+                for key, col in (
+                    ("subcategory", SUBCATEGORY),
+                    ("offence_code", OFFENCE_CODE),
+                )
+                if key in f
+            },
+            **{
+                col: pa.array(values[v.alive()], pa.bool_())
+                for col, values in markers.items()
+            },
+        },
     )
     return CleanResult(kept=kept, rejected=_ledger(raw, v), read=len(raw))
+
+
+def _markers(
+    v: _Verdict, t: pa.Table, spec: SourceSpec
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Read each marker column as true/false; reject a row whose cell is neither."""
+    out: dict[str, npt.NDArray[np.bool_]] = {}
+    for marker in spec.markers:
+        cell = _np_str(pc.utf8_lower(_text(t, marker.column)))
+        yes = np.isin(cell, list(marker.true))
+        no = np.isin(cell, list(marker.false))
+        allowed = ", ".join(repr(a) for a in (*marker.true, *marker.false))
+
+        def reason(
+            idx: npt.NDArray[np.int64],
+            column: str = marker.column,
+            key: str = marker.key,
+            cells: npt.NDArray[np.object_] = cell,
+            allowed: str = allowed,
+        ) -> list[str]:
+            return [
+                f"{column} = {str(cells[i])!r} is not a value of marker {key!r} "
+                f"(allowed: {allowed}); add it to `true` or `false` in the marker's "
+                "mapping"
+                for i in idx
+            ]
+
+        v.mark(~(yes | no), Reason.BAD_MARKER, reason)
+        out[marker_column(marker.key)] = yes
+    return out
 
 
 def _check_mapping(
@@ -164,6 +212,15 @@ def _check_mapping(
                 f"Source {spec.name!r}: column {col!r} (mapped by `{key}`) is not in "
                 f"{', '.join(files)}. Columns found: {', '.join(t.column_names)}. "
                 "Fix the mapping in the workspace file or the file's header row."
+            )
+            raise GeoInputError(msg)
+    for marker in spec.markers:
+        if marker.column not in t.column_names:
+            msg = (
+                f"Source {spec.name!r}: column {marker.column!r} (marker "
+                f"{marker.key!r}) is not in {', '.join(files)}. Columns found: "
+                f"{', '.join(t.column_names)}. Fix the marker's `column` in the "
+                "workspace file or the file's header row."
             )
             raise GeoInputError(msg)
     if "place" in f and gazetteer is None:
@@ -306,6 +363,7 @@ def _kept_table(
     when: _When,
     category: npt.NDArray[np.object_],
     xy: tuple[_F64, _F64],
+    extra: Mapping[str, pa.Array] | None = None,
 ) -> pa.Table:
     """Assemble the store columns of the kept rows (rows without an id get ``file#row``)."""
     sel = pa.array(keep)
@@ -344,6 +402,7 @@ def _kept_table(
             ROW: pa.array(row_k),
             X: pa.array(x[keep]),
             Y: pa.array(y[keep]),
+            **(extra or {}),
         }
     )
 

@@ -49,15 +49,18 @@ from geo.schema import (
     MONTH,
     OCCURRED_AT,
     OCCURRED_TO,
+    OFFENCE_CODE,
     OUTCOME,
     PLACE,
     ROW,
     SOURCE,
     STORE_COLUMNS,
+    SUBCATEGORY,
     TIME_RESOLUTION,
     X,
     Y,
     area_columns,
+    marker_column,
 )
 
 __all__ = [
@@ -89,7 +92,9 @@ GENERATION_PREFIX: Final = "data-"
 MARKER: Final = ".hotspot-atlas"
 #: 2: the manifest carries store_id, categories per source and boundary notes.
 #: 3: each ingest writes a generation folder; the manifest names it.
-STORE_VERSION: Final = 3
+#: 4: subcategory, offence code and marker columns; markers and subcategories
+#:    in the manifest.
+STORE_VERSION: Final = 4
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _MONTH_DIR_RE = re.compile(r"^month=\d{4}-(0[1-9]|1[0-2])$")
 _GENERATION_RE = re.compile(r"^data-[0-9a-f]{32}$")
@@ -242,7 +247,8 @@ def _write_store(
                 }
             )
 
-    schema = incident_schema(layers)
+    markers = list(workspace.markers)
+    schema = incident_schema(layers, markers)
     # Low-cardinality text compresses to a dictionary; ids and points do not.
     dictionary = [
         SOURCE,
@@ -252,6 +258,8 @@ def _write_store(
         LOCATION,
         PLACE,
         OUTCOME,
+        SUBCATEGORY,
+        OFFENCE_CODE,
         FILE,
     ]
     dictionary += [c for layer in layers for c in area_columns(layer)]
@@ -259,6 +267,12 @@ def _write_store(
     def write(job: tuple[pa.Table, Path]) -> None:
         part, path = job
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A source without a marker has it null (unknown), never false.
+        for name in schema.names:
+            if name not in part.column_names:
+                part = part.append_column(
+                    name, pa.nulls(part.num_rows, schema.field(name).type)
+                )
         table = part.select(schema.names).cast(schema)
         table = table.replace_schema_metadata({b"geo": _geo_metadata(table)})
         pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
@@ -278,6 +292,10 @@ def _write_store(
         "categories": {
             name: sorted(pc.unique(table.column(CATEGORY)).to_pylist())
             for name, table in incidents.items()
+        },
+        "markers": {key: workspace.markers[key] for key in markers},
+        "subcategories": {
+            name: _subcategories(table) for name, table in incidents.items()
         },
         "notes": list(notes),
     }
@@ -823,18 +841,41 @@ def open_store(
     return gpd.GeoDataFrame(frame, geometry=points.to_numpy(), crs=WORKING_CRS)
 
 
-def incident_schema(layers: Sequence[str]) -> pa.Schema:
+def _subcategories(table: pa.Table) -> dict[str, list[str]]:
+    """Return each category's subcategories in a source's kept rows (sorted)."""
+    if SUBCATEGORY not in table.column_names:
+        return {}
+    pairs = (
+        table.select([CATEGORY, SUBCATEGORY])
+        .filter(pc.is_valid(table.column(SUBCATEGORY)))
+        .group_by([CATEGORY, SUBCATEGORY])
+        .aggregate([])
+    )
+    out: dict[str, list[str]] = {}
+    for cat, sub in zip(
+        pairs.column(CATEGORY).to_pylist(),
+        pairs.column(SUBCATEGORY).to_pylist(),
+        strict=True,
+    ):
+        out.setdefault(str(cat), []).append(str(sub))
+    return {c: sorted(v) for c, v in sorted(out.items())}
+
+
+def incident_schema(layers: Sequence[str], markers: Sequence[str] = ()) -> pa.Schema:
     """Return the Arrow schema of the store's incident files.
 
     Parameters
     ----------
     layers
         Area layer names; each adds ``{layer}_code`` and ``{layer}_name``.
+    markers
+        Marker keys; each adds a boolean :func:`geo.schema.marker_column`.
 
     Returns
     -------
     pyarrow.Schema
-        Store columns, then the layer columns, then ``geometry`` (WKB).
+        Store columns, then the markers, then the layer columns, then
+        ``geometry`` (WKB).
     """
     types = {
         OCCURRED_AT: pa.timestamp("us"),
@@ -844,6 +885,7 @@ def incident_schema(layers: Sequence[str]) -> pa.Schema:
         Y: pa.float64(),
     }
     fields = [(c, types.get(c, pa.string())) for c in STORE_COLUMNS]
+    fields.extend((marker_column(m), pa.bool_()) for m in markers)
     for layer in layers:
         fields.extend((c, pa.string()) for c in area_columns(layer))
     fields.append(("geometry", pa.binary()))
@@ -851,4 +893,4 @@ def incident_schema(layers: Sequence[str]) -> pa.Schema:
 
 
 def _store_schema(manifest: Mapping[str, Any]) -> pa.Schema:
-    return incident_schema(manifest["layers"])
+    return incident_schema(manifest["layers"], list(manifest.get("markers", {})))

@@ -19,6 +19,7 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from geo.categories import DEFAULT_TREE, TreeError, leaves, merge_tree
 from geo.errors import WorkspaceError
 
 __all__ = [
@@ -89,9 +90,16 @@ _TABLE_KEYS = (
     "place",
     "location",
     "category",
+    "subcategory",
+    "offence_code",
     "id",
     "sheet",
+    "markers",
 )
+_MARKER_KEYS = ("column", "true", "false", "label")
+#: Marker cells read as true / false by default (compared case-insensitively).
+MARKER_TRUE: Final = ("y", "yes", "1", "true", "t")
+MARKER_FALSE: Final = ("n", "no", "0", "false", "f", "")
 _COLUMN_KEYS = ("column", "format", "value", "default")
 
 
@@ -162,6 +170,32 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class MarkerSpec:
+    """A marker column of a table source (``markers = { domestic_abuse = {...} }``).
+
+    Attributes
+    ----------
+    key
+        The marker's name in the workspace (``domestic_abuse``); the store
+        column is :func:`geo.schema.marker_column` of it.
+    column
+        The source's column holding the flag.
+    true, false
+        Cell values read as marked / not marked (case-insensitive; a blank
+        cell is "not marked" unless ``false`` leaves it out). Any other value
+        rejects the row ("unreadable marker"), naming the column.
+    label
+        How tables name it ("Domestic abuse"); from the key when not given.
+    """
+
+    key: str
+    column: str
+    true: tuple[str, ...] = MARKER_TRUE
+    false: tuple[str, ...] = MARKER_FALSE
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """One incident source.
 
@@ -181,6 +215,8 @@ class SourceSpec:
         ``category``, ``id``.
     sheet
         Worksheet name for XLSX tables (first sheet when ``None``).
+    markers
+        Marker columns of a table source (:class:`MarkerSpec`).
     """
 
     name: str
@@ -188,6 +224,7 @@ class SourceSpec:
     paths: tuple[str, ...]
     fields: Mapping[str, ColumnSpec] = field(default_factory=dict)
     sheet: str | None = None
+    markers: tuple[MarkerSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,7 +370,12 @@ class Workspace:
         Harm-weight table (CSV: category, weight, source, note), from ``[harm] path``.
     groups
         Named category groups (``[groups]`` ``"Violence" = ["Robbery", ...]``),
-        usable wherever a category is asked for.
+        usable wherever a category is asked for, as the categories each
+        stands for (a member may name another group: expanded here).
+    tree
+        The category tree of the performance table: :data:`geo.categories.DEFAULT_TREE`
+        with the workspace's groups (:func:`geo.categories.merge_tree`), members
+        as written.
     limits
         What reading may unpack (``[limits]``; see :class:`Limits`).
     disclosure
@@ -355,11 +397,29 @@ class Workspace:
     places: PlacesSpec | None = None
     path: Path | None = None
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tree: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_TREE)
+    )
     harm: Path | None = None
     limits: Limits = field(default_factory=Limits)
     disclosure: Disclosure = field(default_factory=Disclosure)
     evaluations: tuple[Evaluation, ...] = ()
     attribution: str = ""
+
+    @property
+    def markers(self) -> dict[str, str]:
+        """Return each marker any source declares, with its label, in file order.
+
+        Returns
+        -------
+        dict
+            Marker key to label (``{"domestic_abuse": "Domestic abuse"}``).
+        """
+        out: dict[str, str] = {}
+        for src in self.sources:
+            for marker in src.markers:
+                out.setdefault(marker.key, marker.label)
+        return out
 
     def source(self, name: str) -> SourceSpec:
         """Return the source called ``name``.
@@ -518,11 +578,28 @@ def parse_workspace(
             or not all(isinstance(m, str) and m.strip() for m in members)
         ):
             msg = (
-                f"{where}: `groups.{gname}` must be a list of category names, e.g. "
+                f"{where}: `groups.{gname}` must be a list of category or group names, e.g. "
                 f'"Violence" = ["Violence and sexual offences", "Robbery"]; got {members!r}.'
             )
             raise WorkspaceError(msg)
-        groups[gname] = tuple(members)
+        groups[gname] = tuple(m.strip() for m in members)
+    try:
+        tree = merge_tree(groups)
+    except TreeError as exc:
+        msg = f"{where}: [groups]: {exc}"
+        raise WorkspaceError(msg) from None
+    # Each group as the categories it stands for, nested groups expanded.
+    groups = {gname: leaves(tree, gname) for gname in groups}
+    labels: dict[str, str] = {}
+    for src in sources:
+        for marker in src.markers:
+            if labels.setdefault(marker.key, marker.label) != marker.label:
+                msg = (
+                    f"{where}: marker {marker.key!r} is labelled "
+                    f"{labels[marker.key]!r} in one source and {marker.label!r} in "
+                    f"{src.name!r}; give it one label."
+                )
+                raise WorkspaceError(msg)
     harm = None
     if "harm" in data:
         hraw = _table(data["harm"], where, "harm")
@@ -558,6 +635,7 @@ def parse_workspace(
         evaluations=evaluations,
         attribution=attribution,
         groups=groups,
+        tree=tree,
         harm=harm,
         limits=limits,
         disclosure=disclosure,
@@ -862,15 +940,69 @@ def _parse_source(index: int, raw: object, where: str) -> SourceSpec:
     fields = {
         k: _parse_column(spec[k], where, f"{prefix}.{k}")
         for k in _TABLE_KEYS
-        if k in spec and k != "sheet"
+        if k in spec and k not in ("sheet", "markers")
     }
     _check_table_fields(fields, name, where, prefix)
     sheet = (
         _as_str(spec["sheet"], where, f"{prefix}.sheet") if "sheet" in spec else None
     )
+    markers = _parse_markers(spec.get("markers", {}), where, f"{prefix}.markers")
     return SourceSpec(
-        name=name, format="table", paths=paths, fields=fields, sheet=sheet
+        name=name,
+        format="table",
+        paths=paths,
+        fields=fields,
+        sheet=sheet,
+        markers=markers,
     )
+
+
+_MARKER_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _parse_markers(raw: object, where: str, prefix: str) -> tuple[MarkerSpec, ...]:
+    """Read ``markers = { domestic_abuse = { column = "DA flag", true = ["Y"] } }``."""
+    out: list[MarkerSpec] = []
+    for key, value in _table(raw, where, prefix).items():
+        if not _MARKER_KEY_RE.match(key):
+            msg = (
+                f"{where}: `{prefix}.{key}`: a marker's name must be lower-case letters, "
+                "digits and _ (starting with a letter), e.g. domestic_abuse."
+            )
+            raise WorkspaceError(msg)
+        spec = _table(value, where, f"{prefix}.{key}")
+        _check_keys(spec, _MARKER_KEYS, where, f"{prefix}.{key}")
+        column = _req_str(spec, "column", where, f"{prefix}.{key}")
+
+        def values(
+            name: str,
+            default: tuple[str, ...],
+            key: str = key,
+            spec: Mapping[str, Any] = spec,
+        ) -> tuple[str, ...]:
+            got = spec.get(name, list(default))
+            if not isinstance(got, list) or not all(isinstance(g, str) for g in got):
+                msg = (
+                    f"{where}: `{prefix}.{key}.{name}` must be a list of cell values, "
+                    f'e.g. {name} = ["Y", "1"]; got {got!r}.'
+                )
+                raise WorkspaceError(msg)
+            return tuple(g.strip().casefold() for g in got)
+
+        true, false = values("true", MARKER_TRUE), values("false", MARKER_FALSE)
+        if both := sorted(set(true) & set(false)):
+            msg = (
+                f"{where}: `{prefix}.{key}`: {', '.join(repr(b) for b in both)} is in "
+                "both `true` and `false`; give each value once."
+            )
+            raise WorkspaceError(msg)
+        label = (
+            _as_str(spec["label"], where, f"{prefix}.{key}.label")
+            if "label" in spec
+            else key.replace("_", " ").capitalize()
+        )
+        out.append(MarkerSpec(key, column, true, false, label))
+    return tuple(out)
 
 
 def _check_table_fields(
@@ -920,6 +1052,8 @@ def _check_table_fields(
         "northing",
         "place",
         "location",
+        "subcategory",
+        "offence_code",
         "id",
     ):
         if key in fields:

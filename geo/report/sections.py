@@ -20,7 +20,7 @@ says so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
@@ -33,6 +33,7 @@ import shapely
 
 from geo import __version__
 from geo.analysis.change import NOT_COMPARABLE, change_column
+from geo.analysis.performance import performance_parts
 from geo.analysis.tables import TableOptions, area_summary, build_table, streams
 from geo.disclosure import DisclosureError, needs_suppression, small_label
 from geo.errors import GeoInputError
@@ -55,8 +56,6 @@ from geo.report.text import (
 from geo.selection import (
     ALL_CRIME,
     ALL_CRIME_CATEGORIES,
-    ANTI_SOCIAL_BEHAVIOUR,
-    POLICE_UK_GROUPS,
     CategoryLabel,
     Selection,
     resolve_area,
@@ -364,7 +363,7 @@ def _title(ctx: _Context) -> list[Any]:
 
 
 def _performance_parts(
-    sel: Selection, groups: Mapping[str, tuple[str, ...]]
+    ws: Workspace, sel: Selection
 ) -> list[tuple[Selection, dict[str, int]]]:
     """Return the selections of the performance table's parts, with each row's level."""
     if sel.labels:
@@ -372,48 +371,16 @@ def _performance_parts(
         if len(sel.labels) > 1:
             levels[sel.union_label().label] = 0
         return [(sel, levels)]
-    parts: list[tuple[Selection, dict[str, int]]] = []
-    police = sel.police_sources
-    if police:
-        labels = [CategoryLabel(ALL_CRIME, tuple(sorted(ALL_CRIME_CATEGORIES)))]
-        levels = {ALL_CRIME: 0}
-        for group, members in POLICE_UK_GROUPS.items():
-            labels.append(CategoryLabel(group, tuple(sorted(members))))
-            levels[group] = 1
-            for member in members:
-                labels.append(CategoryLabel(member, (member,)))
-                levels[member] = 2
-        # The workspace's own [groups] of police.uk categories, after the tree.
-        for name, members in groups.items():
-            if name not in levels and set(members) <= set(ALL_CRIME_CATEGORIES) | {
-                ANTI_SOCIAL_BEHAVIOUR
-            }:
-                labels.append(CategoryLabel(name, tuple(sorted(members))))
-                levels[name] = 1
-        labels.append(CategoryLabel(ANTI_SOCIAL_BEHAVIOUR, (ANTI_SOCIAL_BEHAVIOUR,)))
-        levels[ANTI_SOCIAL_BEHAVIOUR] = 0
-        parts.append((sel.narrow(labels=tuple(labels), sources=police), levels))
-    for name in sel.sources:
-        if name in police:
-            continue
-        cats = tuple(sorted(sel.coverage.seen(name)))
-        if not cats:
-            continue
-        total = CategoryLabel(f"{name} (all)", cats)
-        labels = (
-            [total, *(CategoryLabel(c, (c,)) for c in cats)]
-            if len(cats) > 1
-            else [CategoryLabel(cats[0], cats)]
-        )
-        levels = {lab.label: (0 if i == 0 else 1) for i, lab in enumerate(labels)}
-        parts.append((sel.narrow(labels=tuple(labels), sources=(name,)), levels))
-    return parts
+    return [
+        (part, {lab.label: lab.level for lab in labels})
+        for part, labels in performance_parts(ws, sel)
+    ]
 
 
 def _performance(ctx: _Context) -> list[Any]:
     ws = ctx.ws
     blocks: list[Any] = []
-    parts = _performance_parts(ctx.sel, ws.groups)
+    parts = _performance_parts(ws, ctx.sel)
     if not parts:
         return [Paragraph("No categories with data in this selection.", "note")]
     for part, levels in parts:
