@@ -809,6 +809,14 @@ def _print_table(frame: pd.DataFrame) -> None:
         if frame.index.equals(pd.RangeIndex(len(frame)))
         else frame.reset_index(names="")
     )
+    if {"category", "level"} <= set(show.columns):
+        # The performance table's tree, indented as it prints in the report.
+        show = show.assign(
+            category=[
+                "  " * int(n) + str(c)
+                for c, n in zip(show["category"], show["level"], strict=True)
+            ]
+        ).drop(columns="level")
     table = Table(show_lines=False)
     for col in show.columns:
         numeric = pd.api.types.is_numeric_dtype(show[col])

@@ -106,6 +106,21 @@ def _xlsx(frame: pd.DataFrame, sheet: str, target: io.BytesIO | Path) -> None:
                 for cell in row:
                     if isinstance(cell.value, str) and cell.data_type == "f":
                         cell.data_type = "s"  # text the user typed, never a formula
+        _indent_levels(frame, xl.book[sheet[:31]])
+
+
+def _indent_levels(frame: pd.DataFrame, book_sheet: Any) -> None:
+    """Indent a performance table's category cells by their ``level`` (Excel's own indent)."""
+    from openpyxl.styles import Alignment
+
+    if not {"category", "level"} <= set(frame.columns) or _keep_index(frame):
+        return
+    col = list(frame.columns).index("category") + 1
+    for i, level in enumerate(frame["level"].to_numpy(), start=2):
+        if int(level) > 0:
+            book_sheet.cell(row=i, column=col).alignment = Alignment(
+                indent=int(level) * 2
+            )
 
 
 def table_bytes(frame: pd.DataFrame, suffix: str, *, sheet: str = "table") -> bytes:

@@ -40,6 +40,9 @@ LEVEL_LABELS: Final = {
     "place": "Named places",
 }
 
+#: One step of a performance table's indentation (an em space: not trimmed).
+INDENT: Final = "\u2003\u2003"
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")
 
 
@@ -79,8 +82,17 @@ def show_notes(*groups: Iterable[str]) -> None:
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with ``pct_change`` numeric (blank for "No Calc" or unknown) so it sorts as numbers.
 
-    Downloads keep the original text ("No Calc").
+    Downloads keep the original text ("No Calc"). A performance table's
+    categories are indented by their ``level`` (the tree: "All crime",
+    then its groups, then their categories), which is then not shown.
     """
+    if {"category", "level"} <= set(frame.columns):
+        frame = frame.assign(
+            category=[
+                INDENT * int(n) + str(c)
+                for c, n in zip(frame["category"], frame["level"], strict=True)
+            ]
+        ).drop(columns="level")
     if "disclosure" in frame.columns:
         # A table for the public: counts are numbers or "<5"; shown as text.
         texts = {

@@ -268,3 +268,40 @@ def test_tree_rows_leave_out_what_no_source_records() -> None:
         "Drugs",
     ]
     assert [r.level for r in rows] == [0, 1, 2]
+
+
+def test_excel_and_the_cli_indent_the_tree(
+    marked: tuple[Workspace, pd.DataFrame], tmp_path: Path
+) -> None:
+    from io import BytesIO
+
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+    from geo.export import table_bytes
+
+    ws, _ = marked
+    sel = resolve_selection(ws, period="2024-02", compare="2024-01")
+    table = build_table(ws, sel, by="district", kind="compare")
+    book = openpyxl.load_workbook(BytesIO(table_bytes(table, ".xlsx")))
+    sheet = book["table"]
+    header = [c.value for c in sheet[1]]
+    col = header.index("category") + 1
+    for i, (label, level) in enumerate(
+        zip(table["category"], table["level"], strict=True), start=2
+    ):
+        cell = sheet.cell(row=i, column=col)
+        assert cell.value == label
+        assert (cell.alignment.indent or 0) == 2 * level
+    result = CliRunner().invoke(
+        app,
+        ["table", str(ws.path), "--by", "district"]
+        + ["--period", "2024-02", "--compare", "2024-01"],
+        env={"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("│   Victim" in line for line in lines), result.output
+    assert any("│     Theft" in line for line in lines)
+    assert any("│ All crime" in line for line in lines)
