@@ -421,7 +421,13 @@ with profile_col:
         cats, _ = cached.table(path, sel, by=layer, kind="compare")
         top = cats[
             (cats["area_code"] == r[cached.CODE])
-            & ~cats["category"].isin(["All crime", "All chosen categories"])
+            # The labels chosen, or else store categories only (no group,
+            # subtotal or "of which" row of the performance tree).
+            & (
+                ~cats["category"].isin(["All crime", "All chosen categories"])
+                if sel.labels
+                else cats["category"].isin(list(sel.coverage.seen()))
+            )
         ]
         order = pd.to_numeric(top["later_count"], errors="coerce")
         top = top.loc[order.sort_values(ascending=False, kind="stable").index].head(5)
