@@ -632,3 +632,28 @@ def test_compare_outcomes_are_geos(demo_dir: Path) -> None:
     check(at)
     by_town = outcome_mix(ws, sel, by="town")
     assert outcomes_sentence(by_town) in [m.value for m in at.markdown]
+
+
+@pytest.mark.usefixtures("demo_dir")
+def test_compare_page_shows_the_category_tree_indented() -> None:
+    """No category chosen: the Home Office tree, indented by level, as geo's table."""
+    from ui.render import INDENT
+
+    at = run_app(COMPARE, period="2024-01:2024-12", level="district")
+    shown = next(
+        d.value
+        for d in at.dataframe
+        if "later_count" in getattr(d.value, "columns", [])
+    )
+    names = shown["category"].tolist()
+    assert names[0] == "All crime"
+    assert names[1] == INDENT + "Victim-based crime"
+    assert INDENT * 2 + "Theft offences" in names
+    assert INDENT * 3 + "Burglary" in names
+    assert "level" not in shown.columns
+    # Subtotal: victim-based crime is the sum of its members.
+    counts = dict(zip(names, shown["later_count"], strict=True))
+    members = ["Violence and sexual offences", "Robbery", "Theft offences"]
+    members.append("Criminal damage and arson")
+    total = sum(int(counts[INDENT * 2 + m]) for m in members)
+    assert int(counts[INDENT + "Victim-based crime"]) == total
