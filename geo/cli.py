@@ -608,6 +608,70 @@ def near_repeat_command(
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
+@app.command("stop-search")
+def stop_search_command(
+    workspace: WorkspaceArg,
+    period: Annotated[
+        str | None,
+        typer.Option(help="2024-01:2024-12, 2024 or 2024/25 (default: every month)."),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources; repeat for several.")
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option(help="LAYER:NAME (town:Wisbech): searches there only.")
+    ] = None,
+    overlay: Annotated[
+        bool,
+        typer.Option(
+            help="Also set drugs and weapons searches against the Gi* hotspots of "
+            "drugs and possession of weapons."
+        ),
+    ] = False,
+    who: Annotated[
+        str | None,
+        typer.Option(help="ethnicity, age or gender: searches by group (analysts)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the table by object of search to FILE.csv or .xlsx."),
+    ] = None,
+) -> None:
+    """Stop and search (police.uk): searches, arrest, positive-outcome and find rates by object of search."""
+    from geo.analysis.stopsearch import (
+        search_demographics,
+        search_outcomes,
+        search_overlay,
+        searches_sentence,
+    )
+    from geo.export import write_table
+
+    try:
+        ws = load_workspace(workspace)
+        selection = _selection(
+            ws, period=period, category=None, source=source, area=area
+        )
+        table = search_outcomes(ws, selection)
+        extra = search_overlay(ws, selection) if overlay else None
+        groups = search_demographics(ws, selection, by=who) if who else None
+        if out is not None:
+            write_table(table, out)
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    if out is None:
+        _print_table(table)
+    else:
+        console.print(f"Searches written: {out} ({len(table)} rows).")
+    console.print(escape(searches_sentence(table)), highlight=False)
+    for frame in (extra, groups):
+        if frame is not None:
+            _print_table(frame)
+            for note in frame.attrs.get("notes", []):
+                err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    for note in table.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
 @app.command("repeats")
 def repeats_command(
     workspace: WorkspaceArg,

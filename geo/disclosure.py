@@ -128,7 +128,12 @@ def allowed_sources(workspace: Workspace, role: Role) -> tuple[str, ...]:
         return names
     internal = workspace.disclosure.internal_sources
     if internal is None:
-        internal = tuple(s.name for s in workspace.sources if s.format != "police_uk")
+        # police.uk's stop-and-search files are as public as its street files.
+        internal = tuple(
+            s.name
+            for s in workspace.sources
+            if s.format not in ("police_uk", "police_uk_stop_search")
+        )
     return tuple(n for n in names if n not in set(internal))
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "REASONS",
     "REJECT_COLUMNS",
     "ROW",
+    "SEARCH_COLUMNS",
+    "SEARCH_PREFIX",
     "SOURCE",
     "STORE_COLUMNS",
     "SUBCATEGORY",
@@ -67,6 +69,21 @@ OUTCOME: Final = "outcome"
 SUBCATEGORY: Final = "subcategory"
 #: A Home Office offence code ("8N", "28E") from a force extract; else empty.
 OFFENCE_CODE: Final = "offence_code"
+#: police.uk stop-and-search columns kept in the store (store column: file
+#: column), null for every other source; age, gender and ethnicity are shown
+#: only to analysts and only as aggregates.
+SEARCH_COLUMNS: Final = {
+    "search_type": "Type",
+    "search_legislation": "Legislation",
+    "search_outcome_linked": "Outcome linked to object of search",
+    "search_operation": "Part of a policing operation",
+    "search_removal": "Removal of more than just outer clothing",
+    "search_age_range": "Age range",
+    "search_gender": "Gender",
+    "search_ethnicity_self": "Self-defined ethnicity",
+    "search_ethnicity_officer": "Officer-defined ethnicity",
+}
+SEARCH_PREFIX: Final = "search_"
 #: Marker columns (``marker_domestic_abuse``) start with this: one boolean
 #: column per marker a workspace declares, null where the source has none.
 MARKER_PREFIX: Final = "marker_"

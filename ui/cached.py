@@ -777,3 +777,29 @@ def _outcomes(
 def outcomes(path: str, chosen: Selection, by: str = "category") -> OutcomeMix:
     """:func:`geo.analysis.outcomes.outcome_mix` (suppressed for the public, as the tables)."""
     return _outcomes(path, chosen.key, chosen, by)
+
+
+@st.cache_data(show_spinner="Counting searches…")
+def _searches(
+    path: str,
+    key: str,  # noqa: ARG001 - cache key
+    _selection: Selection,
+    what: str,
+) -> pd.DataFrame:
+    from geo.analysis.stopsearch import (
+        search_demographics,
+        search_outcomes,
+        search_overlay,
+    )
+
+    ws = workspace(path)
+    if what == "outcomes":
+        return search_outcomes(ws, _selection)
+    if what == "overlay":
+        return search_overlay(ws, _selection)
+    return search_demographics(ws, _selection, by=what)
+
+
+def searches(path: str, chosen: Selection, what: str = "outcomes") -> pd.DataFrame:
+    """Stop and search: ``outcomes``, ``overlay`` or who (``ethnicity``, ``age``, ``gender``)."""
+    return _searches(path, chosen.key, chosen, what)

@@ -34,6 +34,7 @@ from geo.schema import (
     RAW,
     REASON,
     ROW,
+    SEARCH_PREFIX,
     SOURCE,
     STORE_COLUMNS,
     SUBCATEGORY,
@@ -351,7 +352,10 @@ def _assemble(columns: dict[str, pa.Array]) -> pa.Table:
         columns[col] = pc.if_else(
             pc.equal(values, ""), pa.scalar(None, pa.string()), values
         )
-    names = [*STORE_COLUMNS, *(c for c in columns if c.startswith(MARKER_PREFIX))]
+    names = [
+        *STORE_COLUMNS,
+        *(c for c in columns if c.startswith((MARKER_PREFIX, SEARCH_PREFIX))),
+    ]
     return pa.table([columns[c] for c in names], names=names)
 
 

@@ -58,6 +58,7 @@ from geo.schema import (
     OUTCOME,
     PLACE,
     ROW,
+    SEARCH_COLUMNS,
     SOURCE,
     SUBCATEGORY,
     TIME_RESOLUTION,
@@ -88,6 +89,11 @@ _DATE_FALLBACKS: Final = (
     "%d %B %Y",
 )
 
+
+#: An ISO 8601 timestamp with a UTC offset or Z.
+_ISO_OFFSET: Final = (
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)"
+)
 
 #: What :func:`_parse_when` returns: month, start, end and time resolution per row.
 _When = tuple[
@@ -132,7 +138,7 @@ def clean_table(
     when = _parse_when(v, t, f)
     category = _categories(v, t, f["category"])
     markers = _markers(v, t, spec)
-    ids = _mark_duplicates(v, raw, f)
+    ids = _mark_duplicates(v, raw, f, spec.format)
     loc_col = f["location"].column if "location" in f else place_col
     kept = _kept_table(
         raw,
@@ -158,9 +164,34 @@ def clean_table(
                 col: pa.array(values[v.alive()], pa.bool_())
                 for col, values in markers.items()
             },
+            **_stop_search_columns(t, spec, v.alive()),
         },
     )
     return CleanResult(kept=kept, rejected=_ledger(raw, v), read=len(raw))
+
+
+def _stop_search_columns(
+    t: pa.Table, spec: SourceSpec, keep: npt.NDArray[np.bool_]
+) -> dict[str, pa.Array]:
+    """Return a police.uk stop-and-search file's own columns for the kept rows."""
+    if spec.format != "police_uk_stop_search":
+        return {}
+    sel = pa.array(keep)
+    none = pa.scalar(None, pa.string())
+    out = {
+        col: pc.if_else(pc.equal(text, ""), none, text)
+        for col, name in SEARCH_COLUMNS.items()
+        for text in [_text(t, name).filter(sel)]
+    }
+    out[OUTCOME] = _text(t, "Outcome").filter(sel)
+    # Every police.uk search is timed to the second: midnight is a time too.
+    out[TIME_RESOLUTION] = pa.repeat(pa.scalar("minute", pa.string()), int(keep.sum()))
+    sub = spec.fields["subcategory"]
+    obj = _text(t, sub.column).filter(sel)
+    out[SUBCATEGORY] = pc.if_else(
+        pc.equal(obj, ""), pa.scalar(sub.default or "", pa.string()), obj
+    )
+    return out
 
 
 def _markers(
@@ -317,7 +348,10 @@ def _categories(v: _Verdict, t: pa.Table, cat: ColumnSpec) -> npt.NDArray[np.obj
 
 
 def _mark_duplicates(
-    v: _Verdict, raw: RawTable, f: Mapping[str, ColumnSpec]
+    v: _Verdict,
+    raw: RawTable,
+    f: Mapping[str, ColumnSpec],
+    raw_format: str = "table",
 ) -> pa.Array | None:
     """Reject exact copies of an earlier row and repeated ids; return the id column.
 
@@ -334,6 +368,11 @@ def _mark_duplicates(
         else pa.array([""] * t.num_rows)
     )
     dup, first_of = _first_seen(whole, v.alive())
+    if raw_format == "police_uk_stop_search":
+        # Two people searched together at the same minute, of the same age
+        # range and ethnicity, are two identical rows and two searches (police.uk
+        # has no search id): only a file listed twice is a duplicate.
+        dup = np.zeros_like(dup)
     v.mark(
         dup,
         Reason.DUPLICATE,
@@ -424,6 +463,13 @@ def _parse_dates(text: npt.NDArray[np.object_], fmt: str | None) -> pd.Series:
             break
         parsed = pd.to_datetime(s[todo], format=form, errors="coerce")
         out[todo] = parsed.astype("datetime64[us]")
+    # ISO timestamps with an offset (police.uk's "2024-01-01T02:56:17+00:00"):
+    # the instant, as the naive local (UK) time every other timestamp is.
+    todo = out.isna() & s.str.fullmatch(_ISO_OFFSET).fillna(False).astype(bool)
+    if todo.any():
+        instant = pd.to_datetime(s[todo], format="ISO8601", utc=True, errors="coerce")
+        local = instant.dt.tz_convert("Europe/London").dt.tz_localize(None)
+        out[todo] = local.astype("datetime64[us]")
     todo = out.isna() & serial
     if todo.any():
         days = pd.to_numeric(s[todo]).astype(float)

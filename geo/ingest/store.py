@@ -53,6 +53,7 @@ from geo.schema import (
     OUTCOME,
     PLACE,
     ROW,
+    SEARCH_COLUMNS,
     SOURCE,
     STORE_COLUMNS,
     SUBCATEGORY,
@@ -248,7 +249,8 @@ def _write_store(
             )
 
     markers = list(workspace.markers)
-    schema = incident_schema(layers, markers)
+    searches = any(s.format == "police_uk_stop_search" for s in workspace.sources)
+    schema = incident_schema(layers, markers, searches=searches)
     # Low-cardinality text compresses to a dictionary; ids and points do not.
     dictionary = [
         SOURCE,
@@ -261,6 +263,7 @@ def _write_store(
         SUBCATEGORY,
         OFFENCE_CODE,
         FILE,
+        *(SEARCH_COLUMNS if searches else ()),
     ]
     dictionary += [c for layer in layers for c in area_columns(layer)]
 
@@ -294,6 +297,7 @@ def _write_store(
             for name, table in incidents.items()
         },
         "markers": {key: workspace.markers[key] for key in markers},
+        "stop_search": searches,
         "subcategories": {
             name: _subcategories(table) for name, table in incidents.items()
         },
@@ -861,7 +865,9 @@ def _subcategories(table: pa.Table) -> dict[str, list[str]]:
     return {c: sorted(v) for c, v in sorted(out.items())}
 
 
-def incident_schema(layers: Sequence[str], markers: Sequence[str] = ()) -> pa.Schema:
+def incident_schema(
+    layers: Sequence[str], markers: Sequence[str] = (), *, searches: bool = False
+) -> pa.Schema:
     """Return the Arrow schema of the store's incident files.
 
     Parameters
@@ -870,6 +876,8 @@ def incident_schema(layers: Sequence[str], markers: Sequence[str] = ()) -> pa.Sc
         Area layer names; each adds ``{layer}_code`` and ``{layer}_name``.
     markers
         Marker keys; each adds a boolean :func:`geo.schema.marker_column`.
+    searches
+        Add the stop-and-search columns (:data:`geo.schema.SEARCH_COLUMNS`).
 
     Returns
     -------
@@ -886,6 +894,8 @@ def incident_schema(layers: Sequence[str], markers: Sequence[str] = ()) -> pa.Sc
     }
     fields = [(c, types.get(c, pa.string())) for c in STORE_COLUMNS]
     fields.extend((marker_column(m), pa.bool_()) for m in markers)
+    if searches:
+        fields.extend((c, pa.string()) for c in SEARCH_COLUMNS)
     for layer in layers:
         fields.extend((c, pa.string()) for c in area_columns(layer))
     fields.append(("geometry", pa.binary()))
@@ -893,4 +903,8 @@ def incident_schema(layers: Sequence[str], markers: Sequence[str] = ()) -> pa.Sc
 
 
 def _store_schema(manifest: Mapping[str, Any]) -> pa.Schema:
-    return incident_schema(manifest["layers"], list(manifest.get("markers", {})))
+    return incident_schema(
+        manifest["layers"],
+        list(manifest.get("markers", {})),
+        searches=bool(manifest.get("stop_search")),
+    )

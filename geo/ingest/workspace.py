@@ -38,8 +38,12 @@ __all__ = [
     "source_slug",
 ]
 
-SourceFormat = Literal["police_uk", "table"]
-SOURCE_FORMATS: tuple[SourceFormat, ...] = ("police_uk", "table")
+SourceFormat = Literal["police_uk", "table", "police_uk_stop_search"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    "police_uk",
+    "table",
+    "police_uk_stop_search",
+)
 
 _TOP_KEYS = (
     "name",
@@ -167,6 +171,18 @@ class ColumnSpec:
     value: str | None = None
     format: str | None = None
     default: str | None = None
+
+
+#: The category of every police.uk stop and search (its object is the subcategory).
+STOP_AND_SEARCH: Final = "Stop and search"
+#: How a police.uk stop-and-search file maps to the store (read as a table).
+STOP_SEARCH_FIELDS: Final = {
+    "date": ColumnSpec(column="Date"),
+    "lon": ColumnSpec(column="Longitude"),
+    "lat": ColumnSpec(column="Latitude"),
+    "category": ColumnSpec(value=STOP_AND_SEARCH),
+    "subcategory": ColumnSpec(column="Object of search", default="Not stated"),
+}
 
 
 @dataclass(frozen=True)
@@ -936,6 +952,13 @@ def _parse_source(index: int, raw: object, where: str) -> SourceSpec:
     paths = tuple(_as_str(p, where, f"{prefix}.paths") for p in paths_raw)
     if fmt == "police_uk":
         return SourceSpec(name=name, format="police_uk", paths=paths)
+    if fmt == "police_uk_stop_search":
+        return SourceSpec(
+            name=name,
+            format="police_uk_stop_search",
+            paths=paths,
+            fields=dict(STOP_SEARCH_FIELDS),
+        )
 
     fields = {
         k: _parse_column(spec[k], where, f"{prefix}.{k}")

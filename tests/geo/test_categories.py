@@ -271,7 +271,7 @@ def test_tree_rows_leave_out_what_no_source_records() -> None:
 
 
 def test_excel_and_the_cli_indent_the_tree(
-    marked: tuple[Workspace, pd.DataFrame], tmp_path: Path
+    marked: tuple[Workspace, pd.DataFrame],
 ) -> None:
     from io import BytesIO
 
@@ -296,8 +296,11 @@ def test_excel_and_the_cli_indent_the_tree(
         assert (cell.alignment.indent or 0) == 2 * level
     result = CliRunner().invoke(
         app,
-        ["table", str(ws.path), "--by", "district"]
-        + ["--period", "2024-02", "--compare", "2024-01"],
+        [
+            *("table", str(ws.path), "--by", "district"),
+            *("--period", "2024-02"),
+            *("--compare", "2024-01"),
+        ],
         env={"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"},
     )
     assert result.exit_code == 0, result.output

@@ -181,3 +181,71 @@ csv_col.download_button(
     key="hotspots_csv",
     icon=":material/download:",
 )
+
+if any(s.format == "police_uk_stop_search" for s in cached.workspace(path).sources):
+    from geo.analysis.stopsearch import overlay_sentence, searches_sentence
+
+    st.subheader("Stop and search", anchor=False)
+    try:
+        searched = cached.searches(path, sel)
+    except cached.GeoInputError as exc:
+        st.info(md(str(exc)), icon=":material/info:")
+    else:
+        st.markdown(md(searches_sentence(searched)))
+        rate = {
+            c: st.column_config.ProgressColumn(
+                c.replace("_", " ").capitalize(),
+                format="percent",
+                min_value=0.0,
+                max_value=1.0,
+            )
+            for c in ("arrest_rate", "positive_rate", "find_rate")
+        }
+        st.dataframe(
+            searched,
+            hide_index=True,
+            column_config={
+                "object_of_search": st.column_config.TextColumn(
+                    "Object of search", pinned=True
+                ),
+                **rate,
+            },
+            key="hotspots_searches",
+        )
+        for record in cached.searches(path, sel, "overlay").to_dict("records"):
+            st.markdown(md(overlay_sentence({str(k): v for k, v in record.items()})))
+        if sel.role == "analyst":
+            with st.expander("Who was searched (analysts)", icon=":material/groups:"):
+                who = st.segmented_control(
+                    "By",
+                    ["ethnicity", "age", "gender"],
+                    default="ethnicity",
+                    key="hotspots_search_who",
+                )
+                groups = cached.searches(path, sel, who or "ethnicity")
+                st.dataframe(
+                    groups,
+                    hide_index=True,
+                    column_config={
+                        "share": st.column_config.ProgressColumn(
+                            "Share of searches",
+                            format="percent",
+                            min_value=0.0,
+                            max_value=1.0,
+                        ),
+                        **rate,
+                    },
+                    key="hotspots_search_groups",
+                )
+                show_notes(map(md, groups.attrs.get("notes", [])))
+        st.download_button(
+            "Download searches by object (CSV)",
+            table_bytes(searched, ".csv"),
+            file_name=f"stop_search_{sel.period.label}.csv".replace(":", "-").replace(
+                "/", "-"
+            ),
+            mime="text/csv",
+            key="hotspots_searches_csv",
+            icon=":material/download:",
+        )
+        show_notes(map(md, searched.attrs.get("notes", [])))
