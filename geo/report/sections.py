@@ -1186,6 +1186,93 @@ def _hotspots(ctx: _Context) -> list[Any]:
             )
         )
         blocks.extend(_near_repeats(ctx, title, s))
+    blocks.extend(_stop_search(ctx))
+    return blocks
+
+
+def _stop_search(ctx: _Context) -> list[Any]:
+    """Return searches by object of search and against hotspots, when a stop-and-search source is chosen."""
+    from geo.analysis.stopsearch import (
+        overlay_sentence,
+        search_outcomes,
+        search_overlay,
+        searches_sentence,
+    )
+
+    if not any(
+        src.format == "police_uk_stop_search" and src.name in ctx.sel.sources
+        for src in ctx.ws.sources
+    ):
+        return []
+    try:
+        table = search_outcomes(ctx.ws, ctx.sel)
+        overlay = search_overlay(ctx.ws, ctx.sel)
+    except GeoInputError as exc:
+        return [Paragraph(f"Stop and search: {exc}", "note")]
+
+    def pct(value: float, digits: int = 0) -> str:
+        return "n/a" if value != value else f"{value:.{digits}%}"
+
+    blocks: list[Any] = [
+        Paragraph("Stop and search", "subheading"),
+        Table(
+            f"Stop and search by object of search, {ctx.sel.area_text}, "
+            f"{period_words(ctx.sel.period)}",
+            (
+                "Object of search",
+                "Searches",
+                "Arrests",
+                "Positive outcome",
+                "Find rate",
+            ),
+            tuple(
+                (
+                    str(r["object_of_search"]),
+                    f"{int(r['searches']):,}",
+                    f"{int(r['arrests']):,}",
+                    pct(float(r["positive_rate"])),
+                    pct(float(r["find_rate"])),
+                )
+                for _, r in table.iterrows()
+            ),
+            footnotes=tuple(table.attrs.get("notes", [])),
+            source=table,
+        ),
+        Paragraph(searches_sentence(table), "narrative"),
+    ]
+    if len(overlay):
+        blocks.append(
+            Table(
+                "Searches in the hotspots of the crime searched for",
+                (
+                    "Object of search",
+                    "Crime",
+                    "Searches",
+                    "In hotspots",
+                    "Share",
+                    "Area",
+                ),
+                tuple(
+                    (
+                        str(r["object_of_search"]),
+                        str(r["crime"]),
+                        f"{int(r['searches']):,}",
+                        f"{int(r['in_hotspots']):,}",
+                        pct(float(r["share_in_hotspots"])),
+                        pct(float(r["share_of_area"]), 1),
+                    )
+                    for _, r in overlay.iterrows()
+                ),
+                footnotes=tuple(overlay.attrs.get("notes", [])),
+                source=overlay,
+            )
+        )
+        blocks.extend(
+            Paragraph(
+                overlay_sentence({str(k): v for k, v in rec.items()}), "narrative"
+            )
+            for rec in overlay.to_dict("records")
+        )
     return blocks
 
 

@@ -174,3 +174,32 @@ def test_cli_prints_and_writes(ss_ws: Workspace, tmp_path: Path) -> None:
     assert "found what was searched for" in result.output
     assert "Controlled drugs" in result.output
     assert np.isclose(written["find_rate"], want["find_rate"]).all()
+
+
+def test_report_has_the_searches_and_every_number_is_a_cell(ss_ws: Workspace) -> None:
+    import re
+
+    from geo.report.sections import ReportOptions, build_report
+
+    sel = resolve_selection(ss_ws, period="2024-01:2024-09")
+    report = build_report(ss_ws, sel, ReportOptions(sections=("hotspots",)))
+    section = report.section("hotspots")
+    table = next(
+        t for t in section.tables() if t.caption.startswith("Stop and search by object")
+    )
+    want = search_outcomes(ss_ws, sel)
+    assert [r[0] for r in table.rows] == want["object_of_search"].tolist()
+    assert [r[1] for r in table.rows] == [f"{n:,}" for n in want["searches"]]
+    sentences = [p for p in section.narrative() if "searches" in p]
+    assert searches_sentence(want) in sentences
+    cells = {
+        v
+        for t in section.tables()
+        if "earch" in t.caption
+        for row in t.rows
+        for v in row
+    }
+    numbers = {n for c in cells for n in re.findall(r"\d[\d,]*(?:\.\d+)?%?", c)}
+    for sentence in sentences:
+        for n in re.findall(r"\d[\d,]*(?:\.\d+)?%?", sentence):
+            assert n.rstrip(",.") in numbers, (n, sentence)
