@@ -743,8 +743,8 @@ def chains_layer(
     Returns
     -------
     folium.FeatureGroup or None
-        The layer; each popup gives the chain, its size, the date, category
-        and location (escaped).
+        The layer; each dot's tooltip gives the chain, its size, the date,
+        category and location (escaped).
 
     Examples
     --------
@@ -758,6 +758,10 @@ def chains_layer(
     >>> group = chains_layer(pts)
     >>> len(group._children)
     3
+    >>> m = base_map(pts); _ = group.add_to(m)
+    >>> html_text = standalone_html(m)
+    >>> "&lt;b&gt;" in html_text, "$(`" in html_text  # escaped; no jQuery needed
+    (True, False)
     """
     if len(chains) == 0 or len(chains) > limit:
         return None
@@ -787,7 +791,8 @@ def chains_layer(
                 fill=True,
                 fill_color=colour,
                 fill_opacity=0.9,
-                popup=folium.Popup(popup, max_width=260),
+                # A tooltip (a tap on a phone): folium's Popup needs jQuery.
+                tooltip=folium.Tooltip(popup),
             ).add_to(group)
     return group
 
