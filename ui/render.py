@@ -333,7 +333,7 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
     ...     "expected": [4.5], "knox_ratio": [2.0], "p_value": [0.01]})
     >>> spec = knox_heatmap_spec(frame)
     >>> spec["data"]["values"][0]["space"] == "0\u2013100 m", spec["data"]["values"][0]["label"]
-    (True, '2.0*')
+    (True, '2.00*')
     """
     cols = [table[c].to_numpy(dtype=float) for c in KNOX_COLUMNS]
     values = []
@@ -345,7 +345,7 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
                 "ratio": None if ratio != ratio else round(float(ratio), 2),
                 "label": "n/a"
                 if ratio != ratio
-                else f"{ratio:.1f}{'*' if p == p and p <= 0.05 else ''}",
+                else f"{ratio:.2f}{'*' if p == p and p <= 0.05 else ''}",
                 "observed": int(obs),
                 "expected": round(float(exp), 1),
                 "p": None if p != p else round(float(p), 3),
@@ -380,7 +380,16 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
                         "field": "ratio",
                         "type": "quantitative",
                         "title": "Knox ratio (1 = chance)",
-                        "scale": {"scheme": "redblue", "reverse": True, "domainMid": 1},
+                        # A fixed scale, even on a log axis about 1: a ratio of
+                        # 1.02 is pale, never the darkest red of a narrow range.
+                        "scale": {
+                            "type": "log",
+                            "scheme": "redblue",
+                            "reverse": True,
+                            "domain": [0.5, 2],
+                            "domainMid": 1,
+                            "clamp": True,
+                        },
                         "legend": {"orient": "bottom", "direction": "horizontal"},
                     },
                     "tooltip": [
@@ -393,7 +402,21 @@ def knox_heatmap_spec(table: pd.DataFrame) -> dict[str, Any]:
                     ],
                 },
             },
-            {"mark": {"type": "text"}, "encoding": {"text": {"field": "label"}}},
+            {
+                "mark": {"type": "text"},
+                "encoding": {
+                    "text": {"field": "label"},
+                    # Dark cells (beyond 1.6 or below 0.6) get white text.
+                    "color": {
+                        "condition": {
+                            "test": "datum.ratio != null && (datum.ratio >= 1.6 || "
+                            "datum.ratio <= 0.6)",
+                            "value": "white",
+                        },
+                        "value": "black",
+                    },
+                },
+            },
         ],
         "config": {"view": {"stroke": None}},
     }

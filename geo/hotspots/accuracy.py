@@ -154,9 +154,13 @@ def hit_rate_pai(
     else:
         pai = (small_n / big_n) / (small_a / big_a)
         pei = small_n / best if best > 0 else math.nan
+
+    def amount(v: float) -> str:
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
     head = (
-        f"{cells} hot cells ({small_a / big_a:.1%} of the area) held {small_n:g} of the next "
-        f"period's {big_n:g} incidents"
+        f"{cells:,} hot cells ({small_a / big_a:.1%} of the area) held "
+        f"{amount(small_n)} of the next period's {amount(big_n)} incidents"
         if big_a > 0 and flags.size
         else "no cells"
     )

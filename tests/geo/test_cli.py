@@ -172,7 +172,10 @@ def test_check_bad_workspace_exits_2(
     path = world(POLICE_SOURCE.replace('"police_uk"', '"csv"'))
     code, out = _run("check", str(path))
     assert code == 2
-    assert "`sources[0].format` is 'csv'; allowed: 'police_uk', 'table'." in out
+    assert (
+        "`sources[0].format` is 'csv'; allowed: 'police_uk', 'table', 'police_uk_stop_search'."
+        in out
+    )
     assert "Traceback" not in out
 
 

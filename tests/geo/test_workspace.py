@@ -216,7 +216,7 @@ def test_bad_format_lists_allowed_formats() -> None:
     with pytest.raises(
         WorkspaceError,
         match=WHERE
-        + r": `sources\[0\]\.format` is 'csv'; allowed: 'police_uk', 'table'\.",
+        + r": `sources\[0\]\.format` is 'csv'; allowed: 'police_uk', 'table', 'police_uk_stop_search'\.",
     ):
         _parse(data)
 

@@ -59,9 +59,11 @@ else:
     st.vega_lite_chart(spec=knox_heatmap_spec(knox), width="stretch")
     st.caption(
         "Each cell: the pairs of incidents that far apart in metres and days, against "
-        "what chance would give (Knox ratio; * where p ≤ 0.05, one-sided, 999 "
-        "permutations). The Near Repeat Calculator's method. With 16 cells, about one "
-        "in 20 shows p ≤ 0.05 by chance alone: read a pattern, not a single star."
+        "what chance would give (Knox ratio: 1 is chance, red more, blue fewer; * where "
+        "p ≤ 0.05, one-sided, 999 permutations). n/a: no pair at all is that far apart "
+        "in metres, or in days, so chance predicts none. The Near Repeat Calculator's method. With 16 cells, "
+        "about one in 20 shows p ≤ 0.05 by chance alone: read a pattern, not a single "
+        "star."
     )
     with st.expander("As a table", icon=":material/table_view:"):
         st.dataframe(knox, hide_index=True, key="places_knox")
@@ -77,8 +79,10 @@ else:
 
     st.markdown("**Near-repeat chains on the map**")
     st.caption(
-        "Incidents within the distance and days of another, joined in date order: "
-        "one colour per chain. Choose a cell of the table above."
+        "Incidents within the distance and the days chosen of another, joined in date "
+        "order: one colour per chain. The limits count from 0 (within 200 m covers the "
+        "table's 0\u2013100 and 100\u2013200 m rows). Dots at one place (a camera, a "
+        "named place) stack: tap the top one."
     )
     left, right = st.columns(2)
     within_m = left.select_slider(
