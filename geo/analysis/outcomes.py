@@ -89,7 +89,12 @@ from geo.analysis.areas import (
     load_areas,
     member_columns,
 )
-from geo.disclosure import needs_suppression, small_label, suppress_counts
+from geo.disclosure import (
+    DisclosureError,
+    needs_suppression,
+    small_label,
+    suppress_counts,
+)
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Disclosure, Workspace
 from geo.schema import CATEGORY, MONTH, OUTCOME, PLACE, SOURCE, X, Y, area_columns
@@ -374,8 +379,11 @@ def outcome_mix(
     Raises
     ------
     GeoInputError
-        For a bad ``by``, no police.uk source, or no police.uk crime in the
-        period.
+        For a bad ``by``, no police.uk source, a period without data
+        (unknown, never "no crime"), or no police.uk crime in the period.
+    DisclosureError
+        For the public, and for officers when a sensitive category is
+        counted (:func:`geo.disclosure.needs_suppression`).
 
     Examples
     --------
@@ -385,7 +393,18 @@ def outcome_mix(
     100
     """
     _check_by(workspace, by)
+    if needs_suppression(workspace, selection):
+        # Suppressing each table alone is not enough: an outcome-group total
+        # minus the outcomes shown, or a share beside a hidden total, gives a
+        # hidden count back. police.uk publishes each crime's outcome itself.
+        msg = (
+            "The outcome mix is not made for the public view, nor for officers when "
+            "a sensitive category is counted: its counts and shares together could "
+            "give away small numbers. police.uk publishes each crime's outcome itself."
+        )
+        raise DisclosureError(msg)
     view = selection.single_view()
+    view.require_data(what="outcomes")
     police = view.police_sources
     if not police:
         msg = (

@@ -475,6 +475,8 @@ def _outcomes(ctx: _Context) -> list[Any]:
     )
     try:
         result = outcome_mix(ctx.ws, s, by="category")
+    except DisclosureError as exc:
+        return [Paragraph(f"Outcomes: {exc}", "note")]
     except GeoInputError:
         return []
 

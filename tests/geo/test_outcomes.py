@@ -23,6 +23,7 @@ from geo.analysis.outcomes import (
     summary_wide,
 )
 from geo.cli import app
+from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
 from geo.ingest.workspace import Workspace
 from geo.schema import CATEGORY, MONTH, OUTCOME, SOURCE
@@ -191,29 +192,34 @@ def test_no_police_source_or_asb_only_is_refused(demo_ws: Workspace) -> None:
 # --- disclosure ---------------------------------------------------------------------------
 
 
-def test_public_counts_are_suppressed_and_their_shares_hidden(
+def test_the_public_and_officers_on_a_sensitive_category_are_refused(
     demo_ws: Workspace,
 ) -> None:
+    """An outcome-group total minus the outcomes shown gave a hidden count back: no mix for them."""
     analyst = resolve_selection(demo_ws, period="2024", categories=["Robbery"])
+    assert outcome_mix(demo_ws, analyst, by="town").crimes
     public = dataclasses.replace(analyst, role="public")
-    raw = outcome_mix(demo_ws, analyst, by="town")
-    shown = outcome_mix(demo_ws, public, by="town")
-    small = raw.summary["incidents"].between(1, demo_ws.disclosure.min_count - 1)
-    assert small.any()  # there are small cells to hide
-    cells = shown.summary["incidents"]
-    assert (cells[small.to_numpy()] == "<5").all()
-    hidden = shown.summary["disclosure"] != ""
-    assert shown.summary.loc[hidden, "share"].isna().all()
-    assert shown.summary.loc[hidden, "percent"].isna().all()
-    # No number from 1 to 4 is printed as a count, in any table.
-    for frame in (shown.table, shown.summary, shown.overall):
-        numbers = [v for v in frame["incidents"] if not isinstance(v, str)]
-        assert not [v for v in numbers if 1 <= v < demo_ws.disclosure.min_count]
-    # A line with one hidden cell would give it back from the group's total.
-    for _, line in shown.summary.groupby("group"):
-        assert (line["disclosure"] != "").sum() != 1
-    assert "small counts are not shown" in outcomes_sentence(shown)
-    assert "Disclosure control" in shown.table.attrs["notes"][-1]
+    with pytest.raises(DisclosureError, match="not made for the public view"):
+        outcome_mix(demo_ws, public, by="town")
+    ws = dataclasses.replace(
+        demo_ws,
+        disclosure=dataclasses.replace(
+            demo_ws.disclosure, sensitive_categories=("Robbery",)
+        ),
+    )
+    officer = dataclasses.replace(
+        resolve_selection(ws, period="2024", categories=["Robbery"]), role="officer"
+    )
+    with pytest.raises(DisclosureError, match="sensitive category"):
+        outcome_mix(ws, officer)
+
+
+def test_a_period_without_data_is_unknown_not_no_crime(fenland_ws: Workspace) -> None:
+    sel = resolve_selection(
+        fenland_ws, period="2023-01:2023-06", compare="2022-01:2022-06"
+    )
+    with pytest.raises(GeoInputError, match="unknown, not zero"):
+        outcome_mix(fenland_ws, sel)
 
 
 # --- the command line ---------------------------------------------------------------------
