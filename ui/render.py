@@ -560,23 +560,29 @@ def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
         "height": {"step": 24},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
-            "y": {"field": "group", "type": "nominal", "sort": order, "title": None},
+            "y": {
+                "field": "group",
+                "type": "nominal",
+                "sort": order,
+                "title": None,
+                "axis": {"labelLimit": 220},
+            },
             "x": {
                 "field": "percent",
                 "type": "quantitative",
                 "stack": True,
-                "title": "Share of crimes (%), last outcome on police.uk",
+                "title": "Share of crimes (%)",
                 "scale": {"domain": [0, 100]},
             },
             "color": {
                 "field": "outcome",
                 "type": "nominal",
-                "title": "Last outcome",
+                "title": "Last outcome on police.uk",
                 "scale": {
                     "domain": list(OUTCOME_GROUP_ORDER),
                     "range": list(_OUTCOME_COLOURS),
                 },
-                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 320},
+                "legend": {"orient": "bottom", "columns": 1, "labelLimit": 300},
             },
             "order": {"field": "rank", "type": "quantitative"},
             "tooltip": [
