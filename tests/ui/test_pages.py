@@ -620,7 +620,7 @@ def test_compare_outcomes_are_geos(demo_dir: Path) -> None:
         c
         for c in at.get("vega_lite_chart")
         if json.loads(c.proto.spec).get("encoding", {}).get("color", {}).get("title")
-        == "Last outcome"
+        == "Last outcome on police.uk"
     )
     values = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
     totals = values.groupby("group")["percent"].sum().to_dict()
