@@ -139,9 +139,26 @@ def performance_parts(
             present |= set(selection.coverage.seen(src))
         if not present:
             continue
-        labels = tuple(_rows(workspace, sources, present, subcategories, total=total))
+        labels = _unique(_rows(workspace, sources, present, subcategories, total=total))
         parts.append((selection.narrow(labels=labels, sources=sources), labels))
     return parts
+
+
+def _unique(labels: list[CategoryLabel]) -> tuple[CategoryLabel, ...]:
+    """Name each row once: a subcategory named like a category gets its parent's name."""
+    out: list[CategoryLabel] = []
+    used: set[str] = set()
+    for lab in labels:
+        name = lab.label
+        if name in used and lab.subcategory is not None:
+            name = f"{name} ({lab.members[0]})"
+        k = 2
+        base = name
+        while name in used:
+            name, k = f"{base} ({k})", k + 1
+        used.add(name)
+        out.append(replace(lab, label=name))
+    return tuple(out)
 
 
 def performance_labels(

@@ -308,3 +308,27 @@ def test_excel_and_the_cli_indent_the_tree(
     assert any("│   Victim" in line for line in lines), result.output
     assert any("│     Theft" in line for line in lines)
     assert any("│ All crime" in line for line in lines)
+
+
+def test_a_subcategory_named_like_its_category_is_a_row_of_its_own(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    """A force extract whose offence repeats its group's name: two rows, two names."""
+    rows = []
+    for i in range(6):
+        x, y = _xy(i)
+        offence = "Burglary" if i % 2 else "Business burglary"
+        where = [f"R{i}", "05/01/2024", f"{x:.0f}", f"{y:.0f}"]
+        rows.append([*where, "Burglary", offence, "28E", "N", ""])
+    write_csv(tmp_path / "extract.csv", HEADER, rows)
+    ws = load_workspace(world(EXTRACT_SOURCE))
+    ingest(ws)
+    table = build_table(
+        ws, resolve_selection(ws, period="2024-01"), by="district", kind="compare"
+    )
+    names = table["category"].tolist()
+    assert len(names) == len(set(names))
+    counts = table.set_index("category")["later_count"]
+    assert counts["Burglary (Burglary)"] == 3
+    assert counts["Business burglary"] == 3
+    assert counts["Burglary"] == 6
