@@ -758,7 +758,11 @@ def outcomes_command(
     ] = None,
     for_publication: PublicationOpt = False,
 ) -> None:
-    """police.uk outcomes: the mix of last outcomes per category or area, as police.uk reports it (not a detection rate)."""
+    """police.uk outcomes: the mix of last outcomes per category or area, as police.uk reports it (not a detection rate).
+
+    Not for publication: --for-publication is refused with the reason
+    (police.uk publishes each crime's outcome itself), as a patrol plan's is.
+    """
     from geo.analysis.outcomes import outcome_mix, outcomes_sentence, summary_wide
     from geo.export import write_table
 

@@ -775,7 +775,7 @@ def _outcomes(
 
 
 def outcomes(path: str, chosen: Selection, by: str = "category") -> OutcomeMix:
-    """:func:`geo.analysis.outcomes.outcome_mix` (suppressed for the public, as the tables)."""
+    """:func:`geo.analysis.outcomes.outcome_mix` (refused for the public: a DisclosureError)."""
     return _outcomes(path, chosen.key, chosen, by)
 
 

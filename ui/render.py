@@ -14,7 +14,7 @@ import streamlit as st
 
 from geo.analysis.change import NO_CALC
 from geo.analysis.nearrepeat import KNOX_COLUMNS
-from geo.analysis.outcomes import OUTCOME_GROUP_ORDER
+from geo.analysis.outcomes import OUTCOME_GROUP_ORDER, percent_text
 
 __all__ = [
     "COLUMNS",
@@ -514,15 +514,15 @@ _OUTCOME_COLOURS: Final = (
 
 
 def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
-    """Return a Vega-Lite stacked bar per group: the percent of its crimes in each outcome group.
+    """Return a Vega-Lite stacked bar per group: the share of its crimes in each outcome group.
 
     Parameters
     ----------
     summary
-        ``group``, ``outcome_group``, ``incidents``, ``percent`` from
-        :func:`geo.analysis.outcomes.outcome_mix` (``.summary``). A percent
-        that disclosure control hid is left out, so its bar has a gap
-        rather than stretching the others.
+        ``group``, ``outcome_group``, ``incidents``, ``share``, ``percent``
+        from :func:`geo.analysis.outcomes.outcome_mix` (``.summary``). Each
+        segment is as long as its exact share, so one that rounds to 0% is
+        still drawn, and its tooltip reads "<1%".
 
     Returns
     -------
@@ -531,26 +531,29 @@ def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"group": ["Burglary", "Burglary"],
-    ...     "outcome_group": ["Under investigation", "Other"],
-    ...     "incidents": [3, 1], "percent": [75, None]})
+    >>> frame = pd.DataFrame({"group": ["Burglary"] * 3,
+    ...     "outcome_group": ["Under investigation", "Other", "No outcome recorded"],
+    ...     "incidents": [299, 1, 0], "share": [299 / 300, 1 / 300, 0.0],
+    ...     "percent": [100, 0, 0]})
     >>> spec = outcomes_spec(frame)
-    >>> [(v["group"], v["percent"]) for v in spec["data"]["values"]]
-    [('Burglary', 75)]
+    >>> [(v["outcome"], v["percent"], v["label"]) for v in spec["data"]["values"]]
+    [('Under investigation', 100, '100%'), ('Other', 0, '<1%')]
     """
     order = list(dict.fromkeys(summary["group"].astype(str)))
     values: list[dict[str, Any]] = []
     for row in summary.to_dict("records"):
-        percent, count = row["percent"], row["incidents"]
-        if percent is None or pd.isna(percent) or int(percent) <= 0:
+        count, percent = int(row["incidents"]), int(row["percent"])
+        if count <= 0:
             continue
         values.append(
             {
                 "group": str(row["group"]),
                 "outcome": str(row["outcome_group"]),
                 "rank": OUTCOME_GROUP_ORDER.index(str(row["outcome_group"])),
-                "percent": int(percent),
-                "incidents": count if isinstance(count, str) else int(count),
+                "share": 100 * float(row["share"]),
+                "percent": percent,
+                "label": percent_text(count, percent),
+                "incidents": count,
             }
         )
     return {
@@ -568,7 +571,7 @@ def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
                 "axis": {"labelLimit": 220},
             },
             "x": {
-                "field": "percent",
+                "field": "share",
                 "type": "quantitative",
                 "stack": True,
                 "title": "Share of crimes (%)",
@@ -589,7 +592,7 @@ def outcomes_spec(summary: pd.DataFrame) -> dict[str, Any]:
                 {"field": "group", "title": "Group"},
                 {"field": "outcome", "title": "Last outcome"},
                 {"field": "incidents", "title": "Crimes"},
-                {"field": "percent", "title": "%"},
+                {"field": "label", "title": "%"},
             ],
         },
         "config": {"view": {"stroke": None}},

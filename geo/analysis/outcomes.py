@@ -56,21 +56,29 @@ values, which is why they sit in one group with the charge.
 
 Shares and rounding
 -------------------
-``share`` is exact (a fraction): in the outcome table, of the group's
-crimes with an outcome recorded; in the summary, of all the group's crimes
-("No outcome recorded" included). Each adds to 1 per group. ``percent`` is
-the share in whole percent rounded by **largest remainder**
+``share`` is exact (a fraction) and always of all the group's crimes ("No
+outcome recorded" included), in the outcome table as in the summary: the
+shares of an outcome group's values add to that group's summary share, and
+the summary's add to 1 per group. Only the summary has ``percent``: the
+share in whole percent rounded by **largest remainder**
 (:func:`largest_remainder`), so each group's printed percentages add to
 exactly 100 (a single value may then differ by one from its own rounding).
+A printed percent of a group with crimes that rounds to 0 reads "<1%"
+(:func:`percent_text`), never "0%".
+
+Months without data
+-------------------
+A period with no police.uk month is refused (unknown, not "no crime":
+:meth:`geo.selection.Selection.require_data`). A period only partly
+covered counts the months with data, and the notes and the sentence say so.
 
 Disclosure
 ----------
-For the public, and for officers when a sensitive category is counted
-(:func:`geo.disclosure.needs_suppression`), every count goes through
-:func:`geo.disclosure.suppress_counts` as the analysis tables do: 1 to
-``min_count - 1`` shown as "<5", with secondary suppression across a
-group's outcomes and across groups, and the shares and percentages of a
-hidden count not shown.
+Not made for the public view: police.uk publishes each crime's outcome
+itself, and a mix of small counts by outcome cannot be published without
+giving some back (an outcome table against its group summary, a share
+against a count). For officers it is refused when a sensitive category is
+counted (:func:`refuse_outcomes`); analysts see every count.
 """
 
 from __future__ import annotations
@@ -89,15 +97,11 @@ from geo.analysis.areas import (
     load_areas,
     member_columns,
 )
-from geo.disclosure import (
-    DisclosureError,
-    needs_suppression,
-    small_label,
-    suppress_counts,
-)
+from geo.coverage import month_list
+from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
-from geo.ingest.workspace import Disclosure, Workspace
-from geo.schema import CATEGORY, MONTH, OUTCOME, PLACE, SOURCE, X, Y, area_columns
+from geo.ingest.workspace import Workspace
+from geo.schema import CATEGORY, MONTH, OUTCOME, PLACE, X, Y, area_columns
 from geo.selection import (
     ALL_CRIME,
     ANTI_SOCIAL_BEHAVIOUR,
@@ -111,11 +115,14 @@ __all__ = [
     "NO_OUTCOME",
     "OUTCOME_GROUPS",
     "OUTCOME_GROUP_ORDER",
+    "SHORT_NAMES",
     "OutcomeMix",
     "largest_remainder",
     "outcome_group",
     "outcome_mix",
     "outcomes_sentence",
+    "percent_text",
+    "refuse_outcomes",
     "summary_wide",
 ]
 
@@ -165,7 +172,21 @@ OUTCOME_GROUPS: Final[dict[str, tuple[str, ...]]] = {
 OTHER: Final = "Other"
 #: Every group of the summary, in order ("No outcome recorded" last).
 OUTCOME_GROUP_ORDER: Final = (*OUTCOME_GROUPS, NO_OUTCOME)
-_GROUP_OF: Final = {v: g for g, values in OUTCOME_GROUPS.items() for v in values}
+#: A short name of each outcome group, for a table's column heads.
+SHORT_NAMES: Final[dict[str, str]] = {
+    "Under investigation": "Under investigation",
+    "Awaiting court outcome": "Awaiting court",
+    "Charged/summonsed or court result": "Charged or court result",
+    "Out-of-court resolution": "Out of court",
+    "Investigation complete; no suspect identified": "No suspect identified",
+    "Unable to prosecute suspect": "Unable to prosecute",
+    "Other": "Other",
+    NO_OUTCOME: NO_OUTCOME,
+}
+#: Each listed value's group, by its case-folded text (police.uk's case varies).
+_GROUP_OF: Final = {
+    v.casefold(): g for g, values in OUTCOME_GROUPS.items() for v in values
+}
 #: How the sentence says a group.
 _PHRASES: Final = {
     "Under investigation": "were under investigation",
@@ -192,14 +213,16 @@ class OutcomeMix:
     Attributes
     ----------
     table
-        One row per group and outcome, most crimes first within a group:
-        ``group``, ``outcome``, ``outcome_group``, ``incidents``, ``share``
-        (of the group's crimes with an outcome recorded), ``percent``
-        (largest remainder: adds to 100 per group); notes in ``attrs``.
+        One row per group and outcome recorded, most crimes first within an
+        outcome group: ``group``, ``outcome``, ``outcome_group``,
+        ``incidents``, ``share`` (exact, of all the group's crimes, so an
+        outcome group's values add to its ``summary`` share); notes in
+        ``attrs``.
     summary
         One row per group and outcome group (:data:`OUTCOME_GROUP_ORDER`,
         every one, 0 when none): ``group``, ``outcome_group``,
-        ``incidents``, ``share`` (of all the group's crimes), ``percent``.
+        ``incidents``, ``share`` (of all the group's crimes), ``percent``
+        (largest remainder: adds to 100 per group).
     groups
         One row per group with a crime, most first: ``group``, ``crimes``
         (and ``population`` for an area breakdown).
@@ -207,22 +230,34 @@ class OutcomeMix:
         The summary of every crime counted together: ``group`` (the
         label), ``outcome_group``, ``incidents``, ``share``, ``percent``.
     crimes
-        Crimes counted (a text such as "<5" when disclosure control hides it).
+        Crimes counted.
     label, area, period
         What was counted, where and when, for reading.
     by
         The breakdown (``category``, a layer, ``district`` or ``place``).
+    months
+        The months of the period counted (those with police.uk data).
+    period_months
+        The months of the period: more than ``len(months)`` when it is only
+        partly covered.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     groups: pd.DataFrame
     overall: pd.DataFrame
-    crimes: int | str
+    crimes: int
     label: str
     area: str
     period: str
     by: str
+    months: tuple[str, ...] = ()
+    period_months: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """Whether some months of the period have no data (so were not counted)."""
+        return len(self.months) < self.period_months
 
 
 def outcome_group(outcome: str) -> str:
@@ -243,11 +278,14 @@ def outcome_group(outcome: str) -> str:
     --------
     >>> outcome_group("Offender given a caution"), outcome_group(""), outcome_group("New value")
     ('Out-of-court resolution', 'No outcome recorded', 'Other')
+    >>> outcome_group("UNDER INVESTIGATION ")
+    'Under investigation'
+
     """
     text = outcome.strip()
     if not text:
         return NO_OUTCOME
-    return _GROUP_OF.get(text, OTHER)
+    return _GROUP_OF.get(text.casefold(), OTHER)
 
 
 def largest_remainder(counts: npt.ArrayLike, total: int = 100) -> npt.NDArray[np.int64]:
@@ -255,12 +293,13 @@ def largest_remainder(counts: npt.ArrayLike, total: int = 100) -> npt.NDArray[np
 
     Each gets the whole part of its quota ``count * total / sum``; the units
     left go to the largest remainders (ties to the first listed). All 0
-    when the counts are.
+    when the counts are. The arithmetic is in whole numbers, so equal
+    remainders are equal (a float quota would break a tie at random).
 
     Parameters
     ----------
     counts
-        Non-negative counts.
+        Non-negative whole counts.
     total
         What the rounded values add to (100 for percent).
 
@@ -275,32 +314,50 @@ def largest_remainder(counts: npt.ArrayLike, total: int = 100) -> npt.NDArray[np
     [34, 33, 33]
     >>> largest_remainder([2, 3, 995]).tolist(), largest_remainder([0, 0]).tolist()
     ([0, 0, 100], [0, 0])
+    >>> largest_remainder([19, 45, 21, 31, 30, 4]).tolist()  # 12.67 and 2.67: the first
+    [13, 30, 14, 21, 20, 2]
     """
-    c = np.asarray(counts, dtype=float)
-    s = c.sum()
+    c = np.asarray(counts, dtype=np.int64)
+    s = int(c.sum())
     if s <= 0:
         return np.zeros(len(c), dtype=np.int64)
-    quota = c * total / s
-    out: npt.NDArray[np.int64] = np.floor(quota).astype(np.int64)
+    scaled = c * total
+    out: npt.NDArray[np.int64] = scaled // s
+    remainder = scaled - out * s  # the quota's remainder, times s: exact
     left = int(total - out.sum())
-    order = np.argsort(-(quota - out), kind="stable")
+    order = np.argsort(-remainder, kind="stable")
     out[order[:left]] += 1
     return out
 
 
-def _shares(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Add ``share`` and ``percent`` (largest remainder) of ``incidents`` within ``by``."""
-    out = frame.copy()
-    totals = out.groupby(by, sort=False)["incidents"].transform("sum")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["share"] = out["incidents"] / totals.where(totals > 0)
-    percent = np.zeros(len(out), dtype=np.int64)
-    for _, index in out.groupby(by, sort=False).indices.items():
-        percent[index] = largest_remainder(out["incidents"].to_numpy()[index])
-    out["percent"] = pd.Series(percent, index=out.index, dtype="Int64").where(
-        totals > 0
-    )
-    return out
+def percent_text(incidents: int, percent: int) -> str:
+    """Return a printed percent: "41%", or "<1%" for crimes whose percent rounds to 0.
+
+    Parameters
+    ----------
+    incidents
+        The count.
+    percent
+        Its whole percent (:func:`largest_remainder`).
+
+    Returns
+    -------
+    str
+        "0%" only when there are no crimes.
+
+    Examples
+    --------
+    >>> percent_text(41, 41), percent_text(2, 0), percent_text(0, 0)
+    ('41%', '<1%', '0%')
+    """
+    if percent == 0 and incidents > 0:
+        return "<1%"
+    return f"{percent}%"
+
+
+def _shares(frame: pd.DataFrame, totals: pd.Series) -> pd.Series:
+    """Return the exact share of ``incidents`` in the crimes of its ``group`` (``totals``)."""
+    return frame["incidents"] / frame["group"].map(totals).astype(float)
 
 
 def _summary(groups: pd.Series, outcomes: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -314,23 +371,13 @@ def _summary(groups: pd.Series, outcomes: pd.Series, order: list[str]) -> pd.Dat
         [order, list(OUTCOME_GROUP_ORDER)], names=["group", "outcome_group"]
     )
     full = counts.reindex(index, fill_value=0).astype("int64").reset_index()
-    return _shares(full, "group")
-
-
-def _publish(
-    frame: pd.DataFrame, disclosure: Disclosure, *, across: str | None
-) -> pd.DataFrame:
-    """Suppress ``incidents`` (or ``crimes``) as the tables are, and hide what a hidden one gives."""
-    column = "incidents" if "incidents" in frame.columns else "crimes"
-    out = suppress_counts(
-        frame, disclosure, columns=(column,), rows="group", across=across
-    )
-    hidden = (out["disclosure"] != "").to_numpy()
-    for name in ("share", "percent"):
-        if name in out.columns:
-            out[name] = out[name].astype(object)
-            out.loc[hidden, name] = None
-    return out
+    totals = full.groupby("group", sort=False)["incidents"].sum()
+    full["share"] = _shares(full, totals)
+    percent = np.zeros(len(full), dtype=np.int64)
+    for _, index_ in full.groupby("group", sort=False).indices.items():
+        percent[index_] = largest_remainder(full["incidents"].to_numpy()[index_])
+    full["percent"] = percent
+    return full
 
 
 def _check_by(workspace: Workspace, by: str) -> None:
@@ -348,6 +395,69 @@ def _area_read_columns(areas: Areas) -> list[str]:
     return [area_columns(str(layer))[0]]
 
 
+def _crime_view(selection: Selection) -> tuple[Selection, Selection]:
+    """Return the single view and its police.uk part (the crimes an outcome is given to)."""
+    view = selection.single_view()
+    police = view.police_sources
+    if not police:
+        msg = (
+            f"`sources`: outcomes are police.uk's Last outcome category, and "
+            f"{', '.join(view.sources)} {'is' if len(view.sources) == 1 else 'are'} "
+            "not police.uk. Choose a police.uk source."
+        )
+        raise GeoInputError(msg)
+    crime_view = view.narrow(sources=police) if police != view.sources else view
+    return view, crime_view
+
+
+def refuse_outcomes(workspace: Workspace, selection: Selection) -> None:
+    """Raise when the selection's role may not see the outcome mix.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (its sensitive categories).
+    selection
+        The selection (its role and categories).
+
+    Raises
+    ------
+    DisclosureError
+        For the public (police.uk publishes each crime's outcome itself),
+        and for officers when a sensitive category is counted.
+    GeoInputError
+        When no police.uk source is chosen.
+    """
+    if selection.role == "public":
+        msg = (
+            "Outcomes: police.uk publishes each crime's outcome itself; the outcome "
+            "mix is not made for the public view."
+        )
+        raise DisclosureError(msg)
+    _, crime_view = _crime_view(selection)
+    sensitive = [
+        c for c in crime_view.counted_categories if workspace.disclosure.is_sensitive(c)
+    ]
+    if selection.role != "analyst" and sensitive:
+        msg = (
+            f"Outcomes of {', '.join(sensitive)}: the outcome mix of a sensitive "
+            "category counts small numbers of crimes by outcome, so only the analyst "
+            "role sees it."
+        )
+        raise DisclosureError(msg)
+
+
+def _outcome_values(raw: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Index]:
+    """Return the codes and the stripped unique values of ``Last outcome category`` ("" for none)."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype("string")
+    values = pd.Index(text.fillna("").str.strip().to_numpy(object), dtype=object)
+    if (codes < 0).any():  # a missing value: one more "" at the end
+        values = values.append(pd.Index([""], dtype=object))
+        codes = np.where(codes < 0, len(values) - 1, codes)
+    return codes, values
+
+
 def outcome_mix(
     workspace: Workspace, selection: Selection, *, by: str = BY_CATEGORY
 ) -> OutcomeMix:
@@ -355,7 +465,8 @@ def outcome_mix(
 
     The figure police.uk reports, not a detection rate: see the module
     notes. Crimes only: anti-social behaviour (no outcome on police.uk) and
-    partner logs are left out, and counted in the notes.
+    partner logs are left out, and counted in the notes. Only the months
+    with police.uk data are counted; the notes name the others.
 
     Parameters
     ----------
@@ -364,7 +475,7 @@ def outcome_mix(
     selection
         Period, categories, sources and area (what one figure counts:
         :meth:`geo.selection.Selection.single_view`); its role decides
-        disclosure control.
+        whether it may be made (:func:`refuse_outcomes`).
     by
         ``category`` (one group per store category) or an area layer
         (``ward``, ``town``), ``district`` (one group) or ``place``.
@@ -378,12 +489,11 @@ def outcome_mix(
 
     Raises
     ------
-    GeoInputError
-        For a bad ``by``, no police.uk source, a period without data
-        (unknown, never "no crime"), or no police.uk crime in the period.
     DisclosureError
-        For the public, and for officers when a sensitive category is
-        counted (:func:`geo.disclosure.needs_suppression`).
+        For the public, and for officers when a sensitive category is counted.
+    GeoInputError
+        For a bad ``by``, no police.uk source, no month of the period with
+        police.uk data, or no police.uk crime in the period.
 
     Examples
     --------
@@ -393,38 +503,45 @@ def outcome_mix(
     100
     """
     _check_by(workspace, by)
-    if needs_suppression(workspace, selection):
-        # Suppressing each table alone is not enough: an outcome-group total
-        # minus the outcomes shown, or a share beside a hidden total, gives a
-        # hidden count back. police.uk publishes each crime's outcome itself.
+    refuse_outcomes(workspace, selection)
+    view, crime_view = _crime_view(selection)
+    crime_view.require_data(what="outcomes")
+    months = (view.period.start, view.period.end)
+    counted = crime_view.months_with_data(view.period)
+    partner = tuple(s for s in view.sources if s not in crime_view.sources)
+    categories = crime_view.counted_categories
+    crime_categories = [c for c in categories if c != ANTI_SOCIAL_BEHAVIOUR]
+    if not crime_categories:
         msg = (
-            "The outcome mix is not made for the public view, nor for officers when "
-            "a sensitive category is counted: its counts and shares together could "
-            "give away small numbers. police.uk publishes each crime's outcome itself."
-        )
-        raise DisclosureError(msg)
-    view = selection.single_view()
-    view.require_data(what="outcomes")
-    police = view.police_sources
-    if not police:
-        msg = (
-            f"`sources`: outcomes are police.uk's Last outcome category, and "
-            f"{', '.join(view.sources)} {'is' if len(view.sources) == 1 else 'are'} "
-            "not police.uk. Choose a police.uk source."
+            f"No police.uk crime of {view.category_text} in {view.area_text}, "
+            f"{view.period.label}: no outcomes (anti-social behaviour and partner logs "
+            "have none)."
         )
         raise GeoInputError(msg)
-    months = (view.period.start, view.period.end)
-    partner = tuple(s for s in view.sources if s not in police)
-    crime_view = view.narrow(sources=police) if partner else view
     areas = None
-    columns = [MONTH, CATEGORY, SOURCE, OUTCOME]
+    columns = [MONTH, CATEGORY, OUTCOME]
     if by != BY_CATEGORY:
         areas = load_areas(workspace, by, crime_view)
         columns += _area_read_columns(areas)
-    rows = select_incidents(workspace, crime_view, columns=columns, months=months)
-    asb = (rows[CATEGORY].astype(str) == ANTI_SOCIAL_BEHAVIOUR).to_numpy()
-    n_asb = int(asb.sum())
-    rows = rows[~asb]
+    # Anti-social behaviour is left out before reading; only counted for the notes.
+    rows = select_incidents(
+        workspace,
+        crime_view,
+        columns=columns,
+        months=months,
+        categories=crime_categories,
+    )
+    n_asb = 0
+    if ANTI_SOCIAL_BEHAVIOUR in categories:
+        n_asb = len(
+            select_incidents(
+                workspace,
+                crime_view,
+                columns=[MONTH],
+                months=months,
+                categories=[ANTI_SOCIAL_BEHAVIOUR],
+            )
+        )
     n_partner = 0
     if partner:
         n_partner = len(
@@ -435,16 +552,19 @@ def outcome_mix(
     what = _crime_label(view, set(crime_view.coverage.seen()))
     if rows.empty:
         msg = (
-            f"No police.uk crime of {view.category_text} in {view.area_text}, "
-            f"{view.period.label}: no outcomes (anti-social behaviour and partner logs "
-            "have none)."
+            f"No police.uk crime of {view.category_text} in {view.area_text} in the "
+            f"months with data of {view.period.label}: no outcomes (anti-social "
+            "behaviour and partner logs have none)."
         )
         raise GeoInputError(msg)
-    outcome = rows[OUTCOME].astype("string").fillna("").str.strip()
+    # Grouped over the distinct values, not row by row.
+    codes, values = _outcome_values(rows[OUTCOME])
+    value_group = np.array([outcome_group(v) for v in values], dtype=object)
+    outcome = pd.Series(values.to_numpy(object)[codes], dtype=object)
+    every = pd.Series(value_group[codes], dtype=object)
     if areas is None:
         pos = np.arange(len(rows))
-        group = rows[CATEGORY].astype(str).reset_index(drop=True)
-        value = outcome.reset_index(drop=True)
+        group = pd.Series(rows[CATEGORY].astype(str).to_numpy(), dtype=object)
     else:
         member_columns(rows, areas)
         pos, idx = area_index(rows, areas)
@@ -453,11 +573,11 @@ def outcome_mix(
             names[idx] if areas.kind != DISTRICT else np.full(len(idx), view.area_text)
         )
         group = pd.Series(label, dtype=object)
-        value = outcome.iloc[pos].reset_index(drop=True)
     if group.empty:
         msg = f"No police.uk crime of {view.category_text} in any {by} of {view.area_text}, {view.period.label}."
         raise GeoInputError(msg)
-    outcome_groups = value.map(outcome_group).astype(object)
+    value = pd.Series(outcome.to_numpy()[pos], dtype=object)
+    outcome_groups = pd.Series(every.to_numpy()[pos], dtype=object)
     groups = (
         group.value_counts()
         .rename("crimes")
@@ -474,19 +594,19 @@ def outcome_mix(
         )
         population = population[~population.index.duplicated()]
         groups["population"] = groups["group"].map(population)
-    recorded = value != ""
+    recorded = (value != "").to_numpy()
     table = (
         pd.DataFrame(
             {
                 "group": group[recorded].to_numpy(),
                 "outcome": value[recorded].to_numpy(),
+                "outcome_group": outcome_groups[recorded].to_numpy(),
             }
         )
         .value_counts()
         .rename("incidents")
         .reset_index()
     )
-    table["outcome_group"] = table["outcome"].map(outcome_group)
     table["__g"] = table["group"].map({g: i for i, g in enumerate(order)})
     table["__o"] = table["outcome_group"].map(
         {g: i for i, g in enumerate(OUTCOME_GROUP_ORDER)}
@@ -500,28 +620,36 @@ def outcome_mix(
         .drop(columns=["__g", "__o"])
         .reset_index(drop=True)
     )
-    table = _shares(table[["group", "outcome", "outcome_group", "incidents"]], "group")
+    table = table[["group", "outcome", "outcome_group", "incidents"]]
+    # Of all the group's crimes, as the summary: an outcome group's values add to it.
+    table["share"] = _shares(table, groups.set_index("group")["crimes"])
     summary = _summary(group, outcome_groups, order)
     # The overall figure is every crime of the scope, in a breakdown's area or not.
-    every = outcome.map(outcome_group).astype(object)
-    overall = _summary(pd.Series([what] * len(every)), every, [what])
+    overall = _summary(pd.Series([what] * len(every), dtype=object), every, [what])
     if "population" in groups.columns:
         pop = groups.set_index("group")["population"]
         table["population"] = table["group"].map(pop)
         summary["population"] = summary["group"].map(pop)
-    crimes: int | str = len(rows)
     outside = len(rows) - len(np.unique(pos))
-    unknown = sorted({v for v in value.unique() if v and v not in _GROUP_OF})
+    unknown = sorted({v for v in values if v and v.casefold() not in _GROUP_OF})
     notes = [
         _CAVEAT,
-        f"Counted: {what} in {view.area_text}, {view.period.label}, by {by}. The "
-        "share in the outcome table is of a group's crimes with an outcome recorded; "
-        'in the summary, of all its crimes ("No outcome recorded" included). Percent '
-        "is rounded by largest remainder, so each group's percentages add to exactly 100.",
+        f"Counted: {what} in {view.area_text}, {view.period.label}"
+        + (
+            f" (in the months with data: {month_list(counted)})"
+            if len(counted) < view.period.n_months
+            else ""
+        )
+        + f", by {by}. share is of all a group's crimes "
+        '("No outcome recorded" included), in the outcome table as in the summary, '
+        "so an outcome group's outcomes add to its summary share. percent (the "
+        "summary) is rounded by largest remainder, so each group's percentages add "
+        'to exactly 100; "<1%" is a group with crimes that rounds to 0.',
         "Outcome groups (geo.analysis.outcomes.OUTCOME_GROUPS): court results and "
         "charges together; cautions and local resolutions out of court; public-interest "
         "decisions, action by another organisation and status updates unavailable as "
         f"Other; {NO_OUTCOME}: an empty Last outcome category.",
+        *crime_view.coverage.notes(view.period, crime_view.sources),
     ]
     if outside > 0:
         notes.append(
@@ -547,20 +675,6 @@ def outcome_mix(
             "places that overlap count a crime at each, so the places do not add up "
             "to the district."
         )
-    if needs_suppression(workspace, selection):
-        disclosure = workspace.disclosure
-        table = _publish(table, disclosure, across="outcome")
-        summary = _publish(summary, disclosure, across="outcome_group")
-        overall = _publish(overall, disclosure, across="outcome_group")
-        groups = _publish(groups, disclosure, across=None)
-        if isinstance(crimes, int) and 0 < crimes < disclosure.min_count:
-            crimes = small_label(disclosure)
-        label = small_label(disclosure)
-        notes.append(
-            f"Disclosure control: counts of 1 to {disclosure.min_count - 1} are shown as "
-            f"{label}, and counts that would let a hidden one be worked out are "
-            "'suppressed'; the shares of a hidden count are not shown."
-        )
     for frame in (table, summary, groups, overall):
         frame.attrs["notes"] = list(notes)
     return OutcomeMix(
@@ -568,11 +682,13 @@ def outcome_mix(
         summary=summary,
         groups=groups,
         overall=overall,
-        crimes=crimes,
+        crimes=len(rows),
         label=what,
         area=view.area_text,
         period=view.period.label,
         by=by,
+        months=tuple(counted),
+        period_months=view.period.n_months,
     )
 
 
@@ -598,23 +714,23 @@ def summary_wide(result: OutcomeMix) -> pd.DataFrame:
     pandas.DataFrame
         ``group``, ``crimes`` and one column per :data:`OUTCOME_GROUP_ORDER`
         group (whole percent, adding to 100 per row), groups in
-        :attr:`OutcomeMix.groups` order. Where disclosure control hid a
-        count the cell reads "hidden" and that column is text.
+        :attr:`OutcomeMix.groups` order. A cell with crimes whose percent
+        rounds to 0 reads "<1" and that column is text.
 
     Examples
     --------
     >>> import pandas as pd
     >>> summary = pd.DataFrame({"group": ["a", "a"], "outcome_group": ["Other", NO_OUTCOME],
-    ...     "incidents": [3, 1], "share": [0.75, 0.25], "percent": [75, 25]})
-    >>> groups = pd.DataFrame({"group": ["a"], "crimes": [4]})
-    >>> r = OutcomeMix(pd.DataFrame(), summary, groups, pd.DataFrame(), 4, "x", "y", "z", "category")
-    >>> summary_wide(r).columns.tolist(), summary_wide(r)[["Other", NO_OUTCOME]].iloc[0].tolist()
-    (['group', 'crimes', 'Other', 'No outcome recorded'], [75, 25])
+    ...     "incidents": [299, 1], "share": [299 / 300, 1 / 300], "percent": [100, 0]})
+    >>> groups = pd.DataFrame({"group": ["a"], "crimes": [300]})
+    >>> r = OutcomeMix(pd.DataFrame(), summary, groups, pd.DataFrame(), 300, "x", "y", "z", "category")
+    >>> wide = summary_wide(r)
+    >>> wide.columns.tolist(), [str(v) for v in wide[["Other", NO_OUTCOME]].iloc[0]]
+    (['group', 'crimes', 'Other', 'No outcome recorded'], ['100', '<1'])
     """
     summary = result.summary
-    cells = (
-        summary["percent"].astype(object).where(summary["percent"].notna(), "hidden")
-    )
+    small = (summary["percent"] == 0) & (summary["incidents"] > 0)
+    cells = summary["percent"].astype(object).where(~small, "<1")
     wide = (
         pd.DataFrame(
             {
@@ -635,7 +751,7 @@ def summary_wide(result: OutcomeMix) -> pd.DataFrame:
         wide, left_on="group", right_index=True, how="left"
     )
     for column in out.columns[1:]:
-        # A column with a hidden cell is text throughout, so it stays one type.
+        # A column with a "<1" cell is text throughout, so it stays one type.
         if out[column].map(lambda v: isinstance(v, str)).any():
             out[column] = out[column].map(str)
         else:
@@ -644,7 +760,9 @@ def summary_wide(result: OutcomeMix) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
+def outcomes_sentence(
+    result: OutcomeMix, *, period: str | None = None, months: str | None = None
+) -> str:
     """Say the outcome mix in words (the CLI, the Compare page and the report).
 
     Parameters
@@ -654,6 +772,9 @@ def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
     period
         How the period is written (the report's "Jan 2024\u2013Dec 2024");
         the selection's label when ``None``.
+    months
+        How the months with data are written when the period is only partly
+        covered; :func:`geo.coverage.month_list` of them when ``None``.
 
     Returns
     -------
@@ -662,7 +783,9 @@ def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
         were under investigation when police.uk last published them, 38%
         closed with no suspect identified and 12% closed unable to
         prosecute a suspect; this is not a detection rate." The figures are
-        the ``overall`` percentages (largest remainder).
+        the ``overall`` percentages (largest remainder). A period only
+        partly covered reads "..., 2024, in the months with data
+        (2024-01..2024-09), ...".
 
     Examples
     --------
@@ -676,38 +799,27 @@ def outcomes_sentence(result: OutcomeMix, *, period: str | None = None) -> str:
     'Of 100 crimes of Burglary in Wisbech, 2024, 41% were under investigation when police.uk last published them, 38% closed with no suspect identified and 12% closed unable to prosecute a suspect; this is not a detection rate.'
     """
     when = result.period if period is None else period
+    if result.partial:
+        shown = month_list(list(result.months)) if months is None else months
+        when = f"{when}, in the months with data ({shown})"
     what = (
         "police-recorded crimes"
         if result.label == "police-recorded crime"
         else f"crimes of {result.label}"
     )
-    crimes = (
-        f"{result.crimes:,}" if isinstance(result.crimes, int) else str(result.crimes)
-    )
-    head = f"Of {crimes} {what} in {result.area}, {when}"
-    percent = result.overall.set_index("outcome_group")["percent"]
-    if isinstance(result.crimes, str):
-        return (
-            f"{head}, outcome shares are not shown (a small count: disclosure "
-            "control); this is not a detection rate."
-        )
-    # Disclosure control may hide a group's share: say the shares shown only.
-    shown = {str(g): int(v) for g, v in percent.items() if pd.notna(v)}
-    hidden = len(shown) < len(percent)
-    under = shown.pop("Under investigation", None)
+    head = f"Of {result.crimes:,} {what} in {result.area}, {when}"
+    overall = result.overall.set_index("outcome_group")
+    percent = {str(g): int(v) for g, v in overall["percent"].items()}
+    count = {str(g): int(v) for g, v in overall["incidents"].items()}
+    under = percent.pop("Under investigation")
+    first = percent_text(count["Under investigation"], under)
     others = sorted(
-        ((v, g) for g, v in shown.items() if v > 0),
+        ((v, g) for g, v in percent.items() if v > 0),
         key=lambda t: (-t[0], OUTCOME_GROUP_ORDER.index(t[1])),
     )[:2]
     parts = [f"{v}% {_PHRASES[g]}" for v, g in others]
-    first = (
-        f"{under}% were under investigation when police.uk last published them"
-        if under is not None
-        else "the share under investigation is not shown (a small count)"
-    )
     tail = " and ".join(parts)
-    small = "; small counts are not shown (disclosure control)" if hidden else ""
     return (
-        f"{head}, {first}{', ' + tail if tail else ''}{small}; this is not a "
-        "detection rate."
+        f"{head}, {first} were under investigation when police.uk last published "
+        f"them{', ' + tail if tail else ''}; this is not a detection rate."
     )

@@ -440,26 +440,35 @@ def _performance(ctx: _Context) -> list[Any]:
     return blocks
 
 
-#: The outcome groups as the per-category table heads them (the order of
-#: :data:`geo.analysis.outcomes.OUTCOME_GROUP_ORDER`).
-_OUTCOME_HEADERS: Final = (
-    "Under investigation",
-    "Awaiting court",
-    "Charged or court result",
-    "Out of court",
-    "No suspect identified",
-    "Unable to prosecute",
-    "Other",
-    "No outcome recorded",
-)
+def _months_words(months: Sequence[str]) -> str:
+    """Return months as the report names them, runs joined: "Jan 2024\u2013Sep 2024, Nov 2024".
+
+    Examples
+    --------
+    >>> _months_words(["2024-01", "2024-02", "2024-05"]) == "Jan 2024\u2013Feb 2024, May 2024"
+    True
+    """
+    runs: list[list[str]] = []
+    for m in months:
+        if runs and add_months(runs[-1][-1], 1) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(period_words(Period(r[0], r[-1])) for r in runs)
 
 
 def _outcomes(ctx: _Context) -> list[Any]:
-    """Return police.uk's last outcomes of the crimes counted: the mix, per category, and the sentence."""
+    """Return police.uk's last outcomes of the crimes counted: the mix, per category, and the sentence.
+
+    Not in the version for publication (nor an officer's with a sensitive
+    category): one note says why (:func:`geo.analysis.outcomes.refuse_outcomes`).
+    """
     from geo.analysis.outcomes import (
         OUTCOME_GROUP_ORDER,
+        SHORT_NAMES,
         outcome_mix,
         outcomes_sentence,
+        percent_text,
     )
 
     sel = ctx.sel
@@ -476,20 +485,17 @@ def _outcomes(ctx: _Context) -> list[Any]:
     try:
         result = outcome_mix(ctx.ws, s, by="category")
     except DisclosureError as exc:
-        return [Paragraph(f"Outcomes: {exc}", "note")]
+        return [Paragraph(f"Outcomes (police.uk) are left out: {exc}", "note")]
     except GeoInputError:
         return []
 
     def share(row: pd.Series) -> str:
-        if pd.isna(row["percent"]):
-            return str(row["incidents"])  # "<5" or "suppressed"
-        return f"{int(row['percent'])}%"
+        return percent_text(int(row["incidents"]), int(row["percent"]))
 
     period = period_words(s.period)
-    overall = result.overall
-    crimes = (
-        f"{result.crimes:,}" if isinstance(result.crimes, int) else str(result.crimes)
-    )
+    months = _months_words(result.months)
+    # A period only partly covered: say which months were counted, never the whole.
+    when = f"{period}, in the months with data ({months})" if result.partial else period
     notes = tuple(result.table.attrs.get("notes", []))
     summary = result.summary
     by_group = {
@@ -499,27 +505,27 @@ def _outcomes(ctx: _Context) -> list[Any]:
     return [
         Paragraph("Outcomes (police.uk)", "subheading"),
         Table(
-            f"Last outcomes of {result.label}, {result.area}, {period}, as police.uk "
+            f"Last outcomes of {result.label}, {result.area}, {when}, as police.uk "
             "published them (not a detection rate)",
             ("Last outcome (police.uk)", "Crimes", "Share"),
             (
                 *(
                     (str(r["outcome_group"]), count_text(r["incidents"]), share(r))
-                    for _, r in overall.iterrows()
+                    for _, r in result.overall.iterrows()
                 ),
-                ("All crimes counted", crimes, "100%"),
+                ("All crimes counted", f"{result.crimes:,}", "100%"),
             ),
             footnotes=(
                 "Share: of all the crimes counted, in whole percent rounded by "
-                "largest remainder (they add to 100).",
+                'largest remainder (they add to 100); "<1%": some, fewer than 1%.',
                 *notes,
             ),
-            source=overall,
+            source=result.overall,
         ),
         Table(
-            f"Last outcomes by category, {result.area}, {period} (% of each "
+            f"Last outcomes by category, {result.area}, {when} (% of each "
             "category's crimes)",
-            ("Crime type", "Crimes", *_OUTCOME_HEADERS),
+            ("Crime type", "Crimes", *(SHORT_NAMES[o] for o in OUTCOME_GROUP_ORDER)),
             tuple(
                 (
                     str(g["group"]),
@@ -532,11 +538,10 @@ def _outcomes(ctx: _Context) -> list[Any]:
                 "Each row adds to 100% (largest remainder). Charged or court result: "
                 "police.uk's court values and charges; out of court: cautions and "
                 "local resolutions.",
-                *((_SUPPRESSED_NOTE,) if needs_suppression(ctx.ws, s) else ()),
             ),
             source=summary,
         ),
-        Paragraph(outcomes_sentence(result, period=period), "narrative"),
+        Paragraph(outcomes_sentence(result, period=period, months=months), "narrative"),
     ]
 
 

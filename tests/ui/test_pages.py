@@ -610,6 +610,9 @@ def test_compare_outcomes_are_geos(demo_dir: Path) -> None:
     )
     expected = outcome_mix(ws, sel)
     assert outcomes_sentence(expected) in [m.value for m in at.markdown]
+    # Of the later period only, and the heading says so.
+    headings = [h.value for h in at.subheader]
+    assert "Outcomes (police.uk) of the later period, 2024-01:2024-12" in headings
     shown = next(
         d.value for d in at.dataframe if "crimes" in getattr(d.value, "columns", [])
     )
@@ -625,6 +628,11 @@ def test_compare_outcomes_are_geos(demo_dir: Path) -> None:
     values = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
     totals = values.groupby("group")["percent"].sum().to_dict()
     assert totals == {"Burglary": 100, "Robbery": 100}
+    # Each segment is its exact share, so one that rounds to 0% is still drawn.
+    lengths = values.groupby("group")["share"].sum()
+    assert lengths.to_numpy() == pytest.approx([100.0, 100.0], abs=1e-9)
+    assert (values["incidents"] > 0).all()
+    assert set(values.loc[values["percent"] == 0, "label"]) <= {"<1%"}
     labels = [b.label for b in at.get("download_button")]
     assert f"Download the outcomes (CSV, {len(expected.table):,} rows)" in labels
     # By the page's level: one bar per town.

@@ -121,6 +121,29 @@ def test_every_public_page_hides_small_counts_points_and_partner_logs() -> None:
 
 
 @pytest.mark.usefixtures("users")
+def test_the_public_compare_page_says_why_it_has_no_outcomes() -> None:
+    at = login("pat")
+    at.switch_page("ui/pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        "police.uk publishes each crime's outcome itself" in box.value
+        for box in at.info
+    )
+    # No outcome number at all: no mix chart, table, sentence or download.
+    assert not [r for r in at.radio if r.key == "compare_outcomes_by"]
+    assert not [d for d in at.dataframe if "crimes" in d.value.columns]
+    assert not any("not a detection rate;" in m.value for m in at.markdown)
+    assert not any("were under investigation" in m.value for m in at.markdown)
+    labels = [b.label for b in at.get("download_button")]
+    assert not [b for b in labels if "outcomes" in b]
+    # An officer (no sensitive category in the demo's police.uk data) sees them.
+    olly = login("olly")
+    olly.switch_page("ui/pages/compare.py").run()
+    assert not olly.exception, [e.value for e in olly.exception]
+    assert any("were under investigation" in m.value for m in olly.markdown)
+
+
+@pytest.mark.usefixtures("users")
 def test_an_officer_sees_the_data_summary_but_not_the_ledger() -> None:
     at = login("olly")
     at.switch_page("ui/pages/data.py").run()

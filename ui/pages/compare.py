@@ -4,7 +4,12 @@ from functools import partial
 
 import streamlit as st
 
-from geo.analysis.outcomes import OUTCOME_GROUP_ORDER, outcomes_sentence, summary_wide
+from geo.analysis.outcomes import (
+    OUTCOME_GROUP_ORDER,
+    outcomes_sentence,
+    refuse_outcomes,
+    summary_wide,
+)
 from geo.export import table_bytes
 from ui import cached
 from ui.filters import current_filters, current_selection
@@ -60,46 +65,64 @@ xlsx_col.download_button(
 )
 show_notes(map(md, notes))
 
-st.subheader("Outcomes (police.uk)", anchor=False)
+st.subheader(
+    f"Outcomes (police.uk) of the later period, {sel.period.label}", anchor=False
+)
 st.caption(
-    "The last outcome police.uk published for each crime (its Last outcome category), "
-    "as of the month's file: outcomes are updated later, so recent months show more "
+    f"The crimes of {md(sel.period.label)} only (not of {md(sel.compare.label)}): the "
+    "last outcome police.uk published for each (its Last outcome category), as of the "
+    "month's file. Outcomes are updated later, so recent months show more "
     '"Under investigation". This is what police.uk reports, not a detection rate.'
 )
-levels = list(dict.fromkeys(["category", f.level]))
-by = st.radio(
-    "Outcome mix by",
-    levels,
-    format_func=lambda v: "Category" if v == "category" else level_label(v),
-    horizontal=True,
-    key="compare_outcomes_by",
-)
+refusal = None
 try:
-    mix = cached.outcomes(path, sel, by=by)
+    # The role first: the public is told why, and offered no choice that shows nothing.
+    refuse_outcomes(cached.workspace(path), sel)
 except cached.GeoInputError as exc:
-    st.info(md(str(exc)), icon=":material/info:")
+    refusal = str(exc)
+if refusal is not None:
+    st.info(md(refusal), icon=":material/info:")
 else:
-    st.markdown(md(outcomes_sentence(mix)))
-    st.vega_lite_chart(spec=outcomes_spec(mix.summary), width="stretch")
-    with st.expander("Outcome mix as a table (% of each group's crimes)"):
-        show_table(
-            summary_wide(mix),
-            hide_index=True,
-            column_config={
-                "group": st.column_config.TextColumn(
-                    "Category" if by == "category" else level_label(by), pinned=True
-                ),
-                "crimes": st.column_config.NumberColumn("Crimes"),
-                **{g: st.column_config.Column(f"{g} (%)") for g in OUTCOME_GROUP_ORDER},
-            },
-            key="compare_outcomes",
-        )
-    st.download_button(
-        f"Download the outcomes (CSV, {len(mix.table):,} rows)",
-        table_bytes(mix.table, ".csv"),
-        file_name=f"outcomes_{by}_{sel.period.label}.csv".replace(":", "-"),
-        mime="text/csv",
-        key="compare_outcomes_csv",
-        icon=":material/download:",
+    levels = list(dict.fromkeys(["category", f.level]))
+    by = st.radio(
+        "Outcome mix by",
+        levels,
+        format_func=lambda v: "Category" if v == "category" else level_label(v),
+        horizontal=True,
+        key="compare_outcomes_by",
     )
-    show_notes(map(md, mix.table.attrs.get("notes", [])))
+    try:
+        mix = cached.outcomes(path, sel, by=by)
+    except cached.GeoInputError as exc:
+        st.info(md(str(exc)), icon=":material/info:")
+    else:
+        st.markdown(md(outcomes_sentence(mix)))
+        st.vega_lite_chart(spec=outcomes_spec(mix.summary), width="stretch")
+        with st.expander(
+            'Outcome mix as a table (% of each group\'s crimes; "<1": some, under 1%)'
+        ):
+            show_table(
+                summary_wide(mix),
+                hide_index=True,
+                column_config={
+                    "group": st.column_config.TextColumn(
+                        "Category" if by == "category" else level_label(by), pinned=True
+                    ),
+                    "crimes": st.column_config.NumberColumn("Crimes"),
+                    **{
+                        g: st.column_config.Column(f"{g} (%)")
+                        for g in OUTCOME_GROUP_ORDER
+                    },
+                },
+                key="compare_outcomes",
+            )
+        name = f"outcomes_{by}_{sel.period.label}"
+        st.download_button(
+            f"Download the outcomes (CSV, {len(mix.table):,} rows)",
+            table_bytes(mix.table, ".csv"),
+            file_name=f"{name.replace(':', '-').replace('/', '-')}.csv",
+            mime="text/csv",
+            key="compare_outcomes_csv",
+            icon=":material/download:",
+        )
+        show_notes(map(md, mix.table.attrs.get("notes", [])))

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from geo.analysis.tables import build_table
 from geo.cli import app
 from geo.ingest.workspace import Evaluation, Workspace
+from geo.report.document import Paragraph
 from geo.report.sections import SECTIONS, ReportOptions, build_report, place_rows
 from geo.report.writers import report_bytes, report_html
 from geo.selection import POLICE_UK_GROUPS, Selection, resolve_selection
@@ -622,6 +623,7 @@ def test_officers_report_lists_no_locations(demo_eval_ws: Workspace) -> None:
 def test_outcomes_are_in_the_performance_section(demo_report: Built) -> None:
     from geo.analysis.outcomes import (
         OUTCOME_GROUP_ORDER,
+        SHORT_NAMES,
         outcome_mix,
         outcomes_sentence,
     )
@@ -637,24 +639,61 @@ def test_outcomes_are_in_the_performance_section(demo_report: Built) -> None:
     overall = want.overall.set_index("outcome_group")
     assert [r[0] for r in mix.rows[:-1]] == list(OUTCOME_GROUP_ORDER)
     for row in mix.rows[:-1]:
-        assert row[1] == f"{int(overall.loc[row[0], 'incidents']):,}"
-        assert row[2] == f"{int(overall.loc[row[0], 'percent'])}%"
+        count, percent = overall.loc[row[0], ["incidents", "percent"]].astype(int)
+        assert row[1] == f"{count:,}"
+        # A share that rounds to 0 of some crimes reads "<1%", never "0%".
+        assert row[2] == (f"{percent}%" if percent or not count else "<1%")
     assert mix.rows[-1][1] == f"{want.crimes:,}"
-    assert sum(int(r[2].rstrip("%")) for r in mix.rows[:-1]) == 100
+    assert all(re.fullmatch(r"<1%|\d+%", r[2]) for r in mix.rows), mix.rows
+    assert int(overall["percent"].sum()) == 100
+    assert by_type.columns[2:] == tuple(SHORT_NAMES[g] for g in OUTCOME_GROUP_ORDER)
     assert [r[0] for r in by_type.rows] == want.groups["group"].tolist()
+    summary = want.summary.set_index(["group", "outcome_group"])
     for row in by_type.rows:
-        assert sum(int(c.rstrip("%")) for c in row[2:]) == 100, row
+        cells = summary.loc[row[0]].reindex(list(OUTCOME_GROUP_ORDER))
+        assert int(cells["percent"].sum()) == 100, row
+        assert list(row[2:]) == [
+            "<1%" if p == 0 and n > 0 else f"{p}%"
+            for n, p in zip(cells["incidents"], cells["percent"], strict=True)
+        ]
     sentence = outcomes_sentence(want, period=_words(demo_report.sel.period))
     assert sentence in section.narrative()
     assert "not a detection rate" in sentence
+    assert "months with data" not in mix.caption  # the whole year has data
 
 
-def test_public_report_leaves_outcomes_out_and_says_why(demo_ws: Workspace) -> None:
+def test_public_report_leaves_outcomes_out_with_a_note(demo_ws: Workspace) -> None:
     sel = resolve_selection(
         demo_ws, period="2024-06", categories=["Robbery"], role="public"
     )
     report = build_report(demo_ws, sel, ReportOptions(sections=("performance",)))
     section = report.section("performance")
     assert not [t for t in section.tables() if "Last outcomes" in t.caption]
-    notes = [getattr(b, "text", "") for b in section.blocks]
-    assert any("not made for the public view" in n for n in notes)
+    assert not [t for t in section.tables() if t.columns[0] == "Crime type"]
+    notes = [
+        p.text
+        for p in section.blocks
+        if isinstance(p, Paragraph) and "Outcomes (police.uk)" in p.text
+    ]
+    assert notes == [
+        "Outcomes (police.uk) are left out: Outcomes: police.uk publishes each "
+        "crime's outcome itself; the outcome mix is not made for the public view."
+    ]
+    assert not [t for t in section.narrative() if "under investigation" in t]
+
+
+@pytest.mark.integration
+def test_outcomes_of_a_partly_covered_period_say_so(fenland_ws: Workspace) -> None:
+    sel = resolve_selection(fenland_ws, period="2024", categories=["Burglary"])
+    report = build_report(fenland_ws, sel, ReportOptions(sections=("performance",)))
+    section = report.section("performance")
+    mix = next(t for t in section.tables() if t.caption.startswith("Last outcomes of"))
+    covered = "Jan 2024\u2013Dec 2024, in the months with data (Jan 2024\u2013Sep 2024)"
+    assert f"Last outcomes of Burglary, Fenland, {covered}, as police.uk" in mix.caption
+    assert any(
+        "police.uk: no data for 2024-10..2024-12 of 2024" in f for f in mix.footnotes
+    )
+    sentence = next(t for t in section.narrative() if "under investigation" in t)
+    assert sentence.startswith(
+        f"Of {mix.rows[-1][1]} crimes of Burglary in Fenland, {covered}, "
+    )
