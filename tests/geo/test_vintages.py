@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from geo.analysis.denominators import Vintages
 from geo.analysis.tables import TableOptions, area_summary, build_table
-from geo.errors import WorkspaceError
+from geo.cli import app
+from geo.errors import GeoInputError, WorkspaceError
 from geo.ingest.pipeline import ingest
 from geo.ingest.workspace import PopulationSpec, Workspace, load_workspace
 from geo.periods import month_range
@@ -292,3 +294,165 @@ def test_bad_vintages_are_refused(
     path.write_text(path.read_text(encoding="utf-8").replace(POP_LINE, text))
     with pytest.raises(WorkspaceError, match=message):
         load_workspace(path)
+
+
+# --- dwellings, a second denominator --------------------------------------------------
+
+DWELLINGS = (
+    POP_LINE
+    + '\ndwellings = { path = "homes.csv", code = "code", value = "pop", year = 2021 }'
+)
+ENV = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+@pytest.fixture
+def homes(tmp_path: Path, world: Callable[..., Path]) -> Workspace:
+    """One population table, and mid-2021 dwellings: W00 400, W11 2000 (base / 2.5)."""
+    return _ws(
+        tmp_path,
+        world,
+        DWELLINGS,
+        {
+            "ward_pop.csv": {w: _base(w) for w in WARDS},
+            "homes.csv": {w: _base(w) / 2.5 for w in WARDS},
+        },
+    )
+
+
+def test_rates_per_dwelling_by_hand(homes: Workspace) -> None:
+    # W00: 9 burglaries in 9 months, 400 dwellings: dwelling-years 9 * 400 / 12 = 300,
+    # so 1000 * 9 / 300 = 30 a year; over the period 1000 * 9 / 400 = 22.5.
+    sel = resolve_selection(homes, period="2020-10:2021-06")
+    table = build_table(homes, sel, by="ward", options=TableOptions(per="dwellings"))
+    w00 = table.set_index("area_code").loc["W00"]
+    assert w00["dwellings"] == 400.0
+    assert w00["rate_per_1000_dwellings_year"] == pytest.approx(30.0)
+    assert w00["rate_per_1000_dwellings"] == pytest.approx(22.5)
+    # The residents stay, for the few-residents rule; their rates are not the table's.
+    assert w00["population"] == 1000.0
+    assert "rate_per_1000_year" not in table.columns
+    notes = table.attrs["notes"]
+    assert any(
+        n.startswith("rate_per_1000_dwellings_year: rate per 1,000 dwellings")
+        for n in notes
+    )
+    assert (
+        "Rates per 1,000 dwellings use 2021 dwellings for 2020\u20132021 "
+        "(nearest year available)."
+    ) in notes
+
+
+def test_the_map_summary_carries_both_rates(homes: Workspace) -> None:
+    sel = resolve_selection(homes, period="2020-10:2021-06")
+    summary = area_summary(homes, sel, by="ward").set_index("area_code")
+    assert summary.loc["W00", "rate_per_1000_year"] == pytest.approx(12.0)
+    assert summary.loc["W00", "rate_per_1000_dwellings_year"] == pytest.approx(30.0)
+    district = area_summary(homes, sel, by="district").iloc[0]
+    # 27 incidents; 45,000 / 2.5 = 18,000 dwellings over 9 months: 1000 * 27 / 13,500.
+    assert district["rate_per_1000_dwellings_year"] == pytest.approx(2.0)
+
+
+def test_compare_and_trend_per_dwelling(homes: Workspace) -> None:
+    sel = resolve_selection(
+        homes,
+        period="2021-01:2021-06",
+        compare="2020-07:2020-12",
+        categories=["Burglary"],
+    )
+    opt = TableOptions(per="dwellings")
+    cmp = build_table(homes, sel, by="ward", kind="compare", options=opt)
+    w00 = cmp[(cmp["area_code"] == "W00") & (cmp["category"] == "Burglary")].iloc[0]
+    assert w00["rate_per_1000_dwellings_year"] == pytest.approx(
+        1000 * 6 / (6 * 400 / 12)
+    )
+    trend = build_table(
+        homes,
+        sel,
+        by="ward",
+        kind="trend",
+        options=TableOptions(interval="year", per="dwellings"),
+    )
+    row = trend[(trend["area_code"] == "W00") & (trend["period"] == "2021")].iloc[0]
+    assert row["rate_per_1000_dwellings_year"] == pytest.approx(30.0)
+
+
+def test_a_layer_without_dwellings_is_refused_naming_it(homes: Workspace) -> None:
+    sel = resolve_selection(homes, period="2020-10:2021-06")
+    with pytest.raises(GeoInputError) as info:
+        build_table(homes, sel, by="town", options=TableOptions(per="dwellings"))
+    text = str(info.value)
+    assert "The town layer has no dwellings table" in text
+    assert "`dwellings = {" in text
+    assert "[areas.town]" in text
+    assert '`per` at "population"' in text
+
+
+def test_per_must_be_a_denominator() -> None:
+    with pytest.raises(
+        GeoInputError, match=r"`per` was 'homes'; allowed: population, dwellings\."
+    ):
+        TableOptions(per="homes")  # type: ignore[arg-type]
+
+
+def test_public_dwellings_rates_are_suppressed_with_the_count(homes: Workspace) -> None:
+    # Ward W00 has 9 burglaries in 9 months; 3 in 2020-10:2020-12 is a count under 5.
+    sel = resolve_selection(homes, period="2020-10:2020-12").replace(role="public")
+    table = build_table(homes, sel, by="ward", options=TableOptions(per="dwellings"))
+    w00 = table.set_index("area_code").loc["W00"]
+    assert w00["count"] == "<5"
+    assert w00["rate_per_1000_dwellings_year"] is None
+    assert w00["rate_per_1000_dwellings"] is None
+
+
+def test_cli_table_per_dwellings(homes: Workspace, tmp_path: Path) -> None:
+    assert homes.path is not None
+    res = CliRunner().invoke(
+        app,
+        ["table", str(homes.path), "--period", "2020-10:2021-06", "--per", "dwellings"],
+        env=ENV,
+    )
+    assert res.exit_code == 0, res.output
+    assert "rate_per_1000_dwellings_year" in res.output
+    header = next(ln for ln in res.output.splitlines() if "area_code" in ln)
+    row = next(ln for ln in res.output.splitlines() if "W00" in ln)
+    cells = dict(
+        zip(
+            [c.strip() for c in header.split("\u2503")],
+            [c.strip() for c in row.split("\u2502")],
+            strict=False,
+        )
+    )
+    assert cells["dwellings"] == "400"
+    assert cells["rate_per_1000_dwellings_year"] == "30"
+    assert cells["rate_per_1000_dwellings"] == "22.5"
+    out = tmp_path / "t.csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "table",
+            str(homes.path),
+            "--period",
+            "2020-10:2021-06",
+            "--per",
+            "dwellings",
+            "--out",
+            str(out),
+        ],
+        env=ENV,
+    )
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out).set_index("area_code")
+    assert frame.loc["W00", "rate_per_1000_dwellings_year"] == pytest.approx(30.0)
+    assert {"dwellings", "rate_per_1000_dwellings"} <= set(frame.columns)
+
+
+def test_cli_per_dwellings_of_a_layer_without_them(homes: Workspace) -> None:
+    assert homes.path is not None
+    res = CliRunner().invoke(
+        app,
+        ["table", str(homes.path), "--by", "town", "--per", "dwellings"],
+        env=ENV,
+    )
+    assert res.exit_code != 0
+    assert "The town layer has no dwellings table" in res.output
+    assert "[areas.town]" in res.output
