@@ -14,9 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from geo.analysis.denominators import Vintages
+from geo.analysis.outcomes import outcome_mix
 from geo.analysis.tables import TableOptions, area_summary, build_table
 from geo.cli import app
 from geo.errors import GeoInputError, WorkspaceError
+from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import ingest
 from geo.ingest.workspace import PopulationSpec, Workspace, load_workspace
 from geo.periods import month_range
@@ -456,3 +458,41 @@ def test_cli_per_dwellings_of_a_layer_without_them(homes: Workspace) -> None:
     assert res.exit_code != 0
     assert "The town layer has no dwellings table" in res.output
     assert "[areas.town]" in res.output
+
+
+def test_outcomes_population_is_the_mean_over_the_months(two: Workspace) -> None:
+    # W00: 3 months of 2020 at 1000 and 6 of 2021 at 1600: (3000 + 9600) / 9 = 1400.
+    sel = resolve_selection(two, period="2020-10:2021-06")
+    mix = outcome_mix(two, sel, by="ward")
+    pop = mix.groups.set_index("group")["population"]
+    assert pop["Ward 00"] == pytest.approx(1400.0)
+    assert (
+        "The population column uses mid-2019 population for 2020 and mid-2022 for "
+        "2021 (nearest year available)."
+    ) in mix.summary.attrs["notes"]
+
+
+def test_check_looks_at_every_vintage(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    ws = _ws(
+        tmp_path,
+        world,
+        TWO_2019_2022,
+        {
+            "pop2019.csv": {w: _base(w) for w in WARDS},
+            "pop2022.csv": {w: _base(w) for w in WARDS if w != "W22"},
+        },
+    )
+    found = [f.message for f in check_workspace(ws).findings]
+    assert any(m.startswith("1 area(s) without population (2022): W22") for m in found)
+    assert not any("without population (2019)" in m for m in found)
+
+
+def test_public_smoothed_rates_are_suppressed_with_the_count(two: Workspace) -> None:
+    # W00 has 3 burglaries in 2020-10:2020-12: shown as "<5", and no rate from it.
+    sel = resolve_selection(two, period="2020-10:2020-12").replace(role="public")
+    table = build_table(two, sel, by="ward", options=TableOptions(smooth=True))
+    w00 = table.set_index("area_code").loc["W00"]
+    assert w00["count"] == "<5"
+    assert w00["rate_per_1000_eb"] is None
