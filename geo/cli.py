@@ -434,6 +434,13 @@ def table_command(
     smooth: Annotated[
         bool, typer.Option(help="Add the Empirical Bayes smoothed rate.")
     ] = False,
+    per: Annotated[
+        str,
+        typer.Option(
+            help="The rates' denominator: population (residents) or dwellings (the "
+            "layer's `dwellings` table); for counts, --compare and --interval tables."
+        ),
+    ] = "population",
     out: Annotated[
         Path | None,
         typer.Option(help="Write to FILE.csv or FILE.xlsx instead of the terminal."),
@@ -441,6 +448,7 @@ def table_command(
     for_publication: PublicationOpt = False,
 ) -> None:
     """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
+    from geo.analysis.denominators import PER
     from geo.analysis.kendall import TREND_METHODS
     from geo.analysis.tables import TableOptions, build_table
     from geo.export import write_table
@@ -465,6 +473,9 @@ def table_command(
             raise GeoInputError(msg)
         if interval is not None and interval not in INTERVALS:
             msg = f"--interval was {interval!r}; allowed: {', '.join(INTERVALS)}."
+            raise GeoInputError(msg)
+        if per not in PER:
+            msg = f"--per was {per!r}; allowed: {', '.join(PER)}."
             raise GeoInputError(msg)
         if profile and area is not None and ":" not in area:
             area = f"{by}:{area}"
@@ -500,6 +511,7 @@ def table_command(
                 interval=interval,
                 smooth=smooth,
                 trend_method=trend_method,
+                per=per,
             ),
         )
         if out is not None:

@@ -28,6 +28,7 @@ import shapely
 
 from geo.analysis.change import NO_CALC
 from geo.crs import DISPLAY_CRS
+from geo.ingest.workspace import AreaSpec
 from geo.style import (
     GISTAR_COLOURS,
     NO_CALC_COLOUR,
@@ -39,7 +40,9 @@ __all__ = [
     "AREA_COLOURS",
     "CARTO_KEY_ENV",
     "CHAIN_COLOURS",
+    "DWELLINGS_MEASURE",
     "INCIDENT_LIMIT",
+    "MEASURES",
     "add_hotspot_cells",
     "add_incidents",
     "add_places",
@@ -51,10 +54,57 @@ __all__ = [
     "choropleth_map",
     "hotspot_cells_layer",
     "incidents_layer",
+    "map_measures",
     "places_layer",
     "plan_map",
     "standalone_html",
 ]
+
+#: What the map shades areas by, and how the choice reads.
+MEASURES: Final[dict[str, str]] = {
+    "count": "Incidents",
+    "rate_per_1000_year": "Rate per 1,000 residents a year",
+    "change": "Change",
+    "pct_change": "% change",
+}
+#: The shading per dwelling, offered for a layer with a ``dwellings`` table.
+DWELLINGS_MEASURE: Final = "rate_per_1000_dwellings_year"
+
+
+def map_measures(spec: AreaSpec) -> dict[str, str]:
+    """Return the shadings the map offers for an area layer.
+
+    The rate per 1,000 dwellings a year only when the layer has a
+    ``dwellings`` table (the workspace's ``[areas.X] dwellings``).
+
+    Parameters
+    ----------
+    spec
+        The layer's workspace entry.
+
+    Returns
+    -------
+    dict
+        Measure column to its label, in the order shown.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from geo.ingest.workspace import AreaSpec, PopulationSpec
+    >>> ward = AreaSpec("ward", Path("w.gpkg"), "code", "name")
+    >>> list(map_measures(ward))
+    ['count', 'rate_per_1000_year', 'change', 'pct_change']
+    >>> homes = PopulationSpec(Path("d.csv"), "code", "dwellings")
+    >>> list(map_measures(AreaSpec("ward", Path("w.gpkg"), "code", "name", dwellings=homes)))
+    ['count', 'rate_per_1000_year', 'rate_per_1000_dwellings_year', 'change', 'pct_change']
+    """
+    if spec.dwellings is None:
+        return dict(MEASURES)
+    items = list(MEASURES.items())
+    return dict(
+        [*items[:2], (DWELLINGS_MEASURE, "Rate per 1,000 dwellings a year"), *items[2:]]
+    )
+
 
 #: Environment variable holding a CARTO basemaps API key (optional).
 CARTO_KEY_ENV = "HOTSPOT_CARTO_API_KEY"

@@ -199,6 +199,17 @@ COLUMNS: Final[dict[str, Any]] = {
     "rate_per_1000_year": st.column_config.NumberColumn(
         "Rate per 1,000 a year", format="%.1f", help=_rate_help(None)
     ),
+    "dwellings": st.column_config.NumberColumn("Dwellings", format="%d"),
+    "rate_per_1000_dwellings": st.column_config.NumberColumn(
+        "Rate per 1,000 dwellings (period)",
+        format="%.1f",
+        help="Incidents per 1,000 dwellings over the months counted (not annualised).",
+    ),
+    "rate_per_1000_dwellings_year": st.column_config.NumberColumn(
+        "Rate per 1,000 dwellings a year",
+        format="%.1f",
+        help="Incidents per 1,000 dwellings a year (per dwelling-year).",
+    ),
     "earlier_count": st.column_config.NumberColumn("Earlier", format="%d"),
     "later_count": st.column_config.NumberColumn("Later", format="%d"),
     "earlier_per_month": st.column_config.NumberColumn(

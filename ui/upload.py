@@ -230,9 +230,12 @@ def _absolute_paths(data: Mapping[str, Any], root: Path) -> dict[str, Any]:
         if isinstance(spec, dict):
             if isinstance(spec.get("path"), str):
                 spec["path"] = _absolute(root, spec["path"])
-            pop = spec.get("population")
-            if isinstance(pop, dict) and isinstance(pop.get("path"), str):
-                pop["path"] = _absolute(root, pop["path"])
+            for key in ("population", "dwellings"):
+                tables = spec.get(key)
+                # One table, or a list of one per year (vintages).
+                for table in tables if isinstance(tables, list) else [tables]:
+                    if isinstance(table, dict) and isinstance(table.get("path"), str):
+                        table["path"] = _absolute(root, table["path"])
     for key in ("places", "harm"):
         table = out.get(key)
         if isinstance(table, dict) and isinstance(table.get("path"), str):

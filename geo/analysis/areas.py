@@ -11,7 +11,6 @@ outside the scope counting only its incidents inside and getting no rate.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,10 +20,11 @@ import pandas as pd
 
 import shapely
 
+from geo.analysis.denominators import Per, Vintages
 from geo.errors import GeoInputError
 from geo.ingest.boundaries import CODE, NAME, load_area_layer, load_population
 from geo.ingest.gazetteer import load_gazetteer
-from geo.ingest.workspace import Workspace
+from geo.ingest.workspace import AreaSpec, Workspace, vintages
 from geo.schema import CATEGORY, MONTH, PLACE, X, Y, area_columns
 from geo.selection import (
     PLACE_LAYER,
@@ -62,8 +62,9 @@ class Areas:
     names
         Area names, indexed by code.
     population
-        Residents per area, indexed by code (NaN when unknown); ``None``
-        when the layer has no population table.
+        Residents per area, one or more years
+        (:class:`geo.analysis.denominators.Vintages`; NaN when unknown);
+        ``None`` when the layer has no population table.
     member_layer
         For ``"district"``: the layer whose areas make up the district (or
         the selection's area).
@@ -77,27 +78,66 @@ class Areas:
     partial
         Codes of areas only partly inside the selection's scope: counts are
         of the part inside; no rate.
+    dwellings
+        Dwellings per area, as ``population``; ``None`` when the layer has
+        no dwellings table.
     """
 
     kind: str
     codes: tuple[str, ...]
     names: pd.Series
-    population: pd.Series | None = None
+    population: Vintages | None = None
     member_layer: str | None = None
     member_codes: tuple[str, ...] | None = None
     radius: pd.Series | None = None
     xy: pd.DataFrame | None = None
     partial: tuple[str, ...] = ()
+    dwellings: Vintages | None = None
+
+    def denominator(self, per: Per) -> Vintages | None:
+        """Return the residents (``"population"``) or the dwellings per area.
+
+        Parameters
+        ----------
+        per
+            ``"population"`` or ``"dwellings"``.
+
+        Returns
+        -------
+        Vintages or None
+            ``None`` when the layer has no such table.
+        """
+        return self.population if per == "population" else self.dwellings
+
+    @property
+    def layer(self) -> str:
+        """The workspace layer whose tables these are (a district's member layer)."""
+        return str(self.member_layer if self.kind == DISTRICT else self.kind)
+
+
+def _load_vintages(spec: AreaSpec, key: str, codes: pd.Index) -> Vintages | None:
+    tables = vintages(spec.population if key == "population" else spec.dwellings)
+    if not tables:
+        return None
+    return Vintages.of(
+        [
+            (t.year, load_population(t, layer=spec.layer, key=key).reindex(codes))
+            for t in tables
+        ]
+    ).reindex(list(codes))
 
 
 def _layer_areas(workspace: Workspace, by: str) -> Areas:
     spec = workspace.areas[by]
     layer = load_area_layer(spec).areas
     names = pd.Series(layer[NAME].to_numpy(object), index=layer[CODE].to_numpy(object))
-    pop = None
-    if spec.population is not None:
-        pop = load_population(spec.population, layer=by).reindex(names.index)
-    return Areas(by, tuple(names.index), names, pop)
+    return Areas(
+        by,
+        tuple(names.index),
+        names,
+        _load_vintages(spec, "population", names.index),
+        dwellings=_load_vintages(spec, "dwellings", names.index),
+    )
 
 
 def _place_areas(workspace: Workspace) -> Areas:
@@ -168,14 +208,13 @@ def _district(workspace: Workspace, selection: Selection | None) -> Areas:
         member = area.layer
     inner = _layer_areas(workspace, member)
     codes = None if area is None or area.layer == PLACE_LAYER else area.codes
-    pop = None
-    if inner.population is not None and (area is None or codes is not None):
-        values = (
-            inner.population if codes is None else inner.population.reindex(list(codes))
-        )
-        # A total with holes would be wrong, not small: no population then.
-        total = float(values.sum()) if not values.isna().any() else math.nan
-        pop = pd.Series([total], index=[DISTRICT])
+    whole = area is None or codes is not None
+    # Per year, the sum of the areas' figures; a total with holes would be
+    # wrong, not small: no figure for that year then.
+    pop, dwellings = (
+        None if v is None or not whole else v.total(codes, index=DISTRICT)
+        for v in (inner.population, inner.dwellings)
+    )
     name = selection.area_text if selection is not None else workspace.name
     return Areas(
         DISTRICT,
@@ -184,6 +223,7 @@ def _district(workspace: Workspace, selection: Selection | None) -> Areas:
         pop,
         member,
         codes,
+        dwellings=dwellings,
     )
 
 
@@ -240,7 +280,7 @@ def load_areas(
     Returns
     -------
     Areas
-        Codes, names and population.
+        Codes, names, population and dwellings.
 
     Raises
     ------
@@ -269,6 +309,7 @@ def load_areas(
         radius=None if areas.radius is None else areas.radius.reindex(keep),
         xy=None if areas.xy is None else areas.xy.reindex(keep),
         partial=tuple(partial),
+        dwellings=None if areas.dwellings is None else areas.dwellings.reindex(keep),
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
 from geo.analysis.change import add_verdicts, change_columns, per_month_basis
 from geo.analysis.counts import add_rates
+from geo.analysis.denominators import Per, rate_columns
 from geo.coverage import Coverage
 from geo.errors import GeoInputError
 from geo.periods import Period
@@ -68,6 +69,7 @@ def compare_periods(
     labels: Sequence[CategoryLabel],
     coverage: Coverage,
     alpha: float = 0.05,
+    per: Per = "population",
 ) -> pd.DataFrame:
     """Compare two periods per area and category label: the CSP performance table.
 
@@ -100,6 +102,10 @@ def compare_periods(
         Months each source covers.
     alpha
         Significance level of the verdict.
+    per
+        The rate's denominator, ``"population"`` or ``"dwellings"``
+        (:func:`geo.analysis.counts.add_rates`, over the later period's
+        months with data).
 
     Returns
     -------
@@ -109,12 +115,15 @@ def compare_periods(
         ``later_count``, [``earlier_per_month``, ``later_per_month``],
         ``change`` or ``change_per_month``, ``pct_change``, ``p_value``,
         ``p_adjusted``, ``verdict``; with a population also ``population``
-        and ``rate_per_1000_year`` (of the later period). Notes in ``attrs``.
+        and ``rate_per_1000_year`` (of the later period); per dwellings
+        ``dwellings`` and ``rate_per_1000_dwellings_year`` instead (with
+        ``population`` when the layer has it). Notes in ``attrs``.
 
     Raises
     ------
     GeoInputError
-        When ``earlier`` does not end before ``later`` starts.
+        When ``earlier`` does not end before ``later`` starts, or for
+        ``per="dwellings"`` on a layer without a dwellings table.
     """
     if not earlier.end < later.start:
         msg = (
@@ -122,6 +131,7 @@ def compare_periods(
             f"({later.label}) starts: periods that overlap or are reversed give false changes."
         )
         raise GeoInputError(msg)
+    denominator, _, rate_year = rate_columns(per)
     months = [*earlier.months, *later.months]
     cube, cat_list, month_list = _cube(incidents, areas, months)
     # A label narrowed to some sources, a marker or a subcategory counts its
@@ -176,12 +186,13 @@ def compare_periods(
         part.insert(0, "category", lab.label)
         part.insert(0, "area_name", names)
         part.insert(0, "area_code", codes)
-        if areas.population is not None:
+        if areas.denominator(per) is not None or per != "population":
             rated = add_rates(
-                part.assign(count=part["later_count"]), areas, months=len(l_months)
+                part.assign(count=part["later_count"]), areas, months=l_months, per=per
             )
-            part["population"] = rated["population"]
-            part["rate_per_1000_year"] = rated["rate_per_1000_year"]
+            for column in ("population", denominator, rate_year):
+                if column in rated.columns:
+                    part[column] = rated[column]
         methods.append((lab.label, str(part.attrs["method"])))
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -203,6 +214,10 @@ def compare_periods(
     frame.attrs["notes"] = _notes(
         earlier, later, spans, methods, len(frame), alpha, coverage, labels, monthly
     )
+    vintages = areas.denominator(per)
+    counted = sorted({m for _, lt in spans.values() for m in lt})
+    if vintages is not None and (said := vintages.note(counted, per=per)):
+        frame.attrs["notes"].append(said)
     frame.attrs["per_month"] = monthly
     return frame
 

@@ -587,9 +587,11 @@ def outcome_mix(
         .reset_index(drop=True)
     )
     order = groups["group"].tolist()
-    if areas is not None and areas.population is not None and areas.kind != DISTRICT:
+    vintages = None if areas is None else areas.population
+    if areas is not None and vintages is not None and areas.kind != DISTRICT:
+        # The mean over the months counted, as every table's population.
         population = pd.Series(
-            areas.population.reindex(list(areas.codes)).to_numpy(float),
+            vintages.mean(areas.codes, [list(counted)] * len(areas.codes)),
             index=areas.names.reindex(list(areas.codes)).astype(str).to_numpy(),
         )
         population = population[~population.index.duplicated()]
@@ -651,6 +653,12 @@ def outcome_mix(
         f"Other; {NO_OUTCOME}: an empty Last outcome category.",
         *crime_view.coverage.notes(view.period, crime_view.sources),
     ]
+    if (
+        "population" in groups.columns
+        and vintages is not None
+        and (said := vintages.note(list(counted)))
+    ):
+        notes.append(said.replace("Rates use", "The population column uses"))
     if outside > 0:
         notes.append(
             f"{outside:,} crimes are in no {by} of {view.area_text}: in the overall "

@@ -28,7 +28,8 @@ import pandas as pd
 
 from geo.analysis.areas import DISTRICT, Areas, load_areas, place_overlaps
 from geo.analysis.compare import compare_periods
-from geo.analysis.counts import counts_by_area
+from geo.analysis.counts import add_rates, counts_by_area, rate_header
+from geo.analysis.denominators import Per, rate_columns
 from geo.analysis.flags import area_flags
 from geo.analysis.kendall import TrendMethod
 from geo.analysis.performance import performance_labels
@@ -81,12 +82,21 @@ class TableOptions:
         For ``trend-test``: ``auto``, ``hamed-rao``, ``seasonal``, ``original``.
     alpha
         Significance level of verdicts, flags and trend tests.
+    per
+        For ``counts``, ``compare`` and ``trend``: the rates' denominator,
+        ``"population"`` (residents) or ``"dwellings"``
+        (:func:`geo.analysis.counts.add_rates`).
     """
 
     interval: Interval | None = None
     smooth: bool = False
     trend_method: TrendMethod = "auto"
     alpha: float = 0.05
+    per: Per = "population"
+
+    def __post_init__(self) -> None:
+        """Refuse a ``per`` that is no denominator, listing the allowed ones."""
+        rate_columns(self.per)
 
 
 def _read_columns(areas: Areas) -> list[str]:
@@ -125,6 +135,7 @@ def _counts(
         categories=sel.categories,
         coverage=sel.coverage,
         smooth=opt.smooth,
+        per=opt.per,
     )
 
 
@@ -161,6 +172,7 @@ def _compare(
         labels=labels,
         coverage=sel.coverage,
         alpha=opt.alpha,
+        per=opt.per,
     )
     out.attrs["notes"] = [*out.attrs.get("notes", []), *sel.notes]
     return out
@@ -185,6 +197,7 @@ def _trend(
         period=sel.period,
         categories=sel.categories,
         coverage=sel.coverage,
+        per=opt.per,
     )
 
 
@@ -232,6 +245,8 @@ def _profile(
 
 
 _Builder = Callable[[Workspace, Selection, Areas, TableOptions], pd.DataFrame]
+#: The tables whose rates can be per dwellings (``TableOptions.per``).
+_PER_KINDS: Final = ("counts", "compare", "trend")
 #: The tables, by kind: adding one is one function and one line here.
 TABLE_KINDS: Final[dict[str, _Builder]] = {
     "counts": _counts,
@@ -282,12 +297,21 @@ def build_table(
     Raises
     ------
     GeoInputError
-        For a bad option value, naming it and what is allowed.
+        For a bad option value, naming it and what is allowed; for
+        ``options.per = "dwellings"`` on a layer without dwellings (naming
+        the layer, the workspace key and the fix) or with another table than
+        counts, compare and trend.
     """
     if kind not in TABLE_KINDS:
         msg = f"`kind` was {kind!r}; allowed: {', '.join(TABLE_KINDS)}."
         raise GeoInputError(msg)
     opt = options or TableOptions()
+    if opt.per != "population" and kind not in _PER_KINDS:
+        msg = (
+            f"`per` = {opt.per!r} is for the {', '.join(_PER_KINDS)} tables; the "
+            f"{kind} table has rates per resident or none."
+        )
+        raise GeoInputError(msg)
     # A table of one figure per area never adds sources up unless chosen. The
     # performance table has a row per category, so every source keeps its
     # own; a time profile is of every timed incident (partner logs carry the
@@ -336,7 +360,9 @@ def area_summary(
     -------
     pandas.DataFrame
         ``area_code``, ``area_name``, ``count``, ``population``,
-        ``rate_per_1000``, ``rate_per_1000_year``, ``flag``,
+        ``rate_per_1000``, ``rate_per_1000_year``, ``flag``, [``dwellings``,
+        ``rate_per_1000_dwellings``, ``rate_per_1000_dwellings_year``, when
+        the layer has dwellings],
         ``earlier_count``, [``earlier_per_month``, ``later_per_month``],
         ``change`` or ``change_per_month``, ``pct_change``, ``p_value``,
         ``p_adjusted``, ``verdict``; notes in ``attrs``.
@@ -373,6 +399,22 @@ def area_summary(
             "rate_per_1000_year",
         )
     ]
+    if areas.dwellings is not None:
+        # The second denominator, for the map's "per 1,000 dwellings" shading.
+        months = counts.attrs["counted_months"]
+        rated = add_rates(
+            counts[["area_code", "count"]].copy(), areas, months=months, per="dwellings"
+        )
+        for column in rate_columns("dwellings"):
+            counts[column] = rated[column]
+        if months:
+            counts.attrs["notes"].append(
+                "rate_per_1000_dwellings_year: "
+                + rate_header(len(months), per="dwellings")
+                + "."
+            )
+        if said := areas.dwellings.note(months, per="dwellings"):
+            counts.attrs["notes"].append(said)
     out = counts.merge(cmp[keep], on="area_code", how="left")
     # Both tables name the coverage gaps of the period: say each once.
     out.attrs["notes"] = list(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from geo.analysis.areas import Areas, area_index, member_columns, select_rows
 from geo.analysis.counts import add_rates
+from geo.analysis.denominators import Per
 from geo.analysis.kendall import TrendMethod, trend_test
 from geo.coverage import Coverage, month_list
 from geo.periods import (
@@ -49,6 +50,7 @@ def trend_table(
     period: Period,
     coverage: Coverage,
     categories: Iterable[str] | None = None,
+    per: Per = "population",
 ) -> pd.DataFrame:
     """Count incidents per area and interval, flagging gaps rather than zero-filling.
 
@@ -67,6 +69,8 @@ def trend_table(
         ``missing_months`` and, when no month is covered, an empty count.
     categories
         Store categories (all when ``None``).
+    per
+        The rates' denominator, ``"population"`` or ``"dwellings"``.
 
     Returns
     -------
@@ -75,7 +79,14 @@ def trend_table(
         ``months`` (months with data in the interval), ``mean_monthly``
         (count per covered month), ``missing_months``; with a population
         ``population``, ``rate_per_1000`` (over the interval's months with
-        data) and ``rate_per_1000_year`` (annualised).
+        data) and ``rate_per_1000_year`` (annualised), each interval's
+        population the mean over its months (nearest year's vintage each);
+        per dwellings the dwellings columns instead.
+
+    Raises
+    ------
+    GeoInputError
+        For ``per="dwellings"`` on a layer without a dwellings table.
     """
     cats = None if categories is None else list(categories)
     first = add_months(period.start, -11) if interval == "rolling12" else period.start
@@ -93,8 +104,10 @@ def trend_table(
         )
         labels[interval_label(m, interval)] = (inside, full)
     parts = []
+    row_months: list[list[str]] = []
     for label, (months, full) in labels.items():
         have = [m for m in months if m in covered]
+        row_months += [have] * len(areas.codes)
         total = counts[have].sum(axis=1) if have else None
         parts.append(
             pd.DataFrame(
@@ -122,7 +135,7 @@ def trend_table(
             out["count"].to_numpy(dtype=float, na_value=np.nan) / out["months"],
             np.nan,
         )
-    out = add_rates(out, areas, months=out["months"].to_numpy())
+    out = add_rates(out, areas, months=row_months, per=per)
     gaps = out.loc[out["missing_months"] != "", "period"].unique().tolist()
     out.attrs["notes"] = (
         [
@@ -132,6 +145,10 @@ def trend_table(
         if gaps
         else []
     )
+    vintages = areas.denominator(per)
+    used = sorted({m for interval_rows in row_months for m in interval_rows})
+    if vintages is not None and (said := vintages.note(used, per=per)):
+        out.attrs["notes"].append(said)
     return out
 
 

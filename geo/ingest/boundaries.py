@@ -35,6 +35,8 @@ __all__ = ["AreaLayer", "load_area_layer", "load_population"]
 
 CODE = "code"
 NAME = "name"
+#: How a message names several values of a denominator.
+_PLURAL = {"population": "populations", "dwellings": "dwelling counts"}
 
 
 @dataclass(frozen=True)
@@ -274,8 +276,10 @@ def _assume_crs(
     raise GeoInputError(msg)
 
 
-def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
-    """Read a population table as a Series indexed by area code.
+def load_population(
+    spec: PopulationSpec, *, layer: str, key: str = "population"
+) -> pd.Series:
+    """Read a population (or dwellings) table as a Series indexed by area code.
 
     Parameters
     ----------
@@ -283,11 +287,14 @@ def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
         File, code column and value column.
     layer
         Layer name, for messages.
+    key
+        The workspace key the table is under (``population``, ``dwellings``):
+        the Series' name and the messages'.
 
     Returns
     -------
     pandas.Series
-        Population (float) indexed by code (str), named ``population``.
+        Values (float) indexed by code (str), named ``key``.
 
     Raises
     ------
@@ -295,9 +302,9 @@ def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
         Missing file or column, a non-numeric or negative value (naming the
         row), or one code listed twice with different values.
     """
-    label = f"[areas.{layer}.population] {spec.path}"
+    label = f"[areas.{layer}.{key}] {spec.path}"
     if not spec.path.is_file():
-        msg = f"{label}: file does not exist. Check `population.path` in the workspace file."
+        msg = f"{label}: file does not exist. Check `{key}.path` in the workspace file."
         raise GeoInputError(msg)
     try:
         frame = pd.read_csv(
@@ -306,9 +313,9 @@ def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         msg = f"{label}: not a readable UTF-8 CSV ({exc})."
         raise GeoInputError(msg) from exc
-    for key, col in (("code", spec.code), ("value", spec.value)):
+    for option, col in (("code", spec.code), ("value", spec.value)):
         if col not in frame.columns:
-            msg = f"{label}: column {col!r} (from `{key}`) is missing; columns: {', '.join(frame.columns)}."
+            msg = f"{label}: column {col!r} (from `{option}`) is missing; columns: {', '.join(frame.columns)}."
             raise GeoInputError(msg)
     values = pd.to_numeric(
         frame[spec.value].str.replace(",", "").str.strip(), errors="coerce"
@@ -321,7 +328,7 @@ def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
     series = pd.Series(
         values.to_numpy(float),
         index=frame[spec.code].str.strip().to_numpy(object),
-        name="population",
+        name=key,
     )
     series.index.name = "code"
     dup = series.index.duplicated(keep=False)
@@ -329,7 +336,7 @@ def load_population(spec: PopulationSpec, *, layer: str) -> pd.Series:
         clash = series[dup].groupby(level=0).nunique()
         if (clash > 1).any():
             codes = ", ".join(clash[clash > 1].index.astype(str))
-            msg = f"{label}: code(s) {codes} listed more than once with different populations. Keep one row per area."
+            msg = f"{label}: code(s) {codes} listed more than once with different {_PLURAL.get(key, key)}. Keep one row per area."
             raise GeoInputError(msg)
         series = series[~series.index.duplicated()]
     return series

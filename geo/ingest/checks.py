@@ -20,7 +20,7 @@ from geo.errors import GeoInputError
 from geo.ingest.boundaries import CODE, AreaLayer, load_area_layer, load_population
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.readers import list_source_files
-from geo.ingest.workspace import Workspace
+from geo.ingest.workspace import DenominatorSpec, Workspace, vintages
 
 __all__ = ["Finding", "WorkspaceReport", "check_layer", "check_workspace"]
 
@@ -143,6 +143,49 @@ def check_layer(layer: AreaLayer) -> list[Finding]:
     return out
 
 
+def _denominator_findings(
+    layer: AreaLayer, spec: DenominatorSpec, key: str
+) -> list[Finding]:
+    """Areas without a value, values of 0 and rows of no area, per table (vintage)."""
+    findings: list[Finding] = []
+    where = f"areas.{layer.layer}"
+    codes = set(layer.areas[CODE])
+    for table in vintages(spec):
+        what = key if table.year is None else f"{key} ({table.year})"
+        try:
+            values = load_population(table, layer=layer.layer, key=key)
+        except GeoInputError as exc:
+            findings.append(Finding("error", where, str(exc)))
+            continue
+        without = sorted(codes - set(values.index))
+        if without:
+            findings.append(
+                Finding(
+                    "warning",
+                    where,
+                    f"{len(without)} area(s) without {what}: {', '.join(without[:_LISTED])}"
+                    f"{' …' if len(without) > _LISTED else ''}. Their rates will be empty and flagged.",
+                )
+            )
+        zero = sorted(c for c in codes & set(values.index) if values[c] == 0)
+        if zero:
+            findings.append(
+                Finding(
+                    "warning", where, f"{what} is 0 for {', '.join(zero)}: no rate."
+                )
+            )
+        extra = len(set(values.index) - codes)
+        if extra:
+            findings.append(
+                Finding(
+                    "info",
+                    where,
+                    f"{extra} {what} row(s) match no area of the layer (other districts); ignored.",
+                )
+            )
+    return findings
+
+
 def check_workspace(workspace: Workspace) -> WorkspaceReport:
     """Validate every area layer, population table, the gazetteer and the sources.
 
@@ -177,39 +220,14 @@ def check_workspace(workspace: Workspace) -> WorkspaceReport:
                     "no population table: rates per 1,000 cannot be computed for this layer.",
                 )
             )
+            if spec.dwellings is not None:
+                findings.extend(
+                    _denominator_findings(layer, spec.dwellings, "dwellings")
+                )
             continue
-        try:
-            population = load_population(spec.population, layer=name)
-        except GeoInputError as exc:
-            findings.append(Finding("error", where, str(exc)))
-            continue
-        codes = set(layer.areas[CODE])
-        without = sorted(codes - set(population.index))
-        if without:
-            findings.append(
-                Finding(
-                    "warning",
-                    where,
-                    f"{len(without)} area(s) without population: {', '.join(without[:_LISTED])}"
-                    f"{' …' if len(without) > _LISTED else ''}. Their rates will be empty and flagged.",
-                )
-            )
-        zero = sorted(c for c in codes & set(population.index) if population[c] == 0)
-        if zero:
-            findings.append(
-                Finding(
-                    "warning", where, f"population is 0 for {', '.join(zero)}: no rate."
-                )
-            )
-        extra = len(set(population.index) - codes)
-        if extra:
-            findings.append(
-                Finding(
-                    "info",
-                    where,
-                    f"{extra} population row(s) match no area of the layer (other districts); ignored.",
-                )
-            )
+        findings.extend(_denominator_findings(layer, spec.population, "population"))
+        if spec.dwellings is not None:
+            findings.extend(_denominator_findings(layer, spec.dwellings, "dwellings"))
     if workspace.places is not None:
         try:
             gaz = load_gazetteer(workspace.places.path)

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_SENSITIVE",
     "AreaSpec",
     "ColumnSpec",
+    "DenominatorSpec",
     "Disclosure",
     "Evaluation",
     "Limits",
@@ -36,6 +37,7 @@ __all__ = [
     "load_workspace",
     "parse_workspace",
     "source_slug",
+    "vintages",
 ]
 
 SourceFormat = Literal["police_uk", "table", "police_uk_stop_search"]
@@ -78,8 +80,19 @@ _DISCLOSURE_KEYS = (
     "internal_sources",
 )
 _LIMIT_KEYS = ("zip_member_mb", "zip_total_mb", "zip_depth")
-_AREA_KEYS = ("path", "code", "name", "where", "population", "crs", "layer")
-_POP_KEYS = ("path", "code", "value")
+_AREA_KEYS = (
+    "path",
+    "code",
+    "name",
+    "where",
+    "population",
+    "crs",
+    "layer",
+    "dwellings",
+)
+_POP_KEYS = ("path", "code", "value", "year")
+#: The denominators an area layer may have, by workspace key.
+DENOMINATOR_KEYS: Final = ("population", "dwellings")
 _PLACES_KEYS = ("path",)
 _SOURCE_COMMON = ("name", "format", "paths")
 _TABLE_KEYS = (
@@ -109,11 +122,52 @@ _COLUMN_KEYS = ("column", "format", "value", "default")
 
 @dataclass(frozen=True)
 class PopulationSpec:
-    """A population table for an area layer: file, area-code column, value column."""
+    """A population (or dwellings) table for an area layer: file, code column, value column.
+
+    Attributes
+    ----------
+    path
+        The CSV file.
+    code, value
+        Its area-code and value columns.
+    year
+        The year the figures are for (mid-year estimates); ``None`` when not
+        said, and the table is then used for every month.
+    """
 
     path: Path
     code: str
     value: str
+    year: int | None = None
+
+
+#: One table, or one per year (vintages), as written in the workspace file.
+DenominatorSpec = PopulationSpec | tuple[PopulationSpec, ...]
+
+
+def vintages(spec: DenominatorSpec | None) -> tuple[PopulationSpec, ...]:
+    """Return a denominator's tables as a tuple, by year (empty for ``None``).
+
+    Parameters
+    ----------
+    spec
+        ``AreaSpec.population`` or ``AreaSpec.dwellings``.
+
+    Returns
+    -------
+    tuple of PopulationSpec
+        One table per vintage.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> one = PopulationSpec(Path("pop.csv"), "code", "pop")
+    >>> vintages(one) == (one,), vintages(None)
+    (True, ())
+    """
+    if spec is None:
+        return ()
+    return spec if isinstance(spec, tuple) else (spec,)
 
 
 @dataclass(frozen=True)
@@ -131,7 +185,9 @@ class AreaSpec:
     where
         Keep only features whose column equals one of the values.
     population
-        Optional population table.
+        Optional population table, or one per year (vintages, by year).
+    dwellings
+        Optional dwellings table (a second denominator), in the same forms.
     crs
         The CRS of the file's coordinates: assumed when the file declares none
         (a Shapefile without .prj), and used instead of what it declares when
@@ -146,9 +202,10 @@ class AreaSpec:
     code: str
     name: str
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    population: PopulationSpec | None = None
+    population: DenominatorSpec | None = None
     crs: str | None = None
     file_layer: str | None = None
+    dwellings: DenominatorSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -871,22 +928,19 @@ def _parse_area(layer: str, raw: object, root: Path, where: str) -> AreaSpec:
             )
             raise WorkspaceError(msg)
         where_clause[col] = tuple(str(v) for v in vals)
-    population = None
-    if "population" in spec:
-        praw = _table(spec["population"], where, f"{prefix}.population")
-        _check_keys(praw, _POP_KEYS, where, f"{prefix}.population")
-        population = PopulationSpec(
-            path=root / _req_str(praw, "path", where, f"{prefix}.population"),
-            code=_req_str(praw, "code", where, f"{prefix}.population"),
-            value=_req_str(praw, "value", where, f"{prefix}.population"),
-        )
+    denominators = {
+        key: _parse_denominator(spec[key], root, where, f"{prefix}.{key}")
+        for key in DENOMINATOR_KEYS
+        if key in spec
+    }
     return AreaSpec(
         layer=layer,
         path=root / _req_str(spec, "path", where, prefix),
         code=_req_str(spec, "code", where, prefix),
         name=_req_str(spec, "name", where, prefix),
         where=where_clause,
-        population=population,
+        population=denominators.get("population"),
+        dwellings=denominators.get("dwellings"),
         crs=_as_str(spec["crs"], where, f"{prefix}.crs") if "crs" in spec else None,
         file_layer=(
             _as_str(spec["layer"], where, f"{prefix}.layer")
@@ -894,6 +948,55 @@ def _parse_area(layer: str, raw: object, root: Path, where: str) -> AreaSpec:
             else None
         ),
     )
+
+
+def _parse_table_spec(
+    raw: object, root: Path, where: str, prefix: str, *, need_year: bool
+) -> PopulationSpec:
+    table = _table(raw, where, prefix)
+    _check_keys(table, _POP_KEYS, where, prefix)
+    year = table.get("year")
+    if year is None and need_year:
+        msg = (
+            f"{where}: missing key `{prefix}.year`: each table of a list is one "
+            "year's figures (e.g. year = 2021)."
+        )
+        raise WorkspaceError(msg)
+    if year is not None and (
+        isinstance(year, bool) or not isinstance(year, int) or not 1800 < year < 2200
+    ):
+        msg = f"{where}: `{prefix}.year` must be a year such as 2021, got {year!r}."
+        raise WorkspaceError(msg)
+    return PopulationSpec(
+        path=root / _req_str(table, "path", where, prefix),
+        code=_req_str(table, "code", where, prefix),
+        value=_req_str(table, "value", where, prefix),
+        year=year,
+    )
+
+
+def _parse_denominator(
+    raw: object, root: Path, where: str, prefix: str
+) -> DenominatorSpec:
+    """One table (``{path, code, value}``, a year optional), or a list of one per year."""
+    if not isinstance(raw, list):
+        return _parse_table_spec(raw, root, where, prefix, need_year=False)
+    if not raw:
+        msg = (
+            f"{where}: `{prefix}` is an empty list: give one table "
+            '({ path = "...", code = "...", value = "..." }) or one per year.'
+        )
+        raise WorkspaceError(msg)
+    specs = [
+        _parse_table_spec(item, root, where, f"{prefix}[{i}]", need_year=True)
+        for i, item in enumerate(raw)
+    ]
+    years = [s.year for s in specs]
+    twice = sorted({y for y in years if years.count(y) > 1}, key=str)
+    if twice:
+        msg = f"{where}: `{prefix}` lists year {', '.join(map(str, twice))} more than once: keep one table per year."
+        raise WorkspaceError(msg)
+    return tuple(sorted(specs, key=lambda s: s.year or 0))
 
 
 def _parse_column(value: object, where: str, key: str) -> ColumnSpec:

@@ -195,7 +195,7 @@ def test_unknown_key_in_area() -> None:
     data["areas"]["ward"]["filter"] = {"lad": "LAD1"}
     with pytest.raises(
         WorkspaceError,
-        match=r"unknown key\(s\) 'areas\.ward\.filter'\. Allowed here: path, code, name, where, population, crs, layer\.",
+        match=r"unknown key\(s\) 'areas\.ward\.filter'\. Allowed here: path, code, name, where, population, crs, layer, dwellings\.",
     ):
         _parse(data)
 

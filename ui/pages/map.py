@@ -31,24 +31,20 @@ from ui.filters import (
 )
 from ui.map import (
     CARTO_KEY_ENV,
+    DWELLINGS_MEASURE,
     INCIDENT_LIMIT,
     base_map,
     base_tiles,
     choropleth_layer,
     hotspot_cells_layer,
     incidents_layer,
+    map_measures,
     places_layer,
     standalone_html,
 )
 from ui.render import level_label, md, number, show_notes, show_table
 from ui.workspace import workspace_path
 
-MEASURES = {
-    "count": "Incidents",
-    "rate_per_1000_year": "Rate per 1,000 residents a year",
-    "change": "Change",
-    "pct_change": "% change",
-}
 HOTSPOT_LAYERS = {
     "gistar": "Gi* hot and cold spots",
     "kde": "Density (KDE)",
@@ -85,7 +81,11 @@ level_default = f.level if f.level in layers else layers[0]
 map_col, profile_col = st.columns([3, 2], gap="medium")
 map_slot = map_col.container()
 schemes = [s for s in SCHEMES if s != "naturalbreaks"]
-# The map's choices are in the link too (shared, and undone by Back).
+# The map's choices are in the link too (shared, and undone by Back). The
+# layer first: the shadings offered depend on it (per dwellings only for a
+# layer with a dwellings table).
+url_choice("areas", "map_layer", layers, level_default)
+MEASURES = map_measures(ws.areas[str(st.session_state["map_layer"])])
 URL_CHOICES = {
     "areas": ("map_layer", layers, level_default),
     "shade": ("map_measure", list(MEASURES), "count"),
@@ -93,7 +93,8 @@ URL_CHOICES = {
     "breaks": ("map_scheme", schemes, schemes[0]),
 }
 for param, (key, choices, default) in URL_CHOICES.items():
-    url_choice(param, key, choices, default)
+    if param != "areas":
+        url_choice(param, key, choices, default)
 summary = " · ".join(
     [
         level_label(str(st.session_state["map_layer"])) + "s",
@@ -160,6 +161,8 @@ label = {
     "count": f"Incidents, {sel.period.label}",
     "rate_per_1000_year": f"Incidents per 1,000 residents a year, {sel.period.label}"
     + ("" if months in (0, 12) else f" (annualised from {months} months)"),
+    DWELLINGS_MEASURE: f"Incidents per 1,000 dwellings a year, {sel.period.label}"
+    + ("" if months in (0, 12) else f" (annualised from {months} months)"),
     "change": f"Change in incidents{' per month' if per_month else ''}, "
     f"{sel.period.label} against {sel.compare.label}",
     "pct_change": f"% change{' per month' if per_month else ''}, {sel.period.label} "
@@ -208,11 +211,14 @@ def build_layers() -> list[folium.FeatureGroup]:
             scheme=scheme,
             diverging=measure in ("change", "pct_change"),
             decimals=1
-            if measure in ("rate_per_1000_year", "pct_change") or per_month
+            if measure in ("rate_per_1000_year", DWELLINGS_MEASURE, "pct_change")
+            or per_month
             else 0,
             suffix="%" if measure == "pct_change" else "",
             no_calc="no population"
             if measure == "rate_per_1000_year"
+            else "no dwellings figure"
+            if measure == DWELLINGS_MEASURE
             else "none in the comparison period, or no data",
         )
     ]
