@@ -7,7 +7,7 @@ message and exit code 2: users see what to fix, never a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,6 +77,17 @@ _FLAGS = {
     "`time`": "--time",
     "`permutations`": "--permutations",
     "`out`": "--out",
+    "`district`": "--district",
+    "`force`": "--force",
+    "`months`": "--months",
+    "`towns`": "--towns",
+    "`resolution`": "--resolution",
+    "`folder`": "DIR",
+    "`dwellings`": "--dwellings",
+    "`police_api`": "--police-api",
+    "`ons_api`": "--ons-api",
+    "`nomis_api`": "--nomis-api",
+    "`nomis_dataset`": "--nomis-dataset",
 }
 
 
@@ -245,6 +256,252 @@ def users_list_command(
         console.print(f"{escape(user)}\t{escape(entry['role'])}", highlight=False)
     if not users:
         console.print(f"No users in {escape(str(path))}.", highlight=False)
+
+
+def _fetch_progress() -> Any:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _endpoints(
+    police_api: str | None,
+    ons_api: str | None,
+    nomis_api: str | None,
+    nomis_dataset: str | None,
+    dwellings: str | None,
+    base: Any = None,
+) -> Any:
+    from geo.fetch.build import Endpoints
+
+    start = base or Endpoints()
+    return Endpoints(
+        police=police_api or start.police,
+        ons=ons_api or start.ons,
+        nomis=nomis_api or start.nomis,
+        nomis_dataset=nomis_dataset or start.nomis_dataset,
+        dwellings=dwellings if dwellings is not None else start.dwellings,
+    )
+
+
+def _print_fetch(result: Any, what: str) -> None:
+    console.print(
+        f"{what} {escape(str(result.workspace))}: months {escape(_month_span(result.months))}; "
+        f"added {escape(_month_span(result.added)) if result.added else 'nothing'}.",
+        highlight=False,
+    )
+    for month, n in result.rows.items():
+        console.print(f"  {month}: {n:,} crimes", highlight=False)
+    for note in result.notes:
+        console.print(f"  note: {escape(note)}", highlight=False)
+    console.print(
+        f"  {result.requests:,} requests, {result.cached:,} answers from the cache, "
+        f"{result.bytes / 1e6:,.1f} MB downloaded, {result.retries:,} asked again, "
+        f"{result.seconds:,.1f} s" + ("; store rebuilt." if result.ingested else "."),
+        highlight=False,
+    )
+
+
+def _month_span(months: Sequence[str]) -> str:
+    if not months:
+        return "none"
+    return (
+        months[0]
+        if len(months) == 1
+        else f"{months[0]} to {months[-1]} ({len(months)})"
+    )
+
+
+PoliceApi = Annotated[
+    str | None,
+    typer.Option(
+        "--police-api",
+        help="police.uk API address (default https://data.police.uk/api).",
+    ),
+]
+OnsApi = Annotated[
+    str | None,
+    typer.Option(
+        "--ons-api", help="ONS Open Geography Portal feature services address."
+    ),
+]
+NomisApi = Annotated[str | None, typer.Option("--nomis-api", help="Nomis API address.")]
+NomisDataset = Annotated[
+    str | None,
+    typer.Option(
+        "--nomis-dataset", help="Nomis small-area population dataset (NM_2014_1)."
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache", help="Folder of cached downloads (default: the user cache)."
+    ),
+]
+
+
+@app.command("fetch")
+def fetch_command(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder to write the workspace into (new, or an earlier fetch's).",
+            show_default=False,
+        ),
+    ],
+    months: Annotated[
+        str, typer.Option("--months", help="Police months, YYYY-MM:YYYY-MM.")
+    ],
+    district: Annotated[
+        str | None,
+        typer.Option("--district", help="District name or GSS code (E07000010)."),
+    ] = None,
+    force: Annotated[
+        str | None,
+        typer.Option(
+            "--force", help="A police force area instead: every district of it."
+        ),
+    ] = None,
+    towns: Annotated[
+        str, typer.Option("--towns", help="bua (built-up areas) or parish.")
+    ] = "bua",
+    resolution: Annotated[
+        str, typer.Option("--resolution", help="BGC (generalised) or BFC (full).")
+    ] = "BGC",
+    stop_search: Annotated[
+        bool, typer.Option("--stop-search", help="Also fetch stop-and-search.")
+    ] = False,
+    dwellings: Annotated[
+        str | None,
+        typer.Option(
+            "--dwellings",
+            help="VOA Council Tax stock of properties CSV (address or path).",
+        ),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service",
+            help="KIND=NAME: use this ONS service for a kind (ward, town, lsoa, ...).",
+        ),
+    ] = None,
+    police_api: PoliceApi = None,
+    ons_api: OnsApi = None,
+    nomis_api: NomisApi = None,
+    nomis_dataset: NomisDataset = None,
+    cache: CacheOpt = None,
+    no_ingest: Annotated[
+        bool, typer.Option("--no-ingest", help="Do not build the store.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
+) -> None:
+    """Write a whole workspace for a district (or force): boundaries, populations, police.uk months."""
+    from geo.fetch.build import fetch_workspace
+
+    chosen: dict[str, str] = {}
+    for item in service or []:
+        kind, _, name = item.partition("=")
+        if not name:
+            raise _fail(
+                GeoInputError(
+                    f"--service {item!r} must be KIND=NAME (e.g. ward=Wards_May_2024_Boundaries_UK_BGC)."
+                )
+            )
+        chosen["bua" if kind.strip() == "town" and towns == "bua" else kind.strip()] = (
+            name.strip()
+        )
+    endpoints = _endpoints(police_api, ons_api, nomis_api, nomis_dataset, dwellings)
+    try:
+        if quiet:
+            result = fetch_workspace(
+                folder,
+                months=months,
+                district=district,
+                force=force,
+                endpoints=endpoints,
+                cache=cache,
+                resolution=resolution,
+                towns=towns,
+                stop_search=stop_search,
+                services=chosen,
+                ingest=not no_ingest,
+            )
+        else:
+            with _fetch_progress() as bar:
+                task = bar.add_task("starting", total=None)
+
+                def step(stage: str, done: int, total: int) -> None:
+                    bar.update(task, description=stage, completed=done, total=total)
+
+                result = fetch_workspace(
+                    folder,
+                    months=months,
+                    district=district,
+                    force=force,
+                    endpoints=endpoints,
+                    cache=cache,
+                    resolution=resolution,
+                    towns=towns,
+                    stop_search=stop_search,
+                    services=chosen,
+                    ingest=not no_ingest,
+                    progress=step,
+                )
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    _print_fetch(result, "Workspace written:")
+
+
+@app.command("refresh")
+def refresh_command(
+    workspace: WorkspaceArg,
+    police_api: PoliceApi = None,
+    ons_api: OnsApi = None,
+    nomis_api: NomisApi = None,
+    nomis_dataset: NomisDataset = None,
+    cache: CacheOpt = None,
+    no_ingest: Annotated[
+        bool, typer.Option("--no-ingest", help="Do not rebuild the store.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
+) -> None:
+    """Add the police.uk months published since a fetched workspace was last updated (safe from cron)."""
+    from geo.fetch.build import refresh_workspace
+
+    endpoints = None
+    if any((police_api, ons_api, nomis_api, nomis_dataset)):
+        endpoints = _endpoints(police_api, ons_api, nomis_api, nomis_dataset, None)
+    try:
+        if quiet:
+            result = refresh_workspace(
+                workspace, endpoints=endpoints, cache=cache, ingest=not no_ingest
+            )
+        else:
+            with _fetch_progress() as bar:
+                task = bar.add_task("starting", total=None)
+
+                def step(stage: str, done: int, total: int) -> None:
+                    bar.update(task, description=stage, completed=done, total=total)
+
+                result = refresh_workspace(
+                    workspace,
+                    endpoints=endpoints,
+                    cache=cache,
+                    ingest=not no_ingest,
+                    progress=step,
+                )
+    except (GeoInputError, OSError) as exc:
+        raise _fail(exc) from None
+    _print_fetch(result, "Refreshed")
 
 
 @app.command("check")

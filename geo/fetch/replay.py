@@ -629,7 +629,7 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002
             return
 
         def _serve(self, method: str) -> None:
