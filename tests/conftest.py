@@ -330,3 +330,37 @@ def fenland_cctv_log(
             [day.strftime("%d/%m/%Y"), f"{h:02d}:{m:02d}", names[k], "Street drinking"]
         )
     return rows
+
+
+@pytest.fixture(scope="session")
+def replay_recording(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Recorded police.uk, ONS, Nomis and VOA answers, generated from ../shared/data once."""
+    if not (SHARED / "police_uk").is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    from geo.fetch.replay import Recording, record
+
+    return Recording.load(record(SHARED, tmp_path_factory.mktemp("replay")))
+
+
+@pytest.fixture(scope="session")
+def fetched_ws(tmp_path_factory: pytest.TempPathFactory, replay_recording: Any) -> Path:
+    """Fenland fetched from the replay server (2024-01 to 2024-03, stop and search, dwellings), ingested."""
+    from geo.fetch.build import Endpoints, fetch_workspace
+    from geo.fetch.replay import ReplayServer
+
+    root = tmp_path_factory.mktemp("fetched")
+    with ReplayServer(replay_recording, lifetime=300) as server:
+        result = fetch_workspace(
+            root / "fenland",
+            months="2024-01:2024-03",
+            district="Fenland",
+            endpoints=Endpoints(
+                police=server.police,
+                ons=server.ons,
+                nomis=server.nomis,
+                dwellings=server.dwellings,
+            ),
+            cache=root / "cache",
+            stop_search=True,
+        )
+    return result.workspace

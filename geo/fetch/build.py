@@ -453,7 +453,7 @@ class _Builder:
         tell("Town boundaries", 2, 6)
         town_layer = self._towns(names, area, towns, last_year)
         tell("LSOAs and populations", 3, 6)
-        lsoas, points = self._lsoas(names, area)
+        lsoas = self._lsoas(names, area)
         layers["lsoa"] = lsoas
         if town_layer is not None:
             layers["town"] = town_layer
@@ -461,7 +461,7 @@ class _Builder:
         dwellings = self._dwellings(lsoas, last_year)
         denominators: dict[str, dict[str, Any]] = {}
         for layer, frame in layers.items():
-            fit = ons.best_fit(points, lsoas["code"].tolist(), frame)
+            fit = ons.apportion(lsoas, frame)
             denominators[layer] = {
                 "population": {
                     year: _aggregate(fit, values, frame)
@@ -492,7 +492,7 @@ class _Builder:
             if layers["town"].empty:
                 del layers["town"]
         tell("Police months (police.uk API)", 4, 6)
-        published = police.published_months(self.client, self.police)
+        published = police.published_months(self.client, self.police, fresh=False)
         wanted = months_between(first, last)
         have = [m for m in wanted if m in set(published)]
         absent = [m for m in wanted if m not in set(published)]
@@ -666,42 +666,21 @@ class _Builder:
         )
         return frame[["code", "name", "geometry"]] if not frame.empty else None
 
-    def _lsoas(
-        self, names: Sequence[str], area: BaseGeometry
-    ) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+    def _lsoas(self, names: Sequence[str], area: BaseGeometry) -> gpd.GeoDataFrame:
         choices = self.pick(names, "lsoa")
         if not choices:
             msg = f"{self.ons.name}: no LSOA boundaries service at {self.ons.base_url}."
             raise FetchError(msg)
         choice = choices[0]
         raw = ons.query(self.client, self.ons, choice, envelope=area.bounds)
-        inside = ons.within(raw, area, clip=False)
-        points = inside.geometry.representative_point()
-        how = "representative points"
-        pwc = [c for c in self.pick(names, "lsoa_pwc") if c.year == choice.year]
-        if pwc:
-            centroids = ons.query(
-                self.client, self.ons, pwc[0], envelope=area.bounds
-            ).set_index("code")
-            known = inside["code"].isin(centroids.index)
-            points = gpd.GeoSeries(
-                [
-                    centroids.geometry.loc[c] if k else p
-                    for c, k, p in zip(inside["code"], known, points, strict=True)
-                ],
-                crs=27700,
-            )
-            how = f"population-weighted centroids ({pwc[0].name})"
-            self.vintages["lsoa_pwc"] = pwc[0].name
+        inside = ons.within(raw, area)
         self.vintages["lsoa"] = choice.name
         self.notes.append(
-            f"LSOAs: {choice.name} ({len(inside)} LSOAs); populations go to wards and towns "
-            f"by best fit of their {how}."
+            f"LSOAs: {choice.name} ({len(inside)} LSOAs); their populations go to wards and "
+            "towns whole where an LSOA lies in one (best fit), shared by area where a "
+            "boundary cuts it."
         )
-        clipped = ons.within(inside, area.buffer(0), clip=True)
-        return clipped[["code", "name", "geometry"]], gpd.GeoSeries(
-            points.values, crs=27700
-        )
+        return inside[["code", "name", "geometry"]]
 
     def _populations(
         self, lsoas: gpd.GeoDataFrame, first: str, last: str
@@ -879,15 +858,19 @@ def _fetch_months(
 
 
 def _aggregate(
-    fit: pd.Series, values: Mapping[str, int], areas: gpd.GeoDataFrame
+    fit: pd.DataFrame, values: Mapping[str, int], areas: gpd.GeoDataFrame
 ) -> dict[str, int]:
-    """Sum LSOA values by area; an area with an LSOA lacking a value, or none, is left out (unknown)."""
+    """Sum LSOA values into areas by weight; an area missing any LSOA's value, or with none, is unknown (left out)."""
     out: dict[str, int] = {}
-    for code in areas["code"]:
-        members = fit.index[fit == code]
-        if len(members) and all(m in values for m in members):
-            out[str(code)] = int(sum(values[m] for m in members))
-    return out
+    for code, part in fit.groupby("area"):
+        if all(m in values for m in part["lsoa"]):
+            out[str(code)] = round(
+                sum(
+                    values[m] * w
+                    for m, w in zip(part["lsoa"], part["weight"], strict=True)
+                )
+            )
+    return {c: out[c] for c in areas["code"] if c in out}
 
 
 def _nearest(years: Sequence[int], year: int) -> int:

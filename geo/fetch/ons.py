@@ -24,10 +24,9 @@ Populations are ONS mid-year estimates for small areas (LSOAs), read from the
 Nomis API (https://www.nomisweb.co.uk/api/v01/help): ``dataset/{id}.data.csv``
 with ``geography`` (LSOA codes), ``date`` (the year), ``gender=0`` (all),
 ``c_age=200`` (all ages), ``measures=20100`` (value), selecting
-``DATE_NAME, GEOGRAPHY_CODE, OBS_VALUE``. LSOAs are given to wards and towns by
-**best fit** (the ONS method for building lookups): each LSOA goes wholly to
-the area containing its population-weighted centroid when the portal serves
-one for the same LSOA vintage, else its representative point.
+``DATE_NAME, GEOGRAPHY_CODE, OBS_VALUE``. LSOA figures are given to wards and
+towns by :func:`apportion`: whole by best fit where an LSOA lies in one area,
+shared by area where a boundary cuts it.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ __all__ = [
     "District",
     "Kind",
     "ServiceChoice",
-    "best_fit",
+    "apportion",
     "choose",
     "find_district",
     "layer_fields",
@@ -594,46 +593,58 @@ def _nomis_year(
     return found
 
 
-def best_fit(
-    points: gpd.GeoSeries, codes: Sequence[str], areas: gpd.GeoDataFrame
-) -> pd.Series:
-    """Give each LSOA to the area containing its point (``None`` when none does).
+def apportion(
+    lsoas: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, whole: float = 0.9
+) -> pd.DataFrame:
+    """Share each LSOA among areas: whole by best fit, else by area.
+
+    An LSOA with at least ``whole`` of its area in one area goes wholly to it
+    (the ONS best-fit rule, which keeps whole LSOAs where boundaries nest);
+    one split between areas (wards drawn across LSOAs) is shared in
+    proportion to its area in each, so that no area is left without
+    residents and the shares of every LSOA inside the areas sum to 1.
 
     Parameters
     ----------
-    points
-        One point per LSOA (population-weighted centroid or representative point).
-    codes
-        The LSOAs' codes, in the same order.
-    areas
-        Areas with a ``code`` column.
+    lsoas, areas
+        Polygons with a ``code`` column, in the same projected CRS.
+    whole
+        Share above which an LSOA is given whole.
 
     Returns
     -------
-    pandas.Series
-        LSOA code → area code.
+    pandas.DataFrame
+        Columns ``lsoa``, ``area``, ``weight``.
 
     Examples
     --------
-    >>> from shapely.geometry import Point, box
+    >>> from shapely.geometry import box
     >>> areas = gpd.GeoDataFrame({"code": ["W1", "W2"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
-    >>> best_fit(gpd.GeoSeries([Point(0.5, 0.5), Point(1.5, 0.2), Point(9, 9)]), ["L1", "L2", "L3"], areas).tolist()
-    ['W1', 'W2', None]
+    >>> lsoas = gpd.GeoDataFrame({"code": ["L1", "L2"]}, geometry=[box(0, 0, 0.95, 1), box(0.5, 0, 2, 1)])
+    >>> apportion(lsoas, areas).round(3).values.tolist()
+    [['L1', 'W1', 1.0], ['L2', 'W1', 0.333], ['L2', 'W2', 0.667]]
     """
-    joined = gpd.sjoin(
-        gpd.GeoDataFrame(
-            {"lsoa": list(codes)}, geometry=points.reset_index(drop=True), crs=areas.crs
-        ),
-        areas[["code", "geometry"]],
-        how="left",
-        predicate="within",
+    pieces = gpd.overlay(
+        lsoas[["code", "geometry"]].rename(columns={"code": "lsoa"}),
+        areas[["code", "geometry"]].rename(columns={"code": "area"}),
+        how="intersection",
+        keep_geom_type=True,
     )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return pd.Series(
-        [None if pd.isna(c) else str(c) for c in joined["code"]],
-        index=list(codes),
-        dtype=object,
+    pieces["share"] = pieces.area
+    pieces = pieces.groupby(["lsoa", "area"], as_index=False)["share"].sum()
+    pieces["weight"] = pieces["share"] / pieces.groupby("lsoa")["share"].transform(
+        "sum"
     )
+    top = pieces.groupby("lsoa")["weight"].transform("max")
+    nested = top >= whole
+    best = pieces[nested & (pieces["weight"] == top)].assign(weight=1.0)
+    split = pieces[~nested & (pieces["weight"] > 0.001)]
+    split = split.assign(
+        weight=split["weight"] / split.groupby("lsoa")["weight"].transform("sum")
+    )
+    out: pd.DataFrame = pd.concat([best, split])[["lsoa", "area", "weight"]]
+    out = out.sort_values(["lsoa", "area"]).reset_index(drop=True)
+    return out
 
 
 def _arcgis(

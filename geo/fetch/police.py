@@ -116,15 +116,21 @@ def police_service(base_url: str = POLICE_API) -> Service:
     return Service("police.uk API", base_url, "police_api", rate=15.0, burst=30)
 
 
-def published_months(client: Client, service: Service) -> list[str]:
-    """Months with street-level crime published, oldest first (never cached).
+def published_months(
+    client: Client, service: Service, *, fresh: bool = True
+) -> list[str]:
+    """Months with street-level crime published, oldest first.
+
+    ``fresh`` asks the service every time (``refresh``); otherwise a cached
+    answer is used, so that a second ``fetch`` with the same arguments makes
+    no network call.
 
     Raises
     ------
     FetchError
         The answer is not the documented list of ``{"date": "YYYY-MM"}``.
     """
-    data = client.get_json(service, "crimes-street-dates", cache=False)
+    data = client.get_json(service, "crimes-street-dates", cache=not fresh)
     try:
         months = sorted({str(item["date"]) for item in data})
     except (TypeError, KeyError) as exc:
