@@ -294,16 +294,18 @@ def _print_fetch(result: Any, what: str) -> None:
         f"{what} {escape(str(result.workspace))}: months {escape(_month_span(result.months))}; "
         f"added {escape(_month_span(result.added)) if result.added else 'nothing'}.",
         highlight=False,
+        soft_wrap=True,
     )
     for month, n in result.rows.items():
-        console.print(f"  {month}: {n:,} crimes", highlight=False)
+        console.print(f"  {month}: {n:,} crimes", highlight=False, soft_wrap=True)
     for note in result.notes:
-        console.print(f"  note: {escape(note)}", highlight=False)
+        console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
     console.print(
         f"  {result.requests:,} requests, {result.cached:,} answers from the cache, "
         f"{result.bytes / 1e6:,.1f} MB downloaded, {result.retries:,} asked again, "
         f"{result.seconds:,.1f} s" + ("; store rebuilt." if result.ingested else "."),
         highlight=False,
+        soft_wrap=True,
     )
 
 

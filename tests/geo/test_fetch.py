@@ -94,11 +94,13 @@ def test_the_fetched_workspace_says_where_everything_came_from(
     }
     assert all(len(a["sha256"]) == 64 for a in record["answers"])
     text = (folder / "PROVENANCE.md").read_text(encoding="utf-8")
-    assert "Open Government Licence v3.0" in text and "crimes-street/all-crime" in text
+    assert "Open Government Licence v3.0" in text
+    assert "crimes-street/all-crime" in text
     # Populations are the LSOAs' by best fit: the wards add up to the district's LSOAs.
     ward = pd.read_csv(folder / "population" / "ward_2023.csv")
     lsoa = pd.read_csv(folder / "population" / "lsoa_2023.csv")
-    assert len(ward) == 24 and len(lsoa) == 55
+    assert len(ward) == 24
+    assert len(lsoa) == 55
     assert abs(ward["population"].sum() - lsoa["population"].sum()) <= len(ward) / 2
 
 
@@ -119,7 +121,7 @@ def test_dwellings_rates_come_out_of_a_fetched_workspace(fetched_ws: Path) -> No
 
 
 def test_the_polygon_split_returns_every_crime_exactly_once(
-    replay_recording: Recording, tmp_path: Path
+    replay_recording: Recording,
 ) -> None:
     from geo.fetch.ons import find_district
 
@@ -164,7 +166,8 @@ def test_refresh_adds_exactly_the_new_month_and_a_second_refresh_changes_nothing
         )
         before = _ward_counts(result.workspace)
         nothing = refresh_workspace(result.workspace, cache=tmp_path / "cache")
-        assert nothing.added == [] and not nothing.ingested
+        assert nothing.added == []
+        assert not nothing.ingested
         srv.published.append("2024-03")
         added = refresh_workspace(result.workspace, cache=tmp_path / "cache")
         assert added.added == ["2024-03"]
@@ -179,7 +182,8 @@ def test_refresh_adds_exactly_the_new_month_and_a_second_refresh_changes_nothing
             p: p.stat().st_mtime_ns for p in result.folder.rglob("*") if p.is_file()
         }
         again = refresh_workspace(result.workspace, cache=tmp_path / "cache")
-        assert again.added == [] and again.requests == 1
+        assert again.added == []
+        assert again.requests == 1
         assert {
             p: p.stat().st_mtime_ns for p in result.folder.rglob("*") if p.is_file()
         } == stamps
@@ -211,11 +215,9 @@ def test_a_second_fetch_with_the_same_arguments_makes_no_network_call(
     asked = server.total
     assert first.requests == asked > 10
     second = fetch_workspace(tmp_path / "b", **args)
-    assert (
-        server.total == asked
-        and second.requests == 0
-        and second.cached == first.requests
-    )
+    assert server.total == asked
+    assert second.requests == 0
+    assert second.cached == first.requests
     assert (
         tmp_path / "a" / "police_uk" / "2024-01-cambridgeshire-street.csv"
     ).read_bytes() == (
@@ -239,7 +241,8 @@ def test_429_a_dropped_connection_and_a_cut_off_json_are_asked_again(
         client=client,
         ingest=False,
     )
-    assert server.statuses[429] >= 2 and client.stats.throttled >= 2
+    assert server.statuses[429] >= 2
+    assert client.stats.throttled >= 2
     assert client.stats.retries >= 4
     assert result.rows["2024-01"] == 751
 
@@ -259,9 +262,12 @@ def test_an_ons_field_renamed_fails_naming_the_service_and_its_fields(
             cache=tmp_path / "c",
         )
     text = str(info.value)
-    assert "Wards_December_2019_Boundaries_UK_BGC" in text and "WARD19CODE" in text
-    assert "renamed" in text and "Nothing was written" in text
-    assert not (tmp_path / "ws").exists() and list(tmp_path.glob(".ws.partial-*")) == []
+    assert "Wards_December_2019_Boundaries_UK_BGC" in text
+    assert "WARD19CODE" in text
+    assert "renamed" in text
+    assert "Nothing was written" in text
+    assert not (tmp_path / "ws").exists()
+    assert list(tmp_path.glob(".ws.partial-*")) == []
 
 
 def test_an_unreachable_service_fails_within_a_minute_naming_it_and_leaves_nothing(
@@ -287,8 +293,10 @@ def test_an_unreachable_service_fails_within_a_minute_naming_it_and_leaves_nothi
         )
     assert time.monotonic() - start + sum(waited) < 60
     text = str(info.value)
-    assert "ONS Open Geography Portal" in text and f"127.0.0.1:{port}" in text
-    assert "`ons_api`" in text and "nothing was written" in text
+    assert "ONS Open Geography Portal" in text
+    assert f"127.0.0.1:{port}" in text
+    assert "`ons_api`" in text
+    assert "nothing was written" in text
     assert (
         list(tmp_path.iterdir()) == [tmp_path / "cache"]
         or list(tmp_path.iterdir()) == []
@@ -361,3 +369,89 @@ def test_two_population_vintages_give_each_month_its_nearest_year(
             12 * 1000 * table.loc[code, "count"] / pops[year][code]
         )
     assert any("Not published by police.uk" in n for n in result.notes)
+
+
+def test_the_cli_fetches_and_every_command_runs_on_the_fetched_workspace(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    env = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exit_code == code, (args, result.output)
+        return result.output
+
+    urls = [
+        "--police-api",
+        server.police,
+        "--ons-api",
+        server.ons,
+        "--nomis-api",
+        server.nomis,
+    ]
+    folder = tmp_path / "fenland"
+    out = run(
+        "fetch",
+        str(folder),
+        "--district",
+        "Fenland",
+        "--months",
+        "2024-01:2024-02",
+        "--stop-search",
+        "--dwellings",
+        server.dwellings,
+        "--cache",
+        str(tmp_path / "c"),
+        "-q",
+        *urls,
+    )
+    assert "2024-01: 751 crimes" in out
+    toml = str(folder / "workspace.toml")
+    run("check", toml)
+    assert "dwellings" in run("table", toml, "--per", "dwellings").lower()
+    run("table", toml, "--by", "town")
+    run(
+        "table",
+        toml,
+        "--period",
+        "2024-02",
+        "--compare",
+        "2024-01",
+    )
+    run("hotspots", toml, "--permutations", "0")
+    # police.uk gives months, not days: near-repeat says so rather than guess.
+    assert "needs the day of each incident" in run("near-repeat", toml, code=2)
+    run("stop-search", toml)
+    run("repeats", toml)
+    run("outcomes", toml)
+    run("plan", toml)
+    run("site", toml, "--candidates", "cells")
+    run("evaluate", toml, "--target", "town:Wisbech", "--date", "2024-02-01")
+    run("report", toml, "--out", str(tmp_path / "fenland.html"))
+    assert (tmp_path / "fenland.html").stat().st_size > 1000
+    # The server publishes to 2024-09: refresh adds 2024-03..09, then nothing.
+    assert "added 2024-03 to 2024-09 (7)" in run(
+        "refresh", toml, "--cache", str(tmp_path / "c"), "-q"
+    )
+    assert "Nothing new" in run("refresh", toml, "--cache", str(tmp_path / "c"), "-q")
+    failed = CliRunner().invoke(
+        app,
+        [
+            "fetch",
+            str(tmp_path / "x"),
+            "--district",
+            "Fenlnd",
+            "--months",
+            "2024-01",
+            "--cache",
+            str(tmp_path / "c"),
+            *urls,
+        ],
+        env=env,
+    )
+    assert failed.exit_code == 2
+    assert "--district 'Fenlnd' matches no district" in failed.output

@@ -103,6 +103,7 @@ def _all_outside(root: Path, world: Callable[..., Path]) -> Path:
         "non-overlapping sources",
         "one area one month",
         "all outside",
+        "fetched",
     ]
 )
 def shaped(
@@ -118,6 +119,9 @@ def shaped(
         if not (SHARED / "police_uk").is_dir():
             pytest.skip("../shared/data is not beside the checkout")
         path = request.getfixturevalue("fenland_ws").path
+    elif kind == "fetched":
+        # Issue 16: a workspace written by `geo fetch` from the replay server.
+        path = request.getfixturevalue("fetched_ws")
     else:
         path = {
             "non-overlapping sources": lambda: _non_overlapping(tmp_path, world),
