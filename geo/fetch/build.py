@@ -199,6 +199,7 @@ def fetch_workspace(
     ingest: bool = True,
     client: Client | None = None,
     progress: Progress | None = None,
+    workers: int = WORKERS,
 ) -> FetchResult:
     """Write a complete workspace for a district or a police force into ``folder``.
 
@@ -235,6 +236,8 @@ def fetch_workspace(
         The HTTP client (a new one on ``cache`` by default).
     progress
         Called with (stage, done, total).
+    workers
+        Police months fetched at once (the rate limit holds whatever the number).
 
     Returns
     -------
@@ -274,6 +277,7 @@ def fetch_workspace(
         built = _Builder(
             client, endpoints, staging, resolution.upper(), services or {}, tell
         )
+        built.workers = workers
         result = built.build(district, force, first, last, towns, stop_search)
         _publish(staging, target, earlier)
     except BaseException:
@@ -405,6 +409,7 @@ class _Builder:
         self.police = police.police_service(endpoints.police)
         self.notes: list[str] = []
         self.vintages: dict[str, str] = {}
+        self.workers = WORKERS
 
     def pick(
         self, names: Sequence[str], kind: str, up_to: int | None = None
@@ -530,6 +535,7 @@ class _Builder:
             force_slug,
             stop_search,
             tell,
+            self.workers,
         )
         tell("Writing the workspace", 5, 6)
         self._write_layers(layers)
@@ -831,6 +837,7 @@ def _fetch_months(
     force_slug: str,
     stop_search: bool,
     tell: Progress,
+    workers: int = WORKERS,
 ) -> tuple[dict[str, int], list[Path]]:
     names = police.category_names(client, service, months[-1])
     done = [0]
@@ -850,7 +857,7 @@ def _fetch_months(
         tell(f"Police months ({month})", done[0], len(months))
         return month, len(rows), paths
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         answers = list(pool.map(one, months))
     rows = {m: n for m, n, _ in answers}
     files = [p for _, _, ps in answers for p in ps]

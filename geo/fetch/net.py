@@ -330,12 +330,25 @@ class Client:
         url = service.url(path)
         query = {k: str(v) for k, v in (params or {}).items()}
         key = _cache_key(method, url, query)
-        if cache and self.cache is not None:
+        use_cache = cache and self.cache is not None
+        if use_cache:
             hit = self._from_cache(service, url, method, query, key)
             if hit is not None:
+                if hit.status in answers:
+                    msg = f"{service.name}: {url} answered {hit.status} (cached)."
+                    raise ServiceAnswerError(msg, hit.status)
                 return hit
-        answer = self._fetch(service, url, method, query, frozenset(answers))
-        if cache and self.cache is not None:
+        try:
+            answer = self._fetch(service, url, method, query, frozenset(answers))
+        except ServiceAnswerError as exc:
+            # An answer the caller handles (police.uk's 503 "too many crimes")
+            # is kept too, so a second run splits without asking again.
+            if use_cache:
+                self._to_cache(
+                    self._keep(service, url, method, query, exc.status, b""), key
+                )
+            raise
+        if use_cache:
             self._to_cache(answer, key)
         return answer
 
