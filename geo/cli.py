@@ -700,6 +700,13 @@ def table_command(
             "layer's `dwellings` table); for counts, --compare and --interval tables."
         ),
     ] = "population",
+    total: Annotated[
+        bool,
+        typer.Option(
+            help="Add the whole study area's row under the areas' (a force's "
+            "authorities against the force)."
+        ),
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option(help="Write to FILE.csv or FILE.xlsx instead of the terminal."),
@@ -771,6 +778,7 @@ def table_command(
                 smooth=smooth,
                 trend_method=trend_method,
                 per=per,
+                total=total,
             ),
         )
         if out is not None:

@@ -86,6 +86,11 @@ class TableOptions:
         For ``counts``, ``compare`` and ``trend``: the rates' denominator,
         ``"population"`` (residents) or ``"dwellings"``
         (:func:`geo.analysis.counts.add_rates`).
+    total
+        For ``counts`` by a layer: add the whole study area's row
+        (``area_code`` ``"district"``) under the areas', counted the same
+        way, so each area is set against the whole and its peers in one
+        table (a force workspace's ``authority`` layer against the force).
     """
 
     interval: Interval | None = None
@@ -93,6 +98,7 @@ class TableOptions:
     trend_method: TrendMethod = "auto"
     alpha: float = 0.05
     per: Per = "population"
+    total: bool = False
 
     def __post_init__(self) -> None:
         """Refuse a ``per`` that is no denominator, listing the allowed ones."""
@@ -319,6 +325,11 @@ def build_table(
     chosen = selection if kind in ("compare", "profile") else selection.single_view()
     areas = load_areas(workspace, by, chosen)
     out = TABLE_KINDS[kind](workspace, chosen, areas, opt)
+    if opt.total and kind == "counts" and by not in (DISTRICT, "place"):
+        whole = _counts(workspace, chosen, load_areas(workspace, DISTRICT, chosen), opt)
+        notes = [*out.attrs.get("notes", []), *whole.attrs.get("notes", [])]
+        out = pd.concat([out, whole], ignore_index=True)
+        out.attrs["notes"] = list(dict.fromkeys(notes))
     if (pairs := place_overlaps(areas)) and kind != "profile":
         shown = "; ".join(f"{a} and {b}" for a, b in pairs[:10])
         more = f" and {len(pairs) - 10} more pairs" if len(pairs) > 10 else ""

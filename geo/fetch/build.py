@@ -4,7 +4,7 @@
 is ``python -m geo refresh``. A fetched folder holds::
 
     workspace.toml      works with every command (ingest, table, app, ...)
-    boundaries.gpkg     layers ward, town, lsoa (and district with a force), EPSG:27700
+    boundaries.gpkg     layers ward, town, lsoa (and authority with a force), EPSG:27700
     population/         one CSV per layer and year: code, population
     dwellings/          one CSV per layer: code, dwellings (when asked for)
     police_uk/          YYYY-MM-<force>-street.csv (and -stop-and-search.csv)
@@ -13,7 +13,7 @@ is ``python -m geo refresh``. A fetched folder holds::
     store/              the incident store, once ingested
 
 Nothing half-written is left behind: the folder is built beside its final
-place (``.NAME.partial-PID``) and moved there only when complete; a failure
+place (``.NAME.partial-XXXXXXXX``, a new folder) and moved there only when complete; a failure
 removes the partial folder and nothing else. A folder that exists is only
 written into when an earlier fetch made it (its ``provenance.json`` says so),
 and then only the files that fetch listed are replaced.
@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -215,7 +216,7 @@ def fetch_workspace(
     force
         A police force area's name (``"Cambridgeshire"``) instead: every
         district of the force is a layer ``district``, so each can be set
-        against the force and its peers in one table.
+        against the force and its peers in one table (``--by authority``).
     endpoints
         The services' addresses.
     cache
@@ -269,10 +270,12 @@ def fetch_workspace(
     client = client or Client(cache if cache is not None else default_cache())
     before = _counters(client)
     tell = progress or _quiet
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    made_parent = not target.parent.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A new, uniquely named folder beside DIR: nothing of anyone else's is in it.
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    )
     try:
         built = _Builder(
             client, endpoints, staging, resolution.upper(), services or {}, tell
@@ -282,6 +285,8 @@ def fetch_workspace(
         _publish(staging, target, earlier)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if made_parent and not any(target.parent.iterdir()):
+            target.parent.rmdir()
         raise
     result.folder = target
     result.workspace = target / "workspace.toml"
@@ -454,7 +459,7 @@ class _Builder:
         tell("Ward boundaries", 1, 6)
         layers["ward"] = self._wards(names, area, title, last_year)
         if districts is not None:
-            layers["district"] = districts
+            layers["authority"] = districts
         tell("Town boundaries", 2, 6)
         town_layer = self._towns(names, area, towns, last_year)
         tell("LSOAs and populations", 3, 6)
@@ -488,8 +493,8 @@ class _Builder:
                     layers["town"].set_index("code").loc[small, "name"].tolist()
                 )
                 self.notes.append(
-                    f"Towns with fewer than {MIN_TOWN_POPULATION:,} residents (or no LSOA "
-                    f"centroid inside) left out: {', '.join(sorted(names_small))}."
+                    f"Towns with fewer than {MIN_TOWN_POPULATION:,} residents (or no "
+                    f"population estimate) left out: {', '.join(sorted(names_small))}."
                 )
                 layers["town"] = layers["town"][
                     ~layers["town"]["code"].isin(small)
@@ -780,7 +785,7 @@ class _Builder:
             'store = "store"',
             f"attribution = {_q(ATTRIBUTION)}",
         ]
-        order = [k for k in ("ward", "town", "district", "lsoa") if k in layers]
+        order = [k for k in ("ward", "town", "authority", "lsoa") if k in layers]
         for layer in order:
             lines += [
                 "",

@@ -455,3 +455,40 @@ def test_the_cli_fetches_and_every_command_runs_on_the_fetched_workspace(
     )
     assert failed.exit_code == 2
     assert "--district 'Fenlnd' matches no district" in failed.output
+
+
+def test_a_force_fetch_sets_each_district_against_the_force_and_its_peers(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    result = fetch_workspace(
+        tmp_path / "force",
+        months="2024-01",
+        force="Cambridgeshire Constabulary",
+        endpoints=_endpoints(server),
+        cache=tmp_path / "c",
+    )
+    # The 2019 wards cover only Fenland and Cambridge: the 2013 vintage covers the force.
+    ward_note = next(n for n in result.notes if n.startswith("Wards:"))
+    assert "Wards_December_2013_Boundaries_UK_BGC" in ward_note
+    assert "Wards_December_2019_Boundaries_UK_BGC covers 17%" in ward_note
+    ws = load_workspace(result.workspace)
+    sel = resolve_selection(ws, period="2024-01")
+    table = build_table(ws, sel, by="authority", options=TableOptions(total=True))
+    peers, whole = table.iloc[:-1], table.iloc[-1]
+    assert sorted(peers["area_name"]) == [
+        "Cambridge",
+        "East Cambridgeshire",
+        "Fenland",
+        "Huntingdonshire",
+        "Peterborough",
+        "South Cambridgeshire",
+    ]
+    assert whole["area_code"] == "district"
+    assert whole["area_name"] == "Cambridgeshire"
+    assert whole["count"] == peers["count"].sum()
+    assert whole["population"] == peers["population"].sum()
+    assert whole["rate_per_1000"] == pytest.approx(
+        1000 * whole["count"] / whole["population"]
+    )
+    fenland = peers.set_index("area_name").loc["Fenland"]
+    assert fenland["count"] == 749  # as the district fetch of Fenland
