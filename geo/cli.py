@@ -6,6 +6,7 @@ message and exit code 2: users see what to fix, never a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,6 +98,7 @@ def _fail(exc: GeoInputError | OSError) -> typer.Exit:
         text = f"{exc.filename}: {exc.strerror or exc}. Check the path and its permissions."
     for name, flag in _FLAGS.items():
         text = text.replace(name, flag)
+    text = re.sub(r"`services=\{'(\w+)': NAME\}`", r"--service \1=NAME", text)
     err.print(f"[bold red]Error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 

@@ -365,17 +365,38 @@ def refresh_workspace(
         return result
     polygons = [shapely.from_wkt(w) for w in record["search_polygons"]]
     tell = progress or _quiet
-    rows, files = _fetch_months(
-        client,
-        service,
-        polygons,
-        new,
-        folder,
-        record["force"],
-        record["force_slug"],
-        bool(record["stop_search"]),
-        tell,
-    )
+    # The new months are written beside the workspace's files and moved in
+    # only when every one of them arrived; no file the fetch did not list is
+    # replaced.
+    staging = Path(tempfile.mkdtemp(prefix=".refresh-", dir=folder))
+    try:
+        rows, staged = _fetch_months(
+            client,
+            service,
+            polygons,
+            new,
+            staging,
+            record["force"],
+            record["force_slug"],
+            bool(record["stop_search"]),
+            tell,
+        )
+        listed = _listed(folder, record)
+        moves = [(p, folder / p.relative_to(staging)) for p in staged]
+        for _, dest in moves:
+            if dest.exists() and dest.resolve() not in listed:
+                msg = (
+                    f"{dest} is not a file `fetch` or `refresh` wrote; nothing was touched. "
+                    "Move it away and run `refresh` again."
+                )
+                raise GeoInputError(msg)
+        files = []
+        for path, dest in moves:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(dest)
+            files.append(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     record["months"] = sorted(set(held) | set(new))
     record["files"] = _merge_files(record["files"], files, folder)
     record["answers"].extend(client.records())
@@ -601,10 +622,8 @@ class _Builder:
             raise FetchError(msg)
         choice = choices[0]
         table = ons.query(self.client, self.ons, choice, geometry=False)
-        wanted = (
-            force.strip().casefold().replace(" constabulary", "").replace(" police", "")
-        )
-        hit = table[table["name"].str.casefold() == wanted]
+        wanted = _force_key(force)
+        hit = table[table["name"].map(_force_key) == wanted]
         if hit.empty:
             import difflib
 
@@ -827,7 +846,9 @@ class _Builder:
 
     def _written(self) -> list[Path]:
         return [
-            p for p in self.out.rglob("*") if p.is_file() and "police_uk" not in p.parts
+            p
+            for p in self.out.rglob("*")
+            if p.is_file() and p.relative_to(self.out).parts[0] != "police_uk"
         ]
 
 
@@ -862,8 +883,15 @@ def _fetch_months(
         tell(f"Police months ({month})", done[0], len(months))
         return month, len(rows), paths
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        answers = list(pool.map(one, months))
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        futures = [pool.submit(one, m) for m in months]
+        answers = [f.result() for f in futures]
+    except BaseException:
+        # One month failed (or Ctrl-C): do not start the others.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     rows = {m: n for m, n, _ in answers}
     files = [p for _, _, ps in answers for p in ps]
     return rows, files
@@ -883,6 +911,22 @@ def _aggregate(
                 )
             )
     return {c: out[c] for c in areas["code"] if c in out}
+
+
+def _force_key(name: str) -> str:
+    """Compare force names without case or a "Constabulary"/"Police" ending.
+
+    Examples
+    --------
+    >>> _force_key("Cambridgeshire Constabulary") == _force_key("cambridgeshire")
+    True
+    >>> _force_key("Metropolitan Police") == _force_key("Metropolitan Police Service")
+    True
+    """
+    words = re.sub(r"[^a-z ]+", " ", name.casefold()).split()
+    while words and words[-1] in ("constabulary", "police", "service", "force"):
+        words.pop()
+    return " ".join(words)
 
 
 def _nearest(years: Sequence[int], year: int) -> int:
@@ -943,12 +987,11 @@ def _read_dwellings(
 
 
 def _write_values(path: Path, values: Mapping[str, int], column: str) -> None:
+    from geo.export import write_table
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["code", column])
-        for code in sorted(values):
-            writer.writerow([code, values[code]])
+    codes = sorted(values)
+    write_table(pd.DataFrame({"code": codes, column: [values[c] for c in codes]}), path)
 
 
 def _q(text: str) -> str:
@@ -1058,23 +1101,60 @@ def _check_folder(target: Path) -> dict[str, Any] | None:
 
 
 def _publish(staging: Path, target: Path, earlier: Mapping[str, Any] | None) -> None:
+    _open_up(staging)
     if not target.exists() or not any(target.iterdir()):
         if target.exists():
             target.rmdir()
         staging.replace(target)
         return
-    # An earlier fetch's folder: replace the files it listed, add the new ones.
+    # An earlier fetch's folder: replace only the files it listed, as it wrote them.
     assert earlier is not None
-    for entry in earlier.get("files", []):
-        old = target / str(entry["path"])
-        if old.is_file() and not (staging / str(entry["path"])).exists():
-            old.unlink()
-    for path in sorted(staging.rglob("*")):
-        if path.is_file():
-            dest = target / path.relative_to(staging)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            path.replace(dest)
+    listed = _listed(target, earlier)
+    new = [p for p in sorted(staging.rglob("*")) if p.is_file()]
+    for path in new:
+        dest = target / path.relative_to(staging)
+        own = dest.name in ("provenance.json", "PROVENANCE.md") and dest.parent == target
+        if dest.exists() and not own and dest.resolve() not in listed:
+            msg = (
+                f"{dest} is not a file an earlier fetch wrote (provenance.json does not list "
+                "it, or it was changed since); nothing was touched. Move it away, or fetch "
+                "into a new folder."
+            )
+            raise GeoInputError(msg)
+    stale = [
+        p
+        for p in listed
+        if p.is_file() and not (staging / p.relative_to(target)).exists()
+    ]
+    for path in new:
+        dest = target / path.relative_to(staging)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(dest)
+    for path in stale:
+        path.unlink()
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _listed(target: Path, record: Mapping[str, Any]) -> set[Path]:
+    """Files of ``target`` a fetch listed that are still as it wrote them (inside ``target`` only)."""
+    root = target.resolve()
+    out: set[Path] = set()
+    for entry in record.get("files", []):
+        path = (root / str(entry.get("path", ""))).resolve()
+        if not path.is_relative_to(root) or path == root or not path.is_file():
+            continue
+        if path.stat().st_size == entry.get("bytes") and _sha(path) == entry.get(
+            "sha256"
+        ):
+            out.add(path)
+    return out
+
+
+def _open_up(folder: Path) -> None:
+    """Give a ``mkdtemp`` folder (0700) the permissions a new folder would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
 
 
 def _ingest(workspace: Path, progress: Progress | None) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -215,6 +216,11 @@ class TokenBucket:
         self._last = clock()
         self._lock = threading.Lock()
 
+    def pause(self, seconds: float) -> None:
+        """Hand out no token for ``seconds`` (a 429's ``Retry-After``, for every thread)."""
+        with self._lock:
+            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+
     def take(self) -> None:
         """Wait until a token is free, then take it."""
         while True:
@@ -294,6 +300,7 @@ class Client:
         method: str = "GET",
         answers: Sequence[int] = (),
         cache: bool = True,
+        max_age: float | None = None,
     ) -> Answer:
         """Ask ``service`` for ``path`` and return its answer.
 
@@ -313,6 +320,8 @@ class Client:
         cache
             Use and fill the disk cache (``False`` for answers that change,
             such as the months police.uk has published).
+        max_age
+            Seconds a cached answer stays good (``None``: for ever).
 
         Returns
         -------
@@ -332,25 +341,38 @@ class Client:
         key = _cache_key(method, url, query)
         use_cache = cache and self.cache is not None
         if use_cache:
-            hit = self._from_cache(service, url, method, query, key)
+            hit = self._from_cache(service, url, method, query, key, max_age)
             if hit is not None:
                 if hit.status in answers:
                     msg = f"{service.name}: {url} answered {hit.status} (cached)."
                     raise ServiceAnswerError(msg, hit.status)
                 return hit
-        try:
-            answer = self._fetch(service, url, method, query, frozenset(answers))
-        except ServiceAnswerError as exc:
-            # An answer the caller handles (police.uk's 503 "too many crimes")
-            # is kept too, so a second run splits without asking again.
-            if use_cache:
-                self._to_cache(
-                    self._keep(service, url, method, query, exc.status, b""), key
-                )
-            raise
+        answer = self._fetch(service, url, method, query, frozenset(answers))
         if use_cache:
             self._to_cache(answer, key)
         return answer
+
+    def remember(
+        self,
+        service: Service,
+        path: str,
+        params: Mapping[str, str] | None,
+        status: int,
+        *,
+        method: str = "GET",
+    ) -> None:
+        """Cache a status the caller handled (police.uk's 503 once its halves answered).
+
+        Such answers are not cached when they arrive (an outage answers 503
+        too); the caller remembers them once they proved to mean what it
+        took them to mean, so that a second run asks nothing.
+        """
+        if self.cache is None:
+            return
+        url = service.url(path)
+        query = {k: str(v) for k, v in (params or {}).items()}
+        answer = self._keep(service, url, method, query, status, b"")
+        self._to_cache(answer, _cache_key(method, url, query))
 
     def get_json(
         self,
@@ -364,12 +386,22 @@ class Client:
         A body that is not complete JSON (a cut-off transfer) is asked for
         again, up to the retries, before it fails.
         """
+        return self.get_json_answer(service, path, params, **kwargs)[0]
+
+    def get_json_answer(
+        self,
+        service: Service,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, Answer]:
+        """Like :meth:`get_json`, returning the answer too (to :meth:`forget` it)."""
         for attempt in range(self.retries + 1):
             answer = self.get(service, path, params, **kwargs)
             try:
-                return answer.json()
+                return answer.json(), answer
             except FetchError:
-                self._forget(answer)
+                self.forget(answer)
                 if attempt == self.retries:
                     raise
                 with self._lock:
@@ -405,7 +437,7 @@ class Client:
     ) -> Answer:
         start = self._clock()
         bucket = self._bucket(service)
-        problem = ""
+        problem = "the rate limit's wait used the time"
         for attempt in range(self.retries + 1):
             if bucket is not None:
                 bucket.take()
@@ -451,6 +483,8 @@ class Client:
                         with self._lock:
                             self.stats.throttled += 1
                         wait = max(wait, _retry_after(response.headers))
+                        if bucket is not None:
+                            bucket.pause(wait)
                 else:
                     msg = (
                         f"{service.name}: {url} answered {status} {response.reason}"
@@ -501,7 +535,8 @@ class Client:
             self.answers.append(answer)
         return answer
 
-    def _forget(self, answer: Answer) -> None:
+    def forget(self, answer: Answer) -> None:
+        """Drop an answer from the record and the cache (it could not be used)."""
         with self._lock:
             if answer in self.answers:
                 self.answers.remove(answer)
@@ -517,6 +552,7 @@ class Client:
         method: str,
         query: Mapping[str, str],
         key: str,
+        max_age: float | None = None,
     ) -> Answer | None:
         assert self.cache is not None
         meta_path = self.cache / f"{key}.json"
@@ -530,6 +566,13 @@ class Client:
             return None
         if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
             return None  # a damaged cache entry is fetched again
+        if max_age is not None:
+            try:
+                when = datetime.fromisoformat(str(meta.get("fetched", "")))
+            except ValueError:
+                return None
+            if (datetime.now(UTC) - when).total_seconds() > max_age:
+                return None
         answer = Answer(
             service=service.name,
             url=url,
@@ -550,10 +593,11 @@ class Client:
     def _to_cache(self, answer: Answer, key: str) -> None:
         assert self.cache is not None
         self.cache.mkdir(parents=True, exist_ok=True)
-        body_tmp = self.cache / f"{key}.body.part"
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        body_tmp = self.cache / f"{key}.body.part-{tag}"
         body_tmp.write_bytes(answer.body)
         body_tmp.replace(self.cache / f"{key}.body")
-        meta_tmp = self.cache / f"{key}.json.part"
+        meta_tmp = self.cache / f"{key}.json.part-{tag}"
         meta_tmp.write_text(json.dumps(answer.record()), encoding="utf-8")
         meta_tmp.replace(self.cache / f"{key}.json")
 

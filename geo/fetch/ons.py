@@ -229,7 +229,9 @@ def list_services(client: Client, service: Service) -> list[str]:
     FetchError
         The answer is not an ArcGIS services directory.
     """
-    data = _arcgis(client, service, "", {"f": "json"}, "the services directory")
+    data = _arcgis(
+        client, service, "", {"f": "json"}, "the services directory", max_age=86400.0
+    )
     items = data.get("services")
     if not isinstance(items, list):
         msg = (
@@ -328,7 +330,7 @@ def layer_fields(
             f"{service.name}: service {name} ({spec.label}) has no {what} field "
             f"spelt like {example}; its fields are {', '.join(fields) or 'none'}. "
             "ONS may have renamed its fields: name another service for this "
-            f"kind with `services={{{kind!r}: NAME}}` (--service {kind}=NAME), or "
+            f"kind with `services={{{kind!r}: NAME}}`, or "
             "report it to the Hotspot Atlas maintainers. Nothing was written."
         )
         raise FetchError(msg)
@@ -588,7 +590,11 @@ def _nomis_year(
                 continue
             code = row[header["GEOGRAPHY_CODE"]].strip()
             named = (row.get(header.get("DATE_NAME", ""), "") or "").strip()
-            year = int(named[:4]) if named[:4].isdigit() else int(date)
+            year = int(named[:4]) if named[:4].isdigit() else None
+            if year is None:
+                if not date.isdigit():
+                    continue  # "latest" without a year named: not usable
+                year = int(date)
             found.setdefault(year, {})[code] = int(float(value))
     return found
 
@@ -600,9 +606,10 @@ def apportion(
 
     An LSOA with at least ``whole`` of its area in one area goes wholly to it
     (the ONS best-fit rule, which keeps whole LSOAs where boundaries nest);
-    one split between areas (wards drawn across LSOAs) is shared in
-    proportion to its area in each, so that no area is left without
-    residents and the shares of every LSOA inside the areas sum to 1.
+    one split between areas (wards drawn across LSOAs), or lying partly in
+    no area (a town), gives each area the share of its own area inside it,
+    so that no ward is left without residents and no town counts the
+    residents of the fields around it.
 
     Parameters
     ----------
@@ -620,27 +627,35 @@ def apportion(
     --------
     >>> from shapely.geometry import box
     >>> areas = gpd.GeoDataFrame({"code": ["W1", "W2"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
-    >>> lsoas = gpd.GeoDataFrame({"code": ["L1", "L2"]}, geometry=[box(0, 0, 0.95, 1), box(0.5, 0, 2, 1)])
+    >>> lsoas = gpd.GeoDataFrame({"code": ["L1", "L2", "L3"]},
+    ...     geometry=[box(0, 0, 0.95, 1), box(0.5, 0, 2, 1), box(1.5, 0, 3.5, 1)])
     >>> apportion(lsoas, areas).round(3).values.tolist()
-    [['L1', 'W1', 1.0], ['L2', 'W1', 0.333], ['L2', 'W2', 0.667]]
+    [['L1', 'W1', 1.0], ['L2', 'W1', 0.333], ['L2', 'W2', 0.667], ['L3', 'W2', 0.25]]
     """
+    own = lsoas[["code", "geometry"]].rename(columns={"code": "lsoa"})
+    own["whole_area"] = own.area
     pieces = gpd.overlay(
-        lsoas[["code", "geometry"]].rename(columns={"code": "lsoa"}),
+        own,
         areas[["code", "geometry"]].rename(columns={"code": "area"}),
         how="intersection",
         keep_geom_type=True,
     )
     pieces["share"] = pieces.area
-    pieces = pieces.groupby(["lsoa", "area"], as_index=False)["share"].sum()
-    pieces["weight"] = pieces["share"] / pieces.groupby("lsoa")["share"].transform(
-        "sum"
+    pieces = pieces.groupby(["lsoa", "area"], as_index=False).agg(
+        share=("share", "sum"), whole_area=("whole_area", "first")
     )
+    # The share of the LSOA's own area (not of its part inside the layer):
+    # an LSOA mostly outside every town gives a town only the part inside.
+    pieces["weight"] = (pieces["share"] / pieces["whole_area"]).clip(upper=1.0)
     top = pieces.groupby("lsoa")["weight"].transform("max")
     nested = top >= whole
     best = pieces[nested & (pieces["weight"] == top)].assign(weight=1.0)
     split = pieces[~nested & (pieces["weight"] > 0.001)]
+    # An LSOA (nearly) covered by the layer is shared out whole: the slivers
+    # two generalised outlines leave between them are no one's residents.
+    inside = split.groupby("lsoa")["weight"].transform("sum")
     split = split.assign(
-        weight=split["weight"] / split.groupby("lsoa")["weight"].transform("sum")
+        weight=split["weight"].where(inside < whole, split["weight"] / inside)
     )
     out: pd.DataFrame = pd.concat([best, split])[["lsoa", "area", "weight"]]
     out = out.sort_values(["lsoa", "area"]).reset_index(drop=True)
@@ -648,10 +663,17 @@ def apportion(
 
 
 def _arcgis(
-    client: Client, service: Service, path: str, params: Mapping[str, str], what: str
+    client: Client,
+    service: Service,
+    path: str,
+    params: Mapping[str, str],
+    what: str,
+    *,
+    max_age: float | None = None,
 ) -> Any:
-    data = client.get_json(service, path, params)
+    data, answer = client.get_json_answer(service, path, params, max_age=max_age)
     if isinstance(data, Mapping) and "error" in data:
+        client.forget(answer)  # an error is not kept: the next run asks again
         error = data["error"] if isinstance(data["error"], Mapping) else {}
         msg = (
             f"{service.name}: {what} answered an error: {error.get('code', '')} "

@@ -96,12 +96,16 @@ STOP_COLUMNS: Final = (
     "Outcome linked to object of search",
     "Removal of more than just outer clothing",
 )
+#: Seconds an answer that changes (the months published) is taken from the cache.
+DAY: Final = 86400.0
 #: Most vertices sent in one polygon (the documentation asks for short ones).
 MAX_VERTICES: Final = 100
 #: How much each half of a split polygon is grown, in degrees (about 1 m).
 _OVERLAP: Final = 1e-5
 #: Deepest split before giving up (2**14 pieces).
 _MAX_DEPTH: Final = 14
+#: Most 503s one month may answer before it is taken for an outage, not a busy month.
+MAX_SPLITS: Final = 256
 
 
 def police_service(base_url: str = POLICE_API) -> Service:
@@ -121,16 +125,18 @@ def published_months(
 ) -> list[str]:
     """Months with street-level crime published, oldest first.
 
-    ``fresh`` asks the service every time (``refresh``); otherwise a cached
-    answer is used, so that a second ``fetch`` with the same arguments makes
-    no network call.
+    ``fresh`` asks the service every time (``refresh``); otherwise an answer
+    cached less than a day ago is used, so that a second ``fetch`` with the
+    same arguments makes no network call.
 
     Raises
     ------
     FetchError
         The answer is not the documented list of ``{"date": "YYYY-MM"}``.
     """
-    data = client.get_json(service, "crimes-street-dates", cache=not fresh)
+    data = client.get_json(
+        service, "crimes-street-dates", max_age=None if fresh else DAY, cache=not fresh
+    )
     try:
         months = sorted({str(item["date"]) for item in data})
     except (TypeError, KeyError) as exc:
@@ -250,6 +256,7 @@ def crimes_in(
     month: str,
     *,
     on_split: Callable[[int], None] | None = None,
+    max_splits: int = MAX_SPLITS,
 ) -> list[dict[str, Any]]:
     """Every crime the API locates in ``polygons`` in ``month``, each once.
 
@@ -263,6 +270,9 @@ def crimes_in(
         ``"YYYY-MM"``.
     on_split
         Called with the depth whenever a polygon had to be split.
+    max_splits
+        Most 503s taken as "too many crimes" before giving up: an outage
+        answers 503 to everything.
 
     Returns
     -------
@@ -278,6 +288,7 @@ def crimes_in(
         month,
         on_split,
         key=lambda c: int(c["id"]),
+        max_splits=max_splits,
     )
 
 
@@ -289,8 +300,9 @@ def stops_in(
 ) -> list[dict[str, Any]]:
     """Every stop-and-search record the API locates in ``polygons`` in ``month``.
 
-    Records have no id; ones found in two overlapping pieces are told apart
-    by their whole content.
+    Records have no id: ones found in two overlapping pieces are recognised
+    by their whole content, and alike records (people searched together)
+    are kept as many times as one piece holds them.
     """
     return _ask_all(
         client,
@@ -313,37 +325,56 @@ def _ask_all(
     month: str,
     on_split: Callable[[int], None] | None,
     key: Callable[[dict[str, Any]], Any],
+    max_splits: int = MAX_SPLITS,
 ) -> list[dict[str, Any]]:
+    # Each record once, however many pieces hold it: a record's key is seen
+    # in each piece as many times as there are such records (stop-and-search
+    # records of people searched together are alike in every field), so the
+    # most times any one piece holds it is how many there are.
     found: dict[Any, dict[str, Any]] = {}
+    times: dict[Any, int] = {}
+    too_many: list[Polygon] = []
     todo: list[tuple[Polygon, int]] = [(p, 0) for p in polygons]
     while todo:
         polygon, depth = todo.pop()
+        params = {"poly": poly_text(polygon), "date": month}
         try:
             items = client.get_json(
-                service,
-                path,
-                {"poly": poly_text(polygon), "date": month},
-                method=method,
-                answers=(503,),
+                service, path, params, method=method, answers=(503,)
             )
         except ServiceAnswerError:
-            if depth >= _MAX_DEPTH:
+            if depth >= _MAX_DEPTH or len(too_many) >= max_splits:
                 msg = (
                     f"{service.name}: {path} for {month} still answers 503 (more than "
-                    f"10,000 crimes) after {depth} splits of the search polygon; the "
-                    "service may be failing. Try again later."
+                    f"10,000 crimes) after {len(too_many)} splits of the search polygon; "
+                    "the service may be failing. Try again later (nothing was written)."
                 )
                 raise FetchError(msg) from None
             if on_split is not None:
                 on_split(depth + 1)
+            too_many.append(polygon)
             todo.extend((half, depth + 1) for half in split(polygon))
             continue
         if not isinstance(items, list):
             msg = f"{service.name}: {path} for {month} did not answer a list."
             raise FetchError(msg)
+        seen: dict[Any, int] = {}
         for item in items:
-            found.setdefault(key(item), item)
-    return [found[k] for k in sorted(found)]
+            k = key(item)
+            seen[k] = seen.get(k, 0) + 1
+            found.setdefault(k, item)
+        for k, n in seen.items():
+            times[k] = max(times.get(k, 0), n)
+    # Every piece answered: the 503s meant "too many", not an outage.
+    for polygon in too_many:
+        client.remember(
+            service,
+            path,
+            {"poly": poly_text(polygon), "date": month},
+            503,
+            method=method,
+        )
+    return [found[k] for k in sorted(found) for _ in range(times[k])]
 
 
 def crimes_to_rows(

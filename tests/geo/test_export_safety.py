@@ -219,14 +219,20 @@ def test_labels_and_categorical_cells_are_quoted_in_csv() -> None:
 
 
 def test_only_the_export_module_writes_tables() -> None:
-    # Every path to a CSV/XLSX goes through geo.export (the demo's generator
-    # writes its own synthetic inputs, which hold no user text).
-    pattern = re.compile(r"\.to_csv\(|\.to_excel\(|ExcelWriter\(|csv\.writer\(")
+    # Every path to a CSV/XLSX goes through geo.export, but: the demo's
+    # generator and the replay server (geo/fetch/replay.py, the tests' stand-in
+    # for police.uk and ONS) write synthetic inputs; geo/fetch/police.py writes
+    # the police.uk months it fetched in police.uk's own archive format, to be
+    # read back by the ingest (quoting would change the data).
+    pattern = re.compile(
+        r"\.to_csv\(|\.to_excel\(|ExcelWriter\(|csv\.writer\(|csv\.DictWriter\("
+    )
+    allowed = {"geo/export.py", "geo/fetch/replay.py", "geo/fetch/police.py"}
     offenders = []
     for folder in ("geo", "ui"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel == "geo/export.py" or rel.startswith("geo/demo/"):
+            if rel in allowed or rel.startswith("geo/demo/"):
                 continue
             if pattern.search(path.read_text(encoding="utf-8")):
                 offenders.append(rel)

@@ -492,3 +492,156 @@ def test_a_force_fetch_sets_each_district_against_the_force_and_its_peers(
     )
     fenland = peers.set_index("area_name").loc["Fenland"]
     assert fenland["count"] == 749  # as the district fetch of Fenland
+
+
+def test_a_second_fetch_into_its_folder_replaces_only_what_it_wrote(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    args: dict[str, Any] = {
+        "months": "2024-01",
+        "district": "Fenland",
+        "endpoints": _endpoints(server),
+        "cache": tmp_path / "c",
+        "ingest": False,
+    }
+    folder = tmp_path / "ws"
+    fetch_workspace(folder, **args)
+    # Fetching again over an untouched earlier fetch works.
+    fetch_workspace(folder, **{**args, "months": "2024-01:2024-02"})
+    assert (folder / "police_uk" / "2024-02-cambridgeshire-street.csv").is_file()
+    # A file the user put in, and one they edited: the next fetch refuses, touching nothing.
+    theirs = folder / "police_uk" / "2024-03-cambridgeshire-street.csv"
+    theirs.write_text("Crime ID,Month\nmine,2024-03\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(GeoInputError, match="not a file an earlier fetch wrote"):
+        fetch_workspace(folder, **{**args, "months": "2024-01:2024-03"})
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    theirs.unlink()
+    toml = folder / "workspace.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "# my note\n", encoding="utf-8")
+    with pytest.raises(
+        GeoInputError, match=r"workspace\.toml is not a file an earlier fetch"
+    ):
+        fetch_workspace(folder, **args)
+    assert toml.read_text(encoding="utf-8").endswith("# my note\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_refresh_never_replaces_a_file_it_did_not_write(
+    replay_recording: Recording, tmp_path: Path
+) -> None:
+    with ReplayServer(replay_recording, published=["2024-01"]) as srv:
+        result = fetch_workspace(
+            tmp_path / "ws",
+            months="2024-01",
+            district="Fenland",
+            endpoints=_endpoints(srv),
+            cache=tmp_path / "c",
+            ingest=False,
+        )
+        theirs = result.folder / "police_uk" / "2024-02-cambridgeshire-street.csv"
+        theirs.write_text("Crime ID,Month\nmine,2024-02\n", encoding="utf-8")
+        srv.published.append("2024-02")
+        with pytest.raises(
+            GeoInputError, match="is not a file `fetch` or `refresh` wrote"
+        ):
+            refresh_workspace(result.workspace, cache=tmp_path / "c", ingest=False)
+        assert theirs.read_text(encoding="utf-8") == "Crime ID,Month\nmine,2024-02\n"
+        record = json.loads(
+            (result.folder / "provenance.json").read_text(encoding="utf-8")
+        )
+        assert record["months"] == ["2024-01"]
+        assert [
+            p.name for p in result.folder.iterdir() if p.name.startswith(".refresh")
+        ] == []
+
+
+def test_the_deadline_cuts_retries_short() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    now = [0.0]
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    client = Client(None, deadline=5.0, sleep=sleep, clock=lambda: now[0])
+    service = police.police_service(f"http://127.0.0.1:{port}/police")
+    with pytest.raises(FetchError, match=r"gave up after [0-5] s"):
+        client.get(service, "forces")
+    # Back-off 0.5, 1, 2 s, then the next wait (4 s) would pass the 5 s deadline.
+    assert waited == [0.5, 1.0, 2.0]
+
+
+def test_a_town_counts_only_the_residents_inside_it(fetched_ws: Path) -> None:
+    folder = fetched_ws.parent
+    towns = pd.read_csv(folder / "population" / "town_2023.csv").set_index("code")
+    # Wisbech parish: the shared data's own count of the LSOAs inside it is
+    # 25,731 at mid-2019; the replay's mid-2023 is mid-2019 x 1.035.
+    wisbech = towns.loc["E04001668", "population"]
+    assert 0.9 * 25731 * 1.035 <= wisbech <= 1.1 * 25731 * 1.035
+
+
+class _Pieces:
+    """A client answering each polygon from a table (for the split logic alone)."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.remembered: list[Any] = []
+
+    def get_json(
+        self, _service: Any, _path: str, params: dict[str, str], **_kw: Any
+    ) -> Any:
+        answer = self.answers[params["poly"]]
+        if answer == 503:
+            raise police.ServiceAnswerError("busy", 503)
+        return answer
+
+    def remember(self, *args: Any, **_kw: Any) -> None:
+        self.remembered.append(args)
+
+
+def test_alike_stop_records_are_all_kept_and_overlaps_counted_once() -> None:
+    from shapely.geometry import box
+
+    a, b = box(0.0, 52.0, 0.1, 52.1), box(0.09, 52.0, 0.2, 52.1)
+    two_people = {
+        "type": "Person search",
+        "location": {"latitude": "52.05", "longitude": "0.095"},
+    }
+    other = {
+        "type": "Vehicle search",
+        "location": {"latitude": "52.05", "longitude": "0.15"},
+    }
+    client = _Pieces(
+        {
+            police.poly_text(a): [two_people, two_people],
+            police.poly_text(b): [two_people, two_people, other],
+        }
+    )
+    stops = police.stops_in(client, police.police_service(), [a, b], "2024-01")  # type: ignore[arg-type]
+    assert stops.count(two_people) == 2
+    assert stops.count(other) == 1
+
+
+def test_an_outage_of_503s_is_not_remembered_as_too_many_crimes(
+    replay_recording: Recording, tmp_path: Path
+) -> None:
+    from shapely.geometry import box
+
+    area = [box(-0.2, 52.4, 0.3, 52.8)]
+    with ReplayServer(replay_recording, crime_limit=-1) as down:  # 503 to every polygon
+        unlimited = police.Service("police.uk API", down.police, "police_api")
+        with pytest.raises(FetchError, match="still answers 503"):
+            police.crimes_in(
+                Client(tmp_path / "c"), unlimited, area, "2024-01", max_splits=8
+            )
+        assert down.statuses[503] == 9
+    # Once the service is back, the same cache does not answer 503 from memory.
+    with ReplayServer(replay_recording) as up:
+        unlimited = police.Service("police.uk API", up.police, "police_api")
+        crimes = police.crimes_in(Client(tmp_path / "c"), unlimited, area, "2024-01")
+        assert len(crimes) > 500
+        assert up.statuses[503] == 0
