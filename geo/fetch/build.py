@@ -1113,7 +1113,9 @@ def _publish(staging: Path, target: Path, earlier: Mapping[str, Any] | None) -> 
     new = [p for p in sorted(staging.rglob("*")) if p.is_file()]
     for path in new:
         dest = target / path.relative_to(staging)
-        own = dest.name in ("provenance.json", "PROVENANCE.md") and dest.parent == target
+        own = (
+            dest.name in ("provenance.json", "PROVENANCE.md") and dest.parent == target
+        )
         if dest.exists() and not own and dest.resolve() not in listed:
             msg = (
                 f"{dest} is not a file an earlier fetch wrote (provenance.json does not list "
