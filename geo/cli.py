@@ -6,9 +6,10 @@ message and exit code 2: users see what to fix, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -260,15 +261,26 @@ def users_list_command(
         console.print(f"No users in {escape(str(path))}.", highlight=False)
 
 
-def _fetch_progress() -> Any:
-    return Progress(
+@contextlib.contextmanager
+def _fetch_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """Yield the progress callback of a bar on stderr (``None`` when quiet)."""
+    if quiet:
+        yield None
+        return
+    with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def step(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield step
 
 
 def _endpoints(
@@ -423,7 +435,7 @@ def fetch_command(
         )
     endpoints = _endpoints(police_api, ons_api, nomis_api, nomis_dataset, dwellings)
     try:
-        if quiet:
+        with _fetch_progress(quiet) as step:
             result = fetch_workspace(
                 folder,
                 months=months,
@@ -436,28 +448,8 @@ def fetch_command(
                 stop_search=stop_search,
                 services=chosen,
                 ingest=not no_ingest,
+                progress=step,
             )
-        else:
-            with _fetch_progress() as bar:
-                task = bar.add_task("starting", total=None)
-
-                def step(stage: str, done: int, total: int) -> None:
-                    bar.update(task, description=stage, completed=done, total=total)
-
-                result = fetch_workspace(
-                    folder,
-                    months=months,
-                    district=district,
-                    force=force,
-                    endpoints=endpoints,
-                    cache=cache,
-                    resolution=resolution,
-                    towns=towns,
-                    stop_search=stop_search,
-                    services=chosen,
-                    ingest=not no_ingest,
-                    progress=step,
-                )
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     _print_fetch(result, "Workspace written:")
@@ -485,24 +477,14 @@ def refresh_command(
     if any((police_api, ons_api, nomis_api, nomis_dataset)):
         endpoints = _endpoints(police_api, ons_api, nomis_api, nomis_dataset, None)
     try:
-        if quiet:
+        with _fetch_progress(quiet) as step:
             result = refresh_workspace(
-                workspace, endpoints=endpoints, cache=cache, ingest=not no_ingest
+                workspace,
+                endpoints=endpoints,
+                cache=cache,
+                ingest=not no_ingest,
+                progress=step,
             )
-        else:
-            with _fetch_progress() as bar:
-                task = bar.add_task("starting", total=None)
-
-                def step(stage: str, done: int, total: int) -> None:
-                    bar.update(task, description=stage, completed=done, total=total)
-
-                result = refresh_workspace(
-                    workspace,
-                    endpoints=endpoints,
-                    cache=cache,
-                    ingest=not no_ingest,
-                    progress=step,
-                )
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     _print_fetch(result, "Refreshed")

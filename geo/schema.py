@@ -202,6 +202,25 @@ POLICE_UK_COLUMNS: Final = (
     "Context",
 )
 
+# --- police.uk stop-and-search files --------------------------------------
+POLICE_UK_STOP_COLUMNS: Final = (
+    "Type",
+    "Date",
+    "Part of a policing operation",
+    "Policing operation",
+    "Latitude",
+    "Longitude",
+    "Gender",
+    "Age range",
+    "Self-defined ethnicity",
+    "Officer-defined ethnicity",
+    "Legislation",
+    "Object of search",
+    "Outcome",
+    "Outcome linked to object of search",
+    "Removal of more than just outer clothing",
+)
+
 #: The 14 police.uk street-level categories (FIELD.md §2.11).
 POLICE_UK_CATEGORIES: Final = (
     "Anti-social behaviour",

@@ -278,9 +278,14 @@ def fetch_workspace(
     )
     try:
         built = _Builder(
-            client, endpoints, staging, resolution.upper(), services or {}, tell
+            client,
+            endpoints,
+            staging,
+            resolution.upper(),
+            services or {},
+            tell,
+            workers,
         )
-        built.workers = workers
         result = built.build(district, force, first, last, towns, stop_search)
         _publish(staging, target, earlier)
     except BaseException:
@@ -423,6 +428,7 @@ class _Builder:
         resolution: str,
         services: Mapping[str, str],
         tell: Progress,
+        workers: int = WORKERS,
     ) -> None:
         self.client = client
         self.endpoints = endpoints
@@ -435,7 +441,7 @@ class _Builder:
         self.police = police.police_service(endpoints.police)
         self.notes: list[str] = []
         self.vintages: dict[str, str] = {}
-        self.workers = WORKERS
+        self.workers = workers
 
     def pick(
         self, names: Sequence[str], kind: str, up_to: int | None = None

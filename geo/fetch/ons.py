@@ -84,7 +84,7 @@ class Kind:
     Attributes
     ----------
     key
-        ``"lad"``, ``"ward"``, ``"lsoa"``, ``"lsoa_pwc"``, ``"bua"``,
+        ``"lad"``, ``"ward"``, ``"lsoa"``, ``"bua"``,
         ``"parish"`` or ``"pfa"``.
     label
         For messages ("ward boundaries").
@@ -121,13 +121,6 @@ KINDS: Final[Mapping[str, Kind]] = {
         "lsoa",
         "LSOA boundaries",
         rf"^(?:LSOA|Lower_Layer_Super_Output_Areas){_MONTH}_(\d{{4}})_(?!.*PWC).*(?:BGC|BFC|BFE|BSC)",
-        r"^LSOA\d\dCD$",
-        r"^LSOA\d\dNM$",
-    ),
-    "lsoa_pwc": Kind(
-        "lsoa_pwc",
-        "LSOA population-weighted centroids",
-        rf"^(?:LSOA|LLSOA|Lower_Layer_Super_Output_Areas){_MONTH}_(\d{{4}})_.*PWC",
         r"^LSOA\d\dCD$",
         r"^LSOA\d\dNM$",
     ),

@@ -42,6 +42,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from geo.fetch.net import Client, FetchError, Service, ServiceAnswerError
+from geo.schema import POLICE_UK_COLUMNS, POLICE_UK_STOP_COLUMNS
 
 __all__ = [
     "POLICE_API",
@@ -63,39 +64,9 @@ __all__ = [
 
 #: The real service.
 POLICE_API: Final = "https://data.police.uk/api"
-#: Columns of a monthly ``*-street.csv`` archive file, in order.
-STREET_COLUMNS: Final = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-)
-#: Columns of a monthly ``*-stop-and-search.csv`` archive file, in order.
-STOP_COLUMNS: Final = (
-    "Type",
-    "Date",
-    "Part of a policing operation",
-    "Policing operation",
-    "Latitude",
-    "Longitude",
-    "Gender",
-    "Age range",
-    "Self-defined ethnicity",
-    "Officer-defined ethnicity",
-    "Legislation",
-    "Object of search",
-    "Outcome",
-    "Outcome linked to object of search",
-    "Removal of more than just outer clothing",
-)
+#: Columns of a monthly ``*-street.csv`` and ``*-stop-and-search.csv`` archive file.
+STREET_COLUMNS: Final = POLICE_UK_COLUMNS
+STOP_COLUMNS: Final = POLICE_UK_STOP_COLUMNS
 #: Seconds an answer that changes (the months published) is taken from the cache.
 DAY: Final = 86400.0
 #: Most vertices sent in one polygon (the documentation asks for short ones).

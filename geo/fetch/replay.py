@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -702,13 +702,3 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             self._serve("POST")
 
     return Handler
-
-
-def _iter_months(first: str, last: str) -> Iterator[str]:
-    year, month = map(int, first.split("-"))
-    end = tuple(map(int, last.split("-")))
-    while (year, month) <= end:
-        yield f"{year:04d}-{month:02d}"
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
