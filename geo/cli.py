@@ -110,12 +110,20 @@ def ingest_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar.")
     ] = False,
+    new_only: Annotated[
+        bool,
+        typer.Option(
+            "--new-only",
+            help="Read only files that are new or changed since the last ingest "
+            "(and the files sharing their months); keep the rest of the store.",
+        ),
+    ] = False,
 ) -> None:
     """Read every source, validate, project, join to areas and write the incident store."""
     try:
         ws = load_workspace(workspace)
         if quiet:
-            result = ingest(ws)
+            result = ingest(ws, new_only=new_only)
         else:
             with Progress(
                 TextColumn("{task.description}"),
@@ -129,9 +137,17 @@ def ingest_command(
                 def step(stage: str, done: int, total: int) -> None:
                     bar.update(task, description=stage, completed=done, total=total)
 
-                result = ingest(ws, progress=step)
+                result = ingest(ws, progress=step, new_only=new_only)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
+    if new_only:
+        files = sum(s.files for s in result.summary.values())
+        n = result.partitions_written
+        console.print(
+            f"Read {result.files_read:,} of {files:,} files; {n:,} month "
+            f"partition{'' if n == 1 else 's'} written"
+            + ("" if result.files_read else ": nothing new, the store is unchanged.")
+        )
     _print_summary(result, read_manifest(ws))
 
 

@@ -27,6 +27,7 @@ the checks both share are in :mod:`geo.ingest.clean_common`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -52,6 +53,7 @@ from geo.ingest.clean_common import (
 )
 from geo.ingest.clean_table import clean_table
 from geo.ingest.gazetteer import Gazetteer
+from geo.ingest.ids import SeenIds, hash_ids
 from geo.ingest.readers import RawTable
 from geo.ingest.workspace import SourceSpec
 from geo.schema import (
@@ -72,7 +74,7 @@ from geo.schema import (
     Y,
 )
 
-__all__ = ["CleanResult", "clean_source"]
+__all__ = ["CleanResult", "SourceState", "clean_source"]
 
 #: police.uk columns prepared on the second thread.
 _POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome category")
@@ -80,6 +82,40 @@ _POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome categor
 
 #: police.uk names each street file after its month: ``2024-05-cambridgeshire-street.csv``.
 _FILE_MONTH = r"(?:^|[/\\!])(?P<month>[0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\!]*-street\.csv$"
+
+
+@dataclass
+class SourceState:
+    """What the checks of one source carry from one batch of its rows to the next.
+
+    A source is cleaned batch by batch (:func:`geo.ingest.readers.iter_batches`);
+    the checks that compare a row with earlier rows of the source (a force and
+    month already read from another file, a ``Crime ID`` already kept) see
+    those earlier rows through this state, so batches give the rows the same
+    verdicts as one pass over the whole source.
+
+    Attributes
+    ----------
+    first_file
+        Per police.uk force and month (``"Force|YYYY-MM"``), the file first read for it.
+    ids
+        The ``Crime ID`` values kept so far (:class:`geo.ingest.ids.SeenIds`).
+    keys
+        Per file, the forces and months its rows claim (for incremental ingest).
+    refs
+        Per file, the other files some of its rows lost to (a duplicate file,
+        a month already read, a ``Crime ID`` already kept).
+    """
+
+    first_file: dict[str, str] = field(default_factory=dict)
+    ids: SeenIds = field(default_factory=SeenIds)
+    keys: dict[str, set[str]] = field(default_factory=dict)
+    refs: dict[str, set[str]] = field(default_factory=dict)
+
+    def refer(self, label: str, other: str) -> None:
+        """Record that rows of ``label`` lost to rows of ``other`` (another file)."""
+        if other and other != label:
+            self.refs.setdefault(label, set()).add(other)
 
 
 def _mark_future_months(v: _Verdict, raw: RawTable, month: pa.Array) -> None:
@@ -111,14 +147,14 @@ def _mark_future_months(v: _Verdict, raw: RawTable, month: pa.Array) -> None:
     )
 
 
-def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
+def _mark_repeated_months(v: _Verdict, raw: RawTable, state: SourceState) -> None:
     """Reject a police.uk force-month that an earlier file already supplied.
 
     Two downloads of the same month (an old and a revised one) differ in
     outcomes, so they are not identical files; Crime IDs would catch the
     crimes, but ASB rows have none and would be counted twice.
     """
-    if len(raw.files) < 2 or "Month" not in raw.table.column_names:
+    if "Month" not in raw.table.column_names or not len(raw):
         return
     force = (
         raw.table.column("Falls within")
@@ -131,7 +167,7 @@ def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
         if force is None
         else pc.binary_join_element_wise(force.combine_chunks(), month, "|")
     )
-    first_file: dict[str, str] = {}
+    first_file = state.first_file
     repeated = np.zeros(len(raw), dtype=bool)
     earlier = np.full(len(raw), "", dtype=object)
     for label, lo, hi in raw.files:
@@ -139,7 +175,8 @@ def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
             continue
         part = key.slice(lo, hi - lo)
         here = pc.unique(part).to_pylist()
-        clash = {k: first_file[k] for k in here if k in first_file}
+        state.keys.setdefault(label, set()).update(here)
+        clash = {k: first_file[k] for k in here if first_file.get(k, label) != label}
         for k in here:
             first_file.setdefault(k, label)
         if clash:
@@ -147,6 +184,8 @@ def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
             rows = lo + np.flatnonzero(hit)
             repeated[rows] = True
             earlier[rows] = [clash[k] for k in _pick(part, np.flatnonzero(hit))]
+            for other in clash.values():
+                state.refer(label, other)
     v.mark(
         repeated,
         Reason.DUPLICATE_FILE,
@@ -158,7 +197,11 @@ def _mark_repeated_months(v: _Verdict, raw: RawTable) -> None:
 
 
 def clean_source(
-    raw: RawTable, spec: SourceSpec, *, gazetteer: Gazetteer | None = None
+    raw: RawTable,
+    spec: SourceSpec,
+    *,
+    gazetteer: Gazetteer | None = None,
+    state: SourceState | None = None,
 ) -> CleanResult:
     """Validate one source's rows and project the kept ones to EPSG:27700.
 
@@ -170,6 +213,9 @@ def clean_source(
         Its workspace entry (format and, for tables, the column mapping).
     gazetteer
         Named places, needed when a table source maps ``place``.
+    state
+        What earlier batches of the same police.uk source left
+        (:class:`SourceState`); ``None`` when ``raw`` is the whole source.
 
     Returns
     -------
@@ -183,22 +229,27 @@ def clean_source(
         but the workspace has no gazetteer.
     """
     if spec.format == "police_uk":
-        return _clean_police_uk(raw, spec)
+        return _clean_police_uk(raw, spec, SourceState() if state is None else state)
     return clean_table(raw, spec, gazetteer)
 
 
-def _clean_police_uk(raw: RawTable, spec: SourceSpec) -> CleanResult:
+def _clean_police_uk(
+    raw: RawTable, spec: SourceSpec, state: SourceState
+) -> CleanResult:
     with ThreadPoolExecutor(1) as pool:
-        return _clean_police_uk_on(raw, spec, pool)
+        return _clean_police_uk_on(raw, spec, pool, state)
 
 
 def _clean_police_uk_on(
-    raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor
+    raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor, state: SourceState
 ) -> CleanResult:
     t = raw.table
     n = len(raw)
     v = _start_verdict(raw)
-    _mark_repeated_months(v, raw)
+    for label, lo, hi in raw.files:
+        if hi > lo and (dup_of := raw.duplicate_of[lo].as_py()):
+            state.refer(label, dup_of)
+    _mark_repeated_months(v, raw, state)
 
     # The two cores: one trims text columns and hashes the Crime IDs (Arrow
     # kernels release the GIL) while this thread checks the coordinates.
@@ -243,7 +294,8 @@ def _clean_police_uk_on(
         lambda idx: ["Crime type is empty" for _ in idx],
     )
 
-    # Unique Crime IDs over the whole source (the usual case) need no more work.
+    # Unique Crime IDs in the batch (the usual case) need no more work here;
+    # ids kept from earlier batches are looked up in the source's state.
     first_of: dict[int, int] = {}
     if ids_unique.result():
         dup = np.zeros(n, dtype=bool)
@@ -252,14 +304,35 @@ def _clean_police_uk_on(
     outcome = later["Last outcome category"].result()
     row = raw.row
     at = _where(raw.file, row)
+    for i, j in first_of.items():
+        if i != j:
+            state.refer(raw.file[i].as_py(), raw.file[j].as_py())
+    ask = np.flatnonzero(v.alive() & has_id & ~dup)
+    h1, h2 = hash_ids(crime_id.take(pa.array(ask, pa.int64())))
+    seen, where = state.ids.find((h1, h2))
+    before = {
+        i: f"{label} row {r}"
+        for i, (label, r) in zip(ask[seen].tolist(), where, strict=True)
+    }
+    for i, (label, _) in zip(ask[seen].tolist(), where, strict=True):
+        state.refer(raw.file[i].as_py(), label)
+    dup[ask[seen]] = True
     v.mark(
         dup,
         Reason.DUPLICATE,
-        lambda idx: [f"Crime ID already kept from {at(first_of[int(i)])}" for i in idx],
+        lambda idx: [
+            f"Crime ID already kept from {before[int(i)] if int(i) in before else at(first_of[int(i)])}"
+            for i in idx
+        ],
     )
 
     keep = v.alive()
     sel = pa.array(keep)
+    # The rows asked about and not seen before are the kept rows with an id.
+    new, h1, h2 = ask[~seen], h1[~seen], h2[~seen]
+    for label, lo, hi in raw.files:
+        here = (new >= lo) & (new < hi)
+        state.ids.add((h1[here], h2[here]), label, row[new[here]])
     x, y = lonlat_to_bng(lon[keep], lat[keep])
     file_k = raw.file.filter(sel)
     row_k = row[keep]

@@ -27,6 +27,8 @@ from geo.crs import require_same_crs
 __all__ = ["JoinResult", "assign_areas", "locate_points"]
 
 _CHUNK = 250_000
+#: Fewer points than this are not worth a second thread.
+_MIN_SPLIT = 20_000
 
 
 def locate_points(
@@ -67,8 +69,7 @@ def locate_points(
         np.arange(len(areas))
     )
 
-    def run(lo: int) -> None:
-        hi = min(lo + _CHUNK, n)
+    def run(lo: int, hi: int) -> None:
         pts = shapely.points(x[lo:hi], y[lo:hi])
         pt_idx, area_idx = tree.query(pts, predicate="intersects")
         if len(pt_idx) == 0:
@@ -80,13 +81,20 @@ def locate_points(
         first[1:] = pt_sorted[1:] != pt_sorted[:-1]
         out[lo + pt_sorted[first]] = area_sorted[first]
 
-    starts = range(0, n, _CHUNK)
-    if threads > 1 and n > _CHUNK:
+    # Points are split between the threads (never layers: one layer may be
+    # twice the work of another), in chunks of at most _CHUNK.
+    step = min(_CHUNK, max(_MIN_SPLIT, -(-n // max(threads, 1))))
+    starts = range(0, n, step)
+
+    def run_all(lo: int) -> None:
+        run(lo, min(lo + step, n))
+
+    if threads > 1 and n > step:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, starts))
+            list(pool.map(run_all, starts))
     else:
         for lo in starts:
-            run(lo)
+            run_all(lo)
     return out
 
 

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +39,24 @@ from geo.ingest.workspace import Limits, SourceSpec, Workspace
 from geo.schema import POLICE_UK_COLUMNS
 
 __all__ = [
+    "BATCH_ROWS",
     "FileRead",
     "InputFile",
     "RawTable",
+    "checksum",
     "fingerprint",
+    "iter_batches",
     "list_source_files",
     "read_source",
 ]
+
+#: Rows a batch of a police.uk source holds at most (a file larger than
+#: :data:`STREAM_BYTES` is cut into pieces of about this many rows).
+BATCH_ROWS: Final = 400_000
+#: A police.uk file larger than this is read piece by piece, never whole.
+STREAM_BYTES: Final = 64 * (1 << 20)
+#: Bytes the streaming CSV reader parses at a time.
+_STREAM_BLOCK: Final = 16 * (1 << 20)
 
 #: Columns a police.uk street file must have for its rows to be usable.
 POLICE_UK_REQUIRED = ("Month", "Longitude", "Latitude", "Location", "Crime type")
@@ -152,6 +164,61 @@ def _member_bytes(archive: Path, member: str, limit: int, label: str) -> bytes:
     container = _archive_bytes(archive, parts[:-1], limit, label)
     with zipfile.ZipFile(io.BytesIO(container)) as inner:
         return _bounded_read(inner, parts[-1], limit, label)
+
+
+def _chunks(f: InputFile, size: int = 1 << 23) -> Iterator[bytes]:
+    """Yield a file's bytes in pieces (a zip member whole: it is bounded)."""
+    if f.member is not None:
+        yield f.read_bytes()
+        return
+    with f.path.open("rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
+
+def checksum(f: InputFile) -> str:
+    """Return the SHA-256 of a file's content, read in pieces.
+
+    It is what an incremental ingest compares to tell a changed file from an
+    unchanged one.
+
+    Parameters
+    ----------
+    f
+        The file.
+
+    Returns
+    -------
+    str
+        Hex digest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = path.write_bytes(b"abc")
+    >>> checksum(InputFile(label="a.csv", path=path))[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    for chunk in _chunks(f):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _same_bytes(a: InputFile, b: InputFile) -> bool:
+    """Compare two files' content piece by piece (neither is held whole)."""
+    if a.member is not None or b.member is not None:
+        return a.read_bytes() == b.read_bytes()
+    if a.path.stat().st_size != b.path.stat().st_size:
+        return False
+    with a.path.open("rb") as fa, b.path.open("rb") as fb:
+        while True:
+            ca, cb = fa.read(1 << 23), fb.read(1 << 23)
+            if ca != cb:
+                return False
+            if not ca:
+                return True
 
 
 def fingerprint(f: InputFile) -> str:
@@ -486,7 +553,7 @@ def read_source(
         start = spans[-1][2] if spans else 0
         spans.append((f.label, start, start + n))
         earlier = seen.setdefault(fingerprint(f), [])
-        dup = next((e.label for e in earlier if e.read_bytes() == f.read_bytes()), "")
+        dup = next((e.label for e in earlier if _same_bytes(e, f)), "")
         earlier.append(f)
         tables.append(table)
         labels.append(pa.repeat(pa.scalar(f.label, pa.string()), n))
@@ -506,6 +573,177 @@ def read_source(
         duplicate_of=pa.concat_arrays(dups),
         files=tuple(spans),
         reads=tuple(reads),
+    )
+
+
+def iter_batches(
+    workspace: Workspace,
+    source: SourceSpec,
+    *,
+    files: list[InputFile] | None = None,
+    batch_rows: int = BATCH_ROWS,
+    on_file: Callable[[InputFile], None] | None = None,
+) -> Iterator[RawTable]:
+    """Read a source as a sequence of :class:`RawTable` batches of bounded size.
+
+    A police.uk source is read file by file: small files are gathered into a
+    batch of up to ``batch_rows`` rows, and a file larger than
+    :data:`STREAM_BYTES` is parsed by pyarrow's streaming CSV reader and cut
+    into pieces of about ``batch_rows`` rows, so that no more than a batch is
+    ever held, however many rows the source has. A table source (a partner's
+    CSV or workbook: thousands of rows, not millions) is one batch.
+
+    Each batch's :attr:`RawTable.files` gives, per file or piece of a file in
+    it, its span of rows, and :attr:`RawTable.reads` how each file that ended
+    in this batch was read. Rows are numbered in their file as
+    :func:`read_source` numbers them, and a file with the same content as an
+    earlier one is marked in :attr:`RawTable.duplicate_of` the same way, so
+    the batches together are :func:`read_source`'s table cut into pieces.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    source
+        The source to read.
+    files
+        The files to read (:func:`list_source_files` when ``None``).
+    batch_rows
+        Most rows in a batch (a single small file larger than this is one batch).
+    on_file
+        Called before each file is read (for progress bars).
+
+    Yields
+    ------
+    RawTable
+        The next batch.
+
+    Raises
+    ------
+    GeoInputError
+        A file is missing, unreadable, or lacks a required column.
+    """
+    if source.format != "police_uk":
+        yield read_source(workspace, source, on_file=on_file)
+        return
+    if files is None:
+        files = list_source_files(workspace, source)
+    seen: dict[str, list[InputFile]] = {}
+    pending: list[tuple[InputFile, pa.Table, str, FileRead | None, int]] = []
+    rows = 0
+
+    def flush() -> RawTable:
+        nonlocal rows
+        batch = _batch(source.name, pending)
+        pending.clear()
+        rows = 0
+        return batch
+
+    for f in files:
+        if on_file is not None:
+            on_file(f)
+        earlier = seen.setdefault(fingerprint(f), [])
+        dup = next((e.label for e in earlier if _same_bytes(e, f)), "")
+        earlier.append(f)
+        size = f.head_tail()[0] if f.member is not None else f.path.stat().st_size
+        if f.member is None and size > STREAM_BYTES and _is_utf8(f):
+            if pending:
+                yield flush()
+            start = 2
+            for piece, read in _stream_police_uk(f, batch_rows):
+                yield _batch(source.name, [(f, piece, dup, read, start)])
+                start += piece.num_rows
+            continue
+        table, read = _read_police_uk(f)
+        pending.append((f, table, dup, read, 2))
+        rows += table.num_rows
+        if rows >= batch_rows:
+            yield flush()
+    if pending or not files:
+        yield flush()
+
+
+def _batch(
+    source: str,
+    pieces: list[tuple[InputFile, pa.Table, str, FileRead | None, int]],
+) -> RawTable:
+    """Join pieces of files (file, rows, duplicate of, read if it ended, first row number)."""
+    tables, labels, rows, dups, spans = [], [], [], [], []
+    start = 0
+    for f, table, dup, _, first in pieces:
+        n = table.num_rows
+        spans.append((f.label, start, start + n))
+        start += n
+        tables.append(table)
+        labels.append(pa.repeat(pa.scalar(f.label, pa.string()), n))
+        rows.append(np.arange(first, first + n, dtype=np.int64))
+        dups.append(pa.repeat(pa.scalar(dup, pa.string()), n))
+    table = (
+        pa.concat_tables(tables, promote_options="permissive")
+        if tables
+        else _empty_police()
+    )
+    return RawTable(
+        source=source,
+        table=_fill_nulls(table),
+        file=pa.concat_arrays(labels) if labels else pa.array([], pa.string()),
+        row=np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+        duplicate_of=pa.concat_arrays(dups) if dups else pa.array([], pa.string()),
+        files=tuple(spans),
+        reads=tuple(read for *_, read, _ in pieces if read is not None),
+    )
+
+
+def _is_utf8(f: InputFile) -> bool:
+    """Whether a file on disk is UTF-8 throughout, checked piece by piece."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in _chunks(f):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _stream_police_uk(
+    f: InputFile, batch_rows: int
+) -> Iterator[tuple[pa.Table, FileRead | None]]:
+    """Parse a large UTF-8 police.uk file in pieces; the last piece carries its read."""
+    _, head, _ = f.head_tail()
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig")
+    delimiter = sniff_delimiter(first)
+    names = header_cells(first.lstrip("\ufeff").rstrip("\r"), delimiter)
+    check_unique_header(names, f.label)
+    encoding = "UTF-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "UTF-8"
+    try:
+        reader = pacsv.open_csv(
+            f.path,
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=_STREAM_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+            ),
+        )
+        _check_police_columns(f, reader.schema.names, delimiter)
+        batches: list[pa.RecordBatch] = []
+        held = total = 0
+        for batch in reader:
+            batches.append(batch)
+            held += batch.num_rows
+            if held >= batch_rows:
+                total += held
+                yield pa.Table.from_batches(batches), None
+                batches, held = [], 0
+    except pa.ArrowInvalid as exc:
+        raise _unreadable(f, delimiter, exc) from exc
+    total += held
+    yield (
+        pa.Table.from_batches(batches, schema=reader.schema),
+        FileRead(f.label, total, encoding, delimiter),
     )
 
 
@@ -599,17 +837,27 @@ def _parse_police_uk(
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
             raise _NotUtf8Error from exc
-        msg = (
-            f"{f.label}: cannot be read as a police.uk CSV "
-            f"({DELIMITER_NAMES[delimiter]}-separated: {exc}). "
-            "Use the street-level CSV from data.police.uk unchanged."
-        )
-        raise GeoInputError(msg) from exc
-    missing = [c for c in POLICE_UK_REQUIRED if c not in table.column_names]
+        raise _unreadable(f, delimiter, exc) from exc
+    _check_police_columns(f, table.column_names, delimiter)
+    return table
+
+
+def _unreadable(f: InputFile, delimiter: str, exc: Exception) -> GeoInputError:
+    msg = (
+        f"{f.label}: cannot be read as a police.uk CSV "
+        f"({DELIMITER_NAMES[delimiter]}-separated: {exc}). "
+        "Use the street-level CSV from data.police.uk unchanged."
+    )
+    return GeoInputError(msg)
+
+
+def _check_police_columns(f: InputFile, names: list[str], delimiter: str) -> None:
+    """Refuse a police.uk street file without the columns its rows need."""
+    missing = [c for c in POLICE_UK_REQUIRED if c not in names]
     if missing:
-        found = ", ".join(table.column_names)
+        found = ", ".join(names)
         hint = ""
-        if len(table.column_names) == 1:
+        if len(names) == 1:
             hint = (
                 " The header is one column: the file may use a delimiter other than "
                 "comma, semicolon or tab."
@@ -622,7 +870,6 @@ def _parse_police_uk(
             "Check the file (stop-and-search and outcomes files are not street files)."
         )
         raise GeoInputError(msg)
-    return table
 
 
 def _read_table(

@@ -20,12 +20,13 @@ needs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal, overload
 
@@ -69,6 +70,7 @@ __all__ = [
     "MANIFEST",
     "REJECTS",
     "SUMMARY",
+    "StoreBuilder",
     "claim_store_folder",
     "has_store",
     "incident_schema",
@@ -77,6 +79,7 @@ __all__ = [
     "read_manifest",
     "read_rejects",
     "read_summary",
+    "rejects_by_file",
     "source_slug",
     "store_is_current",
     "write_store",
@@ -104,21 +107,15 @@ _STAGED_RE = re.compile(r"^\.manifest\.json\.[0-9a-f]{32}$")
 LOCK: Final = ".ingest.lock"
 
 
-def _geo_metadata(table: pa.Table) -> bytes:
+def _geo_metadata(bbox: Sequence[float] | None) -> bytes:
     """GeoParquet 1.1 metadata for a partition: WKB points, EPSG:27700, bbox."""
     column: dict[str, Any] = {
         "encoding": "WKB",
         "geometry_types": ["Point"],
         "crs": CRS.from_user_input(WORKING_CRS).to_json_dict(),
     }
-    if table.num_rows:
-        xr, yr = pc.min_max(table.column(X)), pc.min_max(table.column(Y))
-        column["bbox"] = [
-            xr["min"].as_py(),
-            yr["min"].as_py(),
-            xr["max"].as_py(),
-            yr["max"].as_py(),
-        ]
+    if bbox is not None:
+        column["bbox"] = list(bbox)
     meta = {
         "version": "1.1.0",
         "primary_column": "geometry",
@@ -129,6 +126,8 @@ def _geo_metadata(table: pa.Table) -> bytes:
 
 def _by_month(table: pa.Table) -> list[tuple[str, pa.Table]]:
     """Split a table into per-month slices with one sort (no per-month scans)."""
+    if table.num_rows == 0:
+        return []
     month = pc.dictionary_encode(table.column(MONTH)).combine_chunks()
     names = month.dictionary.to_pylist()
     codes = np.asarray(month.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -139,6 +138,7 @@ def _by_month(table: pa.Table) -> list[tuple[str, pa.Table]]:
     return [
         (names[c], ordered.slice(int(starts[c]), int(counts[c])))
         for c in sorted(range(len(names)), key=lambda c: names[c])
+        if counts[c]
     ]
 
 
@@ -150,17 +150,12 @@ def write_store(
     *,
     layers: Sequence[str],
     notes: Sequence[str] = (),
-    threads: int = 2,
 ) -> Path:
-    """Write (replace) the incident store of a workspace.
+    """Write (replace) the incident store of a workspace from whole tables.
 
-    The new store is written into a folder of its own beside the old one
-    (``data-<store_id>``); renaming the new ``manifest.json`` over the old
-    one is the single step that swaps them, so a run that fails or is killed
-    at any point leaves the previous store whole and readable, and a re-run
-    never duplicates rows. Only then are the previous store's own files
-    removed, file by file as its manifest lists them. The folder must be
-    empty, new or a store this tool wrote (:func:`claim_store_folder`).
+    :func:`geo.ingest.pipeline.ingest` writes the store piece by piece with a
+    :class:`StoreBuilder`; this is the same for tables already in memory
+    (tests and benchmarks that make a store without CSV files).
 
     Parameters
     ----------
@@ -168,7 +163,8 @@ def write_store(
         The workspace; the store goes to ``workspace.store``.
     incidents
         Per source name, its kept incidents (store columns, ``x``/``y`` in
-        EPSG:27700, and ``{layer}_code``/``{layer}_name`` per area layer).
+        EPSG:27700, ``{layer}_code``/``{layer}_name`` per area layer and the
+        WKB ``geometry``).
     rejects
         The rejects ledger of all sources.
     summary
@@ -177,8 +173,6 @@ def write_store(
         Area layer names, in workspace order.
     notes
         What was done to the boundary layers on the way (kept in the manifest).
-    threads
-        Files written in parallel.
 
     Returns
     -------
@@ -190,148 +184,469 @@ def write_store(
     GeoInputError
         If the store folder holds files the tool did not write.
     """
-    root = workspace.store
-    claim_store_folder(root)
-    root.mkdir(parents=True, exist_ok=True)
-    with _WriterLock(root):
-        return _write_store(
-            workspace,
-            incidents,
-            rejects,
-            summary,
-            layers=layers,
-            notes=notes,
-            threads=threads,
+    with StoreBuilder(workspace, layers, sources=list(incidents)) as builder:
+        for name, table in incidents.items():
+            if "geometry" not in table.column_names:
+                msg = f"write_store: source {name!r} has no geometry column; build it with geo.ingest.pipeline.assign_layers()."
+                raise ValueError(msg)
+            for month, part in _by_month(table):
+                builder.add(name, month, part)
+        if len(rejects):
+            builder.add_rejects(
+                pa.Table.from_pandas(rejects, preserve_index=False), label=""
+            )
+        return builder.commit(summary, notes=notes)
+
+
+#: The rejects ledger's columns.
+_REJECT_SCHEMA: Final = pa.schema(
+    [
+        (SOURCE, pa.string()),
+        (FILE, pa.string()),
+        (ROW, pa.int64()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+_SPILL: Final = ".rejects-spill.parquet"
+
+
+class _Partition:
+    """One partition being written: row groups appended as pieces arrive."""
+
+    def __init__(self, path: Path, schema: pa.Schema, dictionary: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # GeoParquet metadata in the Arrow schema (what `pq.read_schema` shows)
+        # and, with the partition's bbox once it is known, in the file's
+        # key-value metadata (what GeoParquet readers take).
+        schema = schema.with_metadata({b"geo": _geo_metadata(None)})
+        self.schema = schema
+        self.writer = pq.ParquetWriter(
+            path, schema, compression="zstd", use_dictionary=dictionary
+        )
+        self.rows = 0
+        self.bbox: list[float] | None = None
+        self.categories: set[str] = set()
+        self.subcategories: set[tuple[str, str]] = set()
+
+    def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        # One contiguous chunk per piece: the bytes written depend on the rows
+        # alone, never on how an earlier step happened to chunk them.
+        self.writer.write_table(
+            table.replace_schema_metadata(self.schema.metadata).combine_chunks()
+        )
+        self.rows += table.num_rows
+        xr, yr = pc.min_max(table.column(X)), pc.min_max(table.column(Y))
+        box = [
+            xr["min"].as_py(),
+            yr["min"].as_py(),
+            xr["max"].as_py(),
+            yr["max"].as_py(),
+        ]
+        if self.bbox is None:
+            self.bbox = box
+        else:
+            self.bbox = [
+                min(self.bbox[0], box[0]),
+                min(self.bbox[1], box[1]),
+                max(self.bbox[2], box[2]),
+                max(self.bbox[3], box[3]),
+            ]
+        self.categories.update(pc.unique(table.column(CATEGORY)).to_pylist())
+        self.subcategories.update(_subcategory_pairs(table))
+
+    def close(self) -> None:
+        self.writer.add_key_value_metadata({"geo": _geo_metadata(self.bbox).decode()})
+        self.writer.close()
+
+
+class StoreBuilder:
+    """Write one generation of the store piece by piece, then swap it in.
+
+    The new store is written into a folder of its own beside the old one
+    (``data-<store_id>``); renaming the new ``manifest.json`` over the old
+    one (:meth:`commit`) is the single step that swaps them, so a run that
+    fails or is killed at any point leaves the previous store whole and
+    readable, and a re-run never duplicates rows. Only then are the previous
+    store's own files removed, file by file as its manifest lists them. The
+    folder must be empty, new or a store this tool wrote
+    (:func:`claim_store_folder`); one ingest at a time holds its lock.
+
+    Each partition (one source, one month) is a Parquet file open for
+    writing while the ingest runs: every piece :meth:`add` is given becomes
+    one row group, so memory holds a piece, never a partition. A partition of
+    the previous store that an incremental ingest keeps is linked into the
+    new folder (:meth:`keep`), not copied.
+
+    Parameters
+    ----------
+    workspace
+        The workspace; the store goes to ``workspace.store``.
+    layers
+        Area layer names, in workspace order.
+    sources
+        Source names, in workspace order (the manifest's order).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geo.ingest.workspace import Workspace
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> ws = Workspace(
+    ...     name="x", root=folder, store=folder / "store", areas={}, sources=()
+    ... )
+    >>> with StoreBuilder(ws, ["ward"], sources=[]) as b:
+    ...     root = b.commit({})
+    >>> read_manifest(ws)["partitions"]
+    []
+    """
+
+    def __init__(
+        self, workspace: Workspace, layers: Sequence[str], *, sources: Sequence[str]
+    ) -> None:
+        self.workspace = workspace
+        self.root = workspace.store
+        self.layers = list(layers)
+        self.sources = list(sources)
+        markers = list(workspace.markers)
+        self.searches = any(
+            s.format == "police_uk_stop_search" for s in workspace.sources
+        )
+        self.markers = markers
+        self.schema = incident_schema(layers, markers, searches=self.searches)
+        # Low-cardinality text compresses to a dictionary; ids and points do not.
+        self.dictionary = [
+            SOURCE,
+            MONTH,
+            TIME_RESOLUTION,
+            CATEGORY,
+            LOCATION,
+            PLACE,
+            OUTCOME,
+            SUBCATEGORY,
+            OFFENCE_CODE,
+            FILE,
+            *(SEARCH_COLUMNS if self.searches else ()),
+            *(c for layer in layers for c in area_columns(layer)),
+        ]
+        self.store_id = uuid.uuid4().hex
+        self.generation = f"{GENERATION_PREFIX}{self.store_id}"
+        self.gen = self.root / self.generation
+        self._open: dict[tuple[str, str], _Partition] = {}
+        self._kept: dict[tuple[str, str], dict[str, Any]] = {}
+        self._rejects: pq.ParquetWriter | None = None
+        self._spilled: list[str] = []  # the file label of each spilled row group
+        self._lock: _WriterLock | None = None
+        self.previous: dict[str, Any] | None = None
+
+    def __enter__(self) -> StoreBuilder:
+        claim_store_folder(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = _WriterLock(self.root)
+        self._lock.__enter__()
+        try:
+            self.previous = claim_store_folder(self.root)  # again, under the lock
+            self.gen.mkdir(parents=True)
+            # The marker goes first: a run killed from here on leaves a folder the
+            # next run knows it wrote (and removes), never one that looks foreign.
+            (self.gen / MARKER).write_text(self.store_id, "utf-8")
+        except BaseException:
+            self._lock.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._lock is not None and exc[0] is not None:
+                self._abort()
+        finally:
+            if self._lock is not None:
+                self._lock.__exit__()
+                self._lock = None
+
+    def _abort(self) -> None:
+        for part in self._open.values():
+            with contextlib.suppress(Exception):  # the run already failed
+                part.writer.close()
+        if self._rejects is not None:
+            self._rejects.close()
+        (self.root / f".{MANIFEST}.{self.store_id}").unlink(missing_ok=True)
+        _remove_generation(self.gen)
+
+    def _rel(self, source: str, month: str) -> Path:
+        return (
+            Path(self.generation)
+            / INCIDENTS_DIR
+            / f"source={source_slug(source)}"
+            / f"month={month}"
+            / PART
         )
 
-
-def _write_store(
-    workspace: Workspace,
-    incidents: Mapping[str, pa.Table],
-    rejects: pd.DataFrame,
-    summary: Mapping[str, Any],
-    *,
-    layers: Sequence[str],
-    notes: Sequence[str],
-    threads: int,
-) -> Path:
-    root = workspace.store
-    previous = claim_store_folder(root)  # again, under the lock
-    store_id = uuid.uuid4().hex
-    generation = f"{GENERATION_PREFIX}{store_id}"
-    gen = root / generation
-    partitions: list[dict[str, Any]] = []
-    jobs: list[tuple[pa.Table, Path]] = []
-    for name, table in incidents.items():
-        if "geometry" not in table.column_names:
-            msg = f"write_store: source {name!r} has no geometry column; build it with geo.ingest.pipeline.assign_layers()."
-            raise ValueError(msg)
-        slug = source_slug(name)
-        for m, part in _by_month(table):
-            rel = (
-                Path(generation)
-                / INCIDENTS_DIR
-                / f"source={slug}"
-                / f"month={m}"
-                / PART
-            )
-            if any(p["path"] == rel.as_posix() for p in partitions):
-                msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
-                raise ValueError(msg)
-            jobs.append((part, root / rel))
-            partitions.append(
-                {
-                    "source": name,
-                    "month": m,
-                    "path": rel.as_posix(),
-                    "rows": part.num_rows,
-                }
-            )
-
-    markers = list(workspace.markers)
-    searches = any(s.format == "police_uk_stop_search" for s in workspace.sources)
-    schema = incident_schema(layers, markers, searches=searches)
-    # Low-cardinality text compresses to a dictionary; ids and points do not.
-    dictionary = [
-        SOURCE,
-        MONTH,
-        TIME_RESOLUTION,
-        CATEGORY,
-        LOCATION,
-        PLACE,
-        OUTCOME,
-        SUBCATEGORY,
-        OFFENCE_CODE,
-        FILE,
-        *(SEARCH_COLUMNS if searches else ()),
-    ]
-    dictionary += [c for layer in layers for c in area_columns(layer)]
-
-    def write(job: tuple[pa.Table, Path]) -> None:
-        part, path = job
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _conform(self, part: pa.Table) -> pa.Table:
         # A source without a marker has it null (unknown), never false.
-        for name in schema.names:
+        for name in self.schema.names:
             if name not in part.column_names:
                 part = part.append_column(
-                    name, pa.nulls(part.num_rows, schema.field(name).type)
+                    name, pa.nulls(part.num_rows, self.schema.field(name).type)
                 )
-        table = part.select(schema.names).cast(schema)
-        table = table.replace_schema_metadata({b"geo": _geo_metadata(table)})
-        pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
+        return part.select(self.schema.names).cast(self.schema)
 
-    manifest = {
-        "store_version": STORE_VERSION,
-        # Changes on every write: a cache key for readers that keep results.
-        "store_id": store_id,
-        "generation": generation,
-        "workspace": workspace.name,
-        "crs": WORKING_CRS,
-        "layers": list(layers),
-        "sources": list(incidents),
-        "partitions": partitions,
-        "rejects": f"{generation}/{REJECTS}",
-        "summary": f"{generation}/{SUMMARY}",
-        "categories": {
-            name: sorted(pc.unique(table.column(CATEGORY)).to_pylist())
-            for name, table in incidents.items()
-        },
-        "markers": {key: workspace.markers[key] for key in markers},
-        "stop_search": searches,
-        "subcategories": {
-            name: _subcategories(table) for name, table in incidents.items()
-        },
-        "notes": list(notes),
-    }
-    staged = root / f".{MANIFEST}.{store_id}"
-    try:
-        gen.mkdir(parents=True)
-        # The marker goes first: a run killed from here on leaves a folder the
-        # next run knows it wrote (and removes), never one that looks foreign.
-        (gen / MARKER).write_text(store_id, "utf-8")
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            list(pool.map(write, jobs))
-        rejects.to_parquet(gen / REJECTS, index=False)
+    def add(self, source: str, month: str, table: pa.Table) -> None:
+        """Append a piece of one source's incidents in one month (one row group).
+
+        Parameters
+        ----------
+        source
+            The source's name.
+        month
+            ``YYYY-MM``; every row of ``table`` is of this month.
+        table
+            Kept incidents with their layer columns and WKB ``geometry``.
+
+        Raises
+        ------
+        ValueError
+            If two source names give the same folder name.
+        """
+        key = (source, month)
+        part = self._open.get(key)
+        if part is None:
+            rel = self._rel(source, month)
+            clash = [k for k in self._open if self._rel(*k) == rel and k != key]
+            if clash or key in self._kept:
+                msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
+                raise ValueError(msg)
+            part = _Partition(self.root / rel, self.schema, self.dictionary)
+            self._open[key] = part
+        part.write(self._conform(table))
+
+    def keep(self, entry: Mapping[str, Any]) -> None:
+        """Carry a partition of the previous store into this one unchanged.
+
+        Parameters
+        ----------
+        entry
+            Its entry in the previous manifest's ``partitions``.
+        """
+        key = (str(entry["source"]), str(entry["month"]))
+        rel = self._rel(*key)
+        new = self.root / rel
+        new.parent.mkdir(parents=True, exist_ok=True)
+        old = self.root / str(entry["path"])
+        try:
+            os.link(old, new)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(old, new)
+        self._kept[key] = {**entry, "path": rel.as_posix()}
+
+    def add_rejects(self, table: pa.Table, *, label: str) -> None:
+        """Append rejected rows of one file (one row group of the ledger).
+
+        Parameters
+        ----------
+        table
+            Ledger rows (:data:`geo.schema.REJECT_COLUMNS`), all of one file
+            unless ``label`` is ``""``.
+        label
+            The file they came from.
+        """
+        if not table.num_rows:
+            return
+        if self._rejects is None:
+            self._rejects = pq.ParquetWriter(
+                self.gen / _SPILL, _REJECT_SCHEMA, compression="zstd"
+            )
+        self._rejects.write_table(
+            table.select(_REJECT_SCHEMA.names).cast(_REJECT_SCHEMA).combine_chunks()
+        )
+        self._spilled.append(label)
+
+    def commit(
+        self,
+        summary: Mapping[str, Any],
+        *,
+        notes: Sequence[str] = (),
+        order: Sequence[str] | None = None,
+        previous_rejects: Mapping[str, list[int]] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Close every partition, write the ledger, summary and manifest, and swap them in.
+
+        Parameters
+        ----------
+        summary
+            The ingest summary (written as ``ingest-summary.json``).
+        notes
+            What was done to the boundary layers on the way.
+        order
+            File labels in the order their rejects are listed (the order the
+            files were read); the order they were added when ``None``.
+        previous_rejects
+            Per file label, row groups of the previous store's ledger to
+            carry over (files an incremental ingest did not read again).
+        extra
+            More manifest entries (what an incremental ingest compares).
+
+        Returns
+        -------
+        Path
+            The store folder.
+        """
+        for part in self._open.values():
+            part.close()
+        entries = {**self._kept}
+        for (source, month), part in self._open.items():
+            entries[(source, month)] = {
+                "source": source,
+                "month": month,
+                "path": self._rel(source, month).as_posix(),
+                "rows": part.rows,
+                "categories": sorted(part.categories),
+                "subcategories": _grouped(part.subcategories),
+            }
+        rank = {name: i for i, name in enumerate(self.sources)}
+        partitions = [
+            entries[k] for k in sorted(entries, key=lambda k: (rank.get(k[0], 0), k[1]))
+        ]
+        self._write_rejects(order, previous_rejects or {})
+        categories: dict[str, set[str]] = {name: set() for name in self.sources}
+        subcategories: dict[str, set[tuple[str, str]]] = {
+            n: set() for n in self.sources
+        }
+        for e in partitions:
+            categories.setdefault(e["source"], set()).update(e.get("categories", []))
+            subcategories.setdefault(e["source"], set()).update(
+                (c, sub)
+                for c, subs in e.get("subcategories", {}).items()
+                for sub in subs
+            )
+        manifest = {
+            "store_version": STORE_VERSION,
+            # Changes on every write: a cache key for readers that keep results.
+            "store_id": self.store_id,
+            "generation": self.generation,
+            "workspace": self.workspace.name,
+            "crs": WORKING_CRS,
+            "layers": self.layers,
+            "sources": self.sources,
+            "partitions": partitions,
+            "rejects": f"{self.generation}/{REJECTS}",
+            "summary": f"{self.generation}/{SUMMARY}",
+            "categories": {n: sorted(c) for n, c in categories.items()},
+            "markers": {key: self.workspace.markers[key] for key in self.markers},
+            "stop_search": self.searches,
+            "subcategories": {n: _grouped(p) for n, p in subcategories.items()},
+            "notes": list(notes),
+            **(extra or {}),
+        }
+        gen, root = self.gen, self.root
         (gen / SUMMARY).write_text(
             json.dumps(summary, indent=2, ensure_ascii=False), "utf-8"
         )
         # Durable before it is named: a power cut after the rename must not
         # leave a manifest that points at files still in the page cache.
         _sync_tree(gen)
+        staged = root / f".{MANIFEST}.{self.store_id}"
         staged.write_text(json.dumps(manifest, indent=2), "utf-8")
         _sync(staged)
         # The one commit point: until this rename readers see the old store
         # whole; after it, the new one.
         os.replace(staged, root / MANIFEST)
         _sync(root)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        _remove_generation(gen)
-        raise
-    if previous is not None:
-        _remove_previous(root, previous)
-    _remove_stale(root, keep=generation)
-    return root
+        self._open.clear()
+        if self.previous is not None:
+            _remove_previous(root, self.previous)
+        _remove_stale(root, keep=self.generation)
+        return root
+
+    def _write_rejects(
+        self, order: Sequence[str] | None, previous: Mapping[str, list[int]]
+    ) -> None:
+        """Write the ledger: each file's rejects, in the order the files were read."""
+        spill = self.gen / _SPILL
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
+        spilled = pq.ParquetFile(spill) if self._spilled else None
+        mine: dict[str, list[int]] = {}
+        for i, label in enumerate(self._spilled):
+            mine.setdefault(label, []).append(i)
+        labels = (
+            list(order) if order is not None else list(dict.fromkeys(self._spilled))
+        )
+        labels += [x for x in mine if x not in set(labels)]
+        old = None
+        if previous and self.previous is not None:
+            old = pq.ParquetFile(self.root / str(self.previous["rejects"]))
+        with pq.ParquetWriter(
+            self.gen / REJECTS, _REJECT_SCHEMA, compression="zstd"
+        ) as out:
+            for label in labels:
+                for source, groups in (
+                    (spilled, mine.get(label)),
+                    (old, previous.get(label)),
+                ):
+                    if source is None or not groups:
+                        continue
+                    for g in groups:
+                        out.write_table(source.read_row_group(g).cast(_REJECT_SCHEMA))
+        if spilled is not None:
+            spilled.close()
+        if old is not None:
+            old.close()
+        spill.unlink(missing_ok=True)
+
+
+def _subcategory_pairs(table: pa.Table) -> set[tuple[str, str]]:
+    if SUBCATEGORY not in table.column_names:
+        return set()
+    pairs = (
+        table.select([CATEGORY, SUBCATEGORY])
+        .filter(pc.is_valid(table.column(SUBCATEGORY)))
+        .group_by([CATEGORY, SUBCATEGORY])
+        .aggregate([])
+    )
+    return set(
+        zip(
+            pairs.column(CATEGORY).to_pylist(),
+            pairs.column(SUBCATEGORY).to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each category's subcategories, sorted."""
+    out: dict[str, list[str]] = {}
+    for cat, sub in sorted(pairs):
+        out.setdefault(str(cat), []).append(str(sub))
+    return out
+
+
+def rejects_by_file(workspace: Workspace) -> dict[str, list[int]]:
+    """Return, per file label, the row groups of the store's ledger holding its rejects.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+
+    Returns
+    -------
+    dict
+        File label → row group numbers.
+    """
+    manifest = read_manifest(workspace)
+    out: dict[str, list[int]] = {}
+    with pq.ParquetFile(workspace.store / str(manifest["rejects"])) as f:
+        for g in range(f.metadata.num_row_groups):
+            files = f.read_row_group(g, columns=[FILE]).column(FILE)
+            label = files[0].as_py() if len(files) else ""
+            out.setdefault(str(label), []).append(g)
+    return out
 
 
 def _sync(path: Path) -> None:
@@ -482,7 +797,7 @@ def _own_file(rel: Path) -> bool:
     """Whether a path inside a generation folder has a name the store writes."""
     parts = rel.parts
     if len(parts) == 1:
-        return parts[0] in (MARKER, REJECTS, SUMMARY)
+        return parts[0] in (MARKER, REJECTS, SUMMARY, _SPILL)
     return (
         len(parts) == 4
         and parts[0] == INCIDENTS_DIR
@@ -843,26 +1158,6 @@ def open_store(
         crs=WORKING_CRS,
     )
     return gpd.GeoDataFrame(frame, geometry=points.to_numpy(), crs=WORKING_CRS)
-
-
-def _subcategories(table: pa.Table) -> dict[str, list[str]]:
-    """Return each category's subcategories in a source's kept rows (sorted)."""
-    if SUBCATEGORY not in table.column_names:
-        return {}
-    pairs = (
-        table.select([CATEGORY, SUBCATEGORY])
-        .filter(pc.is_valid(table.column(SUBCATEGORY)))
-        .group_by([CATEGORY, SUBCATEGORY])
-        .aggregate([])
-    )
-    out: dict[str, list[str]] = {}
-    for cat, sub in zip(
-        pairs.column(CATEGORY).to_pylist(),
-        pairs.column(SUBCATEGORY).to_pylist(),
-        strict=True,
-    ):
-        out.setdefault(str(cat), []).append(str(sub))
-    return {c: sorted(v) for c, v in sorted(out.items())}
 
 
 def incident_schema(

@@ -139,7 +139,7 @@ def test_store_is_partitioned_geoparquet(ws_path: Path) -> None:
         "incidents/source=police_uk/month=2024-02/part-0.parquet",
     ]
     one = ws.store / paths[-1]
-    meta = json.loads(pq.read_schema(one).metadata[b"geo"])
+    meta = json.loads(pq.read_metadata(one).metadata[b"geo"])
     assert meta["columns"]["geometry"]["encoding"] == "WKB"
     part = gpd.read_parquet(one)  # any GeoParquet reader can open a partition
     assert part.crs.to_epsg() == 27700
@@ -191,7 +191,7 @@ def test_failed_rewrite_leaves_previous_store_whole(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(geo.ingest.store.pq, "write_table", broken)
+    monkeypatch.setattr(geo.ingest.store._Partition, "write", broken)
     with pytest.raises(OSError, match="disk full"):
         ingest(ws)
     assert read_manifest(ws)["store_id"] == before

@@ -190,7 +190,7 @@ _KILL = textwrap.dedent(
     from geo.ingest.pipeline import ingest
     from geo.ingest.workspace import load_workspace
 
-    real = store.pq.write_table
+    real = store._Partition.write
     done = []
 
     def write_then_die(*args, **kwargs):
@@ -199,7 +199,7 @@ _KILL = textwrap.dedent(
         if len(done) == 2:
             os._exit(9)  # as abrupt as a kill: no finally, no clean-up
 
-    store.pq.write_table = write_then_die
+    store._Partition.write = write_then_die
     ingest(load_workspace(sys.argv[1]))
     """
 )
