@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/ingest.py                     # 1,000,000 rows, 8,000 wards
     python bench/ingest.py --rows 100000 --wards 1000 --repeat 1
     python bench/ingest.py --snap-points 0     # every row its own coordinate
+    python bench/ingest.py --scale 1,6,12      # peak memory at 1M, 6M and 12M rows
 
 One run, in a temporary folder (or ``--keep DIR``):
 
@@ -29,6 +30,16 @@ returned by ``os.wait4`` -- the per-child form of ``RUSAGE_CHILDREN``. Linux
 carries a process's high-water mark across ``exec``, so a child inherits its
 parent's peak: the parent therefore imports only the standard library and
 leaves data generation and checks to children too.
+
+``--scale A,B,...`` (millions of rows) measures instead how the full ingest
+grows: for each size it generates that many rows (1,000,000 at a time, each
+million with its own Crime IDs and snap points, appended to one CSV), runs
+the bare parse and the full ingest once each, each under ``/usr/bin/time -v``
+when the machine has it (its "Maximum resident set size"; ``os.wait4``'s
+``ru_maxrss`` otherwise, the same figure), checks the store's balance, and
+prints wall time, peak memory and the ratios against the bare parse and
+against the smallest size. The target is a peak below 2 GB at every size: the
+ingest holds a few batches of rows, never the source.
 
 The exit code is 0 even when a target is missed: this is a report.
 """
@@ -388,11 +399,36 @@ def generate(params: dict[str, Any], work: Path) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(params["seed"])
-    table, counts = _incidents(
-        rng, params["rows"], params["snap_points"], params.get("season", 0.0)
-    )
-    _write_csv(table, work / CSV_NAME)
-    del table
+    chunks = int(params.get("chunks", 1))
+    if chunks == 1:
+        table, counts = _incidents(
+            rng, params["rows"], params["snap_points"], params.get("season", 0.0)
+        )
+        _write_csv(table, work / CSV_NAME)
+        del table
+    else:
+        # Each million its own draw (ids, snap points), appended: the generator
+        # never holds more than a million rows.
+        counts = {"distinct": 0, "no_location": 0, "outside": 0, "months": 0}
+        per = params["rows"] // chunks
+        for k in range(chunks):
+            part, c = _incidents(
+                np.random.default_rng(params["seed"] + 1 + k),
+                per,
+                params["snap_points"],
+            )
+            _write_csv(part, work / f"part-{k}.csv")
+            for key in ("distinct", "no_location", "outside"):
+                counts[key] += c[key]
+            counts["months"] = max(counts["months"], c["months"])
+        with (work / CSV_NAME).open("wb") as out:
+            for k in range(chunks):
+                piece = work / f"part-{k}.csv"
+                with piece.open("rb") as fh:
+                    if k:
+                        fh.readline()  # one header
+                    shutil.copyfileobj(fh, out, 1 << 24)
+                piece.unlink()
     areas = _write_areas(rng, params["wards"], work)
     (work / WORKSPACE_NAME).write_text(WORKSPACE_TOML, encoding="utf-8")
     return {
@@ -545,6 +581,10 @@ def run_child(kind: str, work: Path, *, script: Path | None = None) -> Run:
     """Run ``kind`` of ``script`` (this file) in a fresh interpreter; peak RSS from ``os.wait4``."""
     script = Path(__file__) if script is None else script
     cmd = [sys.executable, str(script.resolve()), "--child", kind, str(work)]
+    timer = Path("/usr/bin/time")
+    report = work / f"time-{kind}.txt"
+    if timer.is_file() and os.access(timer, os.X_OK):
+        cmd = [str(timer), "-v", "-o", str(report), *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -554,6 +594,11 @@ def run_child(kind: str, work: Path, *, script: Path | None = None) -> Run:
     result = json.loads((work / f"result-{kind}.json").read_text("utf-8"))
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    if report.is_file():
+        for line in report.read_text("utf-8", "replace").splitlines():
+            if "Maximum resident set size" in line:
+                peak = int(line.rsplit(":", 1)[1]) * 1024  # /usr/bin/time -v: KiB
+        report.unlink()
     return Run(result=result, peak_mb=peak / 2**20)
 
 
@@ -757,8 +802,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="generate into DIR and keep it (default: a temporary folder, removed)",
     )
+    p.add_argument(
+        "--scale",
+        metavar="A,B,...",
+        help="instead: peak memory and time of the full ingest at these sizes, "
+        "in millions of rows (e.g. 1,6,12)",
+    )
     p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.scale is not None:
+        try:
+            args.scale = [int(v) for v in args.scale.split(",")]
+        except ValueError:
+            p.error("--scale takes whole millions separated by commas, e.g. 1,6,12")
+        if not args.scale or min(args.scale) < 1:
+            p.error("--scale sizes must be at least 1 (million rows)")
     if args.rows < 1 or args.wards < 2 or args.snap_points < 0 or args.repeat < 1:
         p.error("need --rows >= 1, --wards >= 2, --snap-points >= 0, --repeat >= 1")
     return args
@@ -779,6 +837,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text, flush=True)
 
     started = time.perf_counter()
+    if args.scale is not None:
+        return scale_main(args, log)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         work, cleanup = args.keep.resolve(), False
@@ -808,6 +868,78 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     # A missed target is a finding, not an error; a failed check is a bug.
     return 0 if checks_ok else 1
+
+
+def scale_main(args: argparse.Namespace, log: Callable[[str], None]) -> int:
+    """``--scale``: the full ingest's time and peak memory at several sizes."""
+    started = time.perf_counter()
+    rows_out: list[tuple[int, float, Run, Run, bool]] = []
+    for millions in args.scale:
+        work = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{millions}m-"))
+        try:
+            params = {
+                "rows": millions * 1_000_000,
+                "chunks": millions,
+                "wards": args.wards,
+                "snap_points": args.snap_points,
+                "seed": args.seed,
+            }
+            (work / "params.json").write_text(json.dumps(params), "utf-8")
+            log(f"generating {millions:,} million rows ...")
+            gen = run_child("generate", work).result
+            warm_file_cache(work / CSV_NAME)
+            full = run_child("full", work)
+            log(
+                f"  full ingest {full.result['seconds']:.1f} s (CPU "
+                f"{full.result['user'] + full.result['sys']:.1f} s), peak {full.peak_mb:,.0f} MB"
+            )
+            bare = run_child("bare", work)
+            log(
+                f"  bare parse  {bare.result['seconds']:.1f} s, peak {bare.peak_mb:,.0f} MB"
+            )
+            check = run_child("check", work).result
+            summary = check["summary"]
+            ok = (
+                summary["read"] == gen["rows"]
+                and check["stored"] + check["rejects"] == gen["rows"]
+                and summary["rejected"] == {"no location": gen["no_location"]}
+            )
+            rows_out.append((millions, gen["csv_mb"], full, bare, ok))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    machine, libs = environment()
+    base = rows_out[0][2]
+    lines = [
+        "",
+        "Hotspot Atlas ingest benchmark: memory at scale",
+        "=" * 93,
+        f"machine {machine}; {libs}",
+        f"wards {args.wards:,}; snap points per million rows {args.snap_points:,}",
+        "",
+        f"{'rows':>11}{'CSV MB':>8}{'bare s':>8}{'full s':>8}{'CPU s':>7}{'full/bare':>10}"
+        f"{'bare MB':>9}{'full MB':>9}{'MB vs first':>12}  check",
+        "-" * 93,
+    ]
+    for millions, mb, full, bare, ok in rows_out:
+        lines.append(
+            f"{millions * 1_000_000:>11,}{mb:>8,.0f}{bare.result['seconds']:>8.1f}"
+            f"{full.result['seconds']:>8.1f}"
+            f"{full.result['user'] + full.result['sys']:>7.1f}"
+            f"{full.result['seconds'] / bare.result['seconds']:>9.2f}x"
+            f"{bare.peak_mb:>9,.0f}{full.peak_mb:>9,.0f}"
+            f"{full.peak_mb / base.peak_mb:>11.2f}x  {verdict(ok)}"
+        )
+    peak = max(r[2].peak_mb for r in rows_out)
+    misses = [] if peak < PEAK_MB_MAX else [f"peak {peak:,.0f} MB >= 2048 MB"]
+    failed = [f"{r[0]}M balance" for r in rows_out if not r[4]]
+    lines += [
+        "",
+        f"largest full-ingest peak {peak:,.0f} MB (target < 2,048 MB at every size)",
+        *closing_lines(misses, failed),
+        f"\nbenchmark took {time.perf_counter() - started:.0f} s",
+    ]
+    print("\n".join(lines))
+    return 0 if not failed else 1
 
 
 if __name__ == "__main__":

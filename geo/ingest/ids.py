@@ -4,8 +4,9 @@ A streaming ingest sees a source one batch at a time, but a ``Crime ID``
 kept in January's file must still reject the same id in June's. Holding the
 ids themselves (64 hex digits each) would grow by about 100 bytes a row; this
 index holds a 128-bit hash of each id and where it was kept, 24 bytes a row,
-in sorted runs merged like a binary counter (so adding ``n`` ids in batches
-costs ``O(n log n)`` and a lookup a binary search per run).
+in 64 buckets (by the hash's top bits) of sorted runs merged like a binary
+counter: adding ``n`` ids in batches costs ``O(n log n)``, a lookup a binary
+search per run, and a merge never copies more than a bucket.
 
 Two different ids collide only if both 64-bit halves of their hashes agree:
 for the 60 million rows of ten years of every force, the chance of that is
@@ -24,6 +25,7 @@ import pyarrow as pa
 __all__ = ["IdHashes", "SeenIds", "hash_ids"]
 
 _KEYS = ("hotspot-atlas-id", "second-half-key!")
+_BUCKET_SHIFT = np.uint64(58)  # 64 buckets
 _U64 = npt.NDArray[np.uint64]
 _I32 = npt.NDArray[np.int32]
 
@@ -91,12 +93,12 @@ class SeenIds:
     """
 
     def __init__(self) -> None:
-        self._runs: list[_Run] = []
+        self._buckets: list[list[_Run]] = [[] for _ in range(64)]
         self._labels: list[str] = []
         self._label_of: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return sum(len(r) for r in self._runs)
+        return sum(len(r) for runs in self._buckets for r in runs)
 
     def _label(self, label: str) -> int:
         if label not in self._label_of:
@@ -125,17 +127,21 @@ class SeenIds:
         found = np.zeros(n, dtype=bool)
         file = np.zeros(n, dtype=np.int32)
         row = np.zeros(n, dtype=np.int32)
-        if n == 0 or not self._runs:
+        if n == 0:
             return found, []
-        for run in self._runs:
-            lo = np.searchsorted(run.h1, q1, side="left")
-            hi = np.searchsorted(run.h1, q1, side="right")
-            for i in np.flatnonzero((hi > lo) & ~found):
-                # Almost always one candidate; a shared first half is checked in full.
-                for j in range(int(lo[i]), int(hi[i])):
-                    if run.h2[j] == q2[i]:
-                        found[i], file[i], row[i] = True, run.file[j], run.row[j]
-                        break
+        bucket = q1 >> _BUCKET_SHIFT
+        for b in np.unique(bucket):
+            at = np.flatnonzero(bucket == b)
+            for run in self._buckets[int(b)]:
+                lo = np.searchsorted(run.h1, q1[at], side="left")
+                hi = np.searchsorted(run.h1, q1[at], side="right")
+                for k in np.flatnonzero((hi > lo) & ~found[at]):
+                    i = at[k]
+                    # Almost always one candidate; a shared first half is checked in full.
+                    for j in range(int(lo[k]), int(hi[k])):
+                        if run.h2[j] == q2[i]:
+                            found[i], file[i], row[i] = True, run.file[j], run.row[j]
+                            break
         return found, [
             (self._labels[int(file[i])], int(row[i])) for i in np.flatnonzero(found)
         ]
@@ -156,10 +162,29 @@ class SeenIds:
         if len(h1) == 0:
             return
         where = np.full(len(h1), self._label(label), dtype=np.int32)
-        self._runs.append(_sorted(_Run(h1, h2, where, rows.astype(np.int32))))
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
-            b, a = self._runs.pop(), self._runs.pop()
-            self._runs.append(
+        run = _sorted(_Run(h1, h2, where, rows.astype(np.int32)))
+        bucket = run.h1 >> _BUCKET_SHIFT  # sorted by h1, so by bucket too
+        cuts = np.searchsorted(bucket, np.arange(65, dtype=np.uint64))
+        for k in range(64):
+            lo, hi = int(cuts[k]), int(cuts[k + 1])
+            if hi > lo:
+                self._push(
+                    self._buckets[k],
+                    # Copies: a view would keep the whole batch's arrays alive.
+                    _Run(
+                        run.h1[lo:hi].copy(),
+                        run.h2[lo:hi].copy(),
+                        run.file[lo:hi].copy(),
+                        run.row[lo:hi].copy(),
+                    ),
+                )
+
+    @staticmethod
+    def _push(runs: list[_Run], run: _Run) -> None:
+        runs.append(run)
+        while len(runs) > 1 and len(runs[-2]) <= 2 * len(runs[-1]):
+            b, a = runs.pop(), runs.pop()
+            runs.append(
                 _sorted(
                     _Run(
                         np.concatenate([a.h1, b.h1]),

@@ -166,6 +166,9 @@ def test_new_only_reads_the_new_month_and_equals_a_full_ingest(
     inc = police_ws("store")
     ingest(inc)
     before = read_manifest(inc)
+    inode = {
+        p["month"]: (inc.store / p["path"]).stat().st_ino for p in before["partitions"]
+    }
     write_police_csv(
         tmp_path / "police" / "2024-04-t-street.csv", _rows("2024-04", ["A1", "A2"])
     )
@@ -175,10 +178,13 @@ def test_new_only_reads_the_new_month_and_equals_a_full_ingest(
     after = read_manifest(inc)
     assert after["store_id"] != before["store_id"]
     # The three old months are the same files, linked, not rewritten.
-    old = {p["month"]: p for p in before["partitions"]}
-    for p in after["partitions"]:
-        if p["month"] in old:
-            assert (inc.store / p["path"]).stat().st_nlink == 1  # old generation gone
+    kept = {
+        p["month"]: (inc.store / p["path"]).stat().st_ino
+        for p in after["partitions"]
+        if p["month"] in inode
+    }
+    assert kept == inode
+    assert not (inc.store / before["generation"]).exists()
     full = police_ws("full")
     ingest(full)
     assert _bytes_of(inc) == _bytes_of(full)
@@ -297,3 +303,45 @@ def test_cli_new_only(police_ws: Callable[[str], Workspace], tmp_path: Path) -> 
     assert "Read 1 of 6 files; 1 month partition written" in " ".join(
         again.output.split()
     )
+
+
+def test_a_generation_reads_as_a_hive_partitioned_dataset(
+    police_ws: Callable[[str], Workspace],
+) -> None:
+    import pyarrow.dataset as pads
+
+    ws = police_ws("store")
+    ingest(ws)
+    gen = ws.store / read_manifest(ws)["generation"] / "incidents"
+    table = pads.dataset(gen, format="parquet", partitioning="hive").to_table(
+        columns=["incident_id", "month"]
+    )
+    assert table.num_rows == read_summary(ws)["police.uk"]["kept"]
+    assert sorted(set(table.column("month").to_pylist())) == [
+        "2024-01",
+        "2024-02",
+        "2024-03",
+    ]
+
+
+def test_the_id_index_finds_what_a_dictionary_finds() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from geo.ingest.ids import SeenIds, hash_ids
+
+    rng = np.random.default_rng(7)
+    seen, truth = SeenIds(), {}
+    for batch in range(60):
+        ids = [f"{v:x}" for v in rng.integers(0, 3000, 200)]
+        found, where = seen.find(hash_ids(pa.array(ids)))
+        expect = [i in truth for i in ids]
+        assert found.tolist() == expect
+        assert where == [truth[i] for i in ids if i in truth]
+        new = {i: k for k, i in enumerate(ids) if i not in truth}
+        label = f"file-{batch}"
+        rows = np.array(sorted(new.values()), dtype=np.int64)
+        keep = [ids[k] for k in rows]
+        seen.add(hash_ids(pa.array(keep, pa.string())), label, rows + 2)
+        truth.update({i: (label, int(k) + 2) for i, k in zip(keep, rows, strict=True)})
+    assert len(seen) == len(truth)
