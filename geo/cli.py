@@ -118,26 +118,20 @@ def ingest_command(
             "(and the files sharing their months); keep the rest of the store.",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Run on a Dask cluster: local, local:N (N worker processes here) "
+            "or tcp://HOST:8786 (workers must see the files and the store at the same paths).",
+        ),
+    ] = None,
 ) -> None:
     """Read every source, validate, project, join to areas and write the incident store."""
     try:
         ws = load_workspace(workspace)
-        if quiet:
-            result = ingest(ws, new_only=new_only)
-        else:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("starting", total=len(ws.sources))
-
-                def step(stage: str, done: int, total: int) -> None:
-                    bar.update(task, description=stage, completed=done, total=total)
-
-                result = ingest(ws, progress=step, new_only=new_only)
+        with _cluster(cluster) as client:
+            result = _run_ingest(ws, quiet, new_only, client)
     except (GeoInputError, OSError) as exc:
         raise _fail(exc) from None
     if new_only:
@@ -148,7 +142,47 @@ def ingest_command(
             f"partition{'' if n == 1 else 's'} written"
             + ("" if result.files_read else ": nothing new, the store is unchanged.")
         )
+    if cluster is not None:
+        console.print(f"Ran on {result.processes} worker process(es) of {cluster}.")
     _print_summary(result, read_manifest(ws))
+
+
+@contextlib.contextmanager
+def _cluster(address: str | None) -> Iterator[Any]:
+    """Connect to the Dask cluster asked for (``None``: none), and close it after."""
+    if address is None:
+        yield None
+        return
+    from geo.ingest.cluster import connect
+
+    client = connect(address)
+    try:
+        yield client
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if address.startswith("local") and cluster is not None:
+            cluster.close()
+
+
+def _run_ingest(
+    ws: Workspace, quiet: bool, new_only: bool, client: Any
+) -> IngestResult:
+    if quiet:
+        return ingest(ws, new_only=new_only, client=client)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=len(ws.sources))
+
+        def step(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        return ingest(ws, progress=step, new_only=new_only, client=client)
 
 
 def _print_summary(result: IngestResult, manifest: Mapping[str, Any]) -> None:

@@ -45,6 +45,7 @@ from geo.ingest.readers import (
 )
 from geo.ingest.store import (
     STORE_VERSION,
+    PieceWriter,
     StoreBuilder,
     _by_month,
     claim_store_folder,
@@ -154,6 +155,8 @@ class IngestResult:
         ``new_only`` found most unchanged; 0 when nothing was new).
     partitions_written
         Month partitions written by this run (the rest were kept as they were).
+    processes
+        Processes that ran the stages (cluster workers that had a task).
     """
 
     store: Path
@@ -161,6 +164,7 @@ class IngestResult:
     notes: tuple[str, ...] = field(default=())
     files_read: int = 0
     partitions_written: int = 0
+    processes: int = 1
 
 
 def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
@@ -417,7 +421,7 @@ class _Run:
         workspace: Workspace,
         layers: Mapping[str, AreaLayer],
         gazetteer: Gazetteer | None,
-        builder: StoreBuilder,
+        builder: StoreBuilder | PieceWriter,
         progress: Progress | None,
         batch_rows: int,
     ) -> None:
@@ -434,7 +438,7 @@ class _Run:
         index: int,
         source: SourceSpec,
         files: list[InputFile],
-        sums: Mapping[str, Future[str]],
+        sums: Mapping[str, Future[str]] | None = None,
     ) -> tuple[dict[str, _FileRecord], SourceState]:
         """Stream files of one source into the store; return a record per file."""
         records = {f.label: _FileRecord(f.label) for f in files}
@@ -483,7 +487,10 @@ class _Run:
         for label, rec in records.items():
             rec.keys = state.keys.get(label, set())
             rec.refs = state.refs.get(label, set())
-            rec.sha256 = sums[label].result()
+        for f in files:
+            records[f.label].sha256 = (
+                checksum(f) if sums is None else sums[f.label].result()
+            )
         return records, state
 
     def _write(
@@ -560,6 +567,7 @@ def ingest(
     progress: Progress | None = None,
     new_only: bool = False,
     batch_rows: int = BATCH_ROWS,
+    client: Any = None,
 ) -> IngestResult:
     """Run the whole pipeline for a workspace and write its incident store.
 
@@ -592,6 +600,11 @@ def ingest(
         Read only new and changed files (see above).
     batch_rows
         Rows of a police.uk source handled at a time.
+    client
+        A ``distributed.Client`` (:func:`geo.ingest.cluster.connect`): run
+        the stages on its workers, one task per month of files
+        (:mod:`geo.ingest.cluster`); the store is the one this machine
+        writes. ``new_only`` runs here: it reads little.
 
     Returns
     -------
@@ -606,6 +619,13 @@ def ingest(
         The message names the file, the column or key, and the fix.
     """
     check_store_is_safe(workspace)
+    if client is not None and not new_only:
+        try:
+            return _ingest_cluster(workspace, client, progress, batch_rows)
+        except _RedoError as why:
+            result = _ingest(workspace, progress, batch_rows, incremental=False)
+            note = f"cluster: {why}; ingested on this machine instead."
+            return replace(result, notes=(*result.notes, note))
     if new_only:
         try:
             return _ingest(workspace, progress, batch_rows, incremental=True)
@@ -694,7 +714,7 @@ def _ingest(
         if progress is not None:
             total = len(workspace.sources)
             progress("writing the incident store", total, total)
-        written = len(builder._open)
+        written = len(builder.pieces.keys)
         store = builder.commit(
             {name: s.to_json() for name, s in summary.items()},
             notes=notes,
@@ -708,6 +728,92 @@ def _ingest(
         notes=notes,
         files_read=run.files_read,
         partitions_written=written,
+    )
+
+
+def _ingest_cluster(
+    workspace: Workspace,
+    client: Any,
+    progress: Progress | None,
+    batch_rows: int,
+) -> IngestResult:
+    """Run the ingest's stages as cluster tasks, one per source and month of files."""
+    from distributed import as_completed
+
+    from geo.ingest.cluster import crossing, group_files, require_path, run_task
+
+    path = require_path(workspace)
+    layers = {n: load_area_layer(s) for n, s in workspace.areas.items()}
+    notes = tuple(
+        f"[areas.{name}] {note}"
+        for name, layer in layers.items()
+        for note in layer.notes
+    )
+    config = _config_key(workspace)
+    files = {s.name: list_source_files(workspace, s) for s in workspace.sources}
+    names = [s.name for s in workspace.sources]
+    with StoreBuilder(workspace, list(layers), sources=names) as builder:
+        tasks: list[tuple[str, Any]] = []
+        for source in workspace.sources:
+            groups = group_files(files[source.name], source.format == "police_uk")
+            for g in groups:
+                tag = f"t{len(tasks)}"
+                labels = [f.label for f in g]
+                future = client.submit(
+                    run_task,
+                    path,
+                    source.name,
+                    labels,
+                    str(builder.gen),
+                    tag,
+                    batch_rows,
+                    key=f"ingest-{builder.store_id}-{tag}",
+                    pure=False,
+                )
+                tasks.append((source.name, future))
+        results: dict[str, Any] = {}
+        for done, future in enumerate(as_completed([f for _, f in tasks]), 1):
+            results[future.key] = future.result()
+            if progress is not None:
+                progress(f"cluster: {done} of {len(tasks)} tasks", done, len(tasks))
+        per_source: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+        for name, future in tasks:
+            per_source[name].append(results[future.key])
+        for name, rs in per_source.items():
+            why = crossing(rs)
+            if why is not None:
+                raise _RedoError(f"source {name!r}: {why}")
+        summary: dict[str, SourceSummary] = {}
+        records_out: dict[str, list[dict[str, Any]]] = {}
+        order: list[str] = []
+        files_read = 0
+        for name, rs in per_source.items():
+            by_label = {
+                r["label"]: _FileRecord.from_json(r)
+                for res in rs
+                for r in res["records"]
+            }
+            records = [by_label[f.label] for f in files[name]]
+            for res in rs:
+                builder.adopt(res["written"])
+                files_read += int(res["files_read"])
+            order += [r.label for r in records]
+            summary[name] = _summarise(records, list(layers))
+            records_out[name] = [r.to_json() for r in records]
+        written = sum(len(res["written"]["partitions"]) for res in results.values())
+        store = builder.commit(
+            {name: s.to_json() for name, s in summary.items()},
+            notes=notes,
+            order=order,
+            extra={"ingest": {"config": config, "files": records_out}},
+        )
+    return IngestResult(
+        store=store,
+        summary=summary,
+        notes=notes,
+        files_read=files_read,
+        partitions_written=written,
+        processes=len({res["process"] for res in results.values()}),
     )
 
 

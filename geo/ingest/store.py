@@ -70,6 +70,7 @@ __all__ = [
     "MANIFEST",
     "REJECTS",
     "SUMMARY",
+    "PieceWriter",
     "StoreBuilder",
     "claim_store_folder",
     "has_store",
@@ -82,6 +83,7 @@ __all__ = [
     "rejects_by_file",
     "source_slug",
     "store_is_current",
+    "store_layout",
     "write_store",
 ]
 
@@ -209,7 +211,8 @@ _REJECT_SCHEMA: Final = pa.schema(
         ("raw", pa.string()),
     ]
 )
-_SPILL: Final = ".rejects-spill.parquet"
+_PIECE_RE = re.compile(r"^part-[0-9a-z]+\.parquet$")
+_SPILL_RE = re.compile(r"^\.rejects-[0-9a-z]+\.parquet$")
 
 
 class _Partition:
@@ -263,6 +266,190 @@ class _Partition:
         self.writer.close()
 
 
+def store_layout(
+    workspace: Workspace, layers: Sequence[str]
+) -> tuple[pa.Schema, list[str]]:
+    """Return the incident files' schema and the columns written as dictionaries.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (its markers and whether it has stop-and-search sources).
+    layers
+        Area layer names, in workspace order.
+
+    Returns
+    -------
+    tuple
+        The :func:`incident_schema` and the low-cardinality text columns.
+    """
+    searches = any(s.format == "police_uk_stop_search" for s in workspace.sources)
+    schema = incident_schema(layers, list(workspace.markers), searches=searches)
+    # Low-cardinality text compresses to a dictionary; ids and points do not.
+    dictionary = [
+        SOURCE,
+        MONTH,
+        TIME_RESOLUTION,
+        CATEGORY,
+        LOCATION,
+        PLACE,
+        OUTCOME,
+        SUBCATEGORY,
+        OFFENCE_CODE,
+        FILE,
+        *(SEARCH_COLUMNS if searches else ()),
+        *(c for layer in layers for c in area_columns(layer)),
+    ]
+    return schema, dictionary
+
+
+class PieceWriter:
+    """Write pieces of month partitions, and rejected rows, into a generation folder.
+
+    Every piece :meth:`add` is given becomes one row group of its partition's
+    file, ``incidents/source=…/month=…/part-<tag>.parquet``, so memory holds a
+    piece, never a partition; rejected rows go to ``.rejects-<tag>.parquet``,
+    a row group per file. The :class:`StoreBuilder` writes with tag ``0``
+    (the files' final names); a task on a cluster worker writes with a tag of
+    its own into the same folder, and the builder adopts what it wrote.
+
+    Parameters
+    ----------
+    gen
+        The generation folder.
+    schema, dictionary
+        From :func:`store_layout`.
+    tag
+        Names this writer's files (lower-case letters and digits).
+    """
+
+    def __init__(
+        self, gen: Path, schema: pa.Schema, dictionary: list[str], tag: str = "0"
+    ) -> None:
+        self.gen = gen
+        self.schema = schema
+        self.dictionary = dictionary
+        self.tag = tag
+        self._open: dict[tuple[str, str], _Partition] = {}
+        self._rejects: pq.ParquetWriter | None = None
+        self._labels: list[str] = []  # the file label of each rejects row group
+
+    def rel(self, source: str, month: str, tag: str | None = None) -> Path:
+        """Return a partition's file, relative to the generation folder."""
+        return (
+            Path(INCIDENTS_DIR)
+            / f"source={source_slug(source)}"
+            / f"month={month}"
+            / f"part-{self.tag if tag is None else tag}.parquet"
+        )
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """The (source, month) partitions written to so far."""
+        return list(self._open)
+
+    def _conform(self, part: pa.Table) -> pa.Table:
+        # A source without a marker has it null (unknown), never false.
+        for name in self.schema.names:
+            if name not in part.column_names:
+                part = part.append_column(
+                    name, pa.nulls(part.num_rows, self.schema.field(name).type)
+                )
+        return part.select(self.schema.names).cast(self.schema)
+
+    def add(self, source: str, month: str, table: pa.Table) -> None:
+        """Append a piece of one source's incidents in one month (one row group).
+
+        Parameters
+        ----------
+        source
+            The source's name.
+        month
+            ``YYYY-MM``; every row of ``table`` is of this month.
+        table
+            Kept incidents with their layer columns and WKB ``geometry``.
+
+        Raises
+        ------
+        ValueError
+            If two source names give the same folder name.
+        """
+        key = (source, month)
+        part = self._open.get(key)
+        if part is None:
+            rel = self.rel(source, month)
+            if any(self.rel(*k) == rel for k in self._open):
+                msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
+                raise ValueError(msg)
+            part = _Partition(self.gen / rel, self.schema, self.dictionary)
+            self._open[key] = part
+        part.write(self._conform(table))
+
+    def add_rejects(self, table: pa.Table, *, label: str) -> None:
+        """Append rejected rows of one file (one row group of the ledger).
+
+        Parameters
+        ----------
+        table
+            Ledger rows (:data:`geo.schema.REJECT_COLUMNS`), all of one file
+            unless ``label`` is ``""``.
+        label
+            The file they came from.
+        """
+        if not table.num_rows:
+            return
+        if self._rejects is None:
+            self._rejects = pq.ParquetWriter(
+                self.gen / f".rejects-{self.tag}.parquet",
+                _REJECT_SCHEMA,
+                compression="zstd",
+            )
+        self._rejects.write_table(
+            table.select(_REJECT_SCHEMA.names).cast(_REJECT_SCHEMA).combine_chunks()
+        )
+        self._labels.append(label)
+
+    def close(self) -> dict[str, Any]:
+        """Finish every file; return what was written (picklable, for a cluster).
+
+        Returns
+        -------
+        dict
+            ``partitions`` (source, month, file, rows, categories,
+            subcategories), ``rejects`` (the spill file or ``None``) and
+            ``labels`` (the file of each rejects row group).
+        """
+        parts = []
+        for (source, month), part in self._open.items():
+            part.close()
+            parts.append(
+                {
+                    "source": source,
+                    "month": month,
+                    "file": self.rel(source, month).as_posix(),
+                    "rows": part.rows,
+                    "categories": sorted(part.categories),
+                    "subcategories": _grouped(part.subcategories),
+                }
+            )
+        self._open.clear()
+        spill = None
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
+            spill = f".rejects-{self.tag}.parquet"
+        return {"partitions": parts, "rejects": spill, "labels": list(self._labels)}
+
+    def abort(self) -> None:
+        """Close whatever is open after a failure (the files are removed with the folder)."""
+        for part in self._open.values():
+            with contextlib.suppress(Exception):  # the run already failed
+                part.writer.close()
+        if self._rejects is not None:
+            with contextlib.suppress(Exception):
+                self._rejects.close()
+
+
 class StoreBuilder:
     """Write one generation of the store piece by piece, then swap it in.
 
@@ -311,34 +498,17 @@ class StoreBuilder:
         self.root = workspace.store
         self.layers = list(layers)
         self.sources = list(sources)
-        markers = list(workspace.markers)
+        self.markers = list(workspace.markers)
         self.searches = any(
             s.format == "police_uk_stop_search" for s in workspace.sources
         )
-        self.markers = markers
-        self.schema = incident_schema(layers, markers, searches=self.searches)
-        # Low-cardinality text compresses to a dictionary; ids and points do not.
-        self.dictionary = [
-            SOURCE,
-            MONTH,
-            TIME_RESOLUTION,
-            CATEGORY,
-            LOCATION,
-            PLACE,
-            OUTCOME,
-            SUBCATEGORY,
-            OFFENCE_CODE,
-            FILE,
-            *(SEARCH_COLUMNS if self.searches else ()),
-            *(c for layer in layers for c in area_columns(layer)),
-        ]
+        self.schema, self.dictionary = store_layout(workspace, layers)
         self.store_id = uuid.uuid4().hex
         self.generation = f"{GENERATION_PREFIX}{self.store_id}"
         self.gen = self.root / self.generation
-        self._open: dict[tuple[str, str], _Partition] = {}
+        self.pieces = PieceWriter(self.gen, self.schema, self.dictionary)
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}
-        self._rejects: pq.ParquetWriter | None = None
-        self._spilled: list[str] = []  # the file label of each spilled row group
+        self._adopted: list[dict[str, Any]] = []
         self._lock: _WriterLock | None = None
         self.previous: dict[str, Any] | None = None
 
@@ -368,34 +538,15 @@ class StoreBuilder:
                 self._lock = None
 
     def _abort(self) -> None:
-        for part in self._open.values():
-            with contextlib.suppress(Exception):  # the run already failed
-                part.writer.close()
-        if self._rejects is not None:
-            self._rejects.close()
+        self.pieces.abort()
         (self.root / f".{MANIFEST}.{self.store_id}").unlink(missing_ok=True)
         _remove_generation(self.gen)
 
     def _rel(self, source: str, month: str) -> Path:
-        return (
-            Path(self.generation)
-            / INCIDENTS_DIR
-            / f"source={source_slug(source)}"
-            / f"month={month}"
-            / PART
-        )
-
-    def _conform(self, part: pa.Table) -> pa.Table:
-        # A source without a marker has it null (unknown), never false.
-        for name in self.schema.names:
-            if name not in part.column_names:
-                part = part.append_column(
-                    name, pa.nulls(part.num_rows, self.schema.field(name).type)
-                )
-        return part.select(self.schema.names).cast(self.schema)
+        return Path(self.generation) / self.pieces.rel(source, month)
 
     def add(self, source: str, month: str, table: pa.Table) -> None:
-        """Append a piece of one source's incidents in one month (one row group).
+        """Append a piece of one source's incidents in one month (:meth:`PieceWriter.add`).
 
         Parameters
         ----------
@@ -409,19 +560,25 @@ class StoreBuilder:
         Raises
         ------
         ValueError
-            If two source names give the same folder name.
+            If two source names give the same folder name, or the partition
+            was carried over from the previous store.
         """
-        key = (source, month)
-        part = self._open.get(key)
-        if part is None:
-            rel = self._rel(source, month)
-            clash = [k for k in self._open if self._rel(*k) == rel and k != key]
-            if clash or key in self._kept:
-                msg = f"write_store: two sources would write {rel}; source names must differ in letters or digits."
-                raise ValueError(msg)
-            part = _Partition(self.root / rel, self.schema, self.dictionary)
-            self._open[key] = part
-        part.write(self._conform(table))
+        if (source, month) in self._kept:
+            msg = f"write_store: {self._rel(source, month)} was kept from the previous store."
+            raise ValueError(msg)
+        self.pieces.add(source, month, table)
+
+    def add_rejects(self, table: pa.Table, *, label: str) -> None:
+        """Append rejected rows of one file (:meth:`PieceWriter.add_rejects`).
+
+        Parameters
+        ----------
+        table
+            Ledger rows, all of one file unless ``label`` is ``""``.
+        label
+            The file they came from.
+        """
+        self.pieces.add_rejects(table, label=label)
 
     def keep(self, entry: Mapping[str, Any]) -> None:
         """Carry a partition of the previous store into this one unchanged.
@@ -442,27 +599,34 @@ class StoreBuilder:
             shutil.copyfile(old, new)
         self._kept[key] = {**entry, "path": rel.as_posix()}
 
-    def add_rejects(self, table: pa.Table, *, label: str) -> None:
-        """Append rejected rows of one file (one row group of the ledger).
+    def adopt(self, written: Mapping[str, Any]) -> None:
+        """Take in what a :class:`PieceWriter` of a cluster task wrote into this generation.
+
+        Its partitions are renamed to their final names; its rejected rows
+        join the ledger at :meth:`commit`.
 
         Parameters
         ----------
-        table
-            Ledger rows (:data:`geo.schema.REJECT_COLUMNS`), all of one file
-            unless ``label`` is ``""``.
-        label
-            The file they came from.
+        written
+            What its :meth:`PieceWriter.close` returned.
+
+        Raises
+        ------
+        ValueError
+            If a partition was already written by another writer.
         """
-        if not table.num_rows:
-            return
-        if self._rejects is None:
-            self._rejects = pq.ParquetWriter(
-                self.gen / _SPILL, _REJECT_SCHEMA, compression="zstd"
-            )
-        self._rejects.write_table(
-            table.select(_REJECT_SCHEMA.names).cast(_REJECT_SCHEMA).combine_chunks()
-        )
-        self._spilled.append(label)
+        taken = set(self._kept) | set(self.pieces.keys)
+        taken |= {
+            (e["source"], e["month"]) for w in self._adopted for e in w["partitions"]
+        }
+        for e in written["partitions"]:
+            if (e["source"], e["month"]) in taken:
+                msg = f"write_store: {e['source']} {e['month']} written twice."
+                raise ValueError(msg)
+        for e in written["partitions"]:
+            final = self.gen / self.pieces.rel(e["source"], e["month"])
+            os.replace(self.gen / e["file"], final)
+        self._adopted.append(dict(written))
 
     def commit(
         self,
@@ -495,23 +659,24 @@ class StoreBuilder:
         Path
             The store folder.
         """
-        for part in self._open.values():
-            part.close()
+        own = self.pieces.close()
         entries = {**self._kept}
-        for (source, month), part in self._open.items():
-            entries[(source, month)] = {
-                "source": source,
-                "month": month,
-                "path": self._rel(source, month).as_posix(),
-                "rows": part.rows,
-                "categories": sorted(part.categories),
-                "subcategories": _grouped(part.subcategories),
-            }
+        for written in [own, *self._adopted]:
+            for e in written["partitions"]:
+                key = (e["source"], e["month"])
+                entries[key] = {
+                    "source": e["source"],
+                    "month": e["month"],
+                    "path": self._rel(*key).as_posix(),
+                    "rows": e["rows"],
+                    "categories": e["categories"],
+                    "subcategories": e["subcategories"],
+                }
         rank = {name: i for i, name in enumerate(self.sources)}
         partitions = [
             entries[k] for k in sorted(entries, key=lambda k: (rank.get(k[0], 0), k[1]))
         ]
-        self._write_rejects(order, previous_rejects or {})
+        self._write_rejects([own, *self._adopted], order, previous_rejects or {})
         categories: dict[str, set[str]] = {name: set() for name in self.sources}
         subcategories: dict[str, set[tuple[str, str]]] = {
             n: set() for n in self.sources
@@ -556,48 +721,47 @@ class StoreBuilder:
         # whole; after it, the new one.
         os.replace(staged, root / MANIFEST)
         _sync(root)
-        self._open.clear()
         if self.previous is not None:
             _remove_previous(root, self.previous)
         _remove_stale(root, keep=self.generation)
         return root
 
     def _write_rejects(
-        self, order: Sequence[str] | None, previous: Mapping[str, list[int]]
+        self,
+        writers: Sequence[Mapping[str, Any]],
+        order: Sequence[str] | None,
+        previous: Mapping[str, list[int]],
     ) -> None:
         """Write the ledger: each file's rejects, in the order the files were read."""
-        spill = self.gen / _SPILL
-        if self._rejects is not None:
-            self._rejects.close()
-            self._rejects = None
-        spilled = pq.ParquetFile(spill) if self._spilled else None
-        mine: dict[str, list[int]] = {}
-        for i, label in enumerate(self._spilled):
-            mine.setdefault(label, []).append(i)
-        labels = (
-            list(order) if order is not None else list(dict.fromkeys(self._spilled))
-        )
-        labels += [x for x in mine if x not in set(labels)]
-        old = None
+        spills: list[pq.ParquetFile] = []
+        groups: dict[str, list[tuple[pq.ParquetFile, int]]] = {}
+        labels: list[str] = []
+        for written in writers:
+            if written["rejects"] is None:
+                continue
+            spill = pq.ParquetFile(self.gen / written["rejects"])
+            spills.append(spill)
+            for i, label in enumerate(written["labels"]):
+                groups.setdefault(label, []).append((spill, i))
+                labels.append(label)
         if previous and self.previous is not None:
             old = pq.ParquetFile(self.root / str(self.previous["rejects"]))
+            spills.append(old)
+            for label, numbers in previous.items():
+                groups.setdefault(label, []).extend((old, g) for g in numbers)
+        every = list(order) if order is not None else list(dict.fromkeys(labels))
+        every += [x for x in groups if x not in set(every)]
         with pq.ParquetWriter(
             self.gen / REJECTS, _REJECT_SCHEMA, compression="zstd"
         ) as out:
-            for label in labels:
-                for source, groups in (
-                    (spilled, mine.get(label)),
-                    (old, previous.get(label)),
-                ):
-                    if source is None or not groups:
-                        continue
-                    for g in groups:
-                        out.write_table(source.read_row_group(g).cast(_REJECT_SCHEMA))
-        if spilled is not None:
-            spilled.close()
-        if old is not None:
-            old.close()
-        spill.unlink(missing_ok=True)
+            for label in every:
+                for spill, g in groups.get(label, []):
+                    out.write_table(spill.read_row_group(g).cast(_REJECT_SCHEMA))
+        for spill in spills:
+            spill.close()
+        for written in writers:
+            if written["rejects"] is not None:
+                (self.gen / written["rejects"]).unlink(missing_ok=True)
 
 
 def _subcategory_pairs(table: pa.Table) -> set[tuple[str, str]]:
@@ -797,13 +961,13 @@ def _own_file(rel: Path) -> bool:
     """Whether a path inside a generation folder has a name the store writes."""
     parts = rel.parts
     if len(parts) == 1:
-        return parts[0] in (MARKER, REJECTS, SUMMARY, _SPILL)
+        return parts[0] in (MARKER, REJECTS, SUMMARY) or bool(_SPILL_RE.match(parts[0]))
     return (
         len(parts) == 4
         and parts[0] == INCIDENTS_DIR
         and parts[1].startswith("source=")
         and _MONTH_DIR_RE.match(parts[2]) is not None
-        and parts[3] == PART
+        and _PIECE_RE.match(parts[3]) is not None
     )
 
 

@@ -48,8 +48,11 @@ def _rows(
     return out
 
 
-def _tricky(folder: Path) -> None:
-    """Monthly files with every check that spans files: ids, months and files repeated."""
+def _tricky(folder: Path, *, across_months: bool = True) -> None:
+    """Monthly files with every check that spans files: ids, months and files repeated.
+
+    ``across_months`` puts in March an id kept in January.
+    """
     jan = _rows("2024-01", [f"J{i}" for i in range(8)] + ["J3"])  # J3 twice in a file
     jan.append(
         police_row(None, None, month="2024-01", crime_id="JX", location="No location")
@@ -63,7 +66,11 @@ def _tricky(folder: Path) -> None:
         folder / "2024-02-again-street.csv", _rows("2024-02", ["F1", "F3"], asb=1)
     )
     # March: an id kept in January, and the file listed twice.
-    march = _rows("2024-03", [f"M{i}" for i in range(5)] + ["J2"], where=1)
+    march = _rows(
+        "2024-03",
+        [f"M{i}" for i in range(5)] + (["J2"] if across_months else []),
+        where=1,
+    )
     write_police_csv(folder / "2024-03-t-street.csv", march)
     write_police_csv(folder / "2024-03-z-street.csv", march)  # the same file twice
 
