@@ -25,7 +25,7 @@ from geo.disclosure import DisclosureError
 from geo.errors import GeoInputError
 from geo.ingest.checks import check_workspace
 from geo.ingest.pipeline import IngestResult, ingest
-from geo.ingest.store import read_manifest
+from geo.ingest.store import read_manifest, reading_on
 from geo.ingest.workspace import Workspace, load_workspace
 from geo.periods import INTERVALS
 from geo.selection import Selection, resolve_selection
@@ -104,6 +104,16 @@ def _fail(exc: GeoInputError | OSError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on a Dask cluster: local, local:N (N worker processes here) "
+        "or tcp://HOST:8786 (workers must see the files and the store at the same paths).",
+    ),
+]
+
+
 @app.command("ingest")
 def ingest_command(
     workspace: WorkspaceArg,
@@ -118,14 +128,7 @@ def ingest_command(
             "(and the files sharing their months); keep the rest of the store.",
         ),
     ] = False,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            help="Run on a Dask cluster: local, local:N (N worker processes here) "
-            "or tcp://HOST:8786 (workers must see the files and the store at the same paths).",
-        ),
-    ] = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Read every source, validate, project, join to areas and write the incident store."""
     try:
@@ -746,6 +749,7 @@ def table_command(
         typer.Option(help="Write to FILE.csv or FILE.xlsx instead of the terminal."),
     ] = None,
     for_publication: PublicationOpt = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Make an analysis table from the incident store: counts, rates, comparisons, trends, flags, profiles."""
     from geo.analysis.denominators import PER
@@ -802,19 +806,20 @@ def table_command(
             if profile
             else "counts"
         )
-        frame = build_table(
-            ws,
-            selection,
-            by=by,
-            kind=kind,  # type: ignore[arg-type]
-            options=TableOptions(
-                interval=interval,
-                smooth=smooth,
-                trend_method=trend_method,
-                per=per,
-                total=total,
-            ),
-        )
+        with _cluster(cluster) as client, reading_on(client):
+            frame = build_table(
+                ws,
+                selection,
+                by=by,
+                kind=kind,  # type: ignore[arg-type]
+                options=TableOptions(
+                    interval=interval,
+                    smooth=smooth,
+                    trend_method=trend_method,
+                    per=per,
+                    total=total,
+                ),
+            )
         if out is not None:
             write_table(frame, out)
     except (GeoInputError, OSError) as exc:
@@ -1296,6 +1301,7 @@ def hotspots_command(
         ),
     ] = None,
     for_publication: PublicationOpt = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Make a hotspot layer (counts, KDE, Gi*, change, emerging) and print the parameters chosen."""
     from geo.export import write_layer
@@ -1329,18 +1335,19 @@ def hotspots_command(
                 inference=inference,  # type: ignore[arg-type]
             ),
         )
-        layer = build_hotspots(ws, selection, method=method, options=options)
-        if accuracy is not None:
-            later = _selection(
-                ws,
-                period=accuracy,
-                category=category,
-                source=source,
-                area=area,
-                public=for_publication,
-            )
-            scored = hotspot_accuracy(ws, layer, later)
-            layer.attrs["messages"].append(f"against {accuracy}: {scored.message}")
+        with _cluster(cluster) as client, reading_on(client):
+            layer = build_hotspots(ws, selection, method=method, options=options)
+            if accuracy is not None:
+                later = _selection(
+                    ws,
+                    period=accuracy,
+                    category=category,
+                    source=source,
+                    area=area,
+                    public=for_publication,
+                )
+                scored = hotspot_accuracy(ws, layer, later)
+                layer.attrs["messages"].append(f"against {accuracy}: {scored.message}")
         if out is not None:
             write_layer(layer, out)
     except (GeoInputError, OSError) as exc:

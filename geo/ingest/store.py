@@ -21,12 +21,13 @@ needs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, overload
 
@@ -46,6 +47,7 @@ from geo.ingest.workspace import Workspace, source_slug
 from geo.schema import (
     CATEGORY,
     FILE,
+    INCIDENT_ID,
     LOCATION,
     MONTH,
     OCCURRED_AT,
@@ -77,9 +79,11 @@ __all__ = [
     "incident_schema",
     "mark_own_folder",
     "open_store",
+    "read_files",
     "read_manifest",
     "read_rejects",
     "read_summary",
+    "reading_on",
     "rejects_by_file",
     "source_slug",
     "store_is_current",
@@ -1306,7 +1310,10 @@ def open_store(
     if categories is not None:
         wanted = pc.field(CATEGORY).isin(list(categories))
         filt = wanted if filt is None else filt & wanted
-    if files:
+    client = _READ_CLIENT.get()
+    if files and client is not None and len(files) > 1:
+        table = _read_on_cluster(client, files, schema, read_cols, filt)
+    elif files:
         table = pads.dataset(files, format="parquet", schema=schema).to_table(
             columns=read_cols, filter=filt
         )
@@ -1359,6 +1366,112 @@ def incident_schema(
         fields.extend((c, pa.string()) for c in area_columns(layer))
     fields.append(("geometry", pa.binary()))
     return pa.schema(fields)
+
+
+#: The Dask client that :func:`open_store` reads on (:func:`reading_on`).
+_READ_CLIENT: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "read_client", default=None
+)
+
+
+@contextlib.contextmanager
+def reading_on(client: Any) -> Iterator[None]:
+    """Make :func:`open_store` read partitions on a Dask cluster while in the block.
+
+    Every analysis reads the store through :func:`open_store`, so a table or
+    a hotspot layer built in the block reads its partitions on the cluster's
+    workers (a task per few month partitions, each filtered and cut to the
+    columns asked for where it is read) and computes on this machine from
+    the same rows, in the same order: its numbers are the single machine's.
+    Workers must see the store at the same path (shared storage).
+
+    Parameters
+    ----------
+    client
+        A ``distributed.Client`` (:func:`geo.ingest.cluster.connect`), or
+        ``None`` to read here.
+
+    Yields
+    ------
+    None
+        While the block runs.
+    """
+    token = _READ_CLIENT.set(client)
+    try:
+        yield
+    finally:
+        _READ_CLIENT.reset(token)
+
+
+def read_files(
+    files: Sequence[str],
+    schema: pa.Schema,
+    columns: Sequence[str],
+    filt: pc.Expression | None,
+) -> pa.Table:
+    """Read some partition files, filtered and cut to ``columns`` (a cluster task).
+
+    Text columns come back dictionary-encoded: area codes, months and
+    categories repeat, so what crosses the network is a few bytes a row.
+
+    Parameters
+    ----------
+    files
+        Partition files.
+    schema
+        The store's schema.
+    columns
+        Columns to keep.
+    filt
+        A pyarrow filter, or ``None``.
+
+    Returns
+    -------
+    pyarrow.Table
+        The rows.
+    """
+    table = pads.dataset(list(files), format="parquet", schema=schema).to_table(
+        columns=list(columns), filter=filt
+    )
+    text = {
+        n
+        for n in table.column_names
+        if pa.types.is_string(table.schema.field(n).type) and n != INCIDENT_ID
+    }
+    return pa.table(
+        [
+            pc.dictionary_encode(c) if n in text else c
+            for n, c in zip(table.column_names, table.columns, strict=True)
+        ],
+        names=table.column_names,
+    )
+
+
+def _read_on_cluster(
+    client: Any,
+    files: Sequence[str],
+    schema: pa.Schema,
+    columns: Sequence[str],
+    filt: pc.Expression | None,
+) -> pa.Table:
+    """Read partitions on the cluster, a task per few files, and join them in order."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    per = max(1, -(-len(files) // (4 * workers)))
+    chunks = [list(files[i : i + per]) for i in range(0, len(files), per)]
+    futures = [
+        client.submit(read_files, chunk, schema, list(columns), filt, pure=False)
+        for chunk in chunks
+    ]
+    tables = client.gather(futures)
+    table = pa.concat_tables(tables, promote_options="permissive")
+    # Back to the store's own types: dictionaries were for the journey.
+    return pa.table(
+        [
+            c.cast(schema.field(n).type) if pa.types.is_dictionary(c.type) else c
+            for n, c in zip(table.column_names, table.columns, strict=True)
+        ],
+        names=table.column_names,
+    )
 
 
 def _store_schema(manifest: Mapping[str, Any]) -> pa.Schema:

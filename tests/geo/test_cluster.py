@@ -110,3 +110,38 @@ def test_cli_ingest_on_a_running_scheduler(
     assert run.exit_code == 0, run.output
     assert f"Ran on 2 worker process(es) of {address}." in run.output
     assert _bytes_of(there) == _bytes_of(here)
+
+
+def test_tables_and_hotspots_read_on_the_cluster_equal_those_read_here(
+    client: Any, fenland_ws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    import geo.ingest.store as store
+    from geo.analysis.tables import build_table
+    from geo.hotspots.build import build_hotspots
+    from geo.ingest.store import reading_on
+    from geo.selection import resolve_selection
+
+    sel = resolve_selection(fenland_ws, period="2024-01:2024-12")
+    here_table = build_table(fenland_ws, sel, by="ward", kind="compare")
+    here_layer = build_hotspots(fenland_ws, sel, method="gistar")
+    calls: list[int] = []
+    real = store._read_on_cluster
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_read_on_cluster", spy)
+    with reading_on(client):
+        there_table = build_table(fenland_ws, sel, by="ward", kind="compare")
+        there_layer = build_hotspots(fenland_ws, sel, method="gistar")
+    assert calls  # the partitions were read by the workers
+    assert sum(calls) >= 12
+    pd.testing.assert_frame_equal(there_table, here_table)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(there_layer.drop(columns="geometry")),
+        pd.DataFrame(here_layer.drop(columns="geometry")),
+    )
+    assert there_layer.geometry.equals(here_layer.geometry)
