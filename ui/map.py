@@ -479,7 +479,7 @@ class _CompactAreas(folium.MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "CompactAreas"
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        packed = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+        packed = gzip.compress(text.encode("utf-8"), compresslevel=3, mtime=0)
         self.data = base64.b64encode(packed).decode("ascii")
 
 
