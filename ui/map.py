@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import html
 import json
 import re
+import threading
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -369,6 +372,23 @@ def _display(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     )
 
 
+#: Simplified display geometry of the last few layers, by their geometry's digest.
+_SIMPLIFIED: OrderedDict[tuple[str, float | None, str], Any] = OrderedDict()
+_SIMPLIFIED_KEEP: Final = 8
+_SIMPLIFIED_LOCK = threading.Lock()
+
+
+def _geometry_key(geom: gpd.GeoSeries) -> str:
+    """A digest of the coordinates and their structure (the same shapes, the same key)."""
+    arr = geom.to_numpy()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(shapely.get_coordinates(arr).tobytes())
+    digest.update(shapely.get_num_coordinates(arr).tobytes())
+    digest.update(shapely.get_num_geometries(arr).tobytes())
+    digest.update(shapely.get_num_interior_rings(arr).tobytes())
+    return digest.hexdigest()
+
+
 def _display_areas(
     frame: gpd.GeoDataFrame, tolerance: float | None
 ) -> tuple[gpd.GeoDataFrame, float]:
@@ -378,20 +398,43 @@ def _display_areas(
     areas (:func:`geo.display.display_tolerance`). Returns the areas and the
     tolerance used (0 when not simplified). Coordinates are not rounded: the
     caller writes them (GeoJSON at 5 decimals, or packed).
+
+    The simplified, reprojected geometry of the last few layers is kept in
+    memory, keyed by a digest of the geometry: a new period or shading
+    redraws the same areas without simplifying them again (coverage
+    simplification of 10,000 ward-like areas takes a second or two).
     """
     geom = frame.geometry
-    shown = frame.loc[~(geom.isna() | geom.is_empty)].copy()
-    used = 0.0
-    if len(shown) and shown.crs is not None and shown.crs.is_projected:
-        used = (
-            display_tolerance(
-                shown.total_bounds, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX
+    shown = frame.loc[~(geom.isna() | geom.is_empty)].reset_index(drop=True)
+    crs = "" if shown.crs is None else shown.crs.to_wkt()
+    key = (_geometry_key(shown.geometry), tolerance, crs)
+    with _SIMPLIFIED_LOCK:
+        hit = _SIMPLIFIED.get(key)
+        if hit is not None:
+            _SIMPLIFIED.move_to_end(key)
+    if hit is None:
+        used = 0.0
+        simple = shown.geometry
+        if len(shown) and shown.crs is not None and shown.crs.is_projected:
+            used = (
+                display_tolerance(
+                    shown.total_bounds, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX
+                )
+                if tolerance is None
+                else max(float(tolerance), 0.0)
             )
-            if tolerance is None
-            else max(float(tolerance), 0.0)
-        )
-        shown = shown.set_geometry(simplify_coverage(shown.geometry, used))
-    return shown.to_crs(DISPLAY_CRS).reset_index(drop=True), used
+            simple = simplify_coverage(shown.geometry, used)
+        hit = (simple.to_crs(DISPLAY_CRS).to_numpy(), used)
+        with _SIMPLIFIED_LOCK:
+            _SIMPLIFIED[key] = hit
+            while len(_SIMPLIFIED) > _SIMPLIFIED_KEEP:
+                _SIMPLIFIED.popitem(last=False)
+    geometry, used = hit
+    out = gpd.GeoDataFrame(
+        shown.drop(columns=shown.geometry.name),
+        geometry=gpd.GeoSeries(geometry, index=shown.index, crs=DISPLAY_CRS),
+    )
+    return out, float(used)
 
 
 #: Above this many areas a choropleth layer is sent packed (:class:`_CompactAreas`).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import folium
 import numpy as np
@@ -117,3 +118,27 @@ def test_either_form_draws_every_area(n: int) -> None:
     else:
         assert layers == []
         assert page.count('"layer": "area"') == n
+
+
+def test_the_same_areas_are_simplified_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.map
+
+    calls: list[int] = []
+    real = ui.map.simplify_coverage
+
+    def counting(geometry: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
+        calls.append(len(geometry))
+        return real(geometry, tolerance)
+
+    monkeypatch.setattr(ui.map, "simplify_coverage", counting)
+    monkeypatch.setattr(ui.map, "_SIMPLIFIED", type(ui.map._SIMPLIFIED)())
+    areas = with_counts(grid_tessellation(300, seed=7))
+    first = page_of(areas)
+    # A new shading of the same areas: not simplified again, the same outlines.
+    again = page_of(areas.assign(count=areas["count"] * 2))
+    assert calls == [300]
+    outlines = re.compile(r'"coordinates": (\[\[\[.*?\]\]\])')
+    assert outlines.findall(again) == outlines.findall(first)
+    # Other areas (one moved by a metre) are simplified afresh.
+    page_of(areas.assign(geometry=areas.geometry.translate(1.0, 0.0)))
+    assert calls == [300, 300]
