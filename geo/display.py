@@ -30,6 +30,7 @@ import geopandas as gpd
 import shapely
 
 __all__ = [
+    "AREA_TOLERANCE_PX",
     "MAP_HEIGHT_PX",
     "MAP_WIDTH_PX",
     "display_tolerance",
@@ -43,6 +44,12 @@ __all__ = [
 MAP_WIDTH_PX: Final = 1_000
 #: The Map page's map height (CSS pixels).
 MAP_HEIGHT_PX: Final = 560
+#: The map's areas are simplified with a tolerance of one pixel of the map
+#: fitted to them, in :func:`simplify_coverage`'s sense: a vertex goes when
+#: the triangle it makes with its neighbours covers less than one square
+#: pixel, i.e. when it lies less than half a pixel off a line between
+#: neighbours four pixels apart (less than a pixel at two apart).
+AREA_TOLERANCE_PX: Final = 1.0
 
 
 def display_tolerance(

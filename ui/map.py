@@ -34,6 +34,7 @@ import shapely
 from geo.analysis.change import NO_CALC
 from geo.crs import DISPLAY_CRS
 from geo.display import (
+    AREA_TOLERANCE_PX,
     MAP_HEIGHT_PX,
     MAP_WIDTH_PX,
     display_tolerance,
@@ -394,8 +395,9 @@ def _display_areas(
 ) -> tuple[gpd.GeoDataFrame, float]:
     """Drop empty geometry, simplify as a coverage (projected CRS only), to EPSG:4326.
 
-    ``tolerance`` in metres; ``None`` is half a pixel of a map fitted to the
-    areas (:func:`geo.display.display_tolerance`). Returns the areas and the
+    ``tolerance`` in metres; ``None`` is
+    :data:`~geo.display.AREA_TOLERANCE_PX` of a map fitted to the areas
+    (:func:`geo.display.display_tolerance`). Returns the areas and the
     tolerance used (0 when not simplified). Coordinates are not rounded: the
     caller writes them (GeoJSON at 5 decimals, or packed).
 
@@ -418,7 +420,10 @@ def _display_areas(
         if len(shown) and shown.crs is not None and shown.crs.is_projected:
             used = (
                 display_tolerance(
-                    shown.total_bounds, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX
+                    shown.total_bounds,
+                    width_px=MAP_WIDTH_PX,
+                    height_px=MAP_HEIGHT_PX,
+                    pixels=AREA_TOLERANCE_PX,
                 )
                 if tolerance is None
                 else max(float(tolerance), 0.0)
@@ -588,16 +593,19 @@ def choropleth_layer(
     simplify_m
         Simplification tolerance in metres (projected input only): the
         areas are simplified together (:func:`geo.display.simplify_coverage`),
-        so neighbours keep their shared edges. ``None`` (the default): half
-        a pixel of a :data:`~geo.display.MAP_WIDTH_PX` by
+        so neighbours keep their shared edges. ``None`` (the default): one
+        pixel (:data:`~geo.display.AREA_TOLERANCE_PX`: triangles under a
+        square pixel removed, half a pixel off a line four pixels long) of a
+        :data:`~geo.display.MAP_WIDTH_PX` by
         :data:`~geo.display.MAP_HEIGHT_PX` map fitted to the areas
-        (:func:`geo.display.display_tolerance`), so the map grows with the
-        screen, not with the detail of the boundaries. Display only: the
+        (:func:`geo.display.display_tolerance`; at Leaflet's initial whole
+        zoom level a pixel is one to two of those), so the page grows with
+        the screen, not with the detail of the boundaries. Display only: the
         caller's geometry (and every count) is untouched.
 
     Above :data:`COMPACT_ABOVE` areas the layer is sent packed
     (:class:`_CompactAreas`): columns instead of a GeoJSON feature each,
-    coordinates as integers in steps of half the tolerance, gzipped; so a
+    coordinates as integers in steps of a quarter of the tolerance, gzipped; so a
     layer of 50,000 areas stays well under 3 MB.
 
     Returns
@@ -660,8 +668,9 @@ def choropleth_layer(
     aliases = [html.escape(name_label), html.escape(label)]
     group = folium.FeatureGroup(name=layer_name)
     if len(shown) > COMPACT_ABOVE:
-        # Half the tolerance (or a metre) as the step: finer than what was kept.
-        quantum = (tolerance / 2 if tolerance > 0 else 1.0) / _M_PER_DEGREE
+        # A quarter of the tolerance (or a metre) as the step: finer than the
+        # simplification, so it adds no visible error at the first zoom levels.
+        quantum = (tolerance / 4 if tolerance > 0 else 1.0) / _M_PER_DEGREE
         minx, miny = (round(float(v), 5) for v in shown.total_bounds[:2])
         _CompactAreas(
             {
