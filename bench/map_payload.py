@@ -448,7 +448,7 @@ def areas_main(counts: list[int], seed: int) -> int:
     )
     print(
         f"{'areas':>8} {'vertices':>10} | {'old MB':>7} {'old s':>6} | {'new MB':>7} "
-        f"{'cold s':>6} {'warm s':>6} | {'MB old/new':>10} {'s old/cold':>10} | form, tolerance"
+        f"{'cold s':>6} {'warm s':>6} | {'MB old/new':>10} {'s old/cold':>10} | form, tolerance, points drawn an area"
     )
     for n in counts:
         areas = grid_tessellation(n, seed=seed)
@@ -465,11 +465,13 @@ def areas_main(counts: list[int], seed: int) -> int:
             failed.append(f"{n:,} areas: the warm page differs from the cold one")
         failed += [f"{n:,} areas: {f}" for f in check_areas_page(areas, page)]
         form = "packed" if n > ui.map.COMPACT_ABOVE else "GeoJSON"
+        packed = ui.map.compact_area_layers(page)
+        drawn = f", {sum(packed[0]['geometry']['r']) / n:.1f} points" if packed else ""
         tol = display_tolerance(areas.total_bounds, pixels=AREA_TOLERANCE_PX)
         print(
             f"{n:>8,} {vertices:>10,} | {old_bytes / MB:>7.2f} {old_s:>6.2f} | "
             f"{new_bytes / MB:>7.2f} {cold_s:>6.2f} {warm_s:>6.2f} | "
-            f"{old_bytes / new_bytes:>9.1f}x {old_s / cold_s:>9.1f}x | {form}, {tol:.0f} m"
+            f"{old_bytes / new_bytes:>9.1f}x {old_s / cold_s:>9.1f}x | {form}, {tol:.0f} m{drawn}"
         )
         if new_bytes / MB >= MAX_MB:
             misses.append(f"{n:,} areas: page < 3 MB")

@@ -72,10 +72,11 @@ def test_10000_areas_with_real_vertex_counts_stay_under_3_mb() -> None:
 
 
 def test_50000_areas_stay_under_3_mb() -> None:
-    # A cheaper stand-in for 50,000 ward-like areas: 9 vertices an area is
-    # more than coverage simplification leaves of 61 at this size (5.5 on
-    # average, bench/map_payload.py), so the layer is sent unsimplified here
-    # (simplify_m=0) and the page is at least as big as the real one's.
+    # A cheaper stand-in for 50,000 ward-like areas (simplifying those takes
+    # ~20 s): 8 points a ring is more than coverage simplification leaves of
+    # 61 vertices at this size (4.0, `bench/map_payload.py --areas`), so the
+    # layer is sent unsimplified here (simplify_m=0) and the page is at least
+    # as big as the real one's (1.15 MB there).
     areas = with_counts(grid_tessellation(50_000, vertices=9))
     page = page_of(areas, simplify_m=0.0)
     assert len(page.encode("utf-8")) < MAX_BYTES
