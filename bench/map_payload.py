@@ -5,6 +5,20 @@ Run from the repository root::
     python bench/map_payload.py                      # 1,000,000 rows, 8,000 wards
     python bench/map_payload.py --rows 100000 --wards 1000   # quick check (~15 s)
     python bench/map_payload.py --keep /tmp/bench-map        # reuse the store next time
+    python bench/map_payload.py --areas              # 1,000 / 10,000 / 50,000 areas, old and new
+
+``--areas [LIST]`` measures the areas layer alone, against the number of
+areas (issue 18: under 3 MB whatever the number): for each count, a
+``geo.demo.tessellation.grid_tessellation`` of 100 km x 100 km (a valid
+coverage, 61 vertices an area, like a ward or LSOA) shaded by a random
+count, drawn on ``ui.map.base_map`` (fitted to the box, marker-cluster
+plugin) with a layer control, as the page draws it. Timed and sized: the old
+path (reproduced here: each polygon simplified on its own at 20 m, 5-decimal
+GeoJSON, folium's style function and tooltip) and the new
+``ui.map.choropleth_layer`` (coverage simplification at one pixel, packed
+above ``COMPACT_ABOVE`` areas), cold (its cache of simplified layers empty)
+and warm (the same areas again, as a new period or shading draws them).
+Target (exit 1 when missed): every new page under 3 MB.
 
 1. ``bench/ingest.py``'s generator writes a police.uk CSV of ``--rows`` rows
    (2023-01 to 2023-12), Voronoi wards and towns; ``geo.ingest.pipeline.ingest``
@@ -274,18 +288,196 @@ def check_counts(ws: Any, values: Any, page: str) -> list[str]:
     mine = dict(zip(values[CODE], values["count"].astype(int), strict=True))
     if {c: n for c, n in mine.items() if n} != direct:
         failed.append("ward counts differ from the pyarrow group-by")
-    # The counts the browser shows (tooltip text) are those counts.
+    # The counts the browser shows (tooltip text) are those counts: in the
+    # packed layer above COMPACT_ABOVE areas, else in the GeoJSON.
+    from ui.map import compact_area_layers
+
+    packed = compact_area_layers(page)
     layer = re.search(r'_add\((\{"features":.*?\})\);\n', page)
-    if layer is None:
-        failed.append("no choropleth layer in the page")
-    else:
+    if packed:
+        shown = {
+            c: int(v.replace(",", ""))
+            for c, v in zip(packed[0]["code"], packed[0]["shown"], strict=True)
+        }
+    elif layer is not None:
         shown = {
             f["properties"]["code"]: int(f["properties"]["shown"].replace(",", ""))
             for f in json.loads(layer.group(1))["features"]
         }
-        if any(shown[c] != mine[c] for c in shown) or not shown:
-            failed.append("counts in the page differ from the aggregation")
+    if not packed and layer is None:
+        failed.append("no choropleth layer in the page")
+    elif any(shown[c] != mine[c] for c in shown) or not shown:
+        failed.append("counts in the page differ from the aggregation")
     return failed
+
+
+def old_choropleth_layer(areas: Any, **kw: Any) -> Any:
+    """The choropleth layer as ``ui.map`` drew it before issue 18 (commit 4f0db19).
+
+    Each polygon simplified on its own (20 m, topology-preserving per
+    polygon), EPSG:4326 at 5 decimals, one GeoJSON feature per area with
+    folium's per-feature style map and tooltip.
+    """
+    import html
+
+    import folium
+    import numpy as np
+    import pandas as pd
+
+    import geopandas as gpd
+
+    from geo.analysis.change import NO_CALC
+    from geo.crs import DISPLAY_CRS
+    from geo.style import NO_CALC_COLOUR, class_breaks
+    from ui.map import _display, _Legend
+
+    value, label, name, code = kw["value"], kw["label"], "name", kw["code"]
+    shown = _display(areas[[name, value, code, areas.geometry.name]], 20.0)
+    numbers = shown[value].astype(float)
+    classes = class_breaks(numbers, scheme="fisherjenks", k=5, decimals=0)
+    props = pd.DataFrame(
+        {
+            name: shown[name].astype(str).map(html.escape),
+            "shown": [NO_CALC if not np.isfinite(v) else f"{v:,.0f}" for v in numbers],
+            "cls": classes.index,
+            "layer": "area",
+            "code": shown[code].astype(str).map(html.escape),
+        }
+    )
+    features = gpd.GeoDataFrame(props, geometry=shown.geometry, crs=DISPLAY_CRS)
+    palette = classes.colours
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        cls = feature["properties"]["cls"]
+        if cls < 0:
+            return {
+                "fillColor": NO_CALC_COLOUR,
+                "fillOpacity": 0.6,
+                "color": "#555555",
+                "weight": 1,
+                "dashArray": "4 3",
+            }
+        return {
+            "fillColor": palette[cls],
+            "fillOpacity": 0.7,
+            "color": "#555555",
+            "weight": 1,
+        }
+
+    group = folium.FeatureGroup(name=kw["layer_name"])
+    folium.GeoJson(
+        features.to_json(),
+        name=kw["layer_name"],
+        control=False,
+        style_function=style,
+        highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[name, "shown"],
+            aliases=["Area", html.escape(label)],
+            localize=True,
+            sticky=True,
+        ),
+    ).add_to(group)
+    entries = list(zip(classes.colours, classes.labels, strict=True))
+    _Legend(label, classes.description, entries).add_to(group)
+    return group
+
+
+def areas_page(areas: Any, layer: Any) -> tuple[int, float, str]:
+    """Build base map + ``layer(areas, ...)`` + layer control; bytes, seconds, page."""
+    import folium
+
+    import geopandas as gpd
+
+    from ui.map import base_map, standalone_html
+
+    t0 = time.perf_counter()
+    extent = gpd.GeoDataFrame(geometry=[shapely_box(areas.total_bounds)], crs=areas.crs)
+    m = base_map(extent, cluster_assets=True)
+    layer(
+        areas,
+        value="count",
+        label="Incidents",
+        layer_name="Areas: incidents",
+        code="code",
+    ).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    page = standalone_html(m)
+    return len(page.encode("utf-8")), time.perf_counter() - t0, page
+
+
+def check_areas_page(areas: Any, page: str) -> list[str]:
+    """Every area in the page with its code (and, packed, its count and a polygon)."""
+    import shapely
+
+    from geo.display import unpack_polygons
+    from ui.map import compact_area_layers
+
+    layers = compact_area_layers(page)
+    if not layers:
+        found = re.findall(r'"code": "([^"]*)"', page)
+        return [] if found == list(areas["code"]) else ["areas missing from the page"]
+    (layer,) = layers
+    failed = []
+    if layer["code"] != list(areas["code"]):
+        failed.append("area codes in the page differ from the layer's")
+    if layer["shown"] != [f"{v:,.0f}" for v in areas["count"]]:
+        failed.append("counts in the page differ from the layer's")
+    shapes = unpack_polygons(layer["geometry"])
+    if len(shapes) != len(areas) or not (shapely.area(shapes) > 0).all():
+        failed.append("an area is lost or empty in the page")
+    return failed
+
+
+def areas_main(counts: list[int], seed: int) -> int:
+    """Old and new areas layer for each count: page size, build time, ratios."""
+    import numpy as np
+
+    import shapely
+
+    import ui.map
+    from geo.demo.tessellation import grid_tessellation
+    from geo.display import AREA_TOLERANCE_PX, display_tolerance
+    from ui.map import choropleth_layer
+
+    failed: list[str] = []
+    misses: list[str] = []
+    print(
+        "Map areas layer: grid tessellation of 100 km x 100 km, 61 vertices an area, "
+        "random counts; page = base map + areas + layer control"
+    )
+    print(
+        f"{'areas':>8} {'vertices':>10} | {'old MB':>7} {'old s':>6} | {'new MB':>7} "
+        f"{'cold s':>6} {'warm s':>6} | {'MB old/new':>10} {'s old/cold':>10} | form, tolerance, points drawn an area"
+    )
+    for n in counts:
+        areas = grid_tessellation(n, seed=seed)
+        areas["count"] = np.random.default_rng(seed).poisson(40, n).astype(float)
+        vertices = int(shapely.get_num_coordinates(areas.geometry.to_numpy()).sum())
+        old_bytes, old_s, _ = areas_page(areas, old_choropleth_layer)
+        ui.map._SIMPLIFIED.clear()
+        new_bytes, cold_s, page = areas_page(areas, choropleth_layer)
+        _, warm_s, again = areas_page(areas, choropleth_layer)
+        # The same page but for folium's random element ids.
+        if re.sub(r"_[0-9a-f]{32}", "_ID", again) != re.sub(
+            r"_[0-9a-f]{32}", "_ID", page
+        ):
+            failed.append(f"{n:,} areas: the warm page differs from the cold one")
+        failed += [f"{n:,} areas: {f}" for f in check_areas_page(areas, page)]
+        form = "packed" if n > ui.map.COMPACT_ABOVE else "GeoJSON"
+        packed = ui.map.compact_area_layers(page)
+        drawn = f", {sum(packed[0]['geometry']['r']) / n:.1f} points" if packed else ""
+        tol = display_tolerance(areas.total_bounds, pixels=AREA_TOLERANCE_PX)
+        print(
+            f"{n:>8,} {vertices:>10,} | {old_bytes / MB:>7.2f} {old_s:>6.2f} | "
+            f"{new_bytes / MB:>7.2f} {cold_s:>6.2f} {warm_s:>6.2f} | "
+            f"{old_bytes / new_bytes:>9.1f}x {old_s / cold_s:>9.1f}x | {form}, {tol:.0f} m{drawn}"
+        )
+        if new_bytes / MB >= MAX_MB:
+            misses.append(f"{n:,} areas: page < 3 MB")
+    for line in ingest_bench.closing_lines(misses, failed):
+        print(line)
+    return 1 if failed or misses else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -304,7 +496,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--keep", type=Path, metavar="DIR", help="generate into DIR and keep it"
     )
     p.add_argument("--html", type=Path, metavar="FILE", help="also write the page here")
+    p.add_argument(
+        "--areas",
+        nargs="?",
+        const="1000,10000,50000",
+        metavar="LIST",
+        help="measure the areas layer alone, old and new, for these counts "
+        "(1000,10000,50000) instead of the store",
+    )
     args = p.parse_args(argv)
+    if args.areas:
+        return areas_main([int(v) for v in args.areas.split(",")], args.seed)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-map-"))
     work.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []

@@ -10,8 +10,13 @@ as data URLs: the map, in the app or downloaded, renders without internet.
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import html
+import json
 import re
+import threading
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +33,14 @@ import shapely
 
 from geo.analysis.change import NO_CALC
 from geo.crs import DISPLAY_CRS
+from geo.display import (
+    AREA_TOLERANCE_PX,
+    MAP_HEIGHT_PX,
+    MAP_WIDTH_PX,
+    display_tolerance,
+    pack_polygons,
+    simplify_coverage,
+)
 from geo.ingest.workspace import AreaSpec
 from geo.style import (
     GISTAR_COLOURS,
@@ -40,6 +53,7 @@ __all__ = [
     "AREA_COLOURS",
     "CARTO_KEY_ENV",
     "CHAIN_COLOURS",
+    "COMPACT_ABOVE",
     "DWELLINGS_MEASURE",
     "INCIDENT_LIMIT",
     "MEASURES",
@@ -52,6 +66,7 @@ __all__ = [
     "chains_layer",
     "choropleth_layer",
     "choropleth_map",
+    "compact_area_layers",
     "hotspot_cells_layer",
     "incidents_layer",
     "map_measures",
@@ -358,6 +373,180 @@ def _display(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     )
 
 
+#: Simplified display geometry of the last few layers, by their geometry's digest.
+_SIMPLIFIED: OrderedDict[tuple[str, float | None, str], Any] = OrderedDict()
+_SIMPLIFIED_KEEP: Final = 8
+_SIMPLIFIED_LOCK = threading.Lock()
+
+
+def _geometry_key(geom: gpd.GeoSeries) -> str:
+    """A digest of the coordinates and their structure (the same shapes, the same key)."""
+    arr = geom.to_numpy()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(shapely.get_coordinates(arr).tobytes())
+    digest.update(shapely.get_num_coordinates(arr).tobytes())
+    digest.update(shapely.get_num_geometries(arr).tobytes())
+    digest.update(shapely.get_num_interior_rings(arr).tobytes())
+    return digest.hexdigest()
+
+
+def _display_areas(
+    frame: gpd.GeoDataFrame, tolerance: float | None
+) -> tuple[gpd.GeoDataFrame, float]:
+    """Drop empty geometry, simplify as a coverage (projected CRS only), to EPSG:4326.
+
+    ``tolerance`` in metres; ``None`` is
+    :data:`~geo.display.AREA_TOLERANCE_PX` of a map fitted to the areas
+    (:func:`geo.display.display_tolerance`). Returns the areas and the
+    tolerance used (0 when not simplified). Coordinates are not rounded: the
+    caller writes them (GeoJSON at 5 decimals, or packed).
+
+    The simplified, reprojected geometry of the last few layers is kept in
+    memory, keyed by a digest of the geometry: a new period or shading
+    redraws the same areas without simplifying them again (coverage
+    simplification of 10,000 ward-like areas takes a second or two).
+    """
+    geom = frame.geometry
+    shown = frame.loc[~(geom.isna() | geom.is_empty)].reset_index(drop=True)
+    crs = "" if shown.crs is None else shown.crs.to_wkt()
+    key = (_geometry_key(shown.geometry), tolerance, crs)
+    with _SIMPLIFIED_LOCK:
+        hit = _SIMPLIFIED.get(key)
+        if hit is not None:
+            _SIMPLIFIED.move_to_end(key)
+    if hit is None:
+        used = 0.0
+        simple = shown.geometry
+        if len(shown) and shown.crs is not None and shown.crs.is_projected:
+            used = (
+                display_tolerance(
+                    shown.total_bounds,
+                    width_px=MAP_WIDTH_PX,
+                    height_px=MAP_HEIGHT_PX,
+                    pixels=AREA_TOLERANCE_PX,
+                )
+                if tolerance is None
+                else max(float(tolerance), 0.0)
+            )
+            simple = simplify_coverage(shown.geometry, used)
+        hit = (simple.to_crs(DISPLAY_CRS).to_numpy(), used)
+        with _SIMPLIFIED_LOCK:
+            _SIMPLIFIED[key] = hit
+            while len(_SIMPLIFIED) > _SIMPLIFIED_KEEP:
+                _SIMPLIFIED.popitem(last=False)
+    geometry, used = hit
+    out = gpd.GeoDataFrame(
+        shown.drop(columns=shown.geometry.name),
+        geometry=gpd.GeoSeries(geometry, index=shown.index, crs=DISPLAY_CRS),
+    )
+    return out, float(used)
+
+
+#: Above this many areas a choropleth layer is sent packed (:class:`_CompactAreas`).
+COMPACT_ABOVE: Final = 2_000
+#: Metres in a degree of latitude (the packing's quantum is given in metres).
+_M_PER_DEGREE: Final = 111_320.0
+
+
+class _CompactAreas(folium.MacroElement):
+    """A choropleth's areas, packed: decoded in the browser into a GeoJSON layer.
+
+    The properties go as columns, the polygons as quantised, delta-encoded
+    integers (:func:`geo.display.pack_polygons`), the whole gzipped and in
+    base64; the browser inflates it (``DecompressionStream``) and adds an
+    ``L.geoJson`` layer, drawn on a canvas, to the parent feature group. The
+    features it makes are those :func:`choropleth_layer` writes as GeoJSON
+    (same properties, so a click reports ``layer`` and ``code`` the same
+    way), with the same styles, highlight and sticky tooltip. Text arrives
+    escaped and is inserted as HTML, as folium's tooltip does.
+    """
+
+    _template = folium.template.Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            var text = atob({{ this.data|tojson }});
+            var bytes = new Uint8Array(text.length);
+            for (var b = 0; b < text.length; b++) { bytes[b] = text.charCodeAt(b); }
+            var stream = new Blob([bytes]).stream().pipeThrough(
+                new DecompressionStream("gzip"));
+            new Response(stream).json().then(function (d) {
+                var g = d.geometry, x = 0, y = 0, k = 0, ri = 0, pi = 0;
+                var features = [];
+                for (var i = 0; i < g.f.length; i++) {
+                    var polygons = [];
+                    for (var j = 0; j < g.f[i]; j++, pi++) {
+                        var rings = [];
+                        for (var h = 0; h < g.p[pi]; h++, ri++) {
+                            var ring = [];
+                            for (var t = 0; t < g.r[ri]; t++) {
+                                x += g.d[k++]; y += g.d[k++];
+                                ring.push([g.x0 + x * g.q, g.y0 + y * g.q]);
+                            }
+                            ring.push(ring[0]);
+                            rings.push(ring);
+                        }
+                        polygons.push(rings);
+                    }
+                    var props = {cls: d.cls[i], layer: "area", shown: d.shown[i]};
+                    props[d.name_key] = d.name[i];
+                    if (d.code) { props.code = d.code[i]; }
+                    features.push({type: "Feature", properties: props,
+                        geometry: polygons.length === 1
+                            ? {type: "Polygon", coordinates: polygons[0]}
+                            : {type: "MultiPolygon", coordinates: polygons}});
+                }
+                var style = function (f) {
+                    var c = f.properties.cls;
+                    return c < 0 ? d.no_calc_style
+                        : {fillColor: d.palette[c], fillOpacity: 0.7, color: "#555555", weight: 1};
+                };
+                var layer = L.geoJson({type: "FeatureCollection", features: features}, {
+                    style: style,
+                    renderer: L.canvas(),
+                    onEachFeature: function (f, l) {
+                        l.bindTooltip(function () {
+                            return "<table><tr><th style='text-align:left;padding-right:6px'>"
+                                + d.aliases[0] + "</th><td>" + f.properties[d.name_key]
+                                + "</td></tr><tr><th style='text-align:left;padding-right:6px'>"
+                                + d.aliases[1] + "</th><td>" + f.properties.shown
+                                + "</td></tr></table>";
+                        }, {sticky: true});
+                        l.on("mouseover", function () { l.setStyle({weight: 3, color: "#000000"}); });
+                        l.on("mouseout", function () { layer.resetStyle(l); });
+                    }
+                });
+                layer.addTo(group);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CompactAreas"
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        packed = gzip.compress(text.encode("utf-8"), compresslevel=3, mtime=0)
+        self.data = base64.b64encode(packed).decode("ascii")
+
+
+def compact_area_layers(page: str) -> list[dict[str, Any]]:
+    """Return the packed choropleth layers a page carries, decoded (for checks and tests).
+
+    Each is the JSON :class:`_CompactAreas` sends: ``name``, ``shown``,
+    ``cls``, ``code`` (columns, text escaped), ``name_key``, ``aliases``,
+    ``palette`` and ``geometry`` (:func:`geo.display.unpack_polygons` reads
+    it). JSON string escapes in ``page`` (a rendered or a streamlit-folium
+    page) are read as such.
+    """
+    found = re.findall(r'var text = atob\(("[A-Za-z0-9+/=]*")\);', page)
+    return [
+        json.loads(gzip.decompress(base64.b64decode(json.loads(b))).decode("utf-8"))
+        for b in found
+    ]
+
+
 def choropleth_layer(
     areas: gpd.GeoDataFrame,
     *,
@@ -373,7 +562,7 @@ def choropleth_layer(
     decimals: int = 0,
     suffix: str = "",
     no_calc: str = "no population or no earlier count",
-    simplify_m: float = 20.0,
+    simplify_m: float | None = None,
 ) -> folium.FeatureGroup:
     """Return a layer shading each area by ``value`` in classes, with a tooltip and a legend.
 
@@ -402,7 +591,22 @@ def choropleth_layer(
     no_calc
         Why an area has no value, for the legend.
     simplify_m
-        Simplification tolerance in metres (projected input only).
+        Simplification tolerance in metres (projected input only): the
+        areas are simplified together (:func:`geo.display.simplify_coverage`),
+        so neighbours keep their shared edges. ``None`` (the default): one
+        pixel (:data:`~geo.display.AREA_TOLERANCE_PX`: triangles under a
+        square pixel removed, half a pixel off a line four pixels long) of a
+        :data:`~geo.display.MAP_WIDTH_PX` by
+        :data:`~geo.display.MAP_HEIGHT_PX` map fitted to the areas
+        (:func:`geo.display.display_tolerance`; at Leaflet's initial whole
+        zoom level a pixel is one to two of those), so the page grows with
+        the screen, not with the detail of the boundaries. Display only: the
+        caller's geometry (and every count) is untouched.
+
+    Above :data:`COMPACT_ABOVE` areas the layer is sent packed
+    (:class:`_CompactAreas`): columns instead of a GeoJSON feature each,
+    coordinates as integers in steps of a quarter of the tolerance, gzipped; so a
+    layer of 50,000 areas stays well under 3 MB.
 
     Returns
     -------
@@ -424,7 +628,9 @@ def choropleth_layer(
         msg = f"`areas` lacks column(s) {', '.join(missing)}; columns: {', '.join(map(str, areas.columns))}."
         raise ValueError(msg)
 
-    shown = _display(areas[[*dict.fromkeys(wanted), areas.geometry.name]], simplify_m)
+    shown, tolerance = _display_areas(
+        areas[[*dict.fromkeys(wanted), areas.geometry.name]], simplify_m
+    )
     numbers = shown[value].astype(float)
     classes = (
         diverging_breaks(numbers, scheme=scheme, decimals=decimals, suffix=suffix)
@@ -451,40 +657,64 @@ def choropleth_layer(
     )
     if code:
         props["code"] = shown[code].astype(str).map(html.escape)
-    features = gpd.GeoDataFrame(props, geometry=shown.geometry, crs=DISPLAY_CRS)
     palette = classes.colours
+    no_calc_style = {
+        "fillColor": NO_CALC_COLOUR,
+        "fillOpacity": 0.6,
+        "color": "#555555",
+        "weight": 1,
+        "dashArray": "4 3",
+    }
+    aliases = [html.escape(name_label), html.escape(label)]
+    group = folium.FeatureGroup(name=layer_name)
+    if len(shown) > COMPACT_ABOVE:
+        # A quarter of the tolerance (or a metre) as the step: finer than the
+        # simplification, so it adds no visible error at the first zoom levels.
+        quantum = (tolerance / 4 if tolerance > 0 else 1.0) / _M_PER_DEGREE
+        minx, miny = (round(float(v), 5) for v in shown.total_bounds[:2])
+        _CompactAreas(
+            {
+                "name_key": name,
+                "name": props[name].tolist(),
+                "shown": props["shown"].tolist(),
+                "cls": [int(c) for c in props["cls"]],
+                **({"code": props["code"].tolist()} if code else {}),
+                "aliases": aliases,
+                "palette": list(palette),
+                "no_calc_style": no_calc_style,
+                "geometry": pack_polygons(
+                    shown.geometry.to_numpy(), quantum=quantum, origin=(minx, miny)
+                ),
+            }
+        ).add_to(group)
+    else:
+        rounded = shapely.transform(shown.geometry.to_numpy(), lambda c: np.round(c, 5))
+        features = gpd.GeoDataFrame(props, geometry=rounded, crs=DISPLAY_CRS)
 
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        cls = feature["properties"]["cls"]
-        if cls < 0:
+        def style(feature: dict[str, Any]) -> dict[str, Any]:
+            cls = feature["properties"]["cls"]
+            if cls < 0:
+                return no_calc_style
             return {
-                "fillColor": NO_CALC_COLOUR,
-                "fillOpacity": 0.6,
+                "fillColor": palette[cls],
+                "fillOpacity": 0.7,
                 "color": "#555555",
                 "weight": 1,
-                "dashArray": "4 3",
             }
-        return {
-            "fillColor": palette[cls],
-            "fillOpacity": 0.7,
-            "color": "#555555",
-            "weight": 1,
-        }
 
-    group = folium.FeatureGroup(name=layer_name)
-    folium.GeoJson(
-        features.to_json(),
-        name=layer_name,
-        control=False,
-        style_function=style,
-        highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=[name, "shown"],
-            aliases=[html.escape(name_label), html.escape(label)],
-            localize=True,
-            sticky=True,
-        ),
-    ).add_to(group)
+        folium.GeoJson(
+            features.to_json(),
+            name=layer_name,
+            control=False,
+            style_function=style,
+            highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=[name, "shown"],
+                aliases=aliases,
+                localize=True,
+                sticky=True,
+            ),
+        ).add_to(group)
     entries = list(zip(classes.colours, classes.labels, strict=True))
     if (classes.index < 0).any():
         entries.append((NO_CALC_COLOUR, f"{NO_CALC} ({no_calc})"))

@@ -20,6 +20,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+import geopandas as gpd
+import shapely
+
 from geo.analysis.change import change_column
 from geo.style import GISTAR_COLOURS, SCHEMES
 from ui import cached
@@ -237,7 +240,15 @@ def build_layers() -> list[folium.FeatureGroup]:
 
 def build_map() -> folium.Map:
     """The whole map as one page, for the download: fitted to what is shaded."""
-    m = base_map(shown, tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)))
+    # Fitted to the shaded areas' box: reprojecting a box, not 50,000 outlines.
+    bounds = shown.total_bounds
+    fitted = gpd.GeoDataFrame(
+        geometry=[shapely.segmentize(shapely.box(*bounds), 500.0)]
+        if len(shown) and all(map(math.isfinite, bounds))
+        else [],
+        crs=shown.crs,
+    )
+    m = base_map(fitted, tiles=base_tiles(os.environ.get(CARTO_KEY_ENV)))
     for group in build_layers():
         group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
