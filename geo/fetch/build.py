@@ -412,7 +412,8 @@ def refresh_workspace(
     result.added = new
     result.rows = rows
     if ingest:
-        _ingest(toml_path, progress)
+        # Only the new months' files are read; the rest of the store is kept.
+        _ingest(toml_path, progress, new_only=True)
         result.ingested = True
     _finish(result, client, before, started)
     return result
@@ -1165,11 +1166,13 @@ def _open_up(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
-def _ingest(workspace: Path, progress: Progress | None) -> None:
+def _ingest(
+    workspace: Path, progress: Progress | None, *, new_only: bool = False
+) -> None:
     from geo.ingest.pipeline import ingest
     from geo.ingest.workspace import load_workspace
 
-    ingest(load_workspace(workspace), progress=progress)
+    ingest(load_workspace(workspace), progress=progress, new_only=new_only)
 
 
 def _quiet(_stage: str, _done: int, _total: int) -> None:

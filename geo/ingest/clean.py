@@ -329,10 +329,8 @@ def _clean_police_uk_on(
     keep = v.alive()
     sel = pa.array(keep)
     # The rows asked about and not seen before are the kept rows with an id.
-    new, h1, h2 = ask[~seen], h1[~seen], h2[~seen]
-    for label, lo, hi in raw.files:
-        here = (new >= lo) & (new < hi)
-        state.ids.add((h1[here], h2[here]), label, row[new[here]])
+    new = ask[~seen]
+    state.ids.add((h1[~seen], h2[~seen]), _pick(raw.file, new), row[new])
     x, y = lonlat_to_bng(lon[keep], lat[keep])
     file_k = raw.file.filter(sel)
     row_k = row[keep]

@@ -15,6 +15,7 @@ about one in 10^23, so equal hashes are taken for equal ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,22 +147,32 @@ class SeenIds:
             (self._labels[int(file[i])], int(row[i])) for i in np.flatnonzero(found)
         ]
 
-    def add(self, hashes: IdHashes, label: str, rows: npt.NDArray[np.int64]) -> None:
-        """Record ids kept from one file.
+    def add(
+        self,
+        hashes: IdHashes,
+        label: str | Sequence[str],
+        rows: npt.NDArray[np.int64],
+    ) -> None:
+        """Record ids kept, with the file and row each was kept from.
 
         Parameters
         ----------
         hashes
             The kept ids, hashed (:func:`hash_ids`), none of them seen before.
         label
-            The file they were kept from.
+            The file they were kept from, or each one's file.
         rows
-            Their row numbers in that file.
+            Their row numbers in their files.
         """
         h1, h2 = hashes
         if len(h1) == 0:
             return
-        where = np.full(len(h1), self._label(label), dtype=np.int32)
+        if isinstance(label, str):
+            where = np.full(len(h1), self._label(label), dtype=np.int32)
+        else:
+            codes, names = pd.factorize(np.asarray(label, dtype=object))
+            index = np.array([self._label(str(n)) for n in names], dtype=np.int32)
+            where = index[codes]
         run = _sorted(_Run(h1, h2, where, rows.astype(np.int32)))
         bucket = run.h1 >> _BUCKET_SHIFT  # sorted by h1, so by bucket too
         cuts = np.searchsorted(bucket, np.arange(65, dtype=np.uint64))

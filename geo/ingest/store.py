@@ -755,12 +755,31 @@ class StoreBuilder:
                 groups.setdefault(label, []).extend((old, g) for g in numbers)
         every = list(order) if order is not None else list(dict.fromkeys(labels))
         every += [x for x in groups if x not in set(every)]
+        wanted = [where for label in every for where in groups.get(label, [])]
         with pq.ParquetWriter(
             self.gen / REJECTS, _REJECT_SCHEMA, compression="zstd"
         ) as out:
-            for label in every:
-                for spill, g in groups.get(label, []):
-                    out.write_table(spill.read_row_group(g).cast(_REJECT_SCHEMA))
+            # Runs of consecutive row groups of one file are read at once and
+            # written back one row group each (one per source file, as spilled).
+            i = 0
+            while i < len(wanted):
+                spill, g = wanted[i]
+                j = i + 1
+                while (
+                    j < len(wanted)
+                    and j - i < 256
+                    and wanted[j][0] is spill
+                    and wanted[j][1] == g + (j - i)
+                ):
+                    j += 1
+                table = spill.read_row_groups(list(range(g, g + (j - i))))
+                start = 0
+                for k in range(g, g + (j - i)):
+                    n = spill.metadata.row_group(k).num_rows
+                    piece = table.slice(start, n).cast(_REJECT_SCHEMA)
+                    out.write_table(piece.combine_chunks())
+                    start += n
+                i = j
         for spill in spills:
             spill.close()
         for written in writers:
