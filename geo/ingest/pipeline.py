@@ -772,10 +772,15 @@ def _ingest_cluster(
                 )
                 tasks.append((source.name, future))
         results: dict[str, Any] = {}
-        for done, future in enumerate(as_completed([f for _, f in tasks]), 1):
-            results[future.key] = future.result()
-            if progress is not None:
-                progress(f"cluster: {done} of {len(tasks)} tasks", done, len(tasks))
+        try:
+            for done, future in enumerate(as_completed([f for _, f in tasks]), 1):
+                results[future.key] = future.result()
+                if progress is not None:
+                    progress(f"cluster: {done} of {len(tasks)} tasks", done, len(tasks))
+        except BaseException:
+            # No task may go on writing into the folder about to be removed.
+            client.cancel([f for _, f in tasks])
+            raise
         per_source: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         for name, future in tasks:
             per_source[name].append(results[future.key])

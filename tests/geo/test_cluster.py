@@ -145,3 +145,16 @@ def test_tables_and_hotspots_read_on_the_cluster_equal_those_read_here(
         pd.DataFrame(here_layer.drop(columns="geometry")),
     )
     assert there_layer.geometry.equals(here_layer.geometry)
+
+
+def test_a_bad_file_on_a_worker_fails_the_ingest_cleanly(
+    client: Any, tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    make = _workspaces(tmp_path, world, across_months=False)
+    ws = make("there")
+    bad = tmp_path / "police" / "2024-03-t-street.csv"
+    bad.write_text("Month,Crime type\n2024-03,Burglary\n", "utf-8")
+    with pytest.raises(GeoInputError, match=r"2024-03-t-street\.csv: missing column"):
+        ingest(ws, client=client)
+    # The tasks' files went with the generation: nothing is left in the store folder.
+    assert not ws.store.exists() or list(ws.store.iterdir()) == []
