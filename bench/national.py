@@ -16,8 +16,8 @@ has a ``ward`` and a ``force`` layer. Then, each in a fresh child process
 (this script with ``--child``), timed inside around the measured call only:
 
 1. the ingest on this machine (the baseline), then on a LocalCluster of 1
-   and of 2 worker processes (one thread each; the cluster is started
-   before the timer);
+   and of 2 worker processes (one thread each; the cluster is started, and
+   its workers have imported ``geo``, before the timer, as this process has);
 2. the ward x month x category table (``build_table(kind="trend",
    interval="month")``) over every month, read here and on the clusters;
 3. a force-wide Gi* build (``build_hotspots(method="gistar")``) of one
@@ -197,6 +197,13 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _warm() -> None:
+    """Import on a worker what its tasks use, as a running cluster already has."""
+    import geo.analysis.tables
+    import geo.hotspots.build
+    import geo.ingest.pipeline  # noqa: F401
+
+
 def measure(kind: str, stage: str, work: Path) -> dict[str, Any]:
     """Run one stage (ingest, table, gistar) here or on a cluster of 1 or 2 workers."""
     sys.path.insert(0, str(ROOT))
@@ -212,6 +219,8 @@ def measure(kind: str, stage: str, work: Path) -> dict[str, Any]:
 
     ws = load_workspace(work / "national.toml")
     client = None if kind == "local" else connect(f"local:{kind[1:]}")
+    if client is not None:
+        client.run(_warm)  # imports are not what is measured (as for "here")
     out: dict[str, Any] = {}
     try:
         r0 = resource.getrusage(resource.RUSAGE_SELF)

@@ -35,7 +35,7 @@ from geo.errors import GeoInputError
 from geo.ingest.boundaries import load_area_layer
 from geo.ingest.clean import SourceState
 from geo.ingest.gazetteer import load_gazetteer
-from geo.ingest.readers import BATCH_ROWS, InputFile, list_source_files
+from geo.ingest.readers import BATCH_ROWS, InputFile
 from geo.ingest.store import PieceWriter, store_layout
 from geo.ingest.workspace import Workspace, load_workspace
 
@@ -139,7 +139,7 @@ def _id_hashes(state: SourceState) -> tuple[np.ndarray[Any, Any], np.ndarray[Any
 def run_task(
     workspace_path: str,
     source: str,
-    labels: Sequence[str],
+    files: Sequence[InputFile],
     generation: str,
     tag: str,
     batch_rows: int = BATCH_ROWS,
@@ -152,8 +152,9 @@ def run_task(
         The workspace file (read again on the worker).
     source
         The source's name.
-    labels
-        The files to read (:attr:`geo.ingest.readers.InputFile.label`).
+    files
+        The files to read, as the client listed them (names and paths: a
+        worker does not list the source's folders again).
     generation
         The generation folder being written.
     tag
@@ -172,8 +173,6 @@ def run_task(
 
     workspace = load_workspace(workspace_path)
     spec = next(s for s in workspace.sources if s.name == source)
-    wanted = set(labels)
-    files = [f for f in list_source_files(workspace, spec) if f.label in wanted]
     layers = {n: load_area_layer(a) for n, a in workspace.areas.items()}
     gazetteer = (
         None if workspace.places is None else load_gazetteer(workspace.places.path)
@@ -182,7 +181,7 @@ def run_task(
     writer = PieceWriter(Path(generation), schema, dictionary, tag)
     try:
         run = _Run(workspace, layers, gazetteer, writer, None, batch_rows)
-        records, state = run.read(0, spec, files)
+        records, state = run.read(0, spec, list(files))
     except BaseException:
         writer.abort()
         raise

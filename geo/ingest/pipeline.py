@@ -758,12 +758,11 @@ def _ingest_cluster(
             groups = group_files(files[source.name], source.format == "police_uk")
             for g in groups:
                 tag = f"t{len(tasks)}"
-                labels = [f.label for f in g]
                 future = client.submit(
                     run_task,
                     path,
                     source.name,
-                    labels,
+                    g,
                     str(builder.gen),
                     tag,
                     batch_rows,
