@@ -35,8 +35,8 @@ from geo.errors import GeoInputError
 from geo.ingest.boundaries import load_area_layer
 from geo.ingest.clean import SourceState
 from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.pieces import PieceWriter, store_layout
 from geo.ingest.readers import BATCH_ROWS, InputFile
-from geo.ingest.store import PieceWriter, store_layout
 from geo.ingest.workspace import Workspace, load_workspace
 
 __all__ = ["connect", "group_files", "run_task"]

@@ -34,6 +34,7 @@ from geo.ingest.clean import SourceState, clean_source
 from geo.ingest.gazetteer import Gazetteer, load_gazetteer
 from geo.ingest.ids import hash_ids
 from geo.ingest.join import locate_points
+from geo.ingest.pieces import PieceWriter, _by_month
 from geo.ingest.readers import (
     BATCH_ROWS,
     FileRead,
@@ -45,16 +46,13 @@ from geo.ingest.readers import (
 )
 from geo.ingest.store import (
     STORE_VERSION,
-    PieceWriter,
-    StoreBuilder,
-    _by_month,
     claim_store_folder,
     has_store,
     read_manifest,
-    rejects_by_file,
 )
 from geo.ingest.text import DELIMITER_NAMES
 from geo.ingest.workspace import SourceSpec, Workspace
+from geo.ingest.writer import StoreBuilder, rejects_by_file
 from geo.schema import FILE as FILE_COLUMN
 from geo.schema import INCIDENT_ID, REASON, Reason, X, Y, area_columns
 

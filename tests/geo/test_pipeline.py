@@ -182,7 +182,7 @@ def test_open_store_before_ingest_says_what_to_run(ws_path: Path) -> None:
 def test_failed_rewrite_leaves_previous_store_whole(
     ws_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import geo.ingest.store
+    import geo.ingest.pieces
 
     ws = load_workspace(ws_path)
     ingest(ws)
@@ -191,7 +191,7 @@ def test_failed_rewrite_leaves_previous_store_whole(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(geo.ingest.store._Partition, "write", broken)
+    monkeypatch.setattr(geo.ingest.pieces._Partition, "write", broken)
     with pytest.raises(OSError, match="disk full"):
         ingest(ws)
     assert read_manifest(ws)["store_id"] == before

@@ -186,7 +186,7 @@ def test_a_store_of_the_older_layout_is_replaced_file_by_file(
 _KILL = textwrap.dedent(
     """
     import os, sys
-    import geo.ingest.store as store
+    import geo.ingest.pieces as store
     from geo.ingest.pipeline import ingest
     from geo.ingest.workspace import load_workspace
 
@@ -262,7 +262,7 @@ def test_a_hand_edited_manifest_cannot_point_the_removal_outside_the_store(
 def test_a_second_ingest_while_one_is_writing_is_refused(
     tmp_path: Path, world: Callable[..., Path]
 ) -> None:
-    from geo.ingest.store import LOCK
+    from geo.ingest.folder import LOCK
 
     _police(tmp_path / "police")
     ws = load_workspace(world(POLICE_SOURCE))
@@ -290,7 +290,7 @@ def test_the_new_store_is_on_disk_before_the_manifest_names_it(
     tmp_path: Path, world: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A power cut after the manifest's rename must find every file it names."""
-    import geo.ingest.store as store
+    import geo.ingest.writer as store
 
     _police(tmp_path / "police", ("2024-01", "2024-02"))
     ws = load_workspace(world(POLICE_SOURCE))
