@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,11 +35,17 @@ from geo.errors import GeoInputError
 from geo.ingest.boundaries import load_area_layer
 from geo.ingest.clean import SourceState
 from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.incremental import NAMED_MONTH, FileRecord, RedoError, config_key
 from geo.ingest.pieces import PieceWriter, store_layout
-from geo.ingest.readers import BATCH_ROWS, InputFile
+from geo.ingest.readers import BATCH_ROWS, InputFile, list_source_files
+from geo.ingest.stream import Progress, SourceRun
 from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.writer import StoreBuilder
 
-__all__ = ["connect", "group_files", "run_task"]
+if TYPE_CHECKING:
+    from geo.ingest.pipeline import IngestResult
+
+__all__ = ["connect", "crossing", "group_files", "ingest_on_cluster", "run_task"]
 
 #: ``local`` or ``local:N`` (a cluster of N worker processes on this machine),
 #: or a scheduler's address (``tcp://HOST:8786``).
@@ -117,13 +123,11 @@ def group_files(files: Sequence[InputFile], police: bool) -> list[list[InputFile
     >>> [[f.label for f in g] for g in group_files(fs, police=True)]
     [['2024-01-a-street.csv', '2024-01-b-street.csv'], ['2024-02-a-street.csv']]
     """
-    from geo.ingest.pipeline import _NAMED_MONTH
-
     if not police:
         return [list(files)]
     groups: dict[str, list[InputFile]] = {}
     for f in files:
-        named = _NAMED_MONTH.search(f.label)
+        named = NAMED_MONTH.search(f.label)
         groups.setdefault("" if named is None else named.group("month"), []).append(f)
     return list(groups.values())
 
@@ -169,8 +173,6 @@ def run_task(
         (per file, as the manifest keeps them), ``ids`` (the kept Crime IDs'
         hash halves), ``files_read`` and ``process`` (host and process id).
     """
-    from geo.ingest.pipeline import _Run
-
     workspace = load_workspace(workspace_path)
     spec = next(s for s in workspace.sources if s.name == source)
     layers = {n: load_area_layer(a) for n, a in workspace.areas.items()}
@@ -180,7 +182,7 @@ def run_task(
     schema, dictionary = store_layout(workspace, list(layers))
     writer = PieceWriter(Path(generation), schema, dictionary, tag)
     try:
-        run = _Run(workspace, layers, gazetteer, writer, None, batch_rows)
+        run = SourceRun(workspace, layers, gazetteer, writer, None, batch_rows)
         records, state = run.read(0, spec, list(files))
     except BaseException:
         writer.abort()
@@ -252,3 +254,93 @@ def require_path(workspace: Workspace) -> str:
         msg = "cluster: the workspace must be loaded from a file (load_workspace), which the workers read."
         raise GeoInputError(msg)
     return str(Path(workspace.path).resolve())
+
+
+def ingest_on_cluster(
+    workspace: Workspace,
+    client: Any,
+    progress: Progress | None,
+    batch_rows: int,
+) -> IngestResult:
+    """Run the ingest's stages as cluster tasks, one per source and month of files."""
+    from distributed import as_completed
+
+    from geo.ingest.pipeline import IngestResult, SourceSummary, summarise
+
+    path = require_path(workspace)
+    layers = {n: load_area_layer(s) for n, s in workspace.areas.items()}
+    notes = tuple(
+        f"[areas.{name}] {note}"
+        for name, layer in layers.items()
+        for note in layer.notes
+    )
+    config = config_key(workspace)
+    files = {s.name: list_source_files(workspace, s) for s in workspace.sources}
+    names = [s.name for s in workspace.sources]
+    with StoreBuilder(workspace, list(layers), sources=names) as builder:
+        tasks: list[tuple[str, Any]] = []
+        for source in workspace.sources:
+            groups = group_files(files[source.name], source.format == "police_uk")
+            for g in groups:
+                tag = f"t{len(tasks)}"
+                future = client.submit(
+                    run_task,
+                    path,
+                    source.name,
+                    g,
+                    str(builder.gen),
+                    tag,
+                    batch_rows,
+                    key=f"ingest-{builder.store_id}-{tag}",
+                    pure=False,
+                )
+                tasks.append((source.name, future))
+        results: dict[str, Any] = {}
+        try:
+            for done, future in enumerate(as_completed([f for _, f in tasks]), 1):
+                results[future.key] = future.result()
+                if progress is not None:
+                    progress(f"cluster: {done} of {len(tasks)} tasks", done, len(tasks))
+        except BaseException:
+            # No task may go on writing into the folder about to be removed.
+            client.cancel([f for _, f in tasks])
+            raise
+        per_source: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+        for name, future in tasks:
+            per_source[name].append(results[future.key])
+        for name, rs in per_source.items():
+            why = crossing(rs)
+            if why is not None:
+                raise RedoError(f"source {name!r}: {why}")
+        summary: dict[str, SourceSummary] = {}
+        records_out: dict[str, list[dict[str, Any]]] = {}
+        order: list[str] = []
+        files_read = 0
+        for name, rs in per_source.items():
+            by_label = {
+                r["label"]: FileRecord.from_json(r)
+                for res in rs
+                for r in res["records"]
+            }
+            records = [by_label[f.label] for f in files[name]]
+            for res in rs:
+                builder.adopt(res["written"])
+                files_read += int(res["files_read"])
+            order += [r.label for r in records]
+            summary[name] = summarise(records, list(layers))
+            records_out[name] = [r.to_json() for r in records]
+        written = sum(len(res["written"]["partitions"]) for res in results.values())
+        store = builder.commit(
+            {name: s.to_json() for name, s in summary.items()},
+            notes=notes,
+            order=order,
+            extra={"ingest": {"config": config, "files": records_out}},
+        )
+    return IngestResult(
+        store=store,
+        summary=summary,
+        notes=notes,
+        files_read=files_read,
+        partitions_written=written,
+        processes=len({res["process"] for res in results.values()}),
+    )

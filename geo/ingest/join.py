@@ -13,18 +13,23 @@ and ``intersects`` alone would count them twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
 
 import geopandas as gpd
 import shapely
 
 from geo.crs import require_same_crs
+from geo.ingest.boundaries import CODE, NAME, AreaLayer
+from geo.schema import X, Y, area_columns
 
-__all__ = ["JoinResult", "assign_areas", "locate_points"]
+__all__ = ["JoinResult", "assign_areas", "assign_layers", "locate_points"]
 
 _CHUNK = 250_000
 #: Fewer points than this are not worth a second thread.
@@ -157,3 +162,43 @@ def assign_areas(
     out["area_code"] = codes
     out["area_name"] = names
     return JoinResult(assigned=out[inside], unassigned=out[~inside])
+
+
+def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
+    """Add ``{layer}_code``/``{layer}_name`` per area layer and the WKB ``geometry``.
+
+    Each distinct coordinate is located (and encoded) once: police.uk stacks
+    many incidents on one snap point. Areas follow the boundary rule of
+    :mod:`geo.ingest.join`.
+
+    Parameters
+    ----------
+    kept
+        Kept incidents with ``x``/``y`` in EPSG:27700.
+    layers
+        Area layers by name.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``kept`` with two string columns per layer (null when outside) and a
+        ``geometry`` column of WKB points.
+    """
+    x = np.asarray(kept.column(X).to_numpy(), dtype=np.float64)
+    y = np.asarray(kept.column(Y).to_numpy(), dtype=np.float64)
+    codes, uniques = pd.factorize(x + 1j * y)
+    ux, uy = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
+    point_of = pa.array(codes)
+    out = kept
+    # Each layer's points are split between both cores (GEOS releases the GIL).
+    located = [locate_points(ux, uy, a.areas, threads=2) for a in layers.values()]
+    for (layer, area), found in zip(layers.items(), located, strict=True):
+        pos = found[codes]
+        where = pa.array(pos, mask=pos < 0)
+        for col, values in zip(
+            area_columns(layer), (area.areas[CODE], area.areas[NAME]), strict=True
+        ):
+            labels = pa.array(values.to_numpy(object), pa.string())
+            out = out.append_column(col, labels.take(where))
+    wkb = pa.array(shapely.to_wkb(shapely.points(ux, uy)), pa.binary())
+    return out.append_column("geometry", wkb.take(point_of))
