@@ -469,10 +469,14 @@ def _location_names(
         msg = f"`incident_location` ({texts.size}) and `incident_x` ({pos.size}) differ in length."
         raise GeoInputError(msg)
     sel = inc_cluster >= 0
+    # Clean each distinct text once (a district's millions of incidents share
+    # a few thousand snap-point locations); missing ones get code -1, i.e. "".
+    codes, distinct = pd.factorize(texts[sel])
+    cleaned = np.array([*(_location_text(t) for t in distinct), ""], dtype=object)
     loc = pd.DataFrame(
         {
             "cluster": inc_cluster[sel],
-            "text": pd.Series([_location_text(t) for t in texts[sel]], dtype=object),
+            "text": pd.Series(cleaned[codes], dtype=object),
         }
     )
     loc = loc[~loc["text"].str.lower().isin(_NO_LOCATION)]

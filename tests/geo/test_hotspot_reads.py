@@ -20,7 +20,7 @@ from shapely.geometry import box
 
 import geo.selection
 from geo.errors import GeoInputError
-from geo.hotspots import density
+from geo.hotspots import density, naming
 from geo.hotspots.build import (
     build_hotspots,
     busy_cells,
@@ -280,3 +280,34 @@ def test_permutations_on_threads_give_the_same_p_values_as_esda(
     assert above.sum() > 20
     assert (np.abs(theirs - ours) <= 4 * se + 3 / (perms + 1)).all()
     assert ours.min() < 0.01  # the planted cells are tested, not only middling ones
+
+
+def test_cluster_names_clean_each_distinct_location_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """12M incidents share a few thousand snap locations: each text is cleaned once, same name."""
+    grid = make_grid(area=WARDS, cell_size=250.0)
+    cx, cy = X0 + 625.0, Y0 + 625.0
+    x = np.full(3000, cx)
+    y = np.full(3000, cy)
+    texts = np.array(
+        ["On or near  Mill Road"] * 1800
+        + ["On or near Supermarket"] * 1100
+        + [None] * 100,
+        dtype=object,
+    )
+    cluster = np.full(len(grid.cells), -1)
+    cluster[grid.positions([cx], [cy])] = 0
+    cleaned: list[object] = []
+    original = naming._location_text
+
+    def spy(value: object) -> str:
+        cleaned.append(value)
+        return original(value)
+
+    monkeypatch.setattr(naming, "_location_text", spy)
+    named = naming.name_clusters(
+        grid, cluster, incident_x=x, incident_y=y, incident_location=texts
+    )
+    assert named["name"].tolist() == ["Mill Road"]
+    assert len(cleaned) <= 3  # was one call per incident
