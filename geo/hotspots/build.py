@@ -194,11 +194,12 @@ def _inputs(
         # KDE spreads density across the area's edge: the district's incidents
         # around the area count too (its bandwidth comes from those inside).
         reader = selection.replace(area=None) if method == "kde" else selection
-        # Counting needs the store's x/y columns only: no geometry is decoded.
+        # Counting needs the store's x/y columns only: no geometry is decoded;
+        # the category only to weight by harm.
         incidents = select_incidents(
             workspace,
             reader,
-            columns=[MONTH, CATEGORY, LOCATION, X, Y],
+            columns=[MONTH, LOCATION, X, Y, *([CATEGORY] if options.harm else [])],
             months=months,
         )
     else:
@@ -411,7 +412,7 @@ def _name(
         gazetteer_places=places,
         incident_x=incidents[X].to_numpy(float),
         incident_y=incidents[Y].to_numpy(float),
-        incident_location=incidents[LOCATION].to_numpy(object)
+        incident_location=incidents[LOCATION]
         if LOCATION in incidents.columns
         else None,
     )

@@ -207,7 +207,15 @@ def _prepare(
         # the clipped cells make up the same shape at a far higher cost.
         shape = cells.area if cells.area is not None else area_shape(area)
         shapely.prepare(shape)
-        outside = ~np.asarray(shapely.intersects_xy(shape, x, y))
+        # Only points in a cell that reaches the area's edge need the polygon
+        # test: one in no cell is not counted anyway, and one in a cell wholly
+        # inside the area is in it.
+        pos = cells.positions(x, y)
+        test = pos >= 0
+        if cells.interior is not None:
+            test[test] = ~cells.interior[pos[test]]
+        outside = np.zeros(len(x), dtype=bool)
+        outside[test] = ~np.asarray(shapely.intersects_xy(shape, x[test], y[test]))
         if outside.any():
             x, y = np.where(outside, np.nan, x), np.where(outside, np.nan, y)
     return cells, x, y, messages

@@ -104,6 +104,10 @@ class HotspotGrid:
         unioned once when the grid is laid), or ``None`` for a grid over the
         incidents' extent or one rebuilt from a layer: points outside it are
         not counted in a clipped edge cell.
+    interior
+        Per row of :attr:`cells`, whether the whole (unclipped) cell lies in
+        the interior of :attr:`area`: a point located in such a cell is in
+        the area without a polygon test. ``None`` when not known.
     """
 
     kind: GridKind
@@ -115,6 +119,9 @@ class HotspotGrid:
     cells: gpd.GeoDataFrame
     messages: tuple[str, ...] = field(default=())
     area: shapely.Geometry | None = field(default=None, compare=False)
+    interior: npt.NDArray[np.bool_] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def mask(self) -> npt.NDArray[np.bool_]:
@@ -401,6 +408,7 @@ def make_grid(
     polys = _cell_polygons(grid, cx, cy, float(cell_size))
     shapely.prepare(shape)
     keep = np.asarray(shapely.intersects(shape, polys))
+    edge = None
     if area is not None:
         # Only cells on the boundary need clipping; interior cells stay whole.
         clipped = polys[keep].copy()
@@ -432,4 +440,5 @@ def make_grid(
         cells,
         tuple(messages),
         shape if area is not None else None,
+        None if edge is None else ~edge,
     )
