@@ -929,7 +929,7 @@ def select_incidents(
     workspace: Workspace,
     selection: Selection,
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str],
     months: tuple[str, str] | None = None,
     categories: Iterable[str] | None = None,
     geometry: bool = False,
@@ -952,7 +952,9 @@ def select_incidents(
     selection
         From :func:`resolve_selection`.
     columns
-        Store columns to read (besides those the area needs); all when ``None``.
+        Store columns to read (besides those the area needs and ``month``).
+        Required: a read of every column (a 12-million-row store has 20) is
+        never what a count needs; counts use codes and ``x``/``y``.
     months
         Inclusive month range; the period and the comparison together when ``None``.
     categories
@@ -976,8 +978,8 @@ def select_incidents(
     """
     cats = selection.categories if categories is None else tuple(categories)
     span = selection.read_span if months is None else months
-    wanted = None if columns is None else list(dict.fromkeys(columns))
-    if wanted is not None and MONTH not in wanted:
+    wanted = list(dict.fromkeys(columns))
+    if MONTH not in wanted:
         wanted.append(MONTH)
     area = selection.area
     filt = None
@@ -990,7 +992,7 @@ def select_incidents(
                 if area is None
                 else pc.field(code).isin(list(area.codes))
             )
-        elif wanted is not None:
+        else:
             wanted += [c for c in (PLACE, X, Y) if c not in wanted]
     frame = open_store(
         workspace,
