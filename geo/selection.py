@@ -1007,13 +1007,18 @@ def select_incidents(
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
         frame = frame[keep]
     if MONTH in frame.columns and by_category and CATEGORY in frame.columns:
-        keep = np.zeros(len(frame), dtype=bool)
-        category = frame[CATEGORY].astype(str).to_numpy()
-        month = frame[MONTH].to_numpy()
-        for cat in pd.unique(category):
-            rows = category == cat
-            keep[rows] = np.isin(month[rows], list(selection.covered((cat,))))
-        frame = frame[keep]
+        # Which (category, month) pairs are covered, looked up by codes: no
+        # Python string per row (a national store has millions).
+        cat_code, cat_found = pd.factorize(frame[CATEGORY])
+        month_code, month_found = pd.factorize(frame[MONTH])
+        # The last row and column stand for a missing category ("nan", as
+        # str() spells it) and a missing month (never covered).
+        names = [*map(str, cat_found), "nan"]
+        allowed = np.zeros((len(names), len(month_found) + 1), dtype=bool)
+        for i, cat in enumerate(names):
+            have = selection.covered((cat,))
+            allowed[i, : len(month_found)] = [str(m) in have for m in month_found]
+        frame = frame[allowed[cat_code, month_code]]
     elif MONTH in frame.columns:
         frame = frame[frame[MONTH].isin(list(selection.covered(cats))).to_numpy()]
     return frame
