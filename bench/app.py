@@ -75,6 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 #: The environment variables the app reads (ui/workspace.py, ui/map.py).
 DEMO_DIR_ENV = "HOTSPOT_DEMO_DIR"
+WORKSPACE_ENV = "HOTSPOT_WORKSPACE"
 UNSET_ENV = ("HOTSPOT_WORKSPACE", "HOTSPOT_CARTO_API_KEY")
 #: Page name -> script, as in app.py's st.navigation.
 PAGES = {
@@ -298,6 +299,8 @@ def child_main(job: str, work: Path) -> None:
         out = job_warm_baseline(baseline, params["repeat"])
     elif job == "browser":
         out = job_browser(work, params["browser_repeat"], params["browser_pages"])
+    elif job == "fenland":
+        out = job_fenland(work)
     elif job.startswith("warm-") and job[5:] in PAGES:
         out = job_warm_page(PAGES[job[5:]], params["repeat"])
     else:
@@ -336,6 +339,18 @@ SETTLED = """() => {
   }
   return true;
 }"""
+
+
+def job_fenland(work: Path) -> dict[str, Any]:
+    """Write and ingest the Fenland workspace (``--workspace fenland``); not timed."""
+    from tests.conftest import SHARED
+
+    if not (SHARED / "police_uk").is_dir():
+        return {
+            "failed": f"{SHARED} not found: --workspace fenland needs ../shared/data"
+        }
+    toml, label = _workspace_for_browser(work)
+    return {"toml": str(toml), "label": label}
 
 
 def _workspace_for_browser(work: Path) -> tuple[Path, str]:
@@ -600,13 +615,14 @@ def report(
     warm_base: dict[str, Any],
     warm: dict[str, dict[str, Any]],
     repeat: int,
+    subject: str = "synthetic demo",
 ) -> tuple[list[str], list[str], list[str]]:
     """Return the report's lines, the targets missed and the problems found."""
     misses: list[str] = []
     problems: list[str] = []
     lines = [
         "",
-        "Hotspot Atlas app benchmark (AppTest, synthetic demo)",
+        f"Hotspot Atlas app benchmark (AppTest, {subject})",
         "=" * 104,
         f"machine     {environment()}",
         f"runs        {repeat} cold starts of the app and of the baseline (fresh "
@@ -765,6 +781,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the Fenland workspace, or both (default)",
     )
     p.add_argument(
+        "--workspace",
+        choices=("demo", "fenland"),
+        default="demo",
+        help="what the AppTest runs open: the synthetic demo (default) or the "
+        "Fenland workspace on ../shared/data (police.uk 2024, CCTV log), "
+        "ingested once into the temporary folder",
+    )
+    p.add_argument(
         "--browser-repeat",
         type=int,
         default=3,
@@ -810,8 +834,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         (work / "baseline.py").write_text(BASELINE_SCRIPT, "utf-8")
         env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
         env[DEMO_DIR_ENV] = str(work / "demo")
+        subject = "synthetic demo"
+        if args.workspace == "fenland":
+            log("writing and ingesting the Fenland workspace (not timed) ...")
+            fen = run_child("fenland", work, env)
+            if "failed" in fen:
+                print(f"--workspace fenland: {fen['failed']}")
+                return 1
+            env[WORKSPACE_ENV] = fen["toml"]
+            subject = fen["label"]
         if args.mode in ("both", "apptest"):
-            lines, misses, problems = apptest_runs(args, work, env, log)
+            lines, misses, problems = apptest_runs(args, work, env, log, subject)
         if args.mode in ("both", "browser"):
             log("browser runs (Playwright + Chromium, a real server per round) ...")
             b_lines, b_misses, b_problems = report_browser(
@@ -848,9 +881,10 @@ def apptest_runs(
     work: Path,
     env: dict[str, str],
     log: Any,
+    subject: str = "synthetic demo",
 ) -> tuple[list[str], list[str], list[str]]:
     """The AppTest part: prepare the demo, cold starts, warm changes; the report's lines."""
-    log(f"preparing the demo in {work / 'demo'} (first-ever run of the app) ...")
+    log(f"first-ever run of the app on the {subject} ...")
     prepare = run_child("prepare", work, env)
     log(f"  {prepare.get('seconds', float('nan')):.1f} s")
     cold: dict[str, list[dict[str, Any]]] = {j: [] for j in COLD_JOBS}
@@ -885,7 +919,7 @@ def apptest_runs(
                 else f"no timing ({r.get('failed', 'see problems')})"
             )
         )
-    return report(prepare, cold, warm_base, warm, args.repeat)
+    return report(prepare, cold, warm_base, warm, args.repeat, subject)
 
 
 if __name__ == "__main__":

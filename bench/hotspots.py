@@ -98,6 +98,7 @@ KDE_MAX_S = 0.3
 GISTAR_MAX_S = 0.3
 PERM_MAX_S = 20.0
 EMERGING_MAX_S = 5.0
+BUILD_MAX_S = 15.0
 
 #: Every child job, in the order one round runs them.
 KINDS = ("kde", "gkde", "gistar", "esda", "emerging")
@@ -111,6 +112,7 @@ LABELS = {
     "esda_w": "     of which DistanceBand weights",
     "esda_large": "(2r) esda G_Local + weights, 99,856",
     "perm": "(3) gistar 999 perms, 99,856 cells",
+    "perm_1": "     the same on 1 thread",
     "esda_perm": "(3r) esda G_Local 999 perms, 10,000",
     "emerging": "(4) emerging: 36 x gistar + classify",
     "emerging_gi": "     of which 36 x gistar",
@@ -352,11 +354,24 @@ def job_gistar(params: dict[str, Any]) -> dict[str, Any]:
         ],
     }
     if params["permutations"]:
-        perm, t_perm = timed(
-            lambda: gistar(y, grid, permutations=params["permutations"], seed=7)
+        import numpy as np
+
+        perms = params["permutations"]
+        perm, t_perm = timed(lambda: gistar(y, grid, permutations=perms, seed=7))
+        one, t_one = timed(
+            lambda: gistar(y, grid, permutations=perms, seed=7, threads=1)
         )
         out["perm"] = t_perm
+        out["perm_1"] = t_one
         out["perm_sig"] = int((perm.p_sim < 0.05).sum())
+        out["checks"].append(
+            (
+                f"(3) the same p_sim on 1 thread and on {os.cpu_count()} (seed 7, "
+                f"{perms} permutations, {len(y):,} cells); equal: "
+                f"{np.array_equal(perm.p_sim, one.p_sim)}",
+                bool(np.array_equal(perm.p_sim, one.p_sim)),
+            )
+        )
     return out
 
 
@@ -466,6 +481,93 @@ def job_emerging(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def job_bigstore(params: dict[str, Any]) -> dict[str, Any]:
+    """(5) Write the ``--store-rows`` store (bench/bigstore.py); not timed."""
+    import bigstore
+
+    return bigstore.write_big_store(
+        Path(params["work"]), params["store_rows"], params["seed"]
+    )
+
+
+def job_build(params: dict[str, Any]) -> dict[str, Any]:
+    """(5) One Gi* build (build_hotspots) on the big store, with this checkout's geo.
+
+    Run by this file and by its copy in an export of the baseline revision
+    (whose ``geo`` is then imported): the same call, old code and new.
+    Also times the stacking check both ways on the build's points.
+    """
+    import numpy as np
+    import pandas as pd
+
+    import geo
+    from geo.hotspots import density
+    from geo.hotspots.build import build_hotspots
+    from geo.ingest.workspace import load_workspace
+    from geo.selection import resolve_selection, select_incidents
+
+    timed = ingest_bench.timed
+    ws = load_workspace(Path(params["work"]) / "big" / "big.toml")
+    sel = resolve_selection(ws, period="2023-01:2023-12")
+    layer, t_build = timed(lambda: build_hotspots(ws, sel, for_viewer=False))
+    tag = "new" if "coordinate_counts" in dir(density) else "old"
+    keep = ["cell_id", "n", "gi_z", "gi_p", "gi_p_adj", "hot", "name"]
+    pd.DataFrame(layer[keep]).to_parquet(Path(params["work"]) / f"layer-{tag}.parquet")
+    out: dict[str, Any] = {
+        f"build_{tag}": t_build,
+        "geo": str(Path(geo.__file__).parent),
+        "cells": len(layer),
+        "hot": int(layer["hot"].sum()),
+        "messages": list(layer.attrs["messages"]),
+    }
+    if tag == "new":
+        pts = select_incidents(
+            ws, sel, columns=["x", "y"], months=("2023-01", "2023-12")
+        )
+        x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
+        out["points"] = len(x)
+        del pts
+
+        def by_rows() -> Any:
+            return np.unique(np.column_stack([x, y]), axis=0, return_counts=True)[1]
+
+        old, t_old = timed(by_rows)
+        new, t_new = timed(lambda: density.coordinate_counts(x, y))
+        out["stack_unique"], out["stack_hash"] = t_old, t_new
+        same = sorted(old.tolist()) == sorted(new.tolist())
+        out["checks"] = [
+            (
+                f"(5) stacking counts by hashing = np.unique's on {len(x):,} points "
+                f"({len(new):,} distinct); equal: {same}",
+                same,
+            )
+        ]
+    return out
+
+
+def job_compare(params: dict[str, Any]) -> dict[str, Any]:
+    """(5) The old and the new build's layers are the same, cell for cell."""
+    import pandas as pd
+
+    work = Path(params["work"])
+    old = pd.read_parquet(work / "layer-old.parquet")
+    new = pd.read_parquet(work / "layer-new.parquet")
+    try:
+        pd.testing.assert_frame_equal(old, new, check_dtype=False)
+        same, why = True, "identical"
+    except AssertionError as exc:
+        same, why = False, str(exc).splitlines()[0]
+    return {
+        "checks": [
+            (
+                f"(5) the Gi* layer (n, gi_z, gi_p, gi_p_adj, hot, name) of the new "
+                f"build = the baseline's on {len(new):,} cells; {why}",
+                same,
+            )
+        ]
+    }
+
+
 JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "kde": job_kde,
     "gkde": job_gkde,
@@ -474,6 +576,9 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "esda-large": job_esda_large,
     "esda-perm": job_esda_perm,
     "emerging": job_emerging,
+    "bigstore": job_bigstore,
+    "build": job_build,
+    "compare": job_compare,
 }
 
 
@@ -527,6 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "points": args.points,
             "permutations": args.permutations,
             "seed": args.seed,
+            "store_rows": args.store_rows,
+            "work": str(work),
         }
         (work / "params.json").write_text(json.dumps(params), "utf-8")
         # name -> list of (seconds dict) over rounds; checks from every run.
@@ -566,12 +673,137 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = run_child("esda-perm", work)
             times["esda_perm"] = [run.result["esda_perm"]]
             log(f"  esda-perm {run.result['esda_perm']['seconds']:.2f} s (once)")
+        if args.store_rows:
+            big_rounds(work, args, times, checks, info, log)
         lines, ok = report(times, checks, info, args, predicted)
         print("\n".join(lines))
         print(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
+
+
+def baseline_export(work: Path, rev: str) -> Path | None:
+    """Export ``rev`` of this repository (``git archive``) with this run's bench files.
+
+    The export's ``geo`` is the old code; the bench files copied into it
+    call it the way this run calls the new code.
+    """
+    import subprocess
+
+    target = work / "baseline"
+    target.mkdir()
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for name in ("hotspots.py", "ingest.py", "bigstore.py"):
+        shutil.copy(ROOT / "bench" / name, target / "bench" / name)
+    return target
+
+
+def baseline_rev(asked: str | None) -> str:
+    """The baseline revision: ``--baseline``, else where this branch left main."""
+    import subprocess
+
+    if asked:
+        return asked
+    try:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "main"
+
+
+def big_rounds(
+    work: Path,
+    args: argparse.Namespace,
+    times: dict[str, list[dict[str, float]]],
+    checks: list[tuple[str, bool]],
+    info: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    """(5) Write the big store, then build Gi* on it with the new and the baseline code."""
+    log(f"  writing a {args.store_rows:,}-row store (bench/bigstore.py, not timed) ...")
+    run = run_child("bigstore", work)
+    info["big.wards"] = run.result["wards"]
+    rev = baseline_rev(args.baseline)
+    base = baseline_export(work, rev)
+    info["big.baseline"] = rev[:12] if base is not None else f"{rev} (export failed)"
+    for i in range(args.repeat):
+        sides = [("new", Path(__file__))]
+        if base is not None:
+            sides.append(("old", base / "bench" / "hotspots.py"))
+        for side, script in sides if i % 2 == 0 else sides[::-1]:
+            run = ingest_bench.run_child("build", work, script=script)
+            r = run.result
+            key = f"build_{side}"
+            if key not in r:  # pragma: no cover - the export is not the old code
+                msg = f"the {side} build ran {r.get('geo')}: expected the {side} code"
+                raise RuntimeError(msg)
+            times.setdefault(key, []).append(r[key])
+            info[f"big.peak_{side}"] = max(
+                info.get(f"big.peak_{side}", 0.0), run.peak_mb
+            )
+            for k in ("stack_unique", "stack_hash"):
+                if k in r:
+                    times.setdefault(k, []).append(r[k])
+            if "points" in r:
+                info["big.points"], info["big.cells"] = r["points"], r["cells"]
+                info["big.hot"] = r["hot"]
+            checks.extend((text, bool(ok)) for text, ok in r.get("checks", []))
+            log(
+                f"  round {i + 1}/{args.repeat} build ({side}) "
+                f"{r[key]['seconds']:.2f} s; peak {run.peak_mb:,.0f} MB"
+            )
+    if base is not None:
+        checks.extend(
+            (t, bool(ok)) for t, ok in run_child("compare", work).result["checks"]
+        )
+
+
+def big_lines(
+    t: dict[str, float], info: dict[str, Any], args: argparse.Namespace
+) -> tuple[list[str], list[tuple[str, float, float]]]:
+    """The report's (5) lines and targets."""
+    if not args.store_rows:
+        return [], []
+    rows = info.get("big.points", args.store_rows)
+    lines = [
+        "",
+        f"(5) Gi* build on a {args.store_rows:,}-row store ({rows:,} points in "
+        f"{info['big.wards']:,} wards, {info.get('big.cells', 0):,} cells, "
+        f"{info.get('big.hot', 0):,} hot); baseline {info['big.baseline']}",
+        "-" * 78,
+        f"{'build_hotspots, this code':<44}{t['build_new']:>9.2f} s   "
+        f"peak {info['big.peak_new']:,.0f} MB",
+    ]
+    if "build_old" in t:
+        lines += [
+            f"{'build_hotspots, baseline (same run)':<44}{t['build_old']:>9.2f} s   "
+            f"peak {info['big.peak_old']:,.0f} MB",
+            f"{'baseline / this code':<44}{t['build_old'] / t['build_new']:>8.2f}x",
+        ]
+    lines += [
+        f"{'stacking check, np.unique over rows':<44}{t['stack_unique']:>9.2f} s"
+        + (
+            f"   ({t['stack_unique'] / t['build_old']:.0%} of the baseline build)"
+            if "build_old" in t
+            else ""
+        ),
+        f"{'stacking check, factorize + bincount':<44}{t['stack_hash']:>9.2f} s",
+        f"{'np.unique / factorize':<44}{t['stack_unique'] / t['stack_hash']:>8.1f}x",
+    ]
+    return lines, [(f"(5) Gi* build, {rows:,} points", t["build_new"], BUILD_MAX_S)]
 
 
 def report(
@@ -649,11 +881,12 @@ def report(
                 "esda_w",
                 "esda_large",
                 "perm",
+                "perm_1",
                 "esda_perm",
                 "emerging",
                 "emerging_gi",
             )
-            if k != "perm" or perms
+            if k not in ("perm", "perm_1") or perms
         ),
         f"{'(1r) gaussian_kde, all pts x all cells':<44}{gkde_full:>9,.0f}"
         f"   EXTRAPOLATED: {REF_POINTS:,} x {REF_CELLS:,} time x {scale:,.0f}",
@@ -666,6 +899,8 @@ def report(
     if perms:
         targets.append((f"(3) Gi* {perms} permutations", t["perm"], PERM_MAX_S))
     targets.append(("(4) emerging, 36 steps x 10,000 cells", t["emerging"], 5.0))
+    big, big_targets = big_lines(t, info, args)
+    targets += big_targets
     lines += [
         f"{name:<44}{value:>7.3f} s{'< ' + f'{limit:g} s':>9}   {verdict(value < limit)}"
         for name, value, limit in targets
@@ -682,6 +917,11 @@ def report(
         f"{'under' if t['gistar_auto'] < GISTAR_MAX_S else 'OVER'} the 0.3 s of (2))",
         f"{'(2r) esda 99,856 cells':<44}{'':>9}   {esda_large}",
     ]
+    if perms:
+        lines.append(
+            f"{'(3t) 1 thread / ' + str(os.cpu_count()) + ' threads, permutations':<44}"
+            f"{t['perm_1'] / t['perm']:>8.2f}x   (same p-values: see checks)"
+        )
     if "esda_large" in t:
         lines.append(
             f"{'(2r) esda / geo, both 99,856 cells':<44}"
@@ -693,6 +933,7 @@ def report(
             f"{t['esda_perm'] / t['perm']:>8.2f}x   (esda on 10x fewer cells; "
             f"per cell x{10 * t['esda_perm'] / t['perm']:.1f})"
         )
+    lines += big
     lines += ["", f"checks (in each of the {args.repeat} runs)", "-" * 78]
     # One line per distinct check text prefix; pass only if every run passed.
     merged: dict[str, tuple[str, bool]] = {}
@@ -725,9 +966,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--permutations", type=int, default=999, help="Gi* permutations (999; 0 = skip)"
     )
     p.add_argument("--seed", type=int, default=20230101, help="random seed")
+    p.add_argument(
+        "--store-rows",
+        type=int,
+        default=0,
+        help="also build Gi* with build_hotspots on a store of this many rows "
+        "(e.g. 12000000), new code and --baseline (0 = skip)",
+    )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        help="git revision whose geo/ the --store-rows build is compared with "
+        "(default: git merge-base HEAD main)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement (3)")
     p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.store_rows < 0:
+        p.error("need --store-rows >= 0")
     if args.points < REF_POINTS or args.permutations < 0 or args.repeat < 1:
         p.error(f"need --points >= {REF_POINTS}, --permutations >= 0, --repeat >= 1")
     return args

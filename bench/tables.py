@@ -655,10 +655,136 @@ def measure(work: Path, *, geo_first: bool) -> dict[str, Any]:
     }
 
 
+# --- --store-rows: ward x month x category on a big store --------------------
+
+#: Target of the big-store table (issue 18): seconds and peak MB.
+SCALE_MAX_S = 10.0
+SCALE_MAX_MB = 3072.0
+
+
+def scale_cube(work: Path, *, old: bool) -> dict[str, Any]:
+    """Ward x month x category counts of the big store, the new way or the old.
+
+    New: ``build_table(kind="trend", by="ward", options=TableOptions(
+    interval="month", by_category=True))``: one read of the month, category
+    and ward code (no geometry), one trend table per category. Old:
+    the path ``geo table`` took before every read named its columns,
+    reproduced here: ``open_store(ws, period=...)`` (every column, the points
+    decoded) and a ``groupby`` of ward, month and category. Saved for the check.
+    """
+    sys.path.insert(0, str(ROOT))
+    from geo.analysis.tables import TableOptions, build_table
+    from geo.ingest.store import open_store
+    from geo.ingest.workspace import load_workspace
+    from geo.selection import resolve_selection
+
+    ws = load_workspace(work / "big" / "big.toml")
+    year = (MONTHS[0], MONTHS[-1])
+
+    def new() -> Any:
+        sel = resolve_selection(ws, period=f"{year[0]}:{year[1]}")
+        cube = build_table(
+            ws,
+            sel,
+            by="ward",
+            kind="trend",
+            options=TableOptions(interval="month", by_category=True),
+        )
+        out = cube[["area_code", "period", "category", "count"]]
+        return out.rename(columns={"area_code": "ward_code", "period": "month"})
+
+    def baseline() -> Any:
+        frame = open_store(ws, period=year)
+        counts = frame.groupby(["ward_code", "month", "category"], observed=True).size()
+        return counts.rename("count").reset_index()
+
+    cube, t = ingest_bench.timed(baseline if old else new)
+    cube = cube.loc[cube["count"] > 0, ["ward_code", "month", "category", "count"]]
+    cube = cube.astype({"count": "int64"})
+    cube = cube.astype(dict.fromkeys(("ward_code", "month", "category"), str))
+    cube.sort_values(["ward_code", "month", "category"]).reset_index(
+        drop=True
+    ).to_parquet(work / f"cube-{'old' if old else 'new'}.parquet")
+    return {"seconds": t, "cells": len(cube), "total": int(cube["count"].sum())}
+
+
+def scale_check(work: Path) -> dict[str, Any]:
+    """The new table's counts = the old path's, for every ward, month and category."""
+    import pandas as pd
+
+    old = pd.read_parquet(work / "cube-old.parquet")
+    new = pd.read_parquet(work / "cube-new.parquet")
+    try:
+        pd.testing.assert_frame_equal(old, new, check_dtype=False)
+        same, why = True, "identical"
+    except AssertionError as exc:
+        same, why = False, str(exc).splitlines()[0]
+    return {
+        "checks": [
+            (
+                f"ward x month x category counts of build_table = the old path's "
+                f"({len(new):,} non-zero cells, {int(new['count'].sum()):,} incidents); {why}",
+                same,
+            )
+        ]
+    }
+
+
+def scale_runs(work: Path, args: argparse.Namespace, log: Callable[[str], None]) -> int:
+    """``--store-rows``: write the big store, time both paths, check, report."""
+    log(f"writing a {args.store_rows:,}-row store (bench/bigstore.py, not timed) ...")
+    info = run_child("scale-store", work).result
+    runs: dict[str, list[tuple[float, float]]] = {"new": [], "old": []}
+    for i in range(args.repeat):
+        for side in ("new", "old") if i % 2 == 0 else ("old", "new"):
+            run = run_child(f"scale-{side}", work)
+            runs[side].append((run.result["seconds"]["seconds"], run.peak_mb))
+            log(
+                f"  round {i + 1}/{args.repeat} {side}: "
+                f"{run.result['seconds']['seconds']:.2f} s, peak {run.peak_mb:,.0f} MB"
+            )
+    checks = run_child("scale-check", work).result["checks"]
+    t_new, mb_new = min(runs["new"])
+    t_old, mb_old = min(runs["old"])
+    mb_new, mb_old = max(m for _, m in runs["new"]), max(m for _, m in runs["old"])
+    verdict = ingest_bench.verdict
+    lines = [
+        "",
+        f"Ward x month x category table on a {info['rows']:,}-row store "
+        f"({info['wards']:,} wards, 12 months, {len(CATEGORIES)} categories)",
+        "=" * 78,
+        f"{'':<46}{'best s':>9}{'peak MB':>10}   all runs, s",
+        f"{'build_table trend/month/category by ward':<46}{t_new:>9.2f}{mb_new:>10,.0f}"
+        f"   {', '.join(f'{s:.2f}' for s, _ in runs['new'])}",
+        f"{'old path: open_store(all) + groupby':<46}{t_old:>9.2f}{mb_old:>10,.0f}"
+        f"   {', '.join(f'{s:.2f}' for s, _ in runs['old'])}",
+        f"{'old / new (same run)':<46}{t_old / t_new:>8.2f}x{mb_old / mb_new:>9.2f}x",
+        "",
+        f"{'target':<46}{'value':>9}{'target':>10}   result",
+        f"{'time':<46}{t_new:>7.2f} s{'< ' + f'{SCALE_MAX_S:g} s':>10}   "
+        f"{verdict(t_new < SCALE_MAX_S)}",
+        f"{'peak memory':<46}{mb_new:>6,.0f} MB{'< 3 GB':>10}   "
+        f"{verdict(mb_new < SCALE_MAX_MB)}",
+        "",
+        *(f"{verdict(ok)}  {text}" for text, ok in checks),
+    ]
+    print("\n".join(lines))
+    return 0 if all(ok for _, ok in checks) else 1
+
+
 def child_main(kind: str, work: Path) -> None:
     """Run one job in this (child) process and write its JSON result."""
     params = json.loads((work / "params.json").read_text("utf-8"))
-    if kind == "generate":
+    if kind == "scale-store":
+        import bigstore
+
+        sys.path.insert(0, str(ROOT))
+        out = bigstore.write_big_store(work, params["store_rows"], params["seed"])
+    elif kind in ("scale-new", "scale-old"):
+        out = scale_cube(work, old=kind == "scale-old")
+    elif kind == "scale-check":
+        out = scale_check(work)
+    elif kind == "generate":
         out = generate(params, work)
     elif kind in ("measure-geo-first", "measure-pandas-first"):
         out = measure(work, geo_first=kind == "measure-geo-first")
@@ -840,8 +966,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="generate into DIR and keep it (default: a temporary folder, removed)",
     )
+    p.add_argument(
+        "--store-rows",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: a ward x month x category table on an N-row store written "
+        "straight from arrays (e.g. 12000000), against the old read-everything path",
+    )
     p.add_argument("--child", nargs=2, metavar=("JOB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.store_rows < 0:
+        p.error("need --store-rows >= 0")
     if args.rows < 1 or args.wards < 2 or args.repeat < 1:
         p.error("need --rows >= 1, --wards >= 2, --repeat >= 1")
     return args
@@ -874,8 +1010,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "snap_points": 100_000,  # bench/ingest.py's default: police.uk-like
             "seed": args.seed,
             "season": SEASON,
+            "store_rows": args.store_rows,
         }
         (work / "params.json").write_text(json.dumps(params), "utf-8")
+        if args.store_rows:
+            return scale_runs(work, args, log)
         log(
             f"generating {args.rows:,} rows and {args.wards:,} wards in {work}, "
             "and ingesting them ..."

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import tempfile
 import threading
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,15 +41,8 @@ from geo.demo import prepare_demo as geo_prepare_demo
 from geo.disclosure import hot_clusters_for, needs_suppression, refuse_incident_rows
 from geo.errors import GeoInputError
 from geo.export import layer_bytes
-from geo.hotspots.build import (
-    build_hotspots,
-    busy_cells,
-    busy_cells_note,
-    hot_cluster_table,
-    name_areas,
-    named_hot_clusters,
-    previous_hotspot_accuracy,
-)
+from geo.hotspots.build import build_hotspots, hot_cluster_table, name_areas
+from geo.hotspots.page import HotspotPage, hotspot_page
 from geo.ingest.boundaries import CODE, NAME, AreaLayer, load_area_layer
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.store import (
@@ -74,7 +66,6 @@ __all__ = [
     "area_names",
     "area_values",
     "boundary_notes",
-    "busy_places",
     "coverage",
     "density_layer",
     "evaluation",
@@ -82,15 +73,14 @@ __all__ = [
     "hot_clusters",
     "hotspot_file",
     "hotspot_layer",
+    "hotspot_results",
     "incident_points",
-    "named_clusters",
     "narrowed",
     "near_repeats",
     "outcomes",
     "patrol_plan",
     "places",
     "prepare_demo",
-    "previous_accuracy",
     "rejects",
     "report",
     "report_file",
@@ -391,56 +381,18 @@ def hot_clusters(path: str, chosen: Selection) -> pd.DataFrame:
     return _clusters(path, chosen.key, chosen)
 
 
-@st.cache_data(show_spinner="Comparing hot clusters with the comparison period…")
-def _named(
-    path: str, key: str, _selection: Selection
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    ws = workspace(path)
-    raw = _layer(path, key, _selection, "gistar", for_viewer=False)
-    frame, messages = named_hot_clusters(ws, raw, _selection)
-    frame.attrs = {}
-    return frame, tuple(messages)
+@st.cache_data(show_spinner="Finding hotspots…")
+def _page(path: str, key: str, _selection: Selection) -> HotspotPage:  # noqa: ARG001 - cache key
+    return hotspot_page(load_workspace(path), _selection)
 
 
-def named_clusters(
-    path: str, chosen: Selection
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """:func:`geo.hotspots.build.named_hot_clusters` as ``(frame, messages)``."""
-    return _named(path, chosen.key, chosen)
+def hotspot_results(path: str, chosen: Selection) -> HotspotPage:
+    """The Hotspots page's layer, clusters, accuracy and busy cells, from one read.
 
-
-@st.cache_data(show_spinner="Scoring the previous period's hotspots…")
-def _accuracy(path: str, key: str, _selection: Selection) -> dict[str, Any]:
-    try:
-        result = previous_hotspot_accuracy(
-            load_workspace(path),
-            _viewer_layer(path, key, _selection, "gistar"),
-            _selection,
-        )
-    except GeoInputError as exc:
-        return {"error": str(exc)}
-    return asdict(result)
-
-
-@st.cache_data(show_spinner=False)
-def _busy(path: str, key: str, _selection: Selection) -> str | None:
-    return busy_cells_note(
-        busy_cells(
-            load_workspace(path),
-            _viewer_layer(path, key, _selection, "gistar"),
-            _selection,
-        )
-    )
-
-
-def busy_places(path: str, chosen: Selection) -> str | None:
-    """The busiest single cells that are no Gi* cluster, in a sentence (or ``None``)."""
-    return _busy(path, chosen.key, chosen)
-
-
-def previous_accuracy(path: str, chosen: Selection) -> dict[str, Any]:
-    """Hit rate and PAI of the previous period's hot cells, or ``{"error": text}``."""
-    return _accuracy(path, chosen.key, chosen)
+    :func:`geo.hotspots.page.hotspot_page`: the incidents are read once for
+    the Gi* layer, the emerging classes and the previous period's hit rate.
+    """
+    return _page(path, chosen.key, chosen)
 
 
 def hotspot_file(layer: gpd.GeoDataFrame, suffix: str) -> bytes:

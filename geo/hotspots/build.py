@@ -100,7 +100,7 @@ class HotspotOptions:
 class _Inputs:
     """What every method needs: the incidents, the grid, the area and the weights."""
 
-    incidents: gpd.GeoDataFrame
+    incidents: pd.DataFrame
     grid: HotspotGrid
     cover: gpd.GeoDataFrame
     weight: npt.NDArray[np.float64] | None
@@ -173,21 +173,37 @@ def _harm_weights(
     return np.asarray(weights, dtype=float), table.describe()
 
 
+def _in_months(incidents: pd.DataFrame, months: tuple[str, str]) -> pd.DataFrame:
+    """Keep the rows of an incidents frame in an inclusive month range (``YYYY-MM`` sorts as text)."""
+    month = incidents[MONTH].astype(str)
+    return incidents[((month >= months[0]) & (month <= months[1])).to_numpy()]
+
+
 def _inputs(
-    workspace: Workspace, selection: Selection, method: str, options: HotspotOptions
+    workspace: Workspace,
+    selection: Selection,
+    method: str,
+    options: HotspotOptions,
+    *,
+    incidents: pd.DataFrame | None = None,
+    lattice: HotspotGrid | None = None,
 ) -> tuple[_Inputs, str | None]:
     per = selection.period
     months = selection.read_span if method == "change" else (per.start, per.end)
-    # KDE spreads density across the area's edge: the district's incidents
-    # around the area count too (its bandwidth comes from those inside).
-    reader = selection.replace(area=None) if method == "kde" else selection
-    incidents = select_incidents(
-        workspace,
-        reader,
-        columns=[MONTH, CATEGORY, LOCATION, X, Y],
-        months=months,
-        geometry=True,
-    )
+    if incidents is None or method == "kde":
+        # KDE spreads density across the area's edge: the district's incidents
+        # around the area count too (its bandwidth comes from those inside).
+        reader = selection.replace(area=None) if method == "kde" else selection
+        # Counting needs the store's x/y columns only: no geometry is decoded;
+        # the category only to weight by harm.
+        incidents = select_incidents(
+            workspace,
+            reader,
+            columns=[MONTH, LOCATION, X, Y, *([CATEGORY] if options.harm else [])],
+            months=months,
+        )
+    else:
+        incidents = _in_months(incidents, months)
     if len(incidents) == 0:
         msg = (
             f"No incidents for {per.label}"
@@ -200,7 +216,8 @@ def _inputs(
     weight, note = (None, None)
     if options.harm:
         weight, note = _harm_weights(workspace, incidents)
-    lattice = make_grid(None, cell_size=options.cell, grid=options.grid, area=cover)
+    if lattice is None:
+        lattice = make_grid(None, cell_size=options.cell, grid=options.grid, area=cover)
     return _Inputs(incidents, lattice, cover, weight, selection, options), note
 
 
@@ -211,6 +228,7 @@ def build_hotspots(
     method: str = "gistar",
     options: HotspotOptions | None = None,
     for_viewer: bool = True,
+    incidents: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Make a hotspot layer for a selection: its period, categories, sources and area.
 
@@ -234,6 +252,13 @@ def build_hotspots(
         statistics that would give them back (z-scores, p-values, harm
         sums). ``False`` for a computation inside geo that reports only its
         own, suppressed, results (a plan's clusters, a site's cover).
+    incidents
+        The selection's incidents, read once by the caller
+        (:func:`geo.selection.select_incidents` with at least ``month``,
+        ``x``, ``y`` and ``location`` — ``category`` too with ``harm`` —
+        over months that include the ones this layer counts); the rows of
+        the layer's months are used. Read from the store when ``None``
+        (always for ``kde``, which counts the district around the area).
 
     Returns
     -------
@@ -247,6 +272,34 @@ def build_hotspots(
     GeoInputError
         For an unknown method, or no incidents in the selection.
     """
+    out, _ = _build(
+        workspace,
+        selection,
+        method=method,
+        options=options,
+        for_viewer=for_viewer,
+        incidents=incidents,
+    )
+    return out
+
+
+def _build(
+    workspace: Workspace,
+    selection: Selection,
+    *,
+    method: str,
+    options: HotspotOptions | None,
+    for_viewer: bool,
+    incidents: pd.DataFrame | None = None,
+    lattice: HotspotGrid | None = None,
+    decorate: bool = True,
+) -> tuple[gpd.GeoDataFrame, HotspotGrid]:
+    """:func:`build_hotspots`, on a grid already laid when given, and the grid it used.
+
+    ``decorate=False`` leaves out the area codes and the clusters' names, for
+    a layer only its ``hot`` cells or classes are read from (the previous
+    period's, the emerging one of the cluster table).
+    """
     if method not in METHODS:
         msg = f"`method` was {method!r}; allowed: {', '.join(METHODS)}."
         raise GeoInputError(msg)
@@ -255,13 +308,18 @@ def build_hotspots(
     selection.require_data(what="hotspots")
     counted = selection.counted_categories
     refuse_hotspots(workspace, selection.role, counted)
-    inputs, harm_note = _inputs(workspace, selection, method, opts)
+    inputs, harm_note = _inputs(
+        workspace, selection, method, opts, incidents=incidents, lattice=lattice
+    )
     out = METHODS[method](inputs)
-    # A clipped edge cell's centre can fall outside the area: locate each
-    # cell by a point inside its (clipped) polygon instead.
-    inner = shapely.point_on_surface(out.geometry.to_numpy())
-    out = _add_areas(workspace, out, shapely.get_x(inner), shapely.get_y(inner))
-    out["name"] = _names(workspace, out, inputs.grid, inputs.incidents)
+    if decorate:
+        # A clipped edge cell's centre can fall outside the area: locate each
+        # cell by a point inside its (clipped) polygon instead.
+        inner = shapely.point_on_surface(out.geometry.to_numpy())
+        out = _add_areas(workspace, out, shapely.get_x(inner), shapely.get_y(inner))
+        out["name"] = _names(workspace, out, inputs.grid, inputs.incidents)
+    else:
+        out["name"] = None
     messages = list(out.attrs["messages"])
     if harm_note is not None:
         messages.append(harm_note)
@@ -282,7 +340,7 @@ def build_hotspots(
     out.attrs["options"] = opts  # as asked: a follow-up layer asks the same
     if for_viewer and needs_suppression(workspace, selection):
         out = _hide_small_cells(out, workspace)
-    return out
+    return out, inputs.grid
 
 
 #: Columns from which hidden cell counts can be worked out.
@@ -354,7 +412,7 @@ def _name(
         gazetteer_places=places,
         incident_x=incidents[X].to_numpy(float),
         incident_y=incidents[Y].to_numpy(float),
-        incident_location=incidents[LOCATION].to_numpy(object)
+        incident_location=incidents[LOCATION]
         if LOCATION in incidents.columns
         else None,
     )
@@ -461,6 +519,7 @@ def busy_cells(
     *,
     top: int = 3,
     at_least: int = 5,
+    incidents: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Find the busiest single cells outside every hot cluster: concentrations Gi* does not call clusters.
 
@@ -482,6 +541,10 @@ def busy_cells(
         Most cells to return.
     at_least
         Fewest incidents a cell needs.
+    incidents
+        The selection's incidents already read (``x``, ``y``, ``location`` and
+        ``month``, over months including the period's), so one read serves every
+        step of a page; read from the store when ``None``.
 
     Returns
     -------
@@ -508,9 +571,12 @@ def busy_cells(
     cluster = np.full(len(layer), -1, dtype=np.int64)
     cluster[rows] = np.arange(len(rows))
     per = selection.period
-    incidents = select_incidents(
-        workspace, selection, columns=[X, Y, LOCATION], months=(per.start, per.end)
-    )
+    if incidents is None:
+        incidents = select_incidents(
+            workspace, selection, columns=[X, Y, LOCATION], months=(per.start, per.end)
+        )
+    else:
+        incidents = _in_months(incidents, (per.start, per.end))
     named = _name(workspace, grid, cluster, incidents)
     out = layer.iloc[rows].reset_index(drop=True)
     out = out.assign(name=named["name"].to_numpy(object), incidents=out["n"].to_numpy())
@@ -553,6 +619,8 @@ def hotspot_accuracy(
     workspace: Workspace,
     layer: gpd.GeoDataFrame,
     selection: Selection,
+    *,
+    incidents: pd.DataFrame | None = None,
 ) -> AccuracyResult:
     """How well a layer's hot cells capture the incidents of the selection's period: hit rate, PAI, PEI.
 
@@ -567,6 +635,10 @@ def hotspot_accuracy(
         A gistar or emerging layer (its ``hot`` cells, at the layer's alpha).
     selection
         The incidents to score against: its period, categories, sources and area.
+    incidents
+        The selection's incidents already read (``x``, ``y`` and
+        ``month``, over months including the period's), so one read serves every
+        step of a page; read from the store when ``None``.
 
     Returns
     -------
@@ -581,9 +653,12 @@ def hotspot_accuracy(
     selection = selection.single_view()
     hot = _hot(layer)
     per = selection.period
-    incidents = select_incidents(
-        workspace, selection, columns=[X, Y], months=(per.start, per.end)
-    )
+    if incidents is None:
+        incidents = select_incidents(
+            workspace, selection, columns=[X, Y], months=(per.start, per.end)
+        )
+    else:
+        incidents = _in_months(incidents, (per.start, per.end))
     pos = cell_positions(
         layer,
         incidents[X].to_numpy(float),
@@ -616,13 +691,19 @@ def hot_cluster_table(layer: pd.DataFrame) -> pd.DataFrame:
         if "hot" in layer.columns
         else np.zeros(len(layer), bool)
     )
-    cells = layer[hot & layer["name"].notna().to_numpy()]
+    # A plain frame of the columns used: selecting rows of the layer itself
+    # would copy its geometry and deep-copy its attrs.
+    codes = [c for c in layer.columns if c.endswith("_code")]
+    used = ["name", "n", "cell_id", "hotspot_class", *codes]
+    keep = hot & layer["name"].notna().to_numpy()
+    cells = pd.DataFrame(
+        {c: layer[c].to_numpy()[keep] for c in used if c in layer.columns}
+    )
     # Gi* is a neighbourhood statistic: cells with no incident can be hot
     # through their neighbours. A cluster holding none is not a place to go.
     if len(cells):
         busy = cells.groupby("name")["n"].transform("sum").to_numpy() > 0
         cells = cells[busy]
-    codes = [c for c in layer.columns if c.endswith("_code")]
     columns = ["rank", "name", "cells", "incidents", "confidence", *codes]
     if cells.empty:
         return pd.DataFrame(columns=columns)
@@ -644,9 +725,13 @@ def _cluster_monthly(
     layer: gpd.GeoDataFrame,
     selection: Selection,
     names: list[str],
+    incidents: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """Incidents per (cluster, month) in the clusters' cells, over the comparison and the period."""
-    incidents = select_incidents(workspace, selection, columns=[MONTH, X, Y])
+    if incidents is None:
+        incidents = select_incidents(workspace, selection, columns=[MONTH, X, Y])
+    else:
+        incidents = _in_months(incidents, selection.read_span)
     hot = _hot(layer)
     member = np.where(hot & layer["name"].notna().to_numpy(), layer["name"], None)
     pos = cell_positions(
@@ -666,11 +751,16 @@ def _cluster_monthly(
 
 
 def _cluster_emerging(
-    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    selection: Selection,
+    incidents: pd.DataFrame | None,
+    grid: HotspotGrid | None,
 ) -> tuple[dict[str, str], list[str]]:
     asked: HotspotOptions = layer.attrs.get("options", HotspotOptions())
     try:
-        emerging = build_hotspots(
+        # Asked as the layer was, on the same area: the layer's grid, when given.
+        emerging, _ = _build(
             workspace,
             selection,
             method="emerging",
@@ -678,6 +768,9 @@ def _cluster_emerging(
                 cell=asked.cell, grid=asked.grid, params=asked.params
             ),
             for_viewer=False,
+            incidents=incidents,
+            lattice=grid,
+            decorate=False,
         )
     except GeoInputError as exc:
         return {}, [f"Emerging class not available: {exc}"]
@@ -713,6 +806,9 @@ def hot_cluster_history(
     selection: Selection,
     *,
     emerging: bool = True,
+    incidents: pd.DataFrame | None = None,
+    grid: HotspotGrid | None = None,
+    table: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Each named hot cluster against the selection's comparison period, and its emerging class.
 
@@ -735,6 +831,16 @@ def hot_cluster_history(
         The selection the layer was built for.
     emerging
         Add the emerging class (a second hotspot run).
+    incidents
+        The selection's incidents already read (``x``, ``y``, ``location`` and
+        ``month``, over months including the comparison's and the period's), so one read serves every
+        step of a page; read from the store when ``None``.
+    grid
+        The grid the layer was counted on, with its area (``_build``'s, from
+        :func:`geo.hotspots.page.hotspot_page`), so no grid is laid again;
+        laid anew when ``None``.
+    table
+        :func:`hot_cluster_table` of the layer, when already made.
 
     Returns
     -------
@@ -746,14 +852,15 @@ def hot_cluster_history(
     """
     selection = selection.single_view()
     _hot(layer)  # a gistar or emerging layer, or a clear error
-    table = hot_cluster_table(layer)
+    if table is None:
+        table = hot_cluster_table(layer)
     messages: list[str] = []
     if table.empty:
         return pd.DataFrame(
             columns=["name", "earlier_count", "later_count", "verdict"]
         ), messages
     names = [str(n) for n in table["name"]]
-    monthly = _cluster_monthly(workspace, layer, selection, names)
+    monthly = _cluster_monthly(workspace, layer, selection, names, incidents)
     e_months = selection.months_with_data(selection.compare)
     l_months = selection.months_with_data(selection.period)
 
@@ -771,7 +878,7 @@ def hot_cluster_history(
             "to test (a period without data is unknown, not zero)."
         )
     if emerging:
-        classes, notes = _cluster_emerging(workspace, layer, selection)
+        classes, notes = _cluster_emerging(workspace, layer, selection, incidents, grid)
         out["emerging"] = out["name"].map(classes).fillna("") if classes else ""
         messages += notes
     return out.reset_index(drop=True), messages
@@ -791,7 +898,12 @@ _HISTORY_SHOWN: Final = (
 
 
 def named_hot_clusters(
-    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    selection: Selection,
+    *,
+    incidents: pd.DataFrame | None = None,
+    grid: HotspotGrid | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Return the named hot clusters as the Hotspots page and the report print them.
 
@@ -810,6 +922,8 @@ def named_hot_clusters(
         may not see is hidden here).
     selection
         The selection the layer was built for.
+    incidents, grid
+        As for :func:`hot_cluster_history`.
 
     Returns
     -------
@@ -818,10 +932,11 @@ def named_hot_clusters(
         ``confidence``, per area layer ``{layer}_code`` and ``{layer}``,
         then the change columns and ``emerging``) and the history's messages.
     """
-    clusters = hot_clusters_for(
-        workspace, selection, name_areas(workspace, hot_cluster_table(layer))
+    table = hot_cluster_table(layer)
+    clusters = hot_clusters_for(workspace, selection, name_areas(workspace, table))
+    history, messages = hot_cluster_history(
+        workspace, layer, selection, incidents=incidents, grid=grid, table=table
     )
-    history, messages = hot_cluster_history(workspace, layer, selection)
     history = hot_clusters_for(workspace, selection, history)
     if not clusters.empty and not history.empty:
         keep = [c for c in _HISTORY_SHOWN if c in history.columns]
@@ -876,7 +991,12 @@ def gistar_method_text(params: dict[str, Any], selection: Selection) -> str:
 
 
 def previous_hotspot_accuracy(
-    workspace: Workspace, layer: gpd.GeoDataFrame, selection: Selection
+    workspace: Workspace,
+    layer: gpd.GeoDataFrame,
+    selection: Selection,
+    *,
+    incidents: pd.DataFrame | None = None,
+    grid: HotspotGrid | None = None,
 ) -> AccuracyResult:
     """How well the previous period's Gi* hot cells predicted where this period's incidents were.
 
@@ -894,6 +1014,14 @@ def previous_hotspot_accuracy(
         From :func:`build_hotspots` with ``method="gistar"`` for ``selection``.
     selection
         The selection.
+    incidents
+        The selection's incidents already read (``x``, ``y``, ``location`` and
+        ``month``, over months including the previous period's and the period's), so one read serves every
+        step of a page; read from the store when ``None``.
+    grid
+        The grid the layer was counted on, with its area (``_build``'s, from
+        :func:`geo.hotspots.page.hotspot_page`), so no grid is laid again;
+        laid anew when ``None``.
 
     Returns
     -------
@@ -909,19 +1037,25 @@ def previous_hotspot_accuracy(
     params = layer.attrs["params"]
     before = selection.period.previous()
     try:
-        earlier = _previous_layer(workspace, selection, before, params)
+        earlier = _previous_layer(workspace, selection, before, params, incidents, grid)
     except GeoInputError as exc:
         msg = f"the previous period, {before.label}, has no hotspots to test: " + str(
             exc
         ).replace(f"`period` {before.label}: ", "")
         raise GeoInputError(msg) from None
-    return hotspot_accuracy(workspace, earlier, selection)
+    return hotspot_accuracy(workspace, earlier, selection, incidents=incidents)
 
 
 def _previous_layer(
-    workspace: Workspace, selection: Selection, before: Period, params: dict[str, Any]
+    workspace: Workspace,
+    selection: Selection,
+    before: Period,
+    params: dict[str, Any],
+    incidents: pd.DataFrame | None,
+    grid: HotspotGrid | None,
 ) -> gpd.GeoDataFrame:
-    return build_hotspots(
+    # The layer's cell size on the same area: the layer's own grid, when given.
+    earlier, _ = _build(
         workspace,
         selection.replace(period=before, compare=before.previous()),
         method="gistar",
@@ -940,7 +1074,11 @@ def _previous_layer(
             ),
         ),
         for_viewer=False,
+        incidents=incidents,
+        lattice=grid,
+        decorate=False,
     )
+    return earlier
 
 
 def name_areas(workspace: Workspace, table: pd.DataFrame) -> pd.DataFrame:

@@ -29,11 +29,12 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 import geopandas as gpd
 import shapely
 
-from geo.crs import require_projected, require_same_crs
+from geo.crs import WORKING_CRS, require_projected, require_same_crs
 from geo.errors import GeoInputError
 from geo.hotspots.change import cell_change
 from geo.hotspots.density import (
@@ -50,9 +51,9 @@ from geo.hotspots.emerging import (
     classify_chainey,
     classify_emerging,
 )
-from geo.hotspots.grid import GridKind, HotspotGrid, make_grid
+from geo.hotspots.grid import GridKind, HotspotGrid, area_shape, make_grid
 from geo.periods import Period
-from geo.schema import MONTH
+from geo.schema import MONTH, X, Y
 
 __all__ = [
     "EMERGING_SCHEMES_NOTE",
@@ -75,6 +76,8 @@ EMERGING_SCHEMES_NOTE = (
     "other; hot clusters (column hot) use Esri's classes"
 )
 Area: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None
+#: Points: a GeoDataFrame, or the store's ``x``/``y`` columns (EPSG:27700) in a DataFrame.
+Incidents: TypeAlias = gpd.GeoDataFrame | pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,18 @@ class HotspotParams:
 
 
 def _points(
-    incidents: gpd.GeoDataFrame, area: Area
+    incidents: Incidents, area: Area
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     if not isinstance(incidents, gpd.GeoDataFrame):
-        msg = f"`incidents` should be a GeoDataFrame, got {type(incidents).__name__}."
+        if isinstance(incidents, pd.DataFrame) and {X, Y} <= set(incidents.columns):
+            # The store's own coordinates (EPSG:27700): no WKB to decode.
+            if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+                require_projected(area, operation="hotspots")
+            return (
+                np.asarray(incidents[X].to_numpy(np.float64), dtype=np.float64),
+                np.asarray(incidents[Y].to_numpy(np.float64), dtype=np.float64),
+            )
+        msg = f"`incidents` should be a GeoDataFrame, or a DataFrame with `{X}` and `{Y}` columns (EPSG:27700), got {type(incidents).__name__}."
         raise GeoInputError(msg)
     require_projected(incidents, operation="hotspots")
     if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
@@ -135,7 +146,7 @@ def _points(
 
 
 def _weight(
-    incidents: gpd.GeoDataFrame, weight: str | npt.ArrayLike | None
+    incidents: Incidents, weight: str | npt.ArrayLike | None
 ) -> npt.NDArray[np.float64] | None:
     if weight is None:
         return None
@@ -159,7 +170,7 @@ def _weight(
 
 
 def _prepare(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     cell_size: float | None,
     grid: GridKind | HotspotGrid,
     area: Area,
@@ -175,8 +186,15 @@ def _prepare(
     if isinstance(grid, HotspotGrid):  # a grid built once and reused
         cells = grid
     else:
+        extent = None
+        if area is None:
+            extent = (
+                incidents
+                if isinstance(incidents, gpd.GeoDataFrame)
+                else gpd.GeoSeries(gpd.points_from_xy(x, y), crs=WORKING_CRS)
+            )
         cells = make_grid(
-            incidents if area is None else None,
+            extent,
             cell_size=cell_size,
             grid=grid,
             area=area,
@@ -185,9 +203,19 @@ def _prepare(
     if (warn := stacking_warning(x, y)) is not None:
         messages.append(warn)
     if area is not None and not keep_outside:
-        shape = shapely.union_all(cells.cells.geometry.to_numpy())
+        # The area itself (from the area layer), never the union of the cells:
+        # the clipped cells make up the same shape at a far higher cost.
+        shape = cells.area if cells.area is not None else area_shape(area)
         shapely.prepare(shape)
-        outside = ~np.asarray(shapely.intersects_xy(shape, x, y))
+        # Only points in a cell that reaches the area's edge need the polygon
+        # test: one in no cell is not counted anyway, and one in a cell wholly
+        # inside the area is in it.
+        pos = cells.positions(x, y)
+        test = pos >= 0
+        if cells.interior is not None:
+            test[test] = ~cells.interior[pos[test]]
+        outside = np.zeros(len(x), dtype=bool)
+        outside[test] = ~np.asarray(shapely.intersects_xy(shape, x[test], y[test]))
         if outside.any():
             x, y = np.where(outside, np.nan, x), np.where(outside, np.nan, y)
     return cells, x, y, messages
@@ -213,7 +241,7 @@ def _result(
 
 
 def hotspot_count(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     *,
     cell_size: float | None = None,
     grid: GridKind | HotspotGrid = "square",
@@ -225,7 +253,8 @@ def hotspot_count(
     Parameters
     ----------
     incidents
-        Points in EPSG:27700.
+        Points in EPSG:27700: a GeoDataFrame, or a DataFrame with the
+        store's ``x`` and ``y`` columns (no geometry to decode).
     cell_size
         Metres; chosen automatically (and reported) when None.
     grid
@@ -255,7 +284,7 @@ def hotspot_count(
 
 
 def hotspot_kde(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     *,
     cell_size: float | None = None,
     grid: GridKind | HotspotGrid = "square",
@@ -318,7 +347,7 @@ def hotspot_kde(
 
 
 def hotspot_gistar(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     *,
     cell_size: float | None = None,
     grid: GridKind | HotspotGrid = "square",
@@ -381,7 +410,7 @@ def hotspot_gistar(
 
 
 def hotspot_change(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     *,
     before: Period,
     after: Period,
@@ -458,7 +487,7 @@ def hotspot_change(
     )
 
 
-def _months(incidents: gpd.GeoDataFrame) -> npt.NDArray[np.object_]:
+def _months(incidents: Incidents) -> npt.NDArray[np.object_]:
     if MONTH not in incidents.columns:
         msg = "`incidents` need a `month` column (YYYY-MM) for change and emerging hotspots; use open_store()."
         raise GeoInputError(msg)
@@ -466,7 +495,7 @@ def _months(incidents: gpd.GeoDataFrame) -> npt.NDArray[np.object_]:
 
 
 def hotspot_emerging(
-    incidents: gpd.GeoDataFrame,
+    incidents: Incidents,
     *,
     period: Period,
     cell_size: float | None = None,

@@ -30,6 +30,7 @@ __all__ = [
     "MIN_CELL_SIZE",
     "GridKind",
     "HotspotGrid",
+    "area_shape",
     "choose_cell_size",
     "make_grid",
 ]
@@ -98,6 +99,15 @@ class HotspotGrid:
         to the area), EPSG:27700.
     messages
         The parameters chosen and why, in words.
+    area
+        The area the grid covers, as one geometry (the area layer's polygons,
+        unioned once when the grid is laid), or ``None`` for a grid over the
+        incidents' extent or one rebuilt from a layer: points outside it are
+        not counted in a clipped edge cell.
+    interior
+        Per row of :attr:`cells`, whether the whole (unclipped) cell lies in
+        the interior of :attr:`area`: a point located in such a cell is in
+        the area without a polygon test. ``None`` when not known.
     """
 
     kind: GridKind
@@ -108,6 +118,10 @@ class HotspotGrid:
     n_cols: int
     cells: gpd.GeoDataFrame
     messages: tuple[str, ...] = field(default=())
+    area: shapely.Geometry | None = field(default=None, compare=False)
+    interior: npt.NDArray[np.bool_] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def mask(self) -> npt.NDArray[np.bool_]:
@@ -263,6 +277,34 @@ def _cell_polygons(
     return np.asarray(shapely.polygons(coords), dtype=object)
 
 
+def area_shape(
+    area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry,
+) -> shapely.Geometry:
+    """Return an area (a ward, town or district: the area layer's polygons) as one geometry.
+
+    Parameters
+    ----------
+    area
+        Polygons, or one geometry (returned as it is).
+
+    Returns
+    -------
+    shapely.Geometry
+        Their union.
+
+    Examples
+    --------
+    >>> wards = gpd.GeoSeries([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> area_shape(wards).area
+    2.0
+    """
+    if isinstance(area, gpd.GeoDataFrame):
+        return shapely.union_all(area.geometry.to_numpy())
+    if isinstance(area, gpd.GeoSeries):
+        return shapely.union_all(area.to_numpy())
+    return area
+
+
 def make_grid(
     incidents: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     *,
@@ -307,13 +349,7 @@ def make_grid(
     if area is not None:
         if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
             require_projected(area, operation="a grid")
-            shape = shapely.union_all(
-                area.geometry.to_numpy()
-                if isinstance(area, gpd.GeoDataFrame)
-                else area.to_numpy()
-            )
-        else:
-            shape = area
+        shape = area_shape(area)
         what = "the area given"
     elif incidents is not None and len(incidents):
         require_projected(incidents, operation="a grid")
@@ -372,6 +408,7 @@ def make_grid(
     polys = _cell_polygons(grid, cx, cy, float(cell_size))
     shapely.prepare(shape)
     keep = np.asarray(shapely.intersects(shape, polys))
+    edge = None
     if area is not None:
         # Only cells on the boundary need clipping; interior cells stay whole.
         clipped = polys[keep].copy()
@@ -402,4 +439,6 @@ def make_grid(
         n_cols,
         cells,
         tuple(messages),
+        shape if area is not None else None,
+        None if edge is None else ~edge,
     )

@@ -18,11 +18,12 @@ Every tie is broken alphabetically, so the names do not depend on row order.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -160,7 +161,7 @@ def name_clusters(
     gazetteer_places: pd.DataFrame | None = None,
     incident_x: npt.ArrayLike | None = None,
     incident_y: npt.ArrayLike | None = None,
-    incident_location: npt.ArrayLike | None = None,
+    incident_location: npt.ArrayLike | pd.Series | None = None,
     cell_score: npt.ArrayLike | None = None,
     max_distance: float = 250.0,
 ) -> pd.DataFrame:
@@ -254,7 +255,7 @@ def _incident_cells(
     grid: HotspotGrid,
     incident_x: npt.ArrayLike | None,
     incident_y: npt.ArrayLike | None,
-    incident_location: npt.ArrayLike | None,
+    incident_location: npt.ArrayLike | pd.Series | None,
 ) -> npt.NDArray[np.int64]:
     """Return the grid position of each incident (``-1``: outside the grid).
 
@@ -434,7 +435,7 @@ def _place_names(
 
 
 def _location_names(
-    incident_location: npt.ArrayLike,
+    incident_location: npt.ArrayLike | pd.Series,
     pos: npt.NDArray[np.int64],
     inc_cluster: npt.NDArray[np.int64],
     *,
@@ -464,23 +465,44 @@ def _location_names(
     GeoInputError
         If ``incident_location`` and the positions differ in length.
     """
-    texts = np.asarray(incident_location, dtype=object).ravel()
-    if texts.size != pos.size:
-        msg = f"`incident_location` ({texts.size}) and `incident_x` ({pos.size}) differ in length."
+    # A pandas column (the store's Arrow strings) is factorized as it is;
+    # turning millions of them into Python strings first costs seconds.
+    texts: Any = (
+        incident_location.array
+        if isinstance(incident_location, pd.Series)
+        else incident_location
+        if isinstance(incident_location, ExtensionArray)
+        else np.asarray(incident_location, dtype=object).ravel()
+    )
+    if len(texts) != pos.size:
+        msg = f"`incident_location` ({len(texts)}) and `incident_x` ({pos.size}) differ in length."
         raise GeoInputError(msg)
     sel = inc_cluster >= 0
-    loc = pd.DataFrame(
+    # Clean each distinct text once (a district's millions of incidents share
+    # a few thousand snap-point locations); missing ones get code -1, i.e. "".
+    raw, distinct = pd.factorize(texts[sel])
+    cleaned = [*(_location_text(t) for t in distinct), ""]
+    # Texts that differ only in spacing or the "On or near" prefix are one.
+    text_of, unique = pd.factorize(pd.Series(cleaned, dtype=object))
+    words = np.asarray(unique, dtype=object)
+    usable = ~pd.Series(words, dtype=object).str.lower().isin(_NO_LOCATION).to_numpy()
+    codes = text_of[raw]  # raw -1 picks the last entry: ""
+    cluster = inc_cluster[sel]
+    keep = usable[codes] & ~np.isin(cluster, named)
+    names: dict[int, tuple[str, str]] = {}
+    if not keep.any():
+        return names
+    # Incidents per (cluster, text), counted on integer codes.
+    pair, count = np.unique(
+        cluster[keep] * len(words) + codes[keep], return_counts=True
+    )
+    freq = pd.DataFrame(
         {
-            "cluster": inc_cluster[sel],
-            "text": pd.Series([_location_text(t) for t in texts[sel]], dtype=object),
+            "cluster": pair // len(words),
+            "text": words[pair % len(words)],
+            "count": count,
         }
     )
-    loc = loc[~loc["text"].str.lower().isin(_NO_LOCATION)]
-    loc = loc[~loc["cluster"].isin(named)]
-    names: dict[int, tuple[str, str]] = {}
-    if not len(loc):
-        return names
-    freq = loc.groupby(["cluster", "text"]).size().rename("count").reset_index()
     freq["generic"] = freq["text"].str.lower().isin(GENERIC_LOCATIONS)
     best = freq.sort_values(
         ["cluster", "generic", "count", "text"],

@@ -28,6 +28,7 @@ from geo.ingest.pipeline import ingest
 from geo.ingest.store import open_store
 from geo.ingest.workspace import Workspace, load_workspace
 from geo.periods import Period, month_range, parse_period
+from geo.schema import CATEGORY, MONTH, SOURCE
 from geo.selection import (
     CategoryLabel,
     resolve_selection,
@@ -265,7 +266,7 @@ def test_counts_by_area_zero_fills_every_ward_and_equals_a_hand_count(
 
 def test_select_incidents_reads_only_the_district(basic: Workspace) -> None:
     sel = resolve_selection(basic, period="2024-01:2024-04")
-    rows = select_incidents(basic, sel)
+    rows = select_incidents(basic, sel, columns=[MONTH, CATEGORY, "ward_code"])
     assert len(rows) == len(BASIC) - 1 + len(BASIC_CCTV)  # not the outside one
     table = counts_by_area(
         rows, load_areas(basic, "ward", sel), period=sel.period, coverage=sel.coverage
@@ -662,7 +663,7 @@ def compared(compare_ws: Workspace) -> pd.DataFrame:
     )
     assert (sel.period, sel.compare) == (LATER, EARLIER)
     return compare_periods(
-        select_incidents(ws, sel),
+        select_incidents(ws, sel, columns=[MONTH, CATEGORY, SOURCE, "ward_code"]),
         load_areas(ws, "ward", sel),
         earlier=sel.compare,
         later=sel.period,

@@ -468,10 +468,12 @@ def test_the_hotspots_page_builds_its_selections_gistar_layer_once(
     """Layer, clusters, history, hit rate and busy places share one cached build (issue 14)."""
     import streamlit as st
 
-    import ui.cached
+    import geo.hotspots.build
+    import geo.hotspots.page
 
     built: list[tuple[str, str, bool]] = []
-    real = ui.cached.build_hotspots
+    # Every hotspot build of the page (geo.hotspots.page) goes through _build.
+    real = geo.hotspots.build._build
 
     def counting(ws: Any, selection: Any, **kwargs: Any) -> Any:
         built.append(
@@ -479,7 +481,8 @@ def test_the_hotspots_page_builds_its_selections_gistar_layer_once(
         )
         return real(ws, selection, **kwargs)
 
-    monkeypatch.setattr(ui.cached, "build_hotspots", counting)
+    monkeypatch.setattr(geo.hotspots.build, "_build", counting)
+    monkeypatch.setattr(geo.hotspots.page, "_build", counting)
     st.cache_data.clear()
     at = check(run_app(HOTSPOTS, period="2024-02:2024-12"))
     assert any("Hit rate" in m.label for m in at.metric)

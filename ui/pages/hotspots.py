@@ -4,6 +4,7 @@ and downloads.
 """
 
 import math
+from dataclasses import asdict
 from functools import partial
 
 import pandas as pd
@@ -33,12 +34,15 @@ if not sel.months_with_data(sel.period):
     st.stop()
 
 try:
-    layer = cached.hotspot_layer(path, sel)
+    # The Gi* layer, its clusters' history and last period's hit rate, from
+    # one read of the selection's incidents (geo.hotspots.page).
+    results = cached.hotspot_results(path, sel)
 except cached.GeoInputError as exc:
     st.info(md(str(exc)), icon=":material/info:")
     st.stop()
+layer = results.layer
 params, messages = dict(layer.attrs["params"]), tuple(layer.attrs["messages"])
-clusters, history_notes = cached.named_clusters(path, sel)
+clusters, history_notes = results.clusters, results.notes
 total_frame, _ = cached.summary_table(path, sel, "district")
 total = total_frame.iloc[0]["count"]
 in_hot = int(clusters["incidents"].sum()) if len(clusters) else 0
@@ -117,18 +121,18 @@ else:
         icon=":material/download:",
     )
 
-if (busy := cached.busy_places(path, sel)) is not None:
-    st.caption(md(busy))
+if results.busy is not None:
+    st.caption(md(results.busy))
 
 st.subheader("How they were found", anchor=False)
 st.markdown(md(gistar_method_text(params, sel)))
 show_notes(map(md, messages), map(md, history_notes))
 
 st.subheader("Were last period's hotspots a guide to this one?", anchor=False)
-scored = cached.previous_accuracy(path, sel)
-if "error" in scored:
-    st.info(md(scored["error"]), icon=":material/info:")
+if results.accuracy is None:
+    st.info(md(str(results.accuracy_error)), icon=":material/info:")
 else:
+    scored = asdict(results.accuracy)
     hit_col, pai_col, cells_col = st.columns(3)
     hit = scored["hit_rate"]
     pai = scored["pai"]
