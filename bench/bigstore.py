@@ -4,7 +4,7 @@
 measure reads and builds on a store of N rows (12,000,000: a national year
 of police.uk). Going through the CSV ingest for that would take minutes and
 measure the ingest; here the columns are generated with numpy and written
-with ``geo.ingest.store.write_store`` (the ingest's own writer), the WKB
+with ``geo.ingest.writer.write_store`` (the ingest's own writer), the WKB
 points built as bytes without shapely. Not timed.
 
 What it writes, in ``work/big``:
@@ -58,7 +58,7 @@ def write_big_store(work: Path, rows: int, seed: int) -> dict[str, Any]:
     import shapely
 
     from geo.ingest.pipeline import SourceSummary
-    from geo.ingest.store import write_store
+    from geo.ingest.writer import write_store
     from geo.ingest.workspace import load_workspace
 
     sys_path_bench()
