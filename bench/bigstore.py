@@ -58,8 +58,8 @@ def write_big_store(work: Path, rows: int, seed: int) -> dict[str, Any]:
     import shapely
 
     from geo.ingest.pipeline import SourceSummary
-    from geo.ingest.writer import write_store
     from geo.ingest.workspace import load_workspace
+    from geo.ingest.writer import write_store
 
     sys_path_bench()
     import ingest as ingest_bench
