@@ -8,7 +8,7 @@ Run from the repository root::
 
 It generates, on the fly in a temporary folder (never stored in the
 repository), a police.uk-shaped dataset: ``--forces`` forces side by side
-over England (60 km squares in EPSG:27700), each with 40 Voronoi wards and
+over England and Wales (50 km squares in EPSG:27700, 9 a row), each with 40 Voronoi wards and
 600 snap points of skewed popularity, and one street CSV per force and
 month (``YYYY-MM-force-NN-street.csv``, 2015-01 onwards) with random Crime
 IDs, ASB rows without one and about 3 % "No Location" rows. The workspace
@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDE = 60_000.0
-ORIGIN = (300_000.0, 100_000.0)  # south-west corner of force 0 (EPSG:27700)
-COLUMNS = 7  # forces per row of the layout
+SIDE = 50_000.0
+ORIGIN = (150_000.0, 50_000.0)  # south-west corner of force 0 (EPSG:27700)
+COLUMNS = 9  # forces per row of the layout: 43 forces within England and Wales' box
 WARDS = 40
 SNAP = 600
 CATEGORIES = {
@@ -283,6 +283,12 @@ def check(work: Path, results: dict[str, dict[str, Any]]) -> list[tuple[str, boo
         )
     )
     s = summaries[0]["police.uk"]
+    checks.append(
+        (
+            f"the only rejects are the rows generated without a location: {s['rejected']}",
+            set(s["rejected"]) <= {"no location"},
+        )
+    )
     checks.append(
         (
             f"read = kept + rejected: {s['read']:,} = {s['kept']:,} + "
