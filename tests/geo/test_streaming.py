@@ -340,7 +340,8 @@ def test_the_id_index_finds_what_a_dictionary_finds() -> None:
     rng = np.random.default_rng(7)
     seen, truth = SeenIds(), {}
     for batch in range(60):
-        ids = [f"{v:x}" for v in rng.integers(0, 3000, 200)]
+        # Lengths from 1 to 60 bytes: a batch's longest id must not change another's hash.
+        ids = [f"{v:x}" * int(v % 20 + 1) for v in rng.integers(0, 3000, 200)]
         found, where = seen.find(hash_ids(pa.array(ids)))
         expect = [i in truth for i in ids]
         assert found.tolist() == expect
