@@ -4,7 +4,7 @@ A streaming ingest sees a source one batch at a time, but a ``Crime ID``
 kept in January's file must still reject the same id in June's. Holding the
 ids themselves (64 hex digits each) would grow by about 100 bytes a row; this
 index holds a 128-bit hash of each id and where it was kept, 24 bytes a row,
-in 64 buckets (by the hash's top bits) of sorted runs merged like a binary
+in 16 buckets (by the hash's top bits) of sorted runs merged like a binary
 counter: adding ``n`` ids in batches costs ``O(n log n)``, a lookup a binary
 search per run, and a merge never copies more than a bucket.
 
@@ -27,7 +27,8 @@ import pyarrow as pa
 __all__ = ["IdHashes", "SeenIds", "hash_ids"]
 
 _KEYS = ("hotspot-atlas-id", "second-half-key!")
-_BUCKET_SHIFT = np.uint64(58)  # 64 buckets
+_BUCKETS = 16
+_BUCKET_SHIFT = np.uint64(60)  # 16 buckets
 _U64 = npt.NDArray[np.uint64]
 _I32 = npt.NDArray[np.int32]
 
@@ -141,7 +142,9 @@ class _Run:
 
 
 def _sorted(run: _Run) -> _Run:
-    order = np.lexsort((run.h2, run.h1))
+    # By the first half only (lookups compare the second among equal firsts);
+    # a stable sort of two sorted runs end to end is a merge (timsort).
+    order = np.argsort(run.h1, kind="stable")
     return _Run(run.h1[order], run.h2[order], run.file[order], run.row[order])
 
 
@@ -161,7 +164,7 @@ class SeenIds:
     """
 
     def __init__(self) -> None:
-        self._buckets: list[list[_Run]] = [[] for _ in range(64)]
+        self._buckets: list[list[_Run]] = [[] for _ in range(_BUCKETS)]
         self._labels: list[str] = []
         self._label_of: dict[str, int] = {}
 
@@ -202,7 +205,11 @@ class SeenIds:
             at = np.flatnonzero(bucket == b)
             for run in self._buckets[int(b)]:
                 lo = np.searchsorted(run.h1, q1[at], side="left")
-                hi = np.searchsorted(run.h1, q1[at], side="right")
+                hit = run.h1[np.minimum(lo, len(run) - 1)] == q1[at]
+                if not hit.any():
+                    continue
+                hi = lo.copy()
+                hi[hit] = np.searchsorted(run.h1, q1[at][hit], side="right")
                 for k in np.flatnonzero((hi > lo) & ~found[at]):
                     i = at[k]
                     # Almost always one candidate; a shared first half is checked in full.
@@ -242,8 +249,8 @@ class SeenIds:
             where = index[codes]
         run = _sorted(_Run(h1, h2, where, rows.astype(np.int32)))
         bucket = run.h1 >> _BUCKET_SHIFT  # sorted by h1, so by bucket too
-        cuts = np.searchsorted(bucket, np.arange(65, dtype=np.uint64))
-        for k in range(64):
+        cuts = np.searchsorted(bucket, np.arange(_BUCKETS + 1, dtype=np.uint64))
+        for k in range(_BUCKETS):
             lo, hi = int(cuts[k]), int(cuts[k + 1])
             if hi > lo:
                 self._push(

@@ -52,7 +52,7 @@ __all__ = [
 
 #: Rows a batch of a police.uk source holds at most (a file larger than
 #: :data:`STREAM_BYTES` is cut into pieces of about this many rows).
-BATCH_ROWS: Final = 100_000
+BATCH_ROWS: Final = 200_000
 #: A police.uk file larger than this is read piece by piece, never whole.
 STREAM_BYTES: Final = 64 * (1 << 20)
 #: Bytes the streaming CSV reader parses at a time.
