@@ -273,8 +273,7 @@ def stop_search_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Fenland plus police.uk's stop-and-search files as a source, ingested once per session.
 
     Shared by tests/geo/test_stopsearch.py and tests/ui/test_stopsearch_page.py,
-    which only read it (both in the ``stop_search`` xdist group, so one worker
-    builds it).
+    which only read it.
     """
     if not (SHARED / "police_uk").is_dir():
         pytest.skip("../shared/data is not beside the checkout")

@@ -32,9 +32,6 @@ from geo.demo import DEMO_SEED, write_demo
 from geo.ingest.pipeline import ingest
 from geo.ingest.workspace import load_workspace
 
-# One worker (pytest-xdist, --dist loadgroup): one Chromium and one server per module.
-pytestmark = pytest.mark.xdist_group("e2e_browser")
-
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("HOTSPOT_ARTIFACTS", ROOT / "test-artifacts"))
 CHROMIUM = os.environ.get("HOTSPOT_CHROMIUM") or shutil.which("chromium") or ""

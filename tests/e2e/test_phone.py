@@ -23,9 +23,6 @@ from tests.conftest import SHARED, fenland_cctv_log, write_csv, write_fenland
 from tests.e2e.sidebar import IDLE
 from tests.e2e.test_browser import ARTIFACTS, _require_browser, _serve
 
-# One worker (pytest-xdist, --dist loadgroup): one Chromium and one server per module.
-pytestmark = pytest.mark.xdist_group("e2e_phone")
-
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}
 #: The issue's short link, with the categories that have times in this data.

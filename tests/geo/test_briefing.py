@@ -20,9 +20,6 @@ from geo.errors import GeoInputError
 from geo.ingest.store import open_store
 from geo.selection import resolve_selection
 
-# One worker (pytest-xdist, --dist loadgroup): the demo's briefing is made once per module.
-pytestmark = pytest.mark.xdist_group("briefing")
-
 CATS = ["All crime", "Street drinking"]
 
 

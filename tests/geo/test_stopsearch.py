@@ -28,14 +28,10 @@ from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
 from tests.conftest import SHARED
 
-# One worker with tests/ui/test_stopsearch_page.py (pytest-xdist, --dist loadgroup): one stop_search_ws.
-pytestmark = [
-    pytest.mark.xdist_group("stop_search"),
-    pytest.mark.skipif(
-        not (SHARED / "police_uk").is_dir(),
-        reason="../shared/data is not beside the checkout",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "police_uk").is_dir(),
+    reason="../shared/data is not beside the checkout",
+)
 FILES = sorted(glob.glob(str(SHARED / "police_uk" / "2024-*-stop-and-search.csv")))
 SOURCE = "Stop and search"
 

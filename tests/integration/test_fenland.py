@@ -31,9 +31,7 @@ from geo.schema import Reason
 from geo.selection import ALL_CRIME_CATEGORIES, resolve_selection, select_incidents
 from tests.conftest import SHARED, write_csv
 
-# One worker (pytest-xdist, --dist loadgroup): Fenland is ingested once per module.
 pytestmark = [
-    pytest.mark.xdist_group("integration_fenland"),
     pytest.mark.integration,
     pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data not present"),
 ]

@@ -24,9 +24,7 @@ from tests.ui.conftest import APP
 from ui.map import CARTO_KEY_ENV
 from ui.workspace import WORKSPACE_ENV
 
-# One worker (pytest-xdist, --dist loadgroup): Fenland is ingested once per module.
 pytestmark = [
-    pytest.mark.xdist_group("ui_fenland"),
     pytest.mark.integration,
     pytest.mark.skipif(
         not SHARED.is_dir(),

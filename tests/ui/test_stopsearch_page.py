@@ -21,14 +21,10 @@ from tests.ui.conftest import APP
 from ui.map import CARTO_KEY_ENV
 from ui.workspace import WORKSPACE_ENV
 
-# One worker with tests/geo/test_stopsearch.py (pytest-xdist, --dist loadgroup): one stop_search_ws.
-pytestmark = [
-    pytest.mark.xdist_group("stop_search"),
-    pytest.mark.skipif(
-        not (SHARED / "police_uk").is_dir(),
-        reason="../shared/data is not beside the checkout",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "police_uk").is_dir(),
+    reason="../shared/data is not beside the checkout",
+)
 HOTSPOTS = "ui/pages/hotspots.py"
 
 

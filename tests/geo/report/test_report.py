@@ -32,9 +32,6 @@ from geo.report.sections import SECTIONS, ReportOptions, build_report, place_row
 from geo.report.writers import report_bytes, report_html
 from geo.selection import POLICE_UK_GROUPS, Selection, resolve_selection
 
-# One worker (pytest-xdist, --dist loadgroup): the reports are built once per module.
-pytestmark = pytest.mark.xdist_group("report")
-
 DASH = "\u2013"
 ENV = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}
 PRODUCED = date(2026, 12, 7)
