@@ -269,6 +269,34 @@ def fenland_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="session")
+def stop_search_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Fenland plus police.uk's stop-and-search files as a source, ingested once per session.
+
+    Shared by tests/geo/test_stopsearch.py and tests/ui/test_stopsearch_page.py,
+    which only read it.
+    """
+    if not (SHARED / "police_uk").is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    from geo.ingest.pipeline import ingest
+    from geo.ingest.workspace import load_workspace
+
+    path = write_fenland(tmp_path_factory.mktemp("stop_search"))
+    path.write_text(
+        path.read_text("utf-8")
+        + f"""
+[[sources]]
+name = "Stop and search"
+format = "police_uk_stop_search"
+paths = ["{(SHARED / "police_uk").as_posix()}/2024-*-stop-and-search.csv"]
+""",
+        "utf-8",
+    )
+    ws = load_workspace(path)
+    ingest(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
 def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The synthetic demo workspace, written and ingested once per test session."""
     from geo.demo import write_demo

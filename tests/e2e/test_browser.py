@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -61,10 +60,8 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: The lines Streamlit logs once it listens: which port the kernel gave it.
+_LISTENING = re.compile(r"(?:server started on |URL: http://)127\.0\.0\.1:(\d+)")
 
 
 def _require_browser() -> None:
@@ -76,8 +73,14 @@ def _require_browser() -> None:
 
 @contextlib.contextmanager
 def _serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port; yields its URL."""
-    port = _free_port()
+    """``streamlit run app.py`` on a free loopback port; yields its URL.
+
+    The port is 0, so the kernel picks a free one as Streamlit binds it and
+    the URL is read back from Streamlit's log. A port chosen here and handed
+    over could be taken in between by a server of another test process (the
+    suite runs in parallel with pytest-xdist, and other runs may share the
+    machine), and the health check would then reach that server.
+    """
     log = log_path.open("w")
     proc = subprocess.Popen(
         [
@@ -87,25 +90,30 @@ def _serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
             "run",
             str(ROOT / "app.py"),
             "--server.address=127.0.0.1",
-            f"--server.port={port}",
+            "--server.port=0",
             "--server.headless=true",
             "--browser.gatherUsageStats=false",
         ],
         cwd=ROOT,
-        env=env,
+        env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
+        url = ""
         while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
+            if not url and (found := _LISTENING.search(log_path.read_text())):
+                url = f"http://127.0.0.1:{found.group(1)}"
+            if url:
+                try:
+                    with urllib.request.urlopen(
+                        f"{url}/_stcore/health", timeout=2
+                    ) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 pytest.fail("streamlit did not start: " + log_path.read_text()[-2000:])

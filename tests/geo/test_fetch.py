@@ -273,13 +273,15 @@ def test_an_ons_field_renamed_fails_naming_the_service_and_its_fields(
 def test_an_unreachable_service_fails_within_a_minute_naming_it_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
+    # Bound but not listening: connections are refused, and while it is held
+    # no other process (another xdist worker's server) can take the port.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     waited: list[float] = []
     client = Client(tmp_path / "cache", sleep=waited.append)
     start = time.monotonic()
-    with pytest.raises(FetchError) as info:
+    with sock, pytest.raises(FetchError) as info:
         fetch_workspace(
             tmp_path / "ws",
             months="2024-01",
@@ -557,9 +559,10 @@ def test_refresh_never_replaces_a_file_it_did_not_write(
 
 
 def test_the_deadline_cuts_retries_short() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # Bound but not listening (refused), and held so no other process takes it.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     now = [0.0]
     waited: list[float] = []
 
@@ -569,7 +572,7 @@ def test_the_deadline_cuts_retries_short() -> None:
 
     client = Client(None, deadline=5.0, sleep=sleep, clock=lambda: now[0])
     service = police.police_service(f"http://127.0.0.1:{port}/police")
-    with pytest.raises(FetchError, match=r"gave up after [0-5] s"):
+    with sock, pytest.raises(FetchError, match=r"gave up after [0-5] s"):
         client.get(service, "forces")
     # Back-off 0.5, 1, 2 s, then the next wait (4 s) would pass the 5 s deadline.
     assert waited == [0.5, 1.0, 2.0]

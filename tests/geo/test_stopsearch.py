@@ -23,11 +23,10 @@ from geo.analysis.stopsearch import (
 from geo.cli import app
 from geo.disclosure import DisclosureError, allowed_sources
 from geo.errors import GeoInputError
-from geo.ingest.pipeline import ingest
 from geo.ingest.store import open_store, read_rejects
-from geo.ingest.workspace import Workspace, load_workspace
+from geo.ingest.workspace import Workspace
 from geo.selection import resolve_selection
-from tests.conftest import SHARED, write_fenland
+from tests.conftest import SHARED
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / "police_uk").is_dir(),
@@ -38,21 +37,9 @@ SOURCE = "Stop and search"
 
 
 @pytest.fixture(scope="module")
-def ss_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    path = write_fenland(tmp_path_factory.mktemp("stop_search"))
-    path.write_text(
-        path.read_text("utf-8")
-        + f"""
-[[sources]]
-name = "{SOURCE}"
-format = "police_uk_stop_search"
-paths = ["{(SHARED / "police_uk").as_posix()}/2024-*-stop-and-search.csv"]
-""",
-        "utf-8",
-    )
-    ws = load_workspace(path)
-    ingest(ws)
-    return ws
+def ss_ws(stop_search_ws: Workspace) -> Workspace:
+    """Fenland with the stop-and-search source (tests/conftest.py, built once)."""
+    return stop_search_ws
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from ui.auth import AUTH_ENV
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def users(tmp_path: Path, demo_dir: Path) -> Iterator[Path]:  # noqa: ARG001 - the demo
-    path = tmp_path / "users.toml"
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The credentials file, written once: each password is a deliberately slow hash."""
+    path = tmp_path_factory.mktemp("users") / "users.toml"
     for name, role in (
         ("ana", "analyst"),
         ("olly", "officer"),
@@ -26,6 +28,17 @@ def users(tmp_path: Path, demo_dir: Path) -> Iterator[Path]:  # noqa: ARG001 - t
         ("lee", "analyst"),
     ):
         add_user(path, name, PASSWORD, role)
+    return path
+
+
+@pytest.fixture
+def users(
+    tmp_path: Path,
+    demo_dir: Path,  # noqa: ARG001 - the demo
+    users_file: Path,
+) -> Iterator[Path]:
+    path = tmp_path / "users.toml"
+    shutil.copy2(users_file, path)  # each test its own copy, owner-only as written
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(AUTH_ENV, "local")
         mp.setenv("HOTSPOT_USERS", str(path))

@@ -14,10 +14,9 @@ from geo.analysis.stopsearch import (
     search_overlay,
     searches_sentence,
 )
-from geo.ingest.pipeline import ingest
-from geo.ingest.workspace import load_workspace
+from geo.ingest.workspace import Workspace, load_workspace
 from geo.selection import resolve_selection
-from tests.conftest import SHARED, write_fenland
+from tests.conftest import SHARED
 from tests.ui.conftest import APP
 from ui.map import CARTO_KEY_ENV
 from ui.workspace import WORKSPACE_ENV
@@ -30,23 +29,11 @@ HOTSPOTS = "ui/pages/hotspots.py"
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = write_fenland(tmp_path_factory.mktemp("ss_ui"))
-    path.write_text(
-        path.read_text("utf-8")
-        + f"""
-[[sources]]
-name = "Stop and search"
-format = "police_uk_stop_search"
-paths = ["{(SHARED / "police_uk").as_posix()}/2024-*-stop-and-search.csv"]
-""",
-        "utf-8",
-    )
-    ingest(load_workspace(path))
+def workspace(stop_search_ws: Workspace) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(WORKSPACE_ENV, str(path))
+        mp.setenv(WORKSPACE_ENV, str(stop_search_ws.path))
         mp.delenv(CARTO_KEY_ENV, raising=False)
-        yield path
+        yield stop_search_ws.path
 
 
 def test_hotspots_page_shows_geos_find_rates_and_overlay(workspace: Path) -> None:
