@@ -9,6 +9,7 @@ same files (rows crossing between the files read and those kept).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import re
 from collections.abc import Mapping
@@ -127,7 +128,9 @@ def config_key(workspace: Workspace) -> str:
         digest.update(f"{what}={spec!r}".encode())
         path = Path(spec.path)
         for sidecar in (
-            sorted(path.parent.glob(path.stem + ".*")) if path.exists() else []
+            sorted(path.parent.glob(glob.escape(path.stem) + ".*"))
+            if path.exists()
+            else []
         ):
             digest.update(sidecar.name.encode())
             digest.update(

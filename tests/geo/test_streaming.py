@@ -353,3 +353,20 @@ def test_the_id_index_finds_what_a_dictionary_finds() -> None:
         seen.add(hash_ids(pa.array(keep, pa.string())), label, rows + 2)
         truth.update({i: (label, int(k) + 2) for i, k in zip(keep, rows, strict=True)})
     assert len(seen) == len(truth)
+
+
+def test_a_changed_boundary_file_is_seen_whatever_its_name(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    from geo.ingest.incremental import config_key
+
+    path = world(POLICE_SOURCE)
+    (tmp_path / "wards.gpkg").rename(tmp_path / "wards[2024].gpkg")
+    path.write_text(
+        path.read_text("utf-8").replace('"wards.gpkg"', '"wards[2024].gpkg"'), "utf-8"
+    )
+    ws = load_workspace(path)
+    before = config_key(ws)
+    with (tmp_path / "wards[2024].gpkg").open("ab") as fh:
+        fh.write(b"\0")  # a glob pattern would read [2024] as one of 2, 0, 4
+    assert config_key(ws) != before
