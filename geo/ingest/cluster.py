@@ -263,7 +263,7 @@ def ingest_on_cluster(
     batch_rows: int,
 ) -> IngestResult:
     """Run the ingest's stages as cluster tasks, one per source and month of files."""
-    from distributed import as_completed
+    from distributed import as_completed, wait
 
     from geo.ingest.pipeline import IngestResult, SourceSummary, summarise
 
@@ -302,8 +302,10 @@ def ingest_on_cluster(
                 if progress is not None:
                     progress(f"cluster: {done} of {len(tasks)} tasks", done, len(tasks))
         except BaseException:
-            # No task may go on writing into the folder about to be removed.
-            client.cancel([f for _, f in tasks])
+            # No task may go on writing into the folder about to be removed,
+            # and a worker cannot stop a task midway (a cancelled one runs
+            # on unseen): every task is waited for.
+            wait([f for _, f in tasks])
             raise
         per_source: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         for name, future in tasks:
