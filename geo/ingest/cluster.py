@@ -33,7 +33,6 @@ import numpy as np
 
 from geo.errors import GeoInputError
 from geo.ingest.boundaries import load_area_layer
-from geo.ingest.clean import SourceState
 from geo.ingest.gazetteer import load_gazetteer
 from geo.ingest.incremental import NAMED_MONTH, FileRecord, RedoError, config_key
 from geo.ingest.pieces import PieceWriter, store_layout
@@ -132,14 +131,6 @@ def group_files(files: Sequence[InputFile], police: bool) -> list[list[InputFile
     return list(groups.values())
 
 
-def _id_hashes(state: SourceState) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    runs = [r for bucket in state.ids._buckets for r in bucket]
-    if not runs:
-        empty = np.zeros(0, dtype=np.uint64)
-        return empty, empty
-    return np.concatenate([r.h1 for r in runs]), np.concatenate([r.h2 for r in runs])
-
-
 def run_task(
     workspace_path: str,
     source: str,
@@ -190,7 +181,7 @@ def run_task(
     return {
         "written": writer.close(),
         "records": [records[f.label].to_json() for f in files],
-        "ids": _id_hashes(state),
+        "ids": state.ids.hashes(),
         "files_read": run.files_read,
         "process": f"{os.uname().nodename}:{os.getpid()}",
     }

@@ -171,6 +171,21 @@ class SeenIds:
     def __len__(self) -> int:
         return sum(len(r) for runs in self._buckets for r in runs)
 
+    def hashes(self) -> IdHashes:
+        """Return the hashes of every id held (in no particular order).
+
+        Returns
+        -------
+        tuple of ndarray
+            The two halves, ``uint64`` each.
+        """
+        runs = [r for bucket in self._buckets for r in bucket]
+        if not runs:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64)
+        return np.concatenate([r.h1 for r in runs]), np.concatenate(
+            [r.h2 for r in runs]
+        )
+
     def _label(self, label: str) -> int:
         if label not in self._label_of:
             self._label_of[label] = len(self._labels)

@@ -164,10 +164,8 @@ class Plan:
     reread: list[InputFile]
     previous: dict[str, FileRecord] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
-    months: set[str] = field(default_factory=set)
     kept_partitions: list[dict[str, Any]] = field(default_factory=list)
     kept_rejects: dict[str, list[int]] = field(default_factory=dict)
-    store_months: dict[str, str] = field(default_factory=dict)
 
     def records(self) -> list[FileRecord]:
         """Return the previous records of the source's files, in order."""
@@ -254,7 +252,6 @@ def plan_source(
     if source.format != "police_uk":
         # A partner's log is one batch: read it all again.
         plan.reread = list(files)
-        plan.months = {p["month"] for p in parts}
         return plan
     months: set[str] = set()
     for label in changed | removed:
@@ -279,7 +276,6 @@ def plan_source(
         for label in more:
             months |= prev[label].claimed_months
     plan.reread = [f for f in files if f.label in reread]
-    plan.months = months
     plan.kept_partitions = [p for p in parts if p["month"] not in months]
     plan.kept_rejects = {
         label: groups

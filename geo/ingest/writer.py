@@ -46,6 +46,7 @@ from geo.ingest.store import STORE_VERSION, read_manifest
 from geo.ingest.workspace import Workspace
 from geo.schema import (
     FILE,
+    SEARCH_COLUMNS,
 )
 
 __all__ = ["StoreBuilder", "rejects_by_file", "write_store"]
@@ -156,10 +157,9 @@ class StoreBuilder:
         self.layers = list(layers)
         self.sources = list(sources)
         self.markers = list(workspace.markers)
-        self.searches = any(
-            s.format == "police_uk_stop_search" for s in workspace.sources
-        )
         self.schema, self.dictionary = store_layout(workspace, layers)
+        # Whether the store has stop-and-search columns: store_layout decided.
+        self.searches = any(c in self.schema.names for c in SEARCH_COLUMNS)
         self.store_id = uuid.uuid4().hex
         self.generation = f"{GENERATION_PREFIX}{self.store_id}"
         self.gen = self.root / self.generation
