@@ -935,6 +935,7 @@ def select_incidents(
     geometry: bool = False,
     in_scope: bool = True,
     by_category: bool = False,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Read the incidents of a selection from the store: sources, categories, months, area.
 
@@ -970,6 +971,10 @@ def select_incidents(
         (a table that counts each category label over its own months,
         :func:`geo.analysis.compare.compare_periods`), not only those
         covered for all of them together.
+    categorical
+        Month, category, source, area codes and the other text columns with
+        few values as pandas categoricals (:func:`geo.ingest.store.open_store`),
+        for a count: the same values, read ~10 times faster.
 
     Returns
     -------
@@ -1002,6 +1007,7 @@ def select_incidents(
         columns=wanted,
         geometry=geometry,
         filter=filt,
+        categorical=categorical,
     )
     if in_scope and area is not None and area.layer == PLACE_LAYER:
         keep = place_membership(frame, area.codes[0], area.x, area.y, area.radius_m)
@@ -1020,7 +1026,12 @@ def select_incidents(
             allowed[i, : len(month_found)] = [str(m) in have for m in month_found]
         frame = frame[allowed[cat_code, month_code]]
     elif MONTH in frame.columns:
-        frame = frame[frame[MONTH].isin(list(selection.covered(cats))).to_numpy()]
+        # The few distinct months looked up, not each row's (isin on 12
+        # million categorical codes sorts them: ~0.4 s).
+        month_code, month_found = pd.factorize(frame[MONTH])
+        have = selection.covered(cats)
+        keep = np.array([str(m) in have for m in month_found] + [False])
+        frame = frame[keep[month_code]]
     return frame
 
 

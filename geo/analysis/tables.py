@@ -134,6 +134,7 @@ def _incidents(
         columns=[MONTH, CATEGORY, *_read_columns(areas), *extra],
         months=span,
         by_category=by_category,
+        categorical=True,
     )
 
 

@@ -35,10 +35,15 @@ def _monthly(incidents: pd.DataFrame, areas: Areas, months: list[str]) -> pd.Dat
         incidents, months=months, columns=[MONTH, *member_columns(incidents, areas)]
     )
     pos, idx = area_index(rows, areas)
-    month = rows[MONTH].to_numpy(object)[pos]
-    col = pd.Index(months).get_indexer(pd.Index(month, dtype=object))
-    grid = np.zeros((len(areas.codes), len(months)), dtype=np.int64)
-    np.add.at(grid, (idx, col), 1)
+    # The few distinct months are looked up, not one text per row.
+    code, found = pd.factorize(rows[MONTH])
+    col = pd.Index(months).get_indexer(pd.Index(np.asarray(found, dtype=object)))[
+        code[pos]
+    ]
+    cells = np.bincount(
+        idx * len(months) + col, minlength=len(areas.codes) * len(months)
+    )
+    grid = cells.reshape(len(areas.codes), len(months)).astype(np.int64)
     return pd.DataFrame(grid, index=list(areas.codes), columns=months)
 
 

@@ -175,8 +175,10 @@ def _harm_weights(
 
 def _in_months(incidents: pd.DataFrame, months: tuple[str, str]) -> pd.DataFrame:
     """Keep the rows of an incidents frame in an inclusive month range (``YYYY-MM`` sorts as text)."""
-    month = incidents[MONTH].astype(str)
-    return incidents[((month >= months[0]) & (month <= months[1])).to_numpy()]
+    # The few distinct months are compared, not one text per row.
+    code, found = pd.factorize(incidents[MONTH])
+    inside = np.array([months[0] <= str(m) <= months[1] for m in found] + [False])
+    return incidents[inside[code]]
 
 
 def _inputs(
@@ -201,6 +203,7 @@ def _inputs(
             reader,
             columns=[MONTH, LOCATION, X, Y, *([CATEGORY] if options.harm else [])],
             months=months,
+            categorical=True,
         )
     else:
         incidents = _in_months(incidents, months)

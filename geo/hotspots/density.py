@@ -126,6 +126,7 @@ def count_cells(
     grid: HotspotGrid,
     *,
     weight: npt.ArrayLike | None = None,
+    positions: npt.ArrayLike | None = None,
 ) -> tuple[npt.NDArray[np.int64], _F64, int]:
     """Count incidents per cell.
 
@@ -138,6 +139,10 @@ def count_cells(
     weight
         Optional weight per incident (e.g. harm); ``weight_sum`` is the
         incident count when None.
+    positions
+        Each incident's row in ``grid.cells`` (``-1``: in none) when already
+        found with :meth:`~geo.hotspots.grid.HotspotGrid.positions`; found
+        from ``x``, ``y`` when None.
 
     Returns
     -------
@@ -147,11 +152,20 @@ def count_cells(
         (ignored).
     """
     px, py = _xy(x, y)
-    w = _weights(weight, len(px))
-    pos = grid.positions(px, py)
+    pos = (
+        grid.positions(px, py)
+        if positions is None
+        else np.asarray(positions, dtype=np.int64)
+    )
+    if pos.shape != px.shape:
+        msg = f"`positions` has {pos.size} values for {px.size} incidents."
+        raise GeoInputError(msg)
     inside = pos >= 0
     m = len(grid.cells)
     n = np.bincount(pos[inside], minlength=m).astype(np.int64)
+    if weight is None:  # each incident weighs 1: the weight sum is the count
+        return n, n.astype(np.float64), int((~inside).sum())
+    w = _weights(weight, len(px))
     ws = np.bincount(pos[inside], weights=w[inside], minlength=m).astype(np.float64)
     return n, ws, int((~inside).sum())
 

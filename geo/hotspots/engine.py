@@ -176,11 +176,19 @@ def _prepare(
     area: Area,
     *,
     keep_outside: bool = False,
-) -> tuple[HotspotGrid, npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]:
-    """Grid, coordinates and messages; points outside ``area`` become NaN.
+) -> tuple[
+    HotspotGrid,
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    list[str],
+    npt.NDArray[np.int64],
+]:
+    """Grid, coordinates, messages and each point's cell; points outside ``area`` become NaN.
 
     A clipped edge cell's lattice square reaches beyond the area: points there
-    must not count for the cell (KDE, a smooth surface, keeps them).
+    must not count for the cell (KDE, a smooth surface, keeps them). The
+    cell positions (:meth:`HotspotGrid.positions`, ``-1`` for a point in no
+    cell or outside the area) are found once here and handed to every count.
     """
     x, y = _points(incidents, area)
     if isinstance(grid, HotspotGrid):  # a grid built once and reused
@@ -202,6 +210,7 @@ def _prepare(
     messages = list(cells.messages)
     if (warn := stacking_warning(x, y)) is not None:
         messages.append(warn)
+    pos = cells.positions(x, y)
     if area is not None and not keep_outside:
         # The area itself (from the area layer), never the union of the cells:
         # the clipped cells make up the same shape at a far higher cost.
@@ -210,7 +219,6 @@ def _prepare(
         # Only points in a cell that reaches the area's edge need the polygon
         # test: one in no cell is not counted anyway, and one in a cell wholly
         # inside the area is in it.
-        pos = cells.positions(x, y)
         test = pos >= 0
         if cells.interior is not None:
             test[test] = ~cells.interior[pos[test]]
@@ -218,7 +226,8 @@ def _prepare(
         outside[test] = ~np.asarray(shapely.intersects_xy(shape, x[test], y[test]))
         if outside.any():
             x, y = np.where(outside, np.nan, x), np.where(outside, np.nan, y)
-    return cells, x, y, messages
+            pos[outside] = -1
+    return cells, x, y, messages, pos
 
 
 def _result(
@@ -270,9 +279,9 @@ def hotspot_count(
     geopandas.GeoDataFrame
         ``cell_id``, ``n`` (+ ``weight_sum``), ``geometry``.
     """
-    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    cells, x, y, messages, pos = _prepare(incidents, cell_size, grid, area)
     w = _weight(incidents, weight)
-    n, wsum, outside = count_cells(x, y, cells, weight=w)
+    n, wsum, outside = count_cells(x, y, cells, weight=w, positions=pos)
     if outside:
         messages.append(
             f"{outside:,} incidents lie outside the area covered and are not counted"
@@ -312,16 +321,16 @@ def hotspot_kde(
     geopandas.GeoDataFrame
         ``cell_id``, ``n``, ``kde``, ``geometry``.
     """
-    cells, x, y, messages = _prepare(
+    cells, x, y, messages, pos = _prepare(
         incidents, cell_size, grid, area, keep_outside=True
     )
     w = _weight(incidents, weight)
-    n, _, _ = count_cells(x, y, cells, weight=w)
+    n, _, _ = count_cells(x, y, cells, weight=w, positions=pos)
     given, note = bandwidth is not None, None
     if bandwidth is None and area is not None:
         # The automatic bandwidth describes the spread of the incidents in the
         # area: points outside it (the rest of a district) would inflate it.
-        inside = cells.positions(x, y) >= 0
+        inside = pos >= 0
         if inside.sum() >= 2:
             bandwidth, note = choose_bandwidth(
                 x[inside], y[inside], rule=bandwidth_rule
@@ -376,9 +385,9 @@ def hotspot_gistar(
         (+ ``gi_p_sim``), ``geometry``.
     """
     params = params or HotspotParams()
-    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    cells, x, y, messages, pos = _prepare(incidents, cell_size, grid, area)
     w = _weight(incidents, weight)
-    n, wsum, _ = count_cells(x, y, cells, weight=w)
+    n, wsum, _ = count_cells(x, y, cells, weight=w, positions=pos)
     res = gistar(
         wsum if w is not None else n,
         cells,
@@ -456,12 +465,12 @@ def hotspot_change(
         empty = before.label if not b_months else after.label
         msg = f"No data at all for {empty}: a period without data is unknown, not zero, so there is no change to test."
         raise GeoInputError(msg)
-    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    cells, x, y, messages, pos = _prepare(incidents, cell_size, grid, area)
     month = _months(incidents)
     b = np.isin(month, b_months)
     a = np.isin(month, a_months)
-    n_b, _, _ = count_cells(x[b], y[b], cells)
-    n_a, _, _ = count_cells(x[a], y[a], cells)
+    n_b, _, _ = count_cells(x[b], y[b], cells, positions=pos[b])
+    n_a, _, _ = count_cells(x[a], y[a], cells, positions=pos[a])
     res = cell_change(
         n_b,
         n_a,
@@ -535,7 +544,7 @@ def hotspot_emerging(
         ``cell_id``, ``n``, ``emerging_class``, ``chainey_class``, ``geometry``.
     """
     params = params or HotspotParams()
-    cells, x, y, messages = _prepare(incidents, cell_size, grid, area)
+    cells, x, y, messages, pos = _prepare(incidents, cell_size, grid, area)
     month = _months(incidents)
     steps = (
         period.months
@@ -563,7 +572,7 @@ def hotspot_emerging(
     total = np.zeros(len(cells.cells), dtype=np.int64)
     for k, m in enumerate(steps):
         sel = month == m
-        n, _, _ = count_cells(x[sel], y[sel], cells)
+        n, _, _ = count_cells(x[sel], y[sel], cells, positions=pos[sel])
         total += n.astype(np.int64)
         res = gistar(
             n,

@@ -53,12 +53,19 @@ from geo.ingest.folder import (
 from geo.ingest.workspace import Workspace, source_slug
 from geo.schema import (
     CATEGORY,
+    FILE,
     INCIDENT_ID,
+    MONTH,
     OCCURRED_AT,
     OCCURRED_TO,
+    OUTCOME,
+    PLACE,
     ROW,
     SEARCH_COLUMNS,
+    SOURCE,
     STORE_COLUMNS,
+    SUBCATEGORY,
+    TIME_RESOLUTION,
     X,
     Y,
     area_columns,
@@ -74,6 +81,7 @@ __all__ = [
     "STORE_VERSION",
     "SUMMARY",
     "claim_store_folder",
+    "few_values",
     "has_store",
     "incident_schema",
     "mark_own_folder",
@@ -213,6 +221,7 @@ def open_store(
     columns: Sequence[str] | None = ...,
     geometry: Literal[True] = ...,
     filter: pc.Expression | None = ...,
+    categorical: bool = ...,
 ) -> gpd.GeoDataFrame: ...
 
 
@@ -226,6 +235,7 @@ def open_store(
     columns: Sequence[str] | None = ...,
     geometry: Literal[False],
     filter: pc.Expression | None = ...,
+    categorical: bool = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -239,6 +249,7 @@ def open_store(
     columns: Sequence[str] | None = ...,
     geometry: bool,
     filter: pc.Expression | None = ...,
+    categorical: bool = ...,
 ) -> gpd.GeoDataFrame | pd.DataFrame: ...
 
 
@@ -251,6 +262,7 @@ def open_store(
     columns: Sequence[str] | None = None,
     geometry: bool = True,
     filter: pc.Expression | None = None,
+    categorical: bool = False,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read incidents from the store, loading only what the query needs.
 
@@ -273,6 +285,15 @@ def open_store(
         get a plain DataFrame).
     filter
         A further pyarrow dataset filter (e.g. on an area code column).
+    categorical
+        Return the text columns with few distinct values (:func:`few_values`:
+        month, source, category, outcome, area codes and names, ...) as
+        pandas categoricals, their categories in sorted order (so a
+        ``groupby`` orders them as it orders text). They are read from the
+        Parquet dictionaries as they are, never as one string per row: on
+        12 million rows month, category and ward code take 0.25 s instead
+        of 2.6 s, and counting them takes integer codes. The values are the
+        same; only the dtype differs.
 
     Returns
     -------
@@ -320,18 +341,17 @@ def open_store(
     if categories is not None:
         wanted = pc.field(CATEGORY).isin(list(categories))
         filt = wanted if filt is None else filt & wanted
+    coded = few_values(read_cols) if categorical else []
     client = _READ_CLIENT.get()
     if files and client is not None and len(files) > 1:
-        table = _read_on_cluster(client, files, schema, read_cols, filt)
+        table = _read_on_cluster(client, files, schema, read_cols, filt, coded)
     elif files:
-        table = pads.dataset(files, format="parquet", schema=schema).to_table(
-            columns=read_cols, filter=filt
-        )
+        table = _read_here(files, schema, read_cols, filt, coded)
     else:
-        table = schema.empty_table().select(read_cols)
+        table = _as_dictionaries(schema.empty_table().select(read_cols), coded)
     if not geometry:
-        return table.to_pandas()
-    frame = table.drop_columns(["geometry"]).to_pandas()
+        return _to_pandas(table, coded)
+    frame = _to_pandas(table.drop_columns(["geometry"]), coded)
     points = gpd.GeoSeries.from_wkb(
         np.asarray(
             table.column("geometry").to_numpy(zero_copy_only=False), dtype=object
@@ -413,6 +433,115 @@ def reading_on(client: Any) -> Iterator[None]:
         _READ_CLIENT.reset(token)
 
 
+def few_values(columns: Iterable[str]) -> list[str]:
+    """Return the store text columns among ``columns`` that hold few distinct values.
+
+    Month, source, category, subcategory, outcome, timing, file, gazetteer
+    place and every ``{layer}_code``/``{layer}_name``: a national year has at
+    most tens of thousands of each, so a Parquet dictionary holds them all.
+    ``location`` (a snap point's street, hundreds of thousands nationally)
+    and ``incident_id`` (one per row) are not among them.
+
+    Parameters
+    ----------
+    columns
+        Store column names.
+
+    Returns
+    -------
+    list of str
+        Those with few values, in the order given.
+
+    Examples
+    --------
+    >>> few_values(["month", "location", "x", "ward_code", "category"])
+    ['month', 'ward_code', 'category']
+    """
+    fixed = {
+        SOURCE,
+        MONTH,
+        TIME_RESOLUTION,
+        CATEGORY,
+        SUBCATEGORY,
+        OUTCOME,
+        FILE,
+        PLACE,
+    }
+    return [
+        c for c in columns if c in fixed or c.endswith("_code") or c.endswith("_name")
+    ]
+
+
+def _dictionary_schema(schema: pa.Schema, coded: Sequence[str]) -> pa.Schema:
+    for name in coded:
+        i = schema.get_field_index(name)
+        schema = schema.set(i, pa.field(name, pa.dictionary(pa.int32(), pa.string())))
+    return schema
+
+
+def _as_dictionaries(table: pa.Table, coded: Sequence[str]) -> pa.Table:
+    """Make the ``coded`` columns dictionary-encoded (those already are stay so)."""
+    if not coded:
+        return table
+    return pa.table(
+        [
+            pc.dictionary_encode(c)
+            if n in coded and not pa.types.is_dictionary(c.type)
+            else c
+            for n, c in zip(table.column_names, table.columns, strict=True)
+        ],
+        names=table.column_names,
+    )
+
+
+def _read_here(
+    files: Sequence[str],
+    schema: pa.Schema,
+    columns: Sequence[str],
+    filt: pc.Expression | None,
+    coded: Sequence[str],
+) -> pa.Table:
+    """Read partition files on this machine; the ``coded`` columns as their Parquet dictionaries."""
+    if not coded:
+        return pads.dataset(list(files), format="parquet", schema=schema).to_table(
+            columns=list(columns), filter=filt
+        )
+    fmt = pads.ParquetFileFormat(
+        read_options=pads.ParquetReadOptions(dictionary_columns=list(coded))
+    )
+    return pads.dataset(
+        list(files), format=fmt, schema=_dictionary_schema(schema, coded)
+    ).to_table(columns=list(columns), filter=filt)
+
+
+def _to_pandas(table: pa.Table, coded: Sequence[str]) -> pd.DataFrame:
+    """Convert to pandas; the ``coded`` columns as categoricals with sorted categories."""
+    if not coded:
+        plain: pd.DataFrame = table.to_pandas()
+        return plain
+    # One dictionary per column (each row group brought its own), then the
+    # categories put in text order: a groupby then orders groups as it
+    # orders the same column read as text.
+    frame: pd.DataFrame = table.unify_dictionaries().to_pandas()
+    for name in coded:
+        column = frame[name]
+        if not isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        found = [str(c) for c in column.cat.categories]
+        order = sorted(range(len(found)), key=found.__getitem__)
+        if order == list(range(len(found))):
+            continue  # already in text order (months, read partition by partition)
+        # New code of each old one, one take over the codes (missing stays -1).
+        rank = np.empty(len(found) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(found))
+        rank[-1] = -1
+        codes = rank[column.cat.codes.to_numpy()]
+        frame[name] = pd.Categorical.from_codes(
+            codes, categories=pd.Index([found[k] for k in order], dtype=str)
+        )
+    return frame
+
+
 def read_files(
     files: Sequence[str],
     schema: pa.Schema,
@@ -463,8 +592,13 @@ def _read_on_cluster(
     schema: pa.Schema,
     columns: Sequence[str],
     filt: pc.Expression | None,
+    coded: Sequence[str] = (),
 ) -> pa.Table:
-    """Read partitions on the cluster, a task per few files, and join them in order."""
+    """Read partitions on the cluster, a task per few files, and join them in order.
+
+    The ``coded`` columns stay dictionary-encoded (as :func:`_read_here`
+    gives them); the other text columns go back to the store's types.
+    """
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     per = max(1, -(-len(files) // (4 * workers)))
     chunks = [list(files[i : i + per]) for i in range(0, len(files), per)]
@@ -477,7 +611,9 @@ def _read_on_cluster(
     # Back to the store's own types: dictionaries were for the journey.
     return pa.table(
         [
-            c.cast(schema.field(n).type) if pa.types.is_dictionary(c.type) else c
+            c.cast(schema.field(n).type)
+            if pa.types.is_dictionary(c.type) and n not in coded
+            else c
             for n, c in zip(table.column_names, table.columns, strict=True)
         ],
         names=table.column_names,

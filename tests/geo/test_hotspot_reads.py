@@ -311,3 +311,45 @@ def test_cluster_names_clean_each_distinct_location_once(
     )
     assert named["name"].tolist() == ["Mill Road"]
     assert len(cleaned) <= 3  # was one call per incident
+
+
+@pytest.mark.parametrize("kind", ["square", "hex"])
+def test_cell_positions_are_the_lattice_arithmetic_of_locate(kind: str) -> None:
+    """``positions`` (in place on square grids) agrees with ``locate`` + the cell table."""
+    grid = make_grid(None, cell_size=100.0, grid=kind, area=WARDS)  # type: ignore[arg-type]
+    x, y = _points(seed=9, n=2000)
+    # Exact half-cell boundaries, missing and infinite coordinates, far away.
+    x = np.concatenate(
+        [x, grid.x0 + 50.0 + 100.0 * np.arange(5), [np.nan, 1.0, np.inf, -1e9]]
+    )
+    y = np.concatenate([y, grid.y0 + 150.0 + np.zeros(5), [Y0, np.nan, Y0, Y0]])
+    row, col = grid.locate(x, y)
+    where = {
+        (int(r), int(c)): k
+        for k, (r, c) in enumerate(
+            zip(grid.cells["row"], grid.cells["col"], strict=True)
+        )
+    }
+    expected = [where.get((int(r), int(c)), -1) for r, c in zip(row, col, strict=True)]
+    got = grid.positions(x, y)
+    assert got.dtype == np.int64
+    assert got.tolist() == expected
+    assert (got[-4:] == -1).all()
+    assert (got >= 0).sum() > 1000
+
+
+def test_counts_from_positions_found_once_equal_counts_from_points() -> None:
+    grid = make_grid(None, cell_size=100.0, grid="square", area=WARDS)
+    x, y = _points(seed=5, n=3000)
+    pos = grid.positions(x, y)
+    n1, w1, out1 = density.count_cells(x, y, grid)
+    n2, w2, out2 = density.count_cells(x, y, grid, positions=pos)
+    assert n1.tolist() == n2.tolist()
+    assert w1.tolist() == w2.tolist()
+    assert out1 == out2
+    weights = np.linspace(0.5, 2.0, len(x))
+    n3, w3, _ = density.count_cells(x, y, grid, weight=weights, positions=pos)
+    assert n3.tolist() == n1.tolist()
+    assert w3.sum() == pytest.approx(weights[pos >= 0].sum())
+    with pytest.raises(GeoInputError, match="positions"):
+        density.count_cells(x, y, grid, positions=pos[:-1])

@@ -113,3 +113,45 @@ def test_a_trend_by_category_is_the_per_category_tables_from_one_read(
         pd.testing.assert_frame_equal(
             mine.reset_index(drop=True), alone.reset_index(drop=True)
         )
+
+
+def test_a_categorical_read_holds_the_same_values_as_text(demo_ws: Workspace) -> None:
+    """``categorical=True`` reads the Parquet dictionaries: same values, sorted categories."""
+    from geo.ingest.store import few_values, open_store
+
+    columns = ["month", "category", "source", "ward_code", "location", "x"]
+    plain = open_store(demo_ws, columns=columns, geometry=False)
+    coded = open_store(demo_ws, columns=columns, geometry=False, categorical=True)
+    assert few_values(columns) == ["month", "category", "source", "ward_code"]
+    assert len(plain) == len(coded) > 1000
+    for name in columns:
+        if name in few_values(columns):
+            assert isinstance(coded[name].dtype, pd.CategoricalDtype)
+            cats = [str(c) for c in coded[name].cat.categories]
+            assert cats == sorted(cats)
+        else:
+            assert not isinstance(coded[name].dtype, pd.CategoricalDtype)
+        left = plain[name].astype(object).where(plain[name].notna(), None)
+        right = coded[name].astype(object).where(coded[name].notna(), None)
+        assert left.tolist() == right.tolist(), name
+    # Grouped the same, in the same order, as the same columns read as text.
+    keys = ["ward_code", "month", "category"]
+    text, codes = plain.groupby(keys).size(), coded.groupby(keys).size()
+    assert [tuple(map(str, k)) for k in text.index] == [
+        tuple(map(str, k)) for k in codes.index
+    ]
+    assert text.tolist() == codes.tolist()
+
+
+def test_a_categorical_read_of_no_partition_is_empty(demo_ws: Workspace) -> None:
+    from geo.ingest.store import open_store
+
+    empty = open_store(
+        demo_ws,
+        period=("1990-01", "1990-02"),
+        columns=["month", "ward_code"],
+        geometry=False,
+        categorical=True,
+    )
+    assert len(empty) == 0
+    assert list(empty.columns) == ["month", "ward_code"]
