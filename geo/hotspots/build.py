@@ -732,7 +732,9 @@ def _cluster_monthly(
 ) -> pd.DataFrame:
     """Incidents per (cluster, month) in the clusters' cells, over the comparison and the period."""
     if incidents is None:
-        incidents = select_incidents(workspace, selection, columns=[MONTH, X, Y])
+        incidents = select_incidents(
+            workspace, selection, columns=[MONTH, X, Y], categorical=True
+        )
     else:
         incidents = _in_months(incidents, selection.read_span)
     hot = _hot(layer)

@@ -138,7 +138,7 @@ def hotspot_page(
     view.require_data(what="hotspots")
     columns = [MONTH, X, Y, LOCATION, *([CATEGORY] if opts.harm else [])]
     incidents = select_incidents(
-        workspace, view, columns=columns, months=page_months(view)
+        workspace, view, columns=columns, months=page_months(view), categorical=True
     )
     raw, grid = _build(
         workspace,

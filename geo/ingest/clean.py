@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo.crs import lonlat_to_bng
 from geo.ingest.clean_common import (
     CleanResult,
-    _all_unique,
     _assemble,
     _check_lonlat,
     _first_seen,
@@ -240,6 +240,15 @@ def _clean_police_uk(
         return _clean_police_uk_on(raw, spec, pool, state)
 
 
+def _hash_unique(
+    crime_id: pa.Array, rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], bool]:
+    """Hash the ids at ``rows``; also whether the hashes (hence the ids) are all distinct."""
+    h1, h2 = hash_ids(crime_id.take(pa.array(rows, pa.int64())))
+    first = np.sort(h1)
+    return h1, h2, bool((first[1:] != first[:-1]).all())
+
+
 def _clean_police_uk_on(
     raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor, state: SourceState
 ) -> CleanResult:
@@ -256,7 +265,11 @@ def _clean_police_uk_on(
     later = {c: pool.submit(_text, t, c) for c in _POLICE_LATER}
     crime_id = later["Crime ID"].result()
     has_id = ~_np_bool(pc.equal(crime_id, ""))
-    ids_unique = pool.submit(_all_unique, crime_id.filter(pa.array(has_id)))
+    with_id = np.flatnonzero(has_id)
+    # Every Crime ID hashed once (the source's id index holds the hashes).
+    # Distinct hashes prove distinct ids; only repeated hashes need the
+    # ids themselves compared (_first_seen).
+    hashed = pool.submit(_hash_unique, crime_id, with_id)
     location = _text(t, "Location")
     lon_s, lat_s = _text(t, "Longitude"), _text(t, "Latitude")
     no_loc = _np_bool(
@@ -297,7 +310,8 @@ def _clean_police_uk_on(
     # Unique Crime IDs in the batch (the usual case) need no more work here;
     # ids kept from earlier batches are looked up in the source's state.
     first_of: dict[int, int] = {}
-    if ids_unique.result():
+    g1, g2, ids_unique = hashed.result()
+    if ids_unique:
         dup = np.zeros(n, dtype=bool)
     else:
         dup, first_of = _first_seen(crime_id, v.alive() & has_id)
@@ -308,7 +322,8 @@ def _clean_police_uk_on(
         if i != j:
             state.refer(raw.file[i].as_py(), raw.file[j].as_py())
     ask = np.flatnonzero(v.alive() & has_id & ~dup)
-    h1, h2 = hash_ids(crime_id.take(pa.array(ask, pa.int64())))
+    at_id = np.searchsorted(with_id, ask)
+    h1, h2 = g1[at_id], g2[at_id]
     seen, where = state.ids.find((h1, h2))
     before = {
         i: f"{label} row {r}"

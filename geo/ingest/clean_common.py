@@ -317,9 +317,16 @@ def _first_seen(keys: pa.Array, candidates: _B) -> tuple[_B, dict[int, int]]:
 def _start_verdict(raw: RawTable) -> _Verdict:
     """Open the verdicts with the checks every format shares: blank rows, repeated files."""
     v = _Verdict(len(raw))
-    blank = np.ones(len(raw), dtype=bool)
+    # Column by column, only the rows still blank so far are looked at: after
+    # the first column or two (a Crime ID, a month) hardly any are left.
+    maybe = np.arange(len(raw))
     for col in raw.table.columns:
-        blank &= _np_bool(pc.equal(pc.ascii_trim_whitespace(col), ""))
+        if not len(maybe):
+            break
+        part = col if len(maybe) == len(raw) else col.take(pa.array(maybe))
+        maybe = maybe[_np_bool(pc.equal(pc.ascii_trim_whitespace(part), ""))]
+    blank = np.zeros(len(raw), dtype=bool)
+    blank[maybe] = True
     v.mark(blank, Reason.BLANK_ROW, lambda idx: ["every cell is empty" for _ in idx])
     v.mark(
         _np_bool(pc.not_equal(raw.duplicate_of, "")),
