@@ -593,6 +593,12 @@ def iter_batches(
     ever held, however many rows the source has. A table source (a partner's
     CSV or workbook: thousands of rows, not millions) is one batch.
 
+    Only a UTF-8 file is streamed (it is checked piece by piece first). A
+    large police.uk file in another encoding (a Windows-1252 export) is
+    decoded whole, as :func:`read_source` reads it, and then cut into
+    batches: its rows are bounded but its text is held once in memory.
+    police.uk's own downloads are UTF-8.
+
     Each batch's :attr:`RawTable.files` gives, per file or piece of a file in
     it, its span of rows, and :attr:`RawTable.reads` how each file that ended
     in this batch was read. Rows are numbered in their file as
