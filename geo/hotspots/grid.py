@@ -230,6 +230,9 @@ class HotspotGrid:
         fr += 0.5
         np.floor(fr, out=fr)
         inside = (fc >= 0) & (fc < self.n_cols) & (fr >= 0) & (fr < self.n_rows)
+        # Points outside (NaN, infinite: inf - inf would warn) are zeroed first.
+        np.copyto(fc, 0.0, where=~inside)
+        np.copyto(fr, 0.0, where=~inside)
         # The flat lattice index (exact: whole numbers far below 2**53), or
         # one past the lattice, where the lookup holds -1.
         fr *= self.n_cols

@@ -59,7 +59,8 @@ def hash_ids(ids: pa.Array) -> IdHashes:
     word through the splitmix64 finaliser from two seeds, with the length
     folded in first, all in numpy over the batch (a police.uk Crime ID is
     64 hex digits: eight rounds). Ids longer than 256 bytes go through
-    pandas' ``hash_array`` instead.
+    pandas' ``hash_array`` instead, each id by its own length, so an id
+    hashes the same whatever ids share its batch.
 
     Parameters
     ----------
@@ -79,6 +80,8 @@ def hash_ids(ids: pa.Array) -> IdHashes:
     (True, False, False)
     >>> bool(hash_ids(pa.array(["x", "a much longer id"]))[0][0] == a[0])
     True
+    >>> bool(hash_ids(pa.array(["x", "z" * 300]))[0][0] == a[0])
+    True
     """
     arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     n = len(arr)
@@ -95,11 +98,22 @@ def hash_ids(ids: pa.Array) -> IdHashes:
     lengths = np.diff(offsets)
     width = int(lengths.max()) if n else 0
     if width > _WIDE:
-        values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-        return (
-            np.asarray(pd.util.hash_array(values, hash_key=_KEYS[0]), dtype=np.uint64),
-            np.asarray(pd.util.hash_array(values, hash_key=_KEYS[1]), dtype=np.uint64),
+        # Each id by its own length: a long id beside it never changes how a
+        # short one is hashed (the same id must hash the same in any batch).
+        long = lengths > _WIDE
+        h1 = np.empty(n, dtype=np.uint64)
+        h2 = np.empty(n, dtype=np.uint64)
+        if not long.all():
+            short = np.flatnonzero(~long)
+            h1[short], h2[short] = hash_ids(arr.take(pa.array(short, pa.int64())))
+        rows = np.flatnonzero(long)
+        values = np.asarray(
+            arr.take(pa.array(rows, pa.int64())).to_numpy(zero_copy_only=False),
+            dtype=object,
         )
+        h1[rows] = pd.util.hash_array(values, hash_key=_KEYS[0])
+        h2[rows] = pd.util.hash_array(values, hash_key=_KEYS[1])
+        return h1, h2
     data = (
         np.frombuffer(data_buf, dtype=np.uint8)
         if data_buf is not None

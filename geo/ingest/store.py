@@ -341,7 +341,12 @@ def open_store(
     if categories is not None:
         wanted = pc.field(CATEGORY).isin(list(categories))
         filt = wanted if filt is None else filt & wanted
-    coded = few_values(read_cols) if categorical else []
+    # Text columns only: a boolean marker may be named like a code column.
+    coded = (
+        [c for c in few_values(read_cols) if pa.types.is_string(schema.field(c).type)]
+        if categorical
+        else []
+    )
     client = _READ_CLIENT.get()
     if files and client is not None and len(files) > 1:
         table = _read_on_cluster(client, files, schema, read_cols, filt, coded)

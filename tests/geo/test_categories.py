@@ -332,3 +332,28 @@ def test_a_subcategory_named_like_its_category_is_a_row_of_its_own(
     assert counts["Burglary (Burglary)"] == 3
     assert counts["Business burglary"] == 3
     assert counts["Burglary"] == 6
+
+
+def test_a_marker_named_like_a_code_column_reads_as_a_boolean(
+    tmp_path: Path, world: Callable[..., Path]
+) -> None:
+    """``categorical=True`` codes text columns only: ``marker_case_code`` stays boolean."""
+    rows = _extract_rows(40, 3)
+    write_csv(tmp_path / "extract.csv", HEADER, rows)
+    write_police_csv(
+        tmp_path / "police" / "2024-01-t-street.csv",
+        [police_row(*_xy(i), crime_id=f"p{i}", category="Burglary") for i in range(3)],
+    )
+    source = EXTRACT_SOURCE.replace("domestic_abuse = ", "case_code = ")
+    ws = load_workspace(world(POLICE_SOURCE + source, extra=TREE))
+    ingest(ws)
+    column = marker_column("case_code")
+    plain = open_store(ws, columns=[column, "month"], geometry=False)
+    coded = open_store(ws, columns=[column, "month"], geometry=False, categorical=True)
+    assert (
+        coded[column].dtype == plain[column].dtype
+    )  # booleans (and police.uk's nulls)
+    assert not isinstance(coded[column].dtype, pd.CategoricalDtype)
+    assert isinstance(coded["month"].dtype, pd.CategoricalDtype)
+    assert coded[column].tolist() == plain[column].tolist()
+    assert coded[column].any()

@@ -353,3 +353,14 @@ def test_counts_from_positions_found_once_equal_counts_from_points() -> None:
     assert w3.sum() == pytest.approx(weights[pos >= 0].sum())
     with pytest.raises(GeoInputError, match="positions"):
         density.count_cells(x, y, grid, positions=pos[:-1])
+
+
+def test_cell_positions_of_opposite_infinities_raise_no_warning() -> None:
+    grid = make_grid(None, cell_size=100.0, grid="square", area=WARDS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = grid.positions(
+            np.array([-np.inf, np.inf, X0 + 50]), np.array([np.inf, -np.inf, Y0 + 50])
+        )
+    assert got[:2].tolist() == [-1, -1]
+    assert got[2] >= 0

@@ -370,3 +370,18 @@ def test_a_changed_boundary_file_is_seen_whatever_its_name(
     with (tmp_path / "wards[2024].gpkg").open("ab") as fh:
         fh.write(b"\0")  # a glob pattern would read [2024] as one of 2, 0, 4
     assert config_key(ws) != before
+
+
+def test_an_id_hashes_the_same_whatever_ids_share_its_batch() -> None:
+    """A long id (> 256 bytes, another hashing path) beside it changes no other id's hash."""
+    import pyarrow as pa
+
+    from geo.ingest.ids import hash_ids
+
+    ids = ["abc", "0123456789abcdef" * 4, ""]
+    alone = hash_ids(pa.array(ids))
+    mixed = hash_ids(pa.array(["x" * 300, *ids, "y" * 999]))
+    for half in (0, 1):
+        assert mixed[half][1:4].tolist() == alone[half].tolist()
+    assert hash_ids(pa.array(["x" * 300]))[0][0] == mixed[0][0]
+    assert mixed[0][0] != mixed[0][4]
