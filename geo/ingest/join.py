@@ -29,7 +29,13 @@ from geo.crs import require_same_crs
 from geo.ingest.boundaries import CODE, NAME, AreaLayer
 from geo.schema import X, Y, area_columns
 
-__all__ = ["JoinResult", "assign_areas", "assign_layers", "locate_points"]
+__all__ = [
+    "JoinResult",
+    "LocatedPoints",
+    "assign_areas",
+    "assign_layers",
+    "locate_points",
+]
 
 _CHUNK = 250_000
 #: Fewer points than this are not worth a second thread.
@@ -164,7 +170,95 @@ def assign_areas(
     return JoinResult(assigned=out[inside], unassigned=out[~inside])
 
 
-def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
+class LocatedPoints:
+    """The coordinates an ingest has located so far: each one's area per layer and its WKB.
+
+    police.uk snaps incidents to a fixed set of map points, so the batches of
+    a source (and the sources of a workspace) meet the same coordinates again
+    and again. :func:`assign_layers` looks each batch's distinct coordinates
+    up here first and locates only the new ones. A coordinate's area is a
+    function of the coordinate alone, so the results are those of locating
+    every batch afresh. At most ``limit`` coordinates are kept (about 100
+    bytes each); beyond that new ones are located and not kept.
+
+    Parameters
+    ----------
+    layers
+        The area layers, by name (the same for every batch).
+    limit
+        Most coordinates kept.
+
+    Examples
+    --------
+    >>> cache = LocatedPoints({})
+    >>> len(cache)
+    0
+    """
+
+    def __init__(self, layers: Mapping[str, AreaLayer], limit: int = 4_000_000) -> None:
+        self.layers = dict(layers)
+        self.limit = limit
+        self._keys = pd.Index(np.zeros(0, dtype=np.complex128))
+        self._pos = {name: np.zeros(0, dtype=np.int64) for name in self.layers}
+        self._wkb = pa.array([], pa.binary())
+
+    def __len__(self) -> int:
+        """Return how many coordinates are kept."""
+        return len(self._keys)
+
+    def locate(
+        self, ux: npt.NDArray[np.float64], uy: npt.NDArray[np.float64]
+    ) -> tuple[dict[str, npt.NDArray[np.int64]], pa.Array]:
+        """Return, for distinct coordinates, each layer's area position (-1: none) and the WKB.
+
+        Parameters
+        ----------
+        ux, uy
+            Distinct coordinates, EPSG:27700.
+
+        Returns
+        -------
+        tuple
+            ``({layer: positions}, wkb)``, one entry per coordinate.
+        """
+        key = ux.astype(np.complex128)
+        key.imag = uy
+        at = self._keys.get_indexer(pd.Index(key))
+        new = np.flatnonzero(at < 0)
+        nx, ny = np.ascontiguousarray(ux[new]), np.ascontiguousarray(uy[new])
+        # Each layer's new points are split between both cores (GEOS releases the GIL).
+        found = {
+            name: locate_points(nx, ny, a.areas, threads=2)
+            for name, a in self.layers.items()
+        }
+        wkb_new = pa.array(shapely.to_wkb(shapely.points(nx, ny)), pa.binary())
+        old = np.flatnonzero(at >= 0)
+        pos = {}
+        for name in self.layers:
+            p = np.empty(len(key), dtype=np.int64)
+            p[old] = self._pos[name][at[old]]
+            p[new] = found[name]
+            pos[name] = p
+        # The WKB of every coordinate, in order: kept ones then new ones, taken.
+        order = np.empty(len(key), dtype=np.int64)
+        order[old] = at[old]
+        order[new] = len(self._wkb) + np.arange(len(new))
+        both = pa.concat_arrays([self._wkb, wkb_new])
+        wkb = both.take(pa.array(order))
+        if len(new) and len(self._keys) + len(new) <= self.limit:
+            self._keys = self._keys.append(pd.Index(key[new]))
+            for name in self.layers:
+                self._pos[name] = np.concatenate([self._pos[name], found[name]])
+            self._wkb = both
+        return pos, wkb
+
+
+def assign_layers(
+    kept: pa.Table,
+    layers: Mapping[str, AreaLayer],
+    *,
+    located: LocatedPoints | None = None,
+) -> pa.Table:
     """Add ``{layer}_code``/``{layer}_name`` per area layer and the WKB ``geometry``.
 
     Each distinct coordinate is located (and encoded) once: police.uk stacks
@@ -177,6 +271,9 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
         Kept incidents with ``x``/``y`` in EPSG:27700.
     layers
         Area layers by name.
+    located
+        The coordinates located in earlier batches of the same ingest (with
+        the same ``layers``), looked up before any is located again; updated.
 
     Returns
     -------
@@ -190,15 +287,14 @@ def assign_layers(kept: pa.Table, layers: Mapping[str, AreaLayer]) -> pa.Table:
     ux, uy = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
     point_of = pa.array(codes)
     out = kept
-    # Each layer's points are split between both cores (GEOS releases the GIL).
-    located = [locate_points(ux, uy, a.areas, threads=2) for a in layers.values()]
-    for (layer, area), found in zip(layers.items(), located, strict=True):
-        pos = found[codes]
+    cache = LocatedPoints(layers, limit=0) if located is None else located
+    found, wkb = cache.locate(ux, uy)
+    for layer, area in layers.items():
+        pos = found[layer][codes]
         where = pa.array(pos, mask=pos < 0)
         for col, values in zip(
             area_columns(layer), (area.areas[CODE], area.areas[NAME]), strict=True
         ):
             labels = pa.array(values.to_numpy(object), pa.string())
             out = out.append_column(col, labels.take(where))
-    wkb = pa.array(shapely.to_wkb(shapely.points(ux, uy)), pa.binary())
     return out.append_column("geometry", wkb.take(point_of))

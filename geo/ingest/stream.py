@@ -23,7 +23,7 @@ from geo.ingest.boundaries import AreaLayer
 from geo.ingest.clean import SourceState, clean_source
 from geo.ingest.gazetteer import Gazetteer
 from geo.ingest.incremental import FileRecord
-from geo.ingest.join import assign_layers
+from geo.ingest.join import LocatedPoints, assign_layers
 from geo.ingest.pieces import PieceWriter, _by_month
 from geo.ingest.readers import (
     FileRead,
@@ -128,6 +128,8 @@ class SourceRun:
         self.progress = progress
         self.batch_rows = batch_rows
         self.files_read = 0
+        #: Coordinates located so far (police.uk's snap points come back batch after batch).
+        self.located = LocatedPoints(layers)
 
     def read(
         self,
@@ -168,7 +170,7 @@ class SourceRun:
                     result = clean_source(
                         raw, source, gazetteer=self.gazetteer, state=state
                     )
-                    kept = assign_layers(result.kept, self.layers)
+                    kept = assign_layers(result.kept, self.layers, located=self.located)
                     for read in raw.reads:
                         rec = records[read.label]
                         rec.encoding, rec.warning = encoding_text(read), read.warning

@@ -119,3 +119,36 @@ def test_assign_areas_refuses_crs_mismatch(two_by_two: gpd.GeoDataFrame) -> None
         CRSMismatchError, match=r"EPSG:4326.*EPSG:27700.*to_working_crs"
     ):
         assign_areas(pts, two_by_two)
+
+
+def test_points_located_in_earlier_batches_give_the_same_columns(
+    two_by_two: gpd.GeoDataFrame,
+) -> None:
+    """``LocatedPoints`` across batches: the table of locating every batch afresh."""
+    import pyarrow as pa
+
+    from geo.ingest.boundaries import AreaLayer
+    from geo.ingest.join import LocatedPoints, assign_layers
+
+    rng = np.random.default_rng(3)
+    snap = rng.uniform(-5, 25, (60, 2)).round(1)  # some outside, some on edges
+    snap[:4] = [[10, 10], [10, 5], [0, 0], [30, 30]]
+    halves = two_by_two.assign(geometry=two_by_two.geometry.scale(0.5, 0.5))
+    layers = {
+        "ward": AreaLayer("ward", two_by_two),
+        "town": AreaLayer("town", halves),
+    }
+    cache = LocatedPoints(layers)
+    small = LocatedPoints(layers, limit=20)  # fewer than a batch brings: none kept
+    for batch in range(4):
+        pick = rng.integers(0, len(snap), 200)
+        kept = pa.table({"x": snap[pick, 0], "y": snap[pick, 1]})
+        fresh = assign_layers(kept, layers)
+        assert assign_layers(kept, layers, located=cache).equals(fresh)
+        assert assign_layers(kept, layers, located=small).equals(fresh)
+        assert len(cache) <= len(np.unique(snap, axis=0))
+        if batch:
+            assert len(cache) > 0
+    assert len(small) == 0
+    assert len(cache) == len(np.unique(snap, axis=0))
+    assert fresh.column("ward_code").null_count > 0  # points outside every ward
