@@ -48,6 +48,36 @@ paths = ["police/*-street.csv"]
 """
 
 
+def snap_points(
+    rng: Any, count: int, towns: int, district: tuple[float, float, float, float]
+) -> tuple[Any, Any]:
+    """``count`` snap points: 80 % around ``towns`` town centres (normal, 1.5-4 km spread), 20 % uniform.
+
+    Shared with ``bench/hotspots.py``; the draws come from ``rng`` in a fixed
+    order, so the same seed gives the same points. Returns x, y (EPSG:27700),
+    not yet clipped to the district.
+    """
+    import numpy as np
+
+    minx, miny, maxx, maxy = district
+    cx = rng.uniform(minx + 5_000, maxx - 5_000, towns)
+    cy = rng.uniform(miny + 5_000, maxy - 5_000, towns)
+    spread = rng.uniform(1_500, 4_000, towns)
+    town = rng.integers(0, towns, count)
+    urban = rng.random(count) < 0.8
+    sx = np.where(
+        urban,
+        cx[town] + rng.normal(0, 1, count) * spread[town],
+        rng.uniform(minx, maxx, count),
+    )
+    sy = np.where(
+        urban,
+        cy[town] + rng.normal(0, 1, count) * spread[town],
+        rng.uniform(miny, maxy, count),
+    )
+    return sx, sy
+
+
 def write_big_store(work: Path, rows: int, seed: int) -> dict[str, Any]:
     """Write the wards, the workspace and an ``rows``-row store; return what was made."""
     import numpy as np
@@ -86,21 +116,7 @@ def write_big_store(work: Path, rows: int, seed: int) -> dict[str, Any]:
     (root / "big.toml").write_text(TOML, "utf-8")
 
     rng = np.random.default_rng(seed)
-    cx = rng.uniform(minx + 5_000, maxx - 5_000, TOWNS)
-    cy = rng.uniform(miny + 5_000, maxy - 5_000, TOWNS)
-    spread = rng.uniform(1_500, 4_000, TOWNS)
-    town = rng.integers(0, TOWNS, SNAP_POINTS)
-    urban = rng.random(SNAP_POINTS) < 0.8
-    sx = np.where(
-        urban,
-        cx[town] + rng.normal(0, 1, SNAP_POINTS) * spread[town],
-        rng.uniform(minx, maxx, SNAP_POINTS),
-    )
-    sy = np.where(
-        urban,
-        cy[town] + rng.normal(0, 1, SNAP_POINTS) * spread[town],
-        rng.uniform(miny, maxy, SNAP_POINTS),
-    )
+    sx, sy = snap_points(rng, SNAP_POINTS, TOWNS, DISTRICT)
     # Off the ward edges (whole metres + 0.37), so arithmetic and a join agree.
     sx = np.floor(np.clip(sx, minx + 1, maxx - 2)) + 0.37
     sy = np.floor(np.clip(sy, miny + 1, maxy - 2)) + 0.37

@@ -132,24 +132,11 @@ def district_points(seed: int, n: int) -> tuple[NDArray[np.float64], NDArray[Any
     and every incident takes one snap point. Returns x, y (EPSG:27700).
     """
     import numpy as np
+    from bigstore import snap_points
 
     rng = np.random.default_rng(seed)
     minx, miny, maxx, maxy = DISTRICT
-    cx = rng.uniform(minx + 5_000, maxx - 5_000, TOWNS)
-    cy = rng.uniform(miny + 5_000, maxy - 5_000, TOWNS)
-    spread = rng.uniform(1_500, 4_000, TOWNS)
-    town = rng.integers(0, TOWNS, SNAP_POINTS)
-    urban = rng.random(SNAP_POINTS) < 0.8
-    sx = np.where(
-        urban,
-        cx[town] + rng.normal(0, 1, SNAP_POINTS) * spread[town],
-        rng.uniform(minx, maxx, SNAP_POINTS),
-    )
-    sy = np.where(
-        urban,
-        cy[town] + rng.normal(0, 1, SNAP_POINTS) * spread[town],
-        rng.uniform(miny, maxy, SNAP_POINTS),
-    )
+    sx, sy = snap_points(rng, SNAP_POINTS, TOWNS, DISTRICT)
     sx, sy = np.clip(sx, minx, maxx - 1), np.clip(sy, miny, maxy - 1)
     weight = rng.lognormal(0.0, 1.2, SNAP_POINTS)
     pick = rng.choice(SNAP_POINTS, size=n, p=weight / weight.sum())
