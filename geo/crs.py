@@ -21,6 +21,7 @@ __all__ = [
     "GB_LONLAT_BOUNDS",
     "LONLAT_CRS",
     "WORKING_CRS",
+    "ProjectedPoints",
     "check_coordinates_fit_crs",
     "in_bng",
     "in_gb_lonlat",
@@ -141,6 +142,86 @@ def lonlat_to_bng(
     x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
     y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
     return x.astype(np.float64), y.astype(np.float64)
+
+
+class ProjectedPoints:
+    """:func:`lonlat_to_bng` that remembers the points it has projected.
+
+    police.uk snaps every incident to one of a fixed set of anonymised map
+    points, so batch after batch of a source brings back the same points;
+    each is projected once and looked up after that. A point's projection
+    does not depend on the points beside it, so the result is exactly
+    :func:`lonlat_to_bng`'s. At most ``limit`` points are kept (about 60
+    bytes each); beyond that new ones are projected and not kept.
+
+    Parameters
+    ----------
+    limit
+        Most points kept.
+
+    Examples
+    --------
+    >>> cache = ProjectedPoints()
+    >>> lon, lat = np.array([0.12, 0.12, np.nan]), np.array([52.2, 52.2, np.nan])
+    >>> x, y = cache.project(lon, lat)
+    >>> len(cache), bool(np.array_equal(x, lonlat_to_bng(lon, lat)[0], equal_nan=True))
+    (1, True)
+    >>> bool(np.array_equal(cache.project(lon[:1], lat[:1])[1], y[:1]))
+    True
+    """
+
+    def __init__(self, limit: int = 2_000_000) -> None:
+        self.limit = limit
+        self._keys = pd.Index(np.zeros(0, dtype=np.complex128))
+        self._x = np.zeros(0, dtype=np.float64)
+        self._y = np.zeros(0, dtype=np.float64)
+
+    def __len__(self) -> int:
+        """Return how many points are kept."""
+        return len(self._keys)
+
+    def project(
+        self, lon: _FloatArray, lat: _FloatArray
+    ) -> tuple[_FloatArray, _FloatArray]:
+        """Project longitude/latitude to British National Grid, as :func:`lonlat_to_bng`.
+
+        Parameters
+        ----------
+        lon, lat
+            Degrees, same length. NaN stays NaN.
+
+        Returns
+        -------
+        tuple of ndarray
+            Easting and northing in metres.
+        """
+        codes, uniques = pd.factorize(
+            np.asarray(lon, dtype=np.float64) + 1j * np.asarray(lat, dtype=np.float64)
+        )
+        key = np.asarray(uniques, dtype=np.complex128)
+        at = (
+            self._keys.get_indexer(pd.Index(key))
+            if len(self._keys)
+            else np.full(len(key), -1, dtype=np.int64)
+        )
+        new = np.flatnonzero(at < 0)
+        old = np.flatnonzero(at >= 0)
+        nx, ny = lonlat_to_bng(
+            np.ascontiguousarray(key.real[new]), np.ascontiguousarray(key.imag[new])
+        )
+        ux = np.empty(len(key), dtype=np.float64)
+        uy = np.empty(len(key), dtype=np.float64)
+        ux[old], uy[old] = self._x[at[old]], self._y[at[old]]
+        ux[new], uy[new] = nx, ny
+        if len(new) and len(self._keys) + len(new) <= self.limit:
+            self._keys = self._keys.append(pd.Index(key[new]))
+            self._x = np.concatenate([self._x, nx])
+            self._y = np.concatenate([self._y, ny])
+        missing = codes < 0
+        safe = np.where(missing, 0, codes)
+        x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
+        y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
+        return x.astype(np.float64), y.astype(np.float64)
 
 
 def check_coordinates_fit_crs(

@@ -26,6 +26,7 @@ the checks both share are in :mod:`geo.ingest.clean_common`.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
@@ -35,11 +36,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geo.crs import lonlat_to_bng
+from geo.crs import ProjectedPoints
 from geo.ingest.clean_common import (
     CleanResult,
     _assemble,
     _check_lonlat,
+    _Coded,
+    _coded,
     _first_seen,
     _ledger,
     _np_bool,
@@ -76,12 +79,12 @@ from geo.schema import (
 
 __all__ = ["CleanResult", "SourceState", "clean_source"]
 
-#: police.uk columns prepared on the second thread.
-_POLICE_LATER: Final = ("Crime ID", "Month", "Crime type", "Last outcome category")
-
-
 #: police.uk names each street file after its month: ``2024-05-cambridgeshire-street.csv``.
-_FILE_MONTH = r"(?:^|[/\\!])(?P<month>[0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\!]*-street\.csv$"
+_FILE_MONTH_RE: Final = re.compile(
+    r"(?:^|[/\\!])(?P<month>[0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\!]*-street\.csv\Z"
+)
+#: A police.uk month: ``YYYY-MM``.
+_MONTH_RE: Final = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 
 
 @dataclass
@@ -105,12 +108,15 @@ class SourceState:
     refs
         Per file, the other files some of its rows lost to (a duplicate file,
         a month already read, a ``Crime ID`` already kept).
+    projected
+        The map points projected so far (:class:`geo.crs.ProjectedPoints`).
     """
 
     first_file: dict[str, str] = field(default_factory=dict)
     ids: SeenIds = field(default_factory=SeenIds)
     keys: dict[str, set[str]] = field(default_factory=dict)
     refs: dict[str, set[str]] = field(default_factory=dict)
+    projected: ProjectedPoints = field(default_factory=ProjectedPoints)
 
     def refer(self, label: str, other: str) -> None:
         """Record that rows of ``label`` lost to rows of ``other`` (another file)."""
@@ -118,72 +124,92 @@ class SourceState:
             self.refs.setdefault(label, set()).add(other)
 
 
-def _mark_future_months(v: _Verdict, raw: RawTable, month: pa.Array) -> None:
+def _file_month(label: str) -> str | None:
+    """Return the month a police.uk street file is named after, if it is."""
+    named = _FILE_MONTH_RE.search(label)
+    return named.group("month") if named else None
+
+
+def _mark_future_months(v: _Verdict, raw: RawTable, month: _Coded) -> None:
     """Reject months after this one, and months after the file's own (from its name).
 
     police.uk publishes a month about two months after it ends, and each
     street file holds the month in its name; a later month cannot be in it.
+    Both are decided once per distinct month (and file), then spread to rows.
     """
     now = latest_allowed_month()
     v.mark(
-        _np_bool(pc.greater(month, now)),
+        month.rows([m > now for m in month.values]),
         Reason.FUTURE_DATE,
         lambda idx: [
-            f"Month = {m!r} is after this month ({now}); check the file"
-            for m in _pick(month, idx)
+            f"Month = {month.values[c]!r} is after this month ({now}); check the file"
+            for c in month.codes[idx]
         ],
     )
-    named = pc.extract_regex(raw.file, _FILE_MONTH)
-    own = pc.struct_field(named, "month")
-    later = _np_bool(pc.fill_null(pc.greater(month, own), False))
+    later = np.zeros(len(raw), dtype=bool)
+    own = np.full(len(raw), "", dtype=object)
+    for label, lo, hi in raw.files:
+        named = _file_month(label)
+        if named is None or hi == lo:
+            continue
+        after = np.array([m > named for m in month.values], dtype=bool)
+        later[lo:hi] = after[month.codes[lo:hi]]
+        own[lo:hi] = named
     v.mark(
         later,
         Reason.FUTURE_DATE,
         lambda idx: [
-            f"Month = {m!r} is after the month of the file it is in ({o}, from its "
+            f"Month = {month.values[c]!r} is after the month of the file it is in ({o}, from its "
             "name): police.uk had not published it then; check the file"
-            for m, o in zip(_pick(month, idx), _pick(own, idx), strict=True)
+            for c, o in zip(month.codes[idx], own[idx], strict=True)
         ],
     )
 
 
-def _mark_repeated_months(v: _Verdict, raw: RawTable, state: SourceState) -> None:
+def _mark_repeated_months(
+    v: _Verdict, raw: RawTable, state: SourceState, month: _Coded, force: _Coded | None
+) -> None:
     """Reject a police.uk force-month that an earlier file already supplied.
 
     Two downloads of the same month (an old and a revised one) differ in
     outcomes, so they are not identical files; Crime IDs would catch the
-    crimes, but ASB rows have none and would be counted twice.
+    crimes, but ASB rows have none and would be counted twice. The key is
+    ``"Falls within|Month"`` as read (just ``Month`` without the force
+    column), found per distinct pair of codes.
     """
-    if "Month" not in raw.table.column_names or not len(raw):
+    if not len(raw) or "Month" not in raw.table.column_names:
         return
-    force = (
-        raw.table.column("Falls within")
-        if "Falls within" in raw.table.column_names
-        else None
-    )
-    month = raw.table.column("Month").combine_chunks()
-    key = (
-        month
-        if force is None
-        else pc.binary_join_element_wise(force.combine_chunks(), month, "|")
-    )
+    width = len(month.raw)
+    key = month.codes.astype(np.int64)
+    if force is not None:
+        key = key + force.codes.astype(np.int64) * width
+
+    def text(k: int) -> str:
+        m = month.raw[k % width]
+        return m if force is None else f"{force.raw[k // width]}|{m}"
+
     first_file = state.first_file
     repeated = np.zeros(len(raw), dtype=bool)
     earlier = np.full(len(raw), "", dtype=object)
     for label, lo, hi in raw.files:
         if hi == lo:
             continue
-        part = key.slice(lo, hi - lo)
-        here = pc.unique(part).to_pylist()
+        part = key[lo:hi]
+        codes = np.flatnonzero(np.bincount(part))
+        here = [text(int(k)) for k in codes]
         state.keys.setdefault(label, set()).update(here)
-        clash = {k: first_file[k] for k in here if first_file.get(k, label) != label}
-        for k in here:
-            first_file.setdefault(k, label)
+        clash = {
+            int(k): first_file[t]
+            for k, t in zip(codes, here, strict=True)
+            if first_file.get(t, label) != label
+        }
+        for t in here:
+            first_file.setdefault(t, label)
         if clash:
-            hit = _np_bool(pc.is_in(part, value_set=pa.array(list(clash), pa.string())))
+            hit = np.isin(part, np.fromiter(clash, dtype=np.int64))
             rows = lo + np.flatnonzero(hit)
             repeated[rows] = True
-            earlier[rows] = [clash[k] for k in _pick(part, np.flatnonzero(hit))]
+            earlier[rows] = [clash[int(k)] for k in part[hit]]
             for other in clash.values():
                 state.refer(label, other)
     v.mark(
@@ -249,21 +275,35 @@ def _hash_unique(
     return h1, h2, bool((first[1:] != first[:-1]).all())
 
 
+def _later_columns(
+    t: pa.Table,
+) -> tuple[pa.Array, _Coded, _Coded | None, _Coded, _Coded]:
+    """Crime ID (trimmed), and Month, force, Crime type and outcome coded (second thread)."""
+    force = _coded(t, "Falls within") if "Falls within" in t.column_names else None
+    return (
+        _text(t, "Crime ID"),
+        _coded(t, "Month"),
+        force,
+        _coded(t, "Crime type"),
+        _coded(t, "Last outcome category"),
+    )
+
+
 def _clean_police_uk_on(
     raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor, state: SourceState
 ) -> CleanResult:
     t = raw.table
     n = len(raw)
+    # The two cores: one trims and codes text columns and hashes the Crime
+    # IDs (Arrow kernels and numpy release the GIL) while this thread checks
+    # the coordinates.
+    later = pool.submit(_later_columns, t)
     v = _start_verdict(raw)
     for label, lo, hi in raw.files:
         if hi > lo and (dup_of := raw.duplicate_of[lo].as_py()):
             state.refer(label, dup_of)
-    _mark_repeated_months(v, raw, state)
-
-    # The two cores: one trims text columns and hashes the Crime IDs (Arrow
-    # kernels release the GIL) while this thread checks the coordinates.
-    later = {c: pool.submit(_text, t, c) for c in _POLICE_LATER}
-    crime_id = later["Crime ID"].result()
+    crime_id, month, force, category, outcome = later.result()
+    _mark_repeated_months(v, raw, state, month, force)
     has_id = ~_np_bool(pc.equal(crime_id, ""))
     with_id = np.flatnonzero(has_id)
     # Every Crime ID hashed once (the source's id index holds the hashes).
@@ -287,22 +327,21 @@ def _clean_police_uk_on(
         v, lon_s, lat_s, ("Longitude", "Latitude"), np.ones(n, dtype=bool)
     )
 
-    month = later["Month"].result()
     v.mark(
-        _np_bool(pc.equal(month, "")),
+        month.rows([m == "" for m in month.values]),
         Reason.MISSING_DATE,
         lambda idx: ["Month is empty" for _ in idx],
     )
     v.mark(
-        ~_np_bool(pc.match_substring_regex(month, r"^[0-9]{4}-(0[1-9]|1[0-2])$")),
+        month.rows([_MONTH_RE.fullmatch(m) is None for m in month.values]),
         Reason.BAD_DATE,
-        lambda idx: [f"Month = {m!r}: expected YYYY-MM" for m in _pick(month, idx)],
+        lambda idx: [
+            f"Month = {month.values[c]!r}: expected YYYY-MM" for c in month.codes[idx]
+        ],
     )
     _mark_future_months(v, raw, month)
-
-    category = later["Crime type"].result()
     v.mark(
-        _np_bool(pc.equal(category, "")),
+        category.rows([c == "" for c in category.values]),
         Reason.MISSING_CATEGORY,
         lambda idx: ["Crime type is empty" for _ in idx],
     )
@@ -315,7 +354,6 @@ def _clean_police_uk_on(
         dup = np.zeros(n, dtype=bool)
     else:
         dup, first_of = _first_seen(crime_id, v.alive() & has_id)
-    outcome = later["Last outcome category"].result()
     row = raw.row
     at = _where(raw.file, row)
     for i, j in first_of.items():
@@ -343,28 +381,40 @@ def _clean_police_uk_on(
 
     keep = v.alive()
     sel = pa.array(keep)
-    # The rows asked about and not seen before are the kept rows with an id.
+    # The rows asked about and not seen before are the kept rows with an id,
+    # recorded file by file (each file is one span of the batch's rows).
     new = ask[~seen]
-    state.ids.add((h1[~seen], h2[~seen]), _pick(raw.file, new), row[new])
-    x, y = lonlat_to_bng(lon[keep], lat[keep])
+    n1, n2 = h1[~seen], h2[~seen]
+    for label, lo, hi in raw.files:
+        a, b = np.searchsorted(new, [lo, hi])
+        if b > a:
+            state.ids.add((n1[a:b], n2[a:b]), label, row[new[a:b]])
+    x, y = state.projected.project(lon[keep], lat[keep])
     file_k = raw.file.filter(sel)
     row_k = row[keep]
     ids = crime_id.filter(sel)
     # ASB rows have no Crime ID: name them by where they came from.
-    ids = pc.if_else(pc.equal(ids, ""), _row_ids(file_k, row_k), ids)
+    blank = _np_bool(pc.equal(ids, ""))
+    if blank.any():
+        at_blank = pa.array(np.flatnonzero(blank))
+        ids = pc.replace_with_mask(
+            ids,
+            pa.array(blank),
+            _row_ids(file_k.take(at_blank), row_k[blank]),
+        )
     k = int(keep.sum())
     kept = _assemble(
         {
             INCIDENT_ID: ids,
             SOURCE: pa.repeat(pa.scalar(spec.name, pa.string()), k),
-            MONTH: month.filter(sel),
+            MONTH: month.text(keep),
             OCCURRED_AT: pa.nulls(k, pa.timestamp("us")),
             OCCURRED_TO: pa.nulls(k, pa.timestamp("us")),
             TIME_RESOLUTION: pa.repeat(pa.scalar("month", pa.string()), k),
-            CATEGORY: category.filter(sel),
+            CATEGORY: category.text(keep),
             LOCATION: location.filter(sel),
             PLACE: pa.nulls(k, pa.string()),
-            OUTCOME: outcome.filter(sel),
+            OUTCOME: outcome.text(keep),
             FILE: file_k,
             ROW: pa.array(row_k),
             X: pa.array(x),

@@ -155,10 +155,11 @@ class _Run:
         return len(self.h1)
 
 
-def _sorted(run: _Run) -> _Run:
-    # By the first half only (lookups compare the second among equal firsts);
-    # a stable sort of two sorted runs end to end is a merge (timsort).
-    order = np.argsort(run.h1, kind="stable")
+def _sorted(run: _Run, *, merge: bool = False) -> _Run:
+    # By the first half only (lookups compare the second among equal firsts).
+    # A stable sort of two sorted runs end to end is a merge (timsort); a new
+    # batch's hashes, in no order, sort faster with the default introsort.
+    order = np.argsort(run.h1, kind="stable" if merge else None)
     return _Run(run.h1[order], run.h2[order], run.file[order], run.row[order])
 
 
@@ -229,16 +230,25 @@ class SeenIds:
         row = np.zeros(n, dtype=np.int32)
         if n == 0:
             return found, []
-        bucket = q1 >> _BUCKET_SHIFT
-        for b in np.unique(bucket):
-            at = np.flatnonzero(bucket == b)
-            for run in self._buckets[int(b)]:
-                lo = np.searchsorted(run.h1, q1[at], side="left")
-                hit = run.h1[np.minimum(lo, len(run) - 1)] == q1[at]
+        # Queries in hash order: each bucket is one slice, and binary searches
+        # of sorted keys walk each run from left to right.
+        order = np.argsort(q1)
+        qs = q1[order]
+        cuts = np.searchsorted(
+            qs >> _BUCKET_SHIFT, np.arange(_BUCKETS + 1, dtype=np.uint64)
+        )
+        for b in range(_BUCKETS):
+            a, z = int(cuts[b]), int(cuts[b + 1])
+            if z == a or not self._buckets[b]:
+                continue
+            at, keys = order[a:z], qs[a:z]
+            for run in self._buckets[b]:
+                lo = np.searchsorted(run.h1, keys, side="left")
+                hit = run.h1[np.minimum(lo, len(run) - 1)] == keys
                 if not hit.any():
                     continue
                 hi = lo.copy()
-                hi[hit] = np.searchsorted(run.h1, q1[at][hit], side="right")
+                hi[hit] = np.searchsorted(run.h1, keys[hit], side="right")
                 for k in np.flatnonzero((hi > lo) & ~found[at]):
                     i = at[k]
                     # Almost always one candidate; a shared first half is checked in full.
@@ -305,6 +315,7 @@ class SeenIds:
                         np.concatenate([a.h2, b.h2]),
                         np.concatenate([a.file, b.file]),
                         np.concatenate([a.row, b.row]),
-                    )
+                    ),
+                    merge=True,
                 )
             )

@@ -70,10 +70,18 @@ def _by_month(table: pa.Table) -> list[tuple[str, pa.Table]]:
     month = pc.dictionary_encode(table.column(MONTH)).combine_chunks()
     names = month.dictionary.to_pylist()
     codes = np.asarray(month.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=len(names))
-    ordered = table.take(pa.array(order))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # police.uk files hold one month each, so a batch's months are usually
+    # already one run each: then slices of the table, no reordering copy.
+    changes = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    if len(changes) + 1 == int((counts > 0).sum()):
+        starts = np.zeros(len(names), dtype=np.int64)
+        starts[codes[np.concatenate([[0], changes])]] = np.concatenate([[0], changes])
+        ordered = table
+    else:
+        order = np.argsort(codes, kind="stable")
+        ordered = table.take(pa.array(order))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return [
         (names[c], ordered.slice(int(starts[c]), int(counts[c])))
         for c in sorted(range(len(names)), key=lambda c: names[c])

@@ -18,16 +18,17 @@ Dask tasks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from geo.errors import GeoInputError
-from geo.ingest.boundaries import load_area_layer
-from geo.ingest.gazetteer import load_gazetteer
+from geo.ingest.boundaries import AreaLayer, load_area_layer
+from geo.ingest.gazetteer import Gazetteer, load_gazetteer
 from geo.ingest.incremental import (
     FileRecord,
+    Plan,
     RedoError,
     config_key,
     plan_source,
@@ -290,9 +291,12 @@ def _ingest(
     *,
     incremental: bool,
 ) -> IngestResult:
-    with ThreadPoolExecutor(2) as pool:
-        # Boundaries and the gazetteer are read while the files are listed
-        # and hashed, and while the first file is parsed.
+    # Boundaries and the gazetteer are read while the files are listed and
+    # hashed, and the boundaries while the first file is parsed and cleaned
+    # (they are waited for at its join); the files are hashed while they are
+    # read, since a full ingest needs the hashes only for its record.
+    pool = ThreadPoolExecutor(2)
+    try:
         layers_f = pool.submit(
             lambda: {n: load_area_layer(s) for n, s in workspace.areas.items()}
         )
@@ -314,16 +318,41 @@ def _ingest(
             s.name: plan_source(s, files[s.name], sums, previous)
             for s in workspace.sources
         }
-        layers = layers_f.result()
         gazetteer = gazetteer_f.result()
-    notes = tuple(
-        f"[areas.{name}] {note}"
-        for name, layer in layers.items()
-        for note in layer.notes
-    )
+        return _run(
+            workspace,
+            progress,
+            batch_rows,
+            layers_f,
+            gazetteer,
+            plans,
+            previous,
+            sums,
+            config,
+        )
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _run(
+    workspace: Workspace,
+    progress: Progress | None,
+    batch_rows: int,
+    layers_f: Future[dict[str, AreaLayer]],
+    gazetteer: Gazetteer | None,
+    plans: dict[str, Plan],
+    previous: dict[str, Any] | None,
+    sums: Mapping[str, Future[str]],
+    config: str,
+) -> IngestResult:
     if previous is not None and all(
         p.reread == [] and p.removed == set() for p in plans.values()
     ):
+        layers = layers_f.result()
+        notes = _layer_notes(layers)
         # Nothing new: the store stays as it is.
         unchanged = {
             name: summarise(plans[name].records(), list(layers)) for name in plans
@@ -336,12 +365,13 @@ def _ingest(
             partitions_written=0,
         )
     names = [s.name for s in workspace.sources]
+    layer_names = list(workspace.areas)
     summary: dict[str, SourceSummary] = {}
     records_out: dict[str, list[dict[str, Any]]] = {}
     carried: dict[str, list[int]] = {}
     order: list[str] = []
-    with StoreBuilder(workspace, list(layers), sources=names) as builder:
-        run = SourceRun(workspace, layers, gazetteer, builder, progress, batch_rows)
+    with StoreBuilder(workspace, layer_names, sources=names) as builder:
+        run = SourceRun(workspace, layers_f, gazetteer, builder, progress, batch_rows)
         for i, source in enumerate(workspace.sources):
             plan = plans[source.name]
             fresh: dict[str, FileRecord] = {}
@@ -357,11 +387,12 @@ def _ingest(
                 for f in plan.files
             ]
             order += [r.label for r in records]
-            summary[source.name] = summarise(records, list(layers))
+            summary[source.name] = summarise(records, layer_names)
             records_out[source.name] = [r.to_json() for r in records]
         if progress is not None:
             total = len(workspace.sources)
             progress("writing the incident store", total, total)
+        notes = _layer_notes(layers_f.result())
         written = len(builder.pieces.keys)
         store = builder.commit(
             {name: s.to_json() for name, s in summary.items()},
@@ -376,4 +407,12 @@ def _ingest(
         notes=notes,
         files_read=run.files_read,
         partitions_written=written,
+    )
+
+
+def _layer_notes(layers: Mapping[str, AreaLayer]) -> tuple[str, ...]:
+    return tuple(
+        f"[areas.{name}] {note}"
+        for name, layer in layers.items()
+        for note in layer.notes
     )

@@ -115,21 +115,36 @@ class SourceRun:
     def __init__(
         self,
         workspace: Workspace,
-        layers: Mapping[str, AreaLayer],
+        layers: Mapping[str, AreaLayer] | Future[dict[str, AreaLayer]],
         gazetteer: Gazetteer | None,
         builder: StoreBuilder | PieceWriter,
         progress: Progress | None,
         batch_rows: int,
     ) -> None:
         self.workspace = workspace
-        self.layers = layers
+        # Boundaries still being read (a future) are waited for at the first
+        # join, so the first file is parsed and cleaned meanwhile.
+        self._layers = layers
+        self._located: LocatedPoints | None = None
         self.gazetteer = gazetteer
         self.builder = builder
         self.progress = progress
         self.batch_rows = batch_rows
         self.files_read = 0
-        #: Coordinates located so far (police.uk's snap points come back batch after batch).
-        self.located = LocatedPoints(layers)
+
+    @property
+    def layers(self) -> Mapping[str, AreaLayer]:
+        """The area layers (waited for if they are still being read)."""
+        if isinstance(self._layers, Future):
+            self._layers = self._layers.result()
+        return self._layers
+
+    @property
+    def located(self) -> LocatedPoints:
+        """Coordinates located so far (police.uk's snap points come back batch after batch)."""
+        if self._located is None:
+            self._located = LocatedPoints(self.layers)
+        return self._located
 
     def read(
         self,
@@ -143,7 +158,7 @@ class SourceRun:
         state = SourceState()
         total = len(self.workspace.sources)
         writes: Future[None] | None = None
-        names = list(self.layers)
+        names = list(self.workspace.areas)
 
         events = _Events(
             lambda on_file: iter_batches(
