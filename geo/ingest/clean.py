@@ -27,7 +27,6 @@ the checks both share are in :mod:`geo.ingest.clean_common`.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -77,7 +76,13 @@ from geo.schema import (
     Y,
 )
 
-__all__ = ["CleanResult", "SourceState", "clean_source"]
+__all__ = [
+    "CleanResult",
+    "Prepared",
+    "SourceState",
+    "clean_source",
+    "prepare_police_uk",
+]
 
 #: police.uk names each street file after its month: ``2024-05-cambridgeshire-street.csv``.
 _FILE_MONTH_RE: Final = re.compile(
@@ -167,7 +172,12 @@ def _mark_future_months(v: _Verdict, raw: RawTable, month: _Coded) -> None:
 
 
 def _mark_repeated_months(
-    v: _Verdict, raw: RawTable, state: SourceState, month: _Coded, force: _Coded | None
+    v: _Verdict,
+    raw: RawTable,
+    state: SourceState,
+    month: _Coded,
+    force: _Coded | None,
+    at: int,
 ) -> None:
     """Reject a police.uk force-month that an earlier file already supplied.
 
@@ -175,7 +185,8 @@ def _mark_repeated_months(
     outcomes, so they are not identical files; Crime IDs would catch the
     crimes, but ASB rows have none and would be counted twice. The key is
     ``"Falls within|Month"`` as read (just ``Month`` without the force
-    column), found per distinct pair of codes.
+    column), found per distinct pair of codes. The check is ``at``-th in
+    the order (:meth:`_Verdict.insert`): later checks may be marked already.
     """
     if not len(raw) or "Month" not in raw.table.column_names:
         return
@@ -212,7 +223,8 @@ def _mark_repeated_months(
             earlier[rows] = [clash[int(k)] for k in part[hit]]
             for other in clash.values():
                 state.refer(label, other)
-    v.mark(
+    v.insert(
+        at,
         repeated,
         Reason.DUPLICATE_FILE,
         lambda idx: [
@@ -228,6 +240,7 @@ def clean_source(
     *,
     gazetteer: Gazetteer | None = None,
     state: SourceState | None = None,
+    prepared: Prepared | None = None,
 ) -> CleanResult:
     """Validate one source's rows and project the kept ones to EPSG:27700.
 
@@ -242,6 +255,10 @@ def clean_source(
     state
         What earlier batches of the same police.uk source left
         (:class:`SourceState`); ``None`` when ``raw`` is the whole source.
+    prepared
+        For a police.uk batch, what :func:`prepare_police_uk` found in it
+        (on another thread, say, while an earlier batch was cleaned); made
+        here when ``None``.
 
     Returns
     -------
@@ -255,15 +272,11 @@ def clean_source(
         but the workspace has no gazetteer.
     """
     if spec.format == "police_uk":
-        return _clean_police_uk(raw, spec, SourceState() if state is None else state)
+        state = SourceState() if state is None else state
+        if prepared is None:
+            prepared = prepare_police_uk(raw, state.projected)
+        return _decide_police_uk(raw, spec, prepared, state)
     return clean_table(raw, spec, gazetteer)
-
-
-def _clean_police_uk(
-    raw: RawTable, spec: SourceSpec, state: SourceState
-) -> CleanResult:
-    with ThreadPoolExecutor(1) as pool:
-        return _clean_police_uk_on(raw, spec, pool, state)
 
 
 def _hash_unique(
@@ -275,41 +288,80 @@ def _hash_unique(
     return h1, h2, bool((first[1:] != first[:-1]).all())
 
 
-def _later_columns(
-    t: pa.Table,
-) -> tuple[pa.Array, _Coded, _Coded | None, _Coded, _Coded]:
-    """Crime ID (trimmed), and Month, force, Crime type and outcome coded (second thread)."""
-    force = _coded(t, "Falls within") if "Falls within" in t.column_names else None
-    return (
-        _text(t, "Crime ID"),
-        _coded(t, "Month"),
-        force,
-        _coded(t, "Crime type"),
-        _coded(t, "Last outcome category"),
-    )
+@dataclass
+class Prepared:
+    """What the checks of a police.uk batch that need no earlier rows found.
+
+    :func:`prepare_police_uk` makes one per batch, and can run on the thread
+    that reads the batches, while the previous batch is cleaned: everything
+    here is a function of the batch alone. The checks that compare rows with
+    earlier batches (a force-month already read, a ``Crime ID`` already
+    kept) are made by :func:`clean_source`, in their place in the order.
+
+    Attributes
+    ----------
+    verdict
+        The checks so far, in the documented order, minus the repeated-month
+        check (it goes at position ``months_at``) and the duplicate check (last).
+    months_at
+        Where the repeated-month check goes in the order.
+    crime_id, month, force, category, outcome, location
+        The columns, trimmed (``crime_id``, ``location``) or coded.
+    has_id, with_id
+        Rows with a Crime ID: a mask, and their positions.
+    hashes
+        The Crime IDs at ``with_id``, hashed, and whether the hashes are all distinct.
+    alive, x, y
+        The rows that passed these checks, and their British National Grid coordinates.
+    """
+
+    verdict: _Verdict
+    months_at: int
+    crime_id: pa.Array
+    month: _Coded
+    force: _Coded | None
+    category: _Coded
+    outcome: _Coded
+    location: pa.Array
+    has_id: npt.NDArray[np.bool_]
+    with_id: npt.NDArray[np.int64]
+    hashes: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], bool]
+    alive: npt.NDArray[np.bool_]
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
 
 
-def _clean_police_uk_on(
-    raw: RawTable, spec: SourceSpec, pool: ThreadPoolExecutor, state: SourceState
-) -> CleanResult:
+def prepare_police_uk(raw: RawTable, projected: ProjectedPoints) -> Prepared:
+    """Make the checks of a police.uk batch that need no earlier rows.
+
+    Parameters
+    ----------
+    raw
+        One batch of the source (:func:`geo.ingest.readers.iter_batches`).
+    projected
+        The source's projected points (:attr:`SourceState.projected`); only
+        the thread that prepares the source's batches may use it.
+
+    Returns
+    -------
+    Prepared
+        For :func:`clean_source`.
+    """
     t = raw.table
     n = len(raw)
-    # The two cores: one trims and codes text columns and hashes the Crime
-    # IDs (Arrow kernels and numpy release the GIL) while this thread checks
-    # the coordinates.
-    later = pool.submit(_later_columns, t)
     v = _start_verdict(raw)
-    for label, lo, hi in raw.files:
-        if hi > lo and (dup_of := raw.duplicate_of[lo].as_py()):
-            state.refer(label, dup_of)
-    crime_id, month, force, category, outcome = later.result()
-    _mark_repeated_months(v, raw, state, month, force)
+    months_at = len(v.reasons)
+    crime_id = _text(t, "Crime ID")
+    month = _coded(t, "Month")
+    force = _coded(t, "Falls within") if "Falls within" in t.column_names else None
+    category = _coded(t, "Crime type")
+    outcome = _coded(t, "Last outcome category")
     has_id = ~_np_bool(pc.equal(crime_id, ""))
     with_id = np.flatnonzero(has_id)
     # Every Crime ID hashed once (the source's id index holds the hashes).
     # Distinct hashes prove distinct ids; only repeated hashes need the
     # ids themselves compared (_first_seen).
-    hashed = pool.submit(_hash_unique, crime_id, with_id)
+    hashes = _hash_unique(crime_id, with_id)
     location = _text(t, "Location")
     lon_s, lat_s = _text(t, "Longitude"), _text(t, "Latitude")
     no_loc = _np_bool(
@@ -326,7 +378,6 @@ def _clean_police_uk_on(
     lon, lat = _check_lonlat(
         v, lon_s, lat_s, ("Longitude", "Latitude"), np.ones(n, dtype=bool)
     )
-
     v.mark(
         month.rows([m == "" for m in month.values]),
         Reason.MISSING_DATE,
@@ -345,11 +396,41 @@ def _clean_police_uk_on(
         Reason.MISSING_CATEGORY,
         lambda idx: ["Crime type is empty" for _ in idx],
     )
+    alive = v.alive()
+    x, y = projected.project(lon[alive], lat[alive])
+    return Prepared(
+        verdict=v,
+        months_at=months_at,
+        crime_id=crime_id,
+        month=month,
+        force=force,
+        category=category,
+        outcome=outcome,
+        location=location,
+        has_id=has_id,
+        with_id=with_id,
+        hashes=hashes,
+        alive=alive,
+        x=x,
+        y=y,
+    )
+
+
+def _decide_police_uk(
+    raw: RawTable, spec: SourceSpec, p: Prepared, state: SourceState
+) -> CleanResult:
+    n = len(raw)
+    v = p.verdict
+    for label, lo, hi in raw.files:
+        if hi > lo and (dup_of := raw.duplicate_of[lo].as_py()):
+            state.refer(label, dup_of)
+    _mark_repeated_months(v, raw, state, p.month, p.force, p.months_at)
+    crime_id, has_id = p.crime_id, p.has_id
 
     # Unique Crime IDs in the batch (the usual case) need no more work here;
     # ids kept from earlier batches are looked up in the source's state.
     first_of: dict[int, int] = {}
-    g1, g2, ids_unique = hashed.result()
+    g1, g2, ids_unique = p.hashes
     if ids_unique:
         dup = np.zeros(n, dtype=bool)
     else:
@@ -360,7 +441,7 @@ def _clean_police_uk_on(
         if i != j:
             state.refer(raw.file[i].as_py(), raw.file[j].as_py())
     ask = np.flatnonzero(v.alive() & has_id & ~dup)
-    at_id = np.searchsorted(with_id, ask)
+    at_id = np.searchsorted(p.with_id, ask)
     h1, h2 = g1[at_id], g2[at_id]
     seen, where = state.ids.find((h1, h2))
     before = {
@@ -389,7 +470,9 @@ def _clean_police_uk_on(
         a, b = np.searchsorted(new, [lo, hi])
         if b > a:
             state.ids.add((n1[a:b], n2[a:b]), label, row[new[a:b]])
-    x, y = state.projected.project(lon[keep], lat[keep])
+    # Kept rows are among the prepared ones, which were projected.
+    kept_of_alive = keep[p.alive]
+    x, y = p.x[kept_of_alive], p.y[kept_of_alive]
     file_k = raw.file.filter(sel)
     row_k = row[keep]
     ids = crime_id.filter(sel)
@@ -407,14 +490,14 @@ def _clean_police_uk_on(
         {
             INCIDENT_ID: ids,
             SOURCE: pa.repeat(pa.scalar(spec.name, pa.string()), k),
-            MONTH: month.text(keep),
+            MONTH: p.month.text(keep),
             OCCURRED_AT: pa.nulls(k, pa.timestamp("us")),
             OCCURRED_TO: pa.nulls(k, pa.timestamp("us")),
             TIME_RESOLUTION: pa.repeat(pa.scalar("month", pa.string()), k),
-            CATEGORY: category.text(keep),
-            LOCATION: location.filter(sel),
+            CATEGORY: p.category.text(keep),
+            LOCATION: p.location.filter(sel),
             PLACE: pa.nulls(k, pa.string()),
-            OUTCOME: outcome.text(keep),
+            OUTCOME: p.outcome.text(keep),
             FILE: file_k,
             ROW: pa.array(row_k),
             X: pa.array(x),

@@ -102,6 +102,25 @@ class _Verdict:
         self.reasons.append(reason)
         self.details.append(detail)
 
+    def insert(
+        self,
+        at: int,
+        mask: _B,
+        reason: str,
+        detail: Callable[[npt.NDArray[np.int64]], list[str]],
+    ) -> None:
+        """Apply a check that comes ``at``-th in the order, after later ones were marked.
+
+        Rows that failed one of the first ``at`` checks keep their verdict;
+        the rows of ``mask`` that passed them (alive, or rejected by a later
+        check) get this one, as if the checks had been made in order.
+        """
+        later = self.code >= at
+        self.code[later] += 1
+        self.code[mask & ((self.code < 0) | later)] = at
+        self.reasons.insert(at, reason)
+        self.details.insert(at, detail)
+
 
 def _text(table: pa.Table, column: str | None) -> pa.Array:
     """Return a column as one contiguous, whitespace-trimmed string array."""

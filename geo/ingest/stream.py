@@ -1,8 +1,10 @@
 """A source streamed through the stages: read, clean, join, write, on three threads.
 
 :class:`SourceRun` reads a source's batches on one thread (:class:`_Events`),
-cleans and joins each on the calling thread and writes the previous one's
-pieces on a third, so that at most a few batches are held at a time.
+where the checks of a police.uk batch that need no earlier rows are made too
+(:func:`geo.ingest.clean.prepare_police_uk`); it finishes the clean and joins
+each batch on the calling thread and writes the previous one's pieces on a
+third, so that at most a few batches are held at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo.ingest.boundaries import AreaLayer
-from geo.ingest.clean import SourceState, clean_source
+from geo.ingest.clean import SourceState, clean_source, prepare_police_uk
 from geo.ingest.gazetteer import Gazetteer
 from geo.ingest.incremental import FileRecord
 from geo.ingest.join import LocatedPoints, assign_layers
@@ -59,16 +61,19 @@ class _Events:
 
     ``make(on_file)`` gives the batches; it runs on the reading thread, and
     each file it starts is passed on as an event, so progress is reported
-    on the calling thread only.
+    on the calling thread only. ``prepare(batch)``, when given, runs on the
+    reading thread too, and each batch is handed over with what it returned.
     """
 
     def __init__(
         self,
         make: Callable[[Callable[[InputFile], None]], Iterator[RawTable]],
+        prepare: Callable[[RawTable], Any] | None = None,
     ) -> None:
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._make = make
+        self._prepare = prepare
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -84,7 +89,8 @@ class _Events:
     def _run(self) -> None:
         try:
             for raw in self._make(self.file):
-                if not self._put(("batch", raw)):
+                ready = None if self._prepare is None else self._prepare(raw)
+                if not self._put(("batch", (raw, ready))):
                     return
         except BaseException as exc:  # handed to the reading thread
             self._put(("error", exc))
@@ -160,6 +166,8 @@ class SourceRun:
         writes: Future[None] | None = None
         names = list(self.workspace.areas)
 
+        # The checks that need no earlier rows run on the reading thread, so
+        # one batch is prepared there while the one before is cleaned here.
         events = _Events(
             lambda on_file: iter_batches(
                 self.workspace,
@@ -167,7 +175,10 @@ class SourceRun:
                 files=files,
                 batch_rows=self.batch_rows,
                 on_file=on_file,
-            )
+            ),
+            (lambda raw: prepare_police_uk(raw, state.projected))
+            if source.format == "police_uk"
+            else None,
         )
         with ThreadPoolExecutor(1) as writer:
             try:
@@ -181,9 +192,13 @@ class SourceRun:
                                 total,
                             )
                         continue
-                    raw: RawTable = value
+                    raw: RawTable = value[0]
                     result = clean_source(
-                        raw, source, gazetteer=self.gazetteer, state=state
+                        raw,
+                        source,
+                        gazetteer=self.gazetteer,
+                        state=state,
+                        prepared=value[1],
                     )
                     kept = assign_layers(result.kept, self.layers, located=self.located)
                     for read in raw.reads:

@@ -488,3 +488,20 @@ def test_same_police_month_from_two_downloads_is_not_counted_twice(
         "already read from police/2024-01-new-street.csv"
         in res.rejected["detail"].iloc[0]
     )
+
+
+def test_a_check_inserted_in_its_place_gives_the_verdicts_of_the_order() -> None:
+    from geo.ingest.clean_common import _Verdict
+
+    a = np.array([1, 0, 0, 0, 1], dtype=bool)
+    b = np.array([0, 1, 0, 1, 1], dtype=bool)
+    c = np.array([0, 0, 1, 1, 1], dtype=bool)
+    ordered = _Verdict(5)
+    for mask, reason in ((a, "a"), (b, "b"), (c, "c")):
+        ordered.mark(mask, reason, lambda idx: ["" for _ in idx])
+    late = _Verdict(5)
+    late.mark(a, "a", lambda idx: ["" for _ in idx])
+    late.mark(c, "c", lambda idx: ["" for _ in idx])
+    late.insert(1, b, "b", lambda idx: ["" for _ in idx])
+    assert late.reasons == ordered.reasons
+    assert late.code.tolist() == ordered.code.tolist() == [0, 1, 2, 1, 0]

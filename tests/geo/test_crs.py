@@ -78,3 +78,21 @@ def test_require_columns_names_missing_and_found() -> None:
         match=r"cctv\.csv: missing column\(s\) 'Incident'\. Columns found: 'Date', 'Time'",
     ):
         require_columns(frame, ["Date", "Incident"], where="cctv.csv")
+
+
+def test_projected_points_equal_lonlat_to_bng_batch_after_batch() -> None:
+    from geo.crs import ProjectedPoints
+
+    rng = np.random.default_rng(7)
+    snaps = np.column_stack([rng.uniform(-5, 1.5, 500), rng.uniform(50.5, 55, 500)])
+    cache = ProjectedPoints(limit=700)
+    for _ in range(4):  # snap points come back; the limit stops the cache growing
+        pick = snaps[rng.integers(0, len(snaps), 2_000)]
+        fresh = np.column_stack([rng.uniform(-5, 1.5, 300), rng.uniform(50.5, 55, 300)])
+        lonlat = np.vstack([pick, fresh])
+        lonlat[::97] = np.nan
+        got = cache.project(lonlat[:, 0], lonlat[:, 1])
+        want = lonlat_to_bng(lonlat[:, 0], lonlat[:, 1])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        assert len(cache) <= 700

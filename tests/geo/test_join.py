@@ -152,3 +152,18 @@ def test_points_located_in_earlier_batches_give_the_same_columns(
     assert len(small) == 0
     assert len(cache) == len(np.unique(snap, axis=0))
     assert fresh.column("ward_code").null_count > 0  # points outside every ward
+
+
+def test_point_wkb_is_shapelys_wkb() -> None:
+    import pyarrow as pa
+
+    import shapely
+
+    from geo.ingest.join import point_wkb
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-1e6, 1e7, 5_000), [0.0, -0.0, 1e-300]])
+    y = np.concatenate([rng.uniform(-1e6, 1e7, 5_000), [0.0, 5.5, -1e300]])
+    want = pa.array(shapely.to_wkb(shapely.points(x, y), byte_order=1), pa.binary())
+    assert point_wkb(x, y).equals(want)
+    assert len(point_wkb(x[:0], y[:0])) == 0

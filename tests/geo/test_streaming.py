@@ -385,3 +385,19 @@ def test_an_id_hashes_the_same_whatever_ids_share_its_batch() -> None:
         assert mixed[half][1:4].tolist() == alone[half].tolist()
     assert hash_ids(pa.array(["x" * 300]))[0][0] == mixed[0][0]
     assert mixed[0][0] != mixed[0][4]
+
+
+def test_months_split_the_same_in_runs_or_interleaved() -> None:
+    import pyarrow as pa
+
+    from geo.ingest.pieces import _by_month
+
+    months = ["2024-02"] * 3 + ["2024-01"] * 2 + ["2024-03"]
+    runs = pa.table({"month": months, "row": list(range(6))})
+    mixed = pa.table({"month": months[::2] + months[1::2], "row": list(range(6))})
+    for table in (runs, mixed):
+        parts = _by_month(table)
+        assert [m for m, _ in parts] == ["2024-01", "2024-02", "2024-03"]
+        for month, part in parts:
+            want = table.filter(pa.compute.equal(table.column("month"), month))
+            assert part.to_pylist() == want.to_pylist()
