@@ -8,6 +8,7 @@ ledger in the order the files were read, the summary and the manifest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -171,6 +172,9 @@ class StoreBuilder:
 
     def __enter__(self) -> StoreBuilder:
         claim_store_folder(self.root)
+        # A store folder this run made is removed again if the run fails and
+        # leaves it empty (say, a boundary file turned out to be missing).
+        self._made_root = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = _WriterLock(self.root)
         self._lock.__enter__()
@@ -193,6 +197,9 @@ class StoreBuilder:
             if self._lock is not None:
                 self._lock.__exit__()
                 self._lock = None
+            if exc[0] is not None and getattr(self, "_made_root", False):
+                with contextlib.suppress(OSError):  # not empty: left as it is
+                    self.root.rmdir()
 
     def _abort(self) -> None:
         self.pieces.abort()
