@@ -116,27 +116,54 @@ def lonlat_to_bng(
     That is well inside police.uk's own anonymisation (points snapped to a
     street or place centre).
     """
-    # police.uk stacks many incidents on one snap point: project each distinct
-    # point once, in two threads when there are many (PROJ releases the GIL).
+    codes, ulon, ulat = _distinct(lon, lat)
+    ux, uy = _project_distinct(ulon, ulat)
+    return _spread(codes, ux, uy)
+
+
+def _distinct(
+    lon: _FloatArray, lat: _FloatArray
+) -> tuple[npt.NDArray[np.intp], _FloatArray, _FloatArray]:
+    """Return each point's code (-1: NaN) and the distinct points, in order of first sight.
+
+    police.uk stacks many incidents on one snap point, so each distinct point
+    is projected once.
+    """
     codes, uniques = pd.factorize(
         np.asarray(lon, dtype=np.float64) + 1j * np.asarray(lat, dtype=np.float64)
     )
-    ulon, ulat = np.ascontiguousarray(uniques.real), np.ascontiguousarray(uniques.imag)
+    key = np.asarray(uniques, dtype=np.complex128)
+    return (
+        np.asarray(codes),
+        np.ascontiguousarray(key.real),
+        np.ascontiguousarray(key.imag),
+    )
+
+
+def _project_distinct(
+    ulon: _FloatArray, ulat: _FloatArray
+) -> tuple[_FloatArray, _FloatArray]:
+    """Project points, in two threads when there are many (PROJ releases the GIL)."""
 
     def project(sl: slice) -> tuple[_FloatArray, _FloatArray]:
         px, py = _lonlat_to_bng_transformer().transform(ulon[sl], ulat[sl])
         return np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
 
     half = len(ulon) // 2
-    if half > 50_000:
-        with ThreadPoolExecutor(2) as pool:
-            parts = list(pool.map(project, (slice(0, half), slice(half, None))))
-        ux, uy = (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-        )
-    else:
-        ux, uy = project(slice(None))
+    if half <= 50_000:
+        return project(slice(None))
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(project, (slice(0, half), slice(half, None))))
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+    )
+
+
+def _spread(
+    codes: npt.NDArray[np.intp], ux: _FloatArray, uy: _FloatArray
+) -> tuple[_FloatArray, _FloatArray]:
+    """Give every point its distinct point's projection (NaN where the code is -1)."""
     missing = codes < 0
     safe = np.where(missing, 0, codes)
     x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
@@ -195,10 +222,9 @@ class ProjectedPoints:
         tuple of ndarray
             Easting and northing in metres.
         """
-        codes, uniques = pd.factorize(
-            np.asarray(lon, dtype=np.float64) + 1j * np.asarray(lat, dtype=np.float64)
-        )
-        key = np.asarray(uniques, dtype=np.complex128)
+        codes, ulon, ulat = _distinct(lon, lat)
+        key = ulon.astype(np.complex128)
+        key.imag = ulat
         at = (
             self._keys.get_indexer(pd.Index(key))
             if len(self._keys)
@@ -206,9 +232,7 @@ class ProjectedPoints:
         )
         new = np.flatnonzero(at < 0)
         old = np.flatnonzero(at >= 0)
-        nx, ny = lonlat_to_bng(
-            np.ascontiguousarray(key.real[new]), np.ascontiguousarray(key.imag[new])
-        )
+        nx, ny = _project_distinct(ulon[new], ulat[new])
         ux = np.empty(len(key), dtype=np.float64)
         uy = np.empty(len(key), dtype=np.float64)
         ux[old], uy[old] = self._x[at[old]], self._y[at[old]]
@@ -217,11 +241,7 @@ class ProjectedPoints:
             self._keys = self._keys.append(pd.Index(key[new]))
             self._x = np.concatenate([self._x, nx])
             self._y = np.concatenate([self._y, ny])
-        missing = codes < 0
-        safe = np.where(missing, 0, codes)
-        x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
-        y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
-        return x.astype(np.float64), y.astype(np.float64)
+        return _spread(codes, ux, uy)
 
 
 def check_coordinates_fit_crs(
