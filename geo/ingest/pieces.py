@@ -30,6 +30,8 @@ from geo.schema import (
     FILE,
     LOCATION,
     MONTH,
+    OCCURRED_AT,
+    OCCURRED_TO,
     OFFENCE_CODE,
     OUTCOME,
     PLACE,
@@ -102,6 +104,23 @@ _REJECT_SCHEMA: Final = pa.schema(
 )
 
 
+def _statistics(schema: pa.Schema) -> list[str]:
+    """Return the columns whose row-group statistics are written.
+
+    Reads filter on the partition's source and month, category, area codes,
+    dates and coordinates; min/max of ids, names, free text and WKB would
+    prune nothing and cost a tenth of the write.
+
+    Examples
+    --------
+    >>> _statistics(pa.schema([("incident_id", pa.string()), ("ward_code", pa.string()),
+    ...                        ("x", pa.float64()), ("geometry", pa.binary())]))
+    ['ward_code', 'x']
+    """
+    pruning = {SOURCE, MONTH, CATEGORY, SUBCATEGORY, OCCURRED_AT, OCCURRED_TO, X, Y}
+    return [c for c in schema.names if c in pruning or c.endswith("_code")]
+
+
 class _Partition:
     """One partition being written: row groups appended as pieces arrive."""
 
@@ -113,7 +132,11 @@ class _Partition:
         schema = schema.with_metadata({b"geo": _geo_metadata(None)})
         self.schema = schema
         self.writer = pq.ParquetWriter(
-            path, schema, compression="zstd", use_dictionary=dictionary
+            path,
+            schema,
+            compression="zstd",
+            use_dictionary=dictionary,
+            write_statistics=_statistics(schema),
         )
         self.rows = 0
         self.bbox: list[float] | None = None

@@ -401,3 +401,35 @@ def test_months_split_the_same_in_runs_or_interleaved() -> None:
         for month, part in parts:
             want = table.filter(pa.compute.equal(table.column("month"), month))
             assert part.to_pylist() == want.to_pylist()
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5, 8])
+def test_the_utf8_check_agrees_with_python_whatever_the_piece_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """Pieces cut inside a character are carried over; a bad byte anywhere is found."""
+    import random
+
+    real = readers._chunks
+
+    def small(f: readers.InputFile, size: int = piece) -> Any:
+        return real(f, size)
+
+    monkeypatch.setattr(readers, "_chunks", small)
+    rng = random.Random(piece)
+    path = tmp_path / "a.csv"
+    for _ in range(400):
+        text = "".join(rng.choice("aé€𝄞\n,") for _ in range(rng.randint(0, 30)))
+        data = text.encode()
+        if data and rng.random() < 0.5:
+            i = rng.randrange(len(data))
+            data = data[:i] + bytes([rng.randrange(256)]) + data[i + 1 :]
+        path.write_bytes(data)
+        try:
+            data.decode("utf-8")
+            want = True
+        except UnicodeDecodeError:
+            want = False
+        assert readers._is_utf8(readers.InputFile(label="a.csv", path=path)) is want, (
+            data
+        )
