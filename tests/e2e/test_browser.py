@@ -504,18 +504,28 @@ def test_changing_the_shading_keeps_the_zoom_and_centre(
         " return [window.map.getZoom(), c.lat, c.lng]; }"
     )
 
+    from tests.e2e.sidebar import idle
+
+    # Zooming reruns the page (the map reports its view): let that run end
+    # first, since a rerun that redraws the page closes an open list.
+    idle(page)
     # The map's choices are under it, in an expander.
     page.get_by_text("Map choices:").click()
     shade = page.locator('[data-testid="stSelectbox"]').filter(has_text="Shade by")
     shade.wait_for(state="visible")
-    for _ in range(4):  # a click while the expander still opens can be lost
+    rate = page.get_by_role(
+        "option", name="Rate per 1,000 residents a year", exact=True
+    )
+    for _ in range(4):  # a click while the expander opens, or a rerun, can lose it
         shade.click()
         try:
-            page.get_by_role("option").first.wait_for(timeout=5_000)
+            rate.click(timeout=15_000)
             break
         except PlaywrightTimeout:
-            continue
-    page.get_by_role("option", name="Rate per 1,000 residents").click()
+            page.keyboard.press("Escape")
+            idle(page)
+    else:
+        rate.click(timeout=15_000)  # fails, saying why
     locator.locator(".atlas-legend", has_text="per 1,000 residents").wait_for(
         timeout=60_000
     )
