@@ -418,12 +418,25 @@ def test_the_utf8_check_agrees_with_python_whatever_the_piece_size(
     monkeypatch.setattr(readers, "_chunks", small)
     rng = random.Random(piece)
     path = tmp_path / "a.csv"
+    # What Python refuses besides stray bytes: a surrogate, overlong forms, a
+    # code point past U+10FFFF, a character cut off at the end.
+    strict = [
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xe0\x80\x80",
+        b"\xf4\x90\x80\x80",
+        b"a\xe2\x82",
+    ]
+    samples = [b"\xef\xbb\xbfCrime ID\n", *(b"ok," + s + b",ok\n" for s in strict)]
     for _ in range(400):
         text = "".join(rng.choice("aé€𝄞\n,") for _ in range(rng.randint(0, 30)))
-        data = text.encode()
-        if data and rng.random() < 0.5:
+        samples.append(text.encode())
+        if samples[-1] and rng.random() < 0.5:
+            data = samples[-1]
             i = rng.randrange(len(data))
-            data = data[:i] + bytes([rng.randrange(256)]) + data[i + 1 :]
+            samples[-1] = data[:i] + bytes([rng.randrange(256)]) + data[i + 1 :]
+    samples += strict
+    for data in samples:
         path.write_bytes(data)
         try:
             data.decode("utf-8")
