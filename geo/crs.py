@@ -21,6 +21,7 @@ __all__ = [
     "GB_LONLAT_BOUNDS",
     "LONLAT_CRS",
     "WORKING_CRS",
+    "PointKeys",
     "ProjectedPoints",
     "check_coordinates_fit_crs",
     "in_bng",
@@ -116,34 +117,28 @@ def lonlat_to_bng(
     That is well inside police.uk's own anonymisation (points snapped to a
     street or place centre).
     """
-    codes, ulon, ulat = _distinct(lon, lat)
-    ux, uy = _project_distinct(ulon, ulat)
+    codes, keys = _distinct(lon, lat)
+    ux, uy = _project_distinct(keys)
     return _spread(codes, ux, uy)
 
 
 def _distinct(
     lon: _FloatArray, lat: _FloatArray
-) -> tuple[npt.NDArray[np.intp], _FloatArray, _FloatArray]:
-    """Return each point's code (-1: NaN) and the distinct points, in order of first sight.
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.complex128]]:
+    """Return each point's code (-1: NaN) and the distinct points (:meth:`PointKeys.of`).
 
     police.uk stacks many incidents on one snap point, so each distinct point
-    is projected once.
+    is projected once. The distinct points come in order of first sight.
     """
-    codes, uniques = pd.factorize(
-        np.asarray(lon, dtype=np.float64) + 1j * np.asarray(lat, dtype=np.float64)
-    )
-    key = np.asarray(uniques, dtype=np.complex128)
-    return (
-        np.asarray(codes),
-        np.ascontiguousarray(key.real),
-        np.ascontiguousarray(key.imag),
-    )
+    codes, uniques = pd.factorize(PointKeys.of(lon, lat))
+    return np.asarray(codes), np.asarray(uniques, dtype=np.complex128)
 
 
 def _project_distinct(
-    ulon: _FloatArray, ulat: _FloatArray
+    keys: npt.NDArray[np.complex128],
 ) -> tuple[_FloatArray, _FloatArray]:
     """Project points, in two threads when there are many (PROJ releases the GIL)."""
+    ulon, ulat = np.ascontiguousarray(keys.real), np.ascontiguousarray(keys.imag)
 
     def project(sl: slice) -> tuple[_FloatArray, _FloatArray]:
         px, py = _lonlat_to_bng_transformer().transform(ulon[sl], ulat[sl])
@@ -169,6 +164,59 @@ def _spread(
     x = np.where(missing, np.nan, ux[safe] if len(ux) else np.nan)
     y = np.where(missing, np.nan, uy[safe] if len(uy) else np.nan)
     return x.astype(np.float64), y.astype(np.float64)
+
+
+class PointKeys:
+    """The distinct points a cache keeps, by position: at most ``limit`` of them.
+
+    A point is the complex number ``a + b·i`` of its two coordinates
+    (:meth:`of`), which :func:`pandas.factorize` and :class:`pandas.Index`
+    hash as one value. :class:`ProjectedPoints` and
+    :class:`geo.ingest.join.LocatedPoints` keep their values in arrays
+    parallel to these keys.
+
+    Parameters
+    ----------
+    limit
+        Most points kept.
+
+    Examples
+    --------
+    >>> keys = PointKeys(limit=3)
+    >>> new = PointKeys.of(np.array([1.0, 2.0]), np.array([5.0, 6.0]))
+    >>> keys.find(new).tolist(), keys.keep(new), keys.find(new[::-1]).tolist()
+    ([-1, -1], True, [1, 0])
+    >>> keys.keep(PointKeys.of(np.array([3.0, 4.0]), np.array([7.0, 8.0])))
+    False
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._index = pd.Index(np.zeros(0, dtype=np.complex128))
+
+    def __len__(self) -> int:
+        """Return how many points are kept."""
+        return len(self._index)
+
+    @staticmethod
+    def of(a: _FloatArray, b: _FloatArray) -> npt.NDArray[np.complex128]:
+        """Return the points' keys, ``a + b·i``."""
+        keys = np.asarray(a, dtype=np.float64).astype(np.complex128)
+        keys.imag = np.asarray(b, dtype=np.float64)
+        return keys
+
+    def find(self, keys: npt.NDArray[np.complex128]) -> npt.NDArray[np.int64]:
+        """Return each point's position among the kept ones (-1: not kept)."""
+        if not len(self._index):
+            return np.full(len(keys), -1, dtype=np.int64)
+        return np.asarray(self._index.get_indexer(pd.Index(keys)), dtype=np.int64)
+
+    def keep(self, keys: npt.NDArray[np.complex128]) -> bool:
+        """Keep new points after the others, unless that passes ``limit``; return whether kept."""
+        if not len(keys) or len(self._index) + len(keys) > self.limit:
+            return False
+        self._index = self._index.append(pd.Index(keys))
+        return True
 
 
 class ProjectedPoints:
@@ -198,8 +246,7 @@ class ProjectedPoints:
     """
 
     def __init__(self, limit: int = 2_000_000) -> None:
-        self.limit = limit
-        self._keys = pd.Index(np.zeros(0, dtype=np.complex128))
+        self._keys = PointKeys(limit)
         self._x = np.zeros(0, dtype=np.float64)
         self._y = np.zeros(0, dtype=np.float64)
 
@@ -222,23 +269,15 @@ class ProjectedPoints:
         tuple of ndarray
             Easting and northing in metres.
         """
-        codes, ulon, ulat = _distinct(lon, lat)
-        key = ulon.astype(np.complex128)
-        key.imag = ulat
-        at = (
-            self._keys.get_indexer(pd.Index(key))
-            if len(self._keys)
-            else np.full(len(key), -1, dtype=np.int64)
-        )
-        new = np.flatnonzero(at < 0)
-        old = np.flatnonzero(at >= 0)
-        nx, ny = _project_distinct(ulon[new], ulat[new])
-        ux = np.empty(len(key), dtype=np.float64)
-        uy = np.empty(len(key), dtype=np.float64)
+        codes, keys = _distinct(lon, lat)
+        at = self._keys.find(keys)
+        new, old = np.flatnonzero(at < 0), np.flatnonzero(at >= 0)
+        nx, ny = _project_distinct(keys[new])
+        ux = np.empty(len(keys), dtype=np.float64)
+        uy = np.empty(len(keys), dtype=np.float64)
         ux[old], uy[old] = self._x[at[old]], self._y[at[old]]
         ux[new], uy[new] = nx, ny
-        if len(new) and len(self._keys) + len(new) <= self.limit:
-            self._keys = self._keys.append(pd.Index(key[new]))
+        if self._keys.keep(keys[new]):
             self._x = np.concatenate([self._x, nx])
             self._y = np.concatenate([self._y, ny])
         return _spread(codes, ux, uy)

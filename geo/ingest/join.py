@@ -25,7 +25,7 @@ import pyarrow as pa
 import geopandas as gpd
 import shapely
 
-from geo.crs import require_same_crs
+from geo.crs import PointKeys, require_same_crs
 from geo.ingest.boundaries import CODE, NAME, AreaLayer
 from geo.schema import X, Y, area_columns
 
@@ -236,8 +236,7 @@ class LocatedPoints:
 
     def __init__(self, layers: Mapping[str, AreaLayer], limit: int = 4_000_000) -> None:
         self.layers = dict(layers)
-        self.limit = limit
-        self._keys = pd.Index(np.zeros(0, dtype=np.complex128))
+        self._keys = PointKeys(limit)
         self._pos = {name: np.zeros(0, dtype=np.int64) for name in self.layers}
         self._wkb = pa.array([], pa.binary())
 
@@ -260,9 +259,8 @@ class LocatedPoints:
         tuple
             ``({layer: positions}, wkb)``, one entry per coordinate.
         """
-        key = ux.astype(np.complex128)
-        key.imag = uy
-        at = self._keys.get_indexer(pd.Index(key))
+        key = PointKeys.of(ux, uy)
+        at = self._keys.find(key)
         new = np.flatnonzero(at < 0)
         nx, ny = np.ascontiguousarray(ux[new]), np.ascontiguousarray(uy[new])
         # Each layer's new points are split between both cores (GEOS releases the GIL).
@@ -284,8 +282,7 @@ class LocatedPoints:
         order[new] = len(self._wkb) + np.arange(len(new))
         both = pa.concat_arrays([self._wkb, wkb_new])
         wkb = both.take(pa.array(order))
-        if len(new) and len(self._keys) + len(new) <= self.limit:
-            self._keys = self._keys.append(pd.Index(key[new]))
+        if self._keys.keep(key[new]):
             for name in self.layers:
                 self._pos[name] = np.concatenate([self._pos[name], found[name]])
             self._wkb = both

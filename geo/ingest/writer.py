@@ -168,6 +168,7 @@ class StoreBuilder:
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}
         self._adopted: list[dict[str, Any]] = []
         self._lock: _WriterLock | None = None
+        self._made_root = False  # this run made the store folder (__enter__)
         self.previous: dict[str, Any] | None = None
 
     def __enter__(self) -> StoreBuilder:
@@ -197,7 +198,7 @@ class StoreBuilder:
             if self._lock is not None:
                 self._lock.__exit__()
                 self._lock = None
-            if exc[0] is not None and getattr(self, "_made_root", False):
+            if exc[0] is not None and self._made_root:
                 with contextlib.suppress(OSError):  # not empty: left as it is
                     self.root.rmdir()
 
